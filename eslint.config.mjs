@@ -1,0 +1,75 @@
+// ESLint with type information. Boundaries: libs/ stay framework-free, services never import
+// one another (only services/shared and, for the composition root, services/hub may), and the
+// agent meets the hub only through libs/ (contracts) and proto/.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const serviceNames = ['api', 'status', 'resolver', 'rollouts'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.flotilla/**', 'bin/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-extraneous-class': 'off',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+    },
+  },
+  {
+    files: ['libs/**/*.ts'],
+    ignores: ['libs/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@nestjs/*'], message: 'libs/ is framework-free: wire NestJS in services/.' },
+            { group: ['**/services/**', '**/agents/**', '**/cli/**'], message: 'libs/ must not depend on services, agents or the CLI.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['agents/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/services/**', '@nestjs/*'], message: 'The agent shares only libs/ (contracts) and proto/ with the hub.' }] },
+      ],
+    },
+  },
+  ...serviceNames.map((name) => ({
+    files: [`services/${name}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...serviceNames.filter((n) => n !== name).map((n) => `**/${n}/**`), '**/agents/**', '**/hub/**'],
+              message: 'Services never import each other: talk through NATS and PostgreSQL.',
+            },
+          ],
+        },
+      ],
+    },
+  })),
+  {
+    files: ['**/*.spec.ts', 'libs/testing/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+);

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/** Hub configuration, read from the environment (see README "Configuration"). */
+export interface HubConfig {
+  /** PostgreSQL URL; undefined = start an embedded PostgreSQL in dataDir. */
+  databaseUrl: string | undefined;
+  /** NATS URL for the hub; undefined = start a local nats-server in dataDir. */
+  natsUrl: string | undefined;
+  /** NATS URL handed to agents at bootstrap (defaults to natsUrl). */
+  agentNatsUrl: string | undefined;
+  port: number;
+  grpcPort: number;
+  /** Bind address for HTTP and gRPC. */
+  host: string;
+  dataDir: string;
+  /** Put in front of every NATS subject; empty in production, unique per test run. */
+  subjectPrefix: string;
+  /** Interval agents are told to heartbeat at. */
+  heartbeatIntervalMs: number;
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const EnvSchema = z.object({
+  DATABASE_URL: z.string().min(1).optional(),
+  NATS_URL: z.string().min(1).optional(),
+  FLOTILLA_AGENT_NATS_URL: z.string().min(1).optional(),
+  PORT: port.default(8080),
+  GRPC_PORT: port.default(9090),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  FLOTILLA_DATA_DIR: z.string().min(1).default('.flotilla'),
+  FLOTILLA_SUBJECT_PREFIX: z.string().default(''),
+  FLOTILLA_HEARTBEAT_INTERVAL: z.string().default('5s'),
+});
+
+/** Parses a duration such as `500ms`, `5s`, `10m`, `1h` (a bare number is milliseconds). */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`invalid duration "${text}" (use e.g. 500ms, 5s, 10m, 1h)`);
+  const value = Number(m[1]);
+  const unit = m[2] ?? 'ms';
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit] ?? 1;
+  return Math.round(value * factor);
+}
+
+/** Reads the hub configuration; throws one readable error naming every bad variable. */
+export function loadHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const heartbeatIntervalMs = parseDuration(e.FLOTILLA_HEARTBEAT_INTERVAL);
+  if (heartbeatIntervalMs <= 0) throw new Error('FLOTILLA_HEARTBEAT_INTERVAL must be positive');
+  return {
+    databaseUrl: e.DATABASE_URL,
+    natsUrl: e.NATS_URL,
+    agentNatsUrl: e.FLOTILLA_AGENT_NATS_URL ?? e.NATS_URL,
+    port: e.PORT,
+    grpcPort: e.GRPC_PORT,
+    host: e.HOST,
+    dataDir: e.FLOTILLA_DATA_DIR,
+    subjectPrefix: e.FLOTILLA_SUBJECT_PREFIX,
+    heartbeatIntervalMs,
+  };
+}

@@ -1,0 +1,5 @@
+export * from './states.js';
+export * from './subjects.js';
+export * from './messages.js';
+export * from './tokens.js';
+export * from './project-root.js';

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { clusterStates } from './states.js';
+
+/** agent → hub on `flotilla.hub.<cluster>.heartbeat`. */
+export const HeartbeatSchema = z.object({
+  cluster: z.string().min(1),
+  /** Agent build version. */
+  agentVersion: z.string().max(100),
+  /** Kubernetes server version (`v1.31.2`), or `simulated/<version>` for a simulated cluster. */
+  kubernetesVersion: z.string().max(100),
+  /** How often this agent heartbeats; the hub's lease is three of these. */
+  intervalMs: z.number().int().positive().max(3_600_000),
+  /** Agent clock at sending, ISO 8601; informational only. */
+  sentAt: z.string(),
+});
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+/** Answer of `POST /api/v1/agent/bootstrap`: where and as whom the agent connects. */
+export const BootstrapResponseSchema = z.object({
+  cluster: z.string(),
+  natsUrl: z.string(),
+  subjectPrefix: z.string(),
+  heartbeatIntervalMs: z.number().int().positive(),
+});
+export type BootstrapResponse = z.infer<typeof BootstrapResponseSchema>;
+
+/** Answer of `POST /api/v1/agent/register` (agent-initiated registration). */
+export const AgentRegisterResponseSchema = z.object({
+  cluster: z.object({ name: z.string(), labels: z.record(z.string(), z.string()) }),
+  token: z.string(),
+});
+export type AgentRegisterResponse = z.infer<typeof AgentRegisterResponseSchema>;
+
+/** Published on `flotilla.events.cluster.<name>` whenever a cluster is created, changed or deleted. */
+export const ClusterEventSchema = z.object({
+  type: z.enum(['Registered', 'Updated', 'StateChanged', 'Deleted']),
+  cluster: z.object({
+    name: z.string(),
+    labels: z.record(z.string(), z.string()),
+    state: z.enum(clusterStates as [string, ...string[]]),
+    lastSeen: z.string().nullable(),
+  }),
+  previousState: z.string().nullable(),
+  at: z.string(),
+});
+export type ClusterEvent = z.infer<typeof ClusterEventSchema>;

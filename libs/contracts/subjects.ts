@@ -1,0 +1,57 @@
+/**
+ * NATS subjects shared by hub and agent. Every subject an agent may touch carries its cluster
+ * name, so that each agent's NATS user can be limited to its own subjects. A non-empty prefix
+ * (tests use one per run) is put in front of every subject.
+ */
+export interface Subjects {
+  /** hub → agent: desired state for one cluster. */
+  desired(cluster: string): string;
+  /** hub → agent: commands (resync, ...). */
+  command(cluster: string): string;
+  /** agent → hub: deployment status reports. */
+  status(cluster: string): string;
+  /** agent → hub: liveness. */
+  heartbeat(cluster: string): string;
+  /** agent → hub request: "send me my full desired state". */
+  sync(cluster: string): string;
+  /** Wildcard over every cluster's heartbeats (hub side). */
+  allHeartbeats(): string;
+  /** Wildcard over every cluster's status reports (hub side). */
+  allStatus(): string;
+  /** Hub-internal change events, e.g. `event('cluster', 'eu-1')`. */
+  event(kind: string, name: string): string;
+  /** Wildcard over events of one kind, or of every kind. */
+  allEvents(kind?: string): string;
+  /** Position of the cluster token within a hub-bound subject, for parsing. */
+  clusterOf(subject: string): string | undefined;
+}
+
+/** A NATS subject token may not contain '.', '*', '>' or white space. */
+const TOKEN = /^[^.*>\s]+$/;
+
+export function createSubjects(prefix = ''): Subjects {
+  if (prefix !== '' && !prefix.split('.').every((t) => TOKEN.test(t))) {
+    throw new Error(`invalid subject prefix "${prefix}"`);
+  }
+  const root = prefix === '' ? 'flotilla' : `${prefix}.flotilla`;
+  const token = (value: string): string => {
+    if (!TOKEN.test(value)) throw new Error(`"${value}" cannot be used in a NATS subject`);
+    return value;
+  };
+  const depth = root.split('.').length;
+  return {
+    desired: (c) => `${root}.agent.${token(c)}.desired`,
+    command: (c) => `${root}.agent.${token(c)}.cmd`,
+    status: (c) => `${root}.hub.${token(c)}.status`,
+    heartbeat: (c) => `${root}.hub.${token(c)}.heartbeat`,
+    sync: (c) => `${root}.hub.${token(c)}.sync`,
+    allHeartbeats: () => `${root}.hub.*.heartbeat`,
+    allStatus: () => `${root}.hub.*.status`,
+    event: (kind, name) => `${root}.events.${token(kind)}.${token(name)}`,
+    allEvents: (kind) => (kind === undefined ? `${root}.events.>` : `${root}.events.${token(kind)}.>`),
+    clusterOf: (subject) => {
+      const parts = subject.split('.');
+      return parts.length === depth + 3 ? parts[depth + 1] : undefined;
+    },
+  };
+}
