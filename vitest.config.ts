@@ -10,11 +10,24 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['libs/**/*.spec.ts', 'agents/**/*.spec.ts', 'services/**/*.spec.ts', 'cli/**/*.spec.ts'], exclude: ['**/*.medium.spec.ts', '**/*.e2e.spec.ts'] },
+        test: {
+          name: 'unit',
+          include: [
+            'libs/**/*.spec.ts',
+            'agents/**/*.spec.ts',
+            'services/**/*.spec.ts',
+            'cli/**/*.spec.ts',
+          ],
+          exclude: ['**/*.medium.spec.ts', '**/*.e2e.spec.ts'],
+        },
       },
       {
         extends: true,
-        test: { name: 'medium', include: ['**/*.medium.spec.ts'], exclude: ['node_modules/**', 'dist/**'] },
+        test: {
+          name: 'medium',
+          include: ['**/*.medium.spec.ts'],
+          exclude: ['node_modules/**', 'dist/**'],
+        },
       },
       {
         extends: true,

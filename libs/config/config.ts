@@ -17,6 +17,11 @@ export interface HubConfig {
   subjectPrefix: string;
   /** Interval agents are told to heartbeat at. */
   heartbeatIntervalMs: number;
+  /**
+   * A registration token the hub accepts without expiry or use limit (docker-compose, scripted
+   * setups); unset in most installations, which create tokens through the API.
+   */
+  presetRegistrationToken: string | undefined;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -31,6 +36,13 @@ const EnvSchema = z.object({
   FLOTILLA_DATA_DIR: z.string().min(1).default('.flotilla'),
   FLOTILLA_SUBJECT_PREFIX: z.string().default(''),
   FLOTILLA_HEARTBEAT_INTERVAL: z.string().default('5s'),
+  FLOTILLA_REGISTRATION_TOKEN: z
+    .string()
+    .regex(
+      /^flr_[A-Za-z0-9_-]{20,}$/,
+      'must be flr_ followed by at least 20 letters, digits, - or _',
+    )
+    .optional(),
 });
 
 /** Parses a duration such as `500ms`, `5s`, `10m`, `1h` (a bare number is milliseconds). */
@@ -63,5 +75,6 @@ export function loadHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     dataDir: e.FLOTILLA_DATA_DIR,
     subjectPrefix: e.FLOTILLA_SUBJECT_PREFIX,
     heartbeatIntervalMs,
+    presetRegistrationToken: e.FLOTILLA_REGISTRATION_TOKEN,
   };
 }

@@ -6,7 +6,7 @@ export const HeartbeatSchema = z.object({
   cluster: z.string().min(1),
   /** Agent build version. */
   agentVersion: z.string().max(100),
-  /** Kubernetes server version (`v1.31.2`), or `simulated/<version>` for a simulated cluster. */
+  /** Kubernetes server version (`v1.31.2`; a simulated cluster reports `v1.31.0+flotilla-sim`). */
   kubernetesVersion: z.string().max(100),
   /** How often this agent heartbeats; the hub's lease is three of these. */
   intervalMs: z.number().int().positive().max(3_600_000),

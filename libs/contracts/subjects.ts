@@ -48,7 +48,8 @@ export function createSubjects(prefix = ''): Subjects {
     allHeartbeats: () => `${root}.hub.*.heartbeat`,
     allStatus: () => `${root}.hub.*.status`,
     event: (kind, name) => `${root}.events.${token(kind)}.${token(name)}`,
-    allEvents: (kind) => (kind === undefined ? `${root}.events.>` : `${root}.events.${token(kind)}.>`),
+    allEvents: (kind) =>
+      kind === undefined ? `${root}.events.>` : `${root}.events.${token(kind)}.>`,
     clusterOf: (subject) => {
       const parts = subject.split('.');
       return parts.length === depth + 3 ? parts[depth + 1] : undefined;

@@ -19,7 +19,12 @@ export async function eventually<T>(
       lastError = err;
     }
     if (Date.now() > deadline) {
-      const seen = lastError !== undefined ? String(lastError) : JSON.stringify(last);
+      const seen =
+        lastError instanceof Error
+          ? lastError.message
+          : lastError !== undefined
+            ? JSON.stringify(lastError)
+            : JSON.stringify(last);
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}; last: ${seen}`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));

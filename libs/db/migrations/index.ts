@@ -1,0 +1,4 @@
+import { Initial1732000000000 } from './1732000000000-initial.js';
+
+/** Every migration, oldest first. Add new ones at the end; never edit a released one. */
+export const migrations = [Initial1732000000000];

@@ -1,0 +1,149 @@
+import type { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../testing/index.js';
+import { parseSelector } from '../../selectors/index.js';
+import { openDatabase } from '../data-source.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { ClusterRepository } from './cluster.repository.js';
+import { TokenRepository } from './token.repository.js';
+
+let db: TestDatabase;
+let ds: DataSource;
+let clusters: ClusterRepository;
+let tokens: TokenRepository;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = await openDatabase(db.url);
+  clusters = new ClusterRepository(ds);
+  tokens = new TokenRepository(ds);
+});
+
+afterAll(async () => {
+  await ds?.destroy();
+  await db?.drop();
+});
+
+describe('schema', () => {
+  it('migrations build exactly the schema the entities describe', async () => {
+    const pending = await ds.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+  });
+
+  it('running the migrations again is a no-op', async () => {
+    const again = await openDatabase(db.url);
+    expect(await again.showMigrations()).toBe(false);
+    await again.destroy();
+  });
+});
+
+describe('ClusterRepository', () => {
+  it('registers, refuses a duplicate name, and lists by selector with pagination', async () => {
+    await clusters.create('eu-1', { env: 'prod', region: 'eu' });
+    await clusters.create('eu-2', { env: 'staging', region: 'eu' });
+    await clusters.create('us-1', { env: 'prod', region: 'us' });
+    await expect(clusters.create('eu-1', {})).rejects.toBeInstanceOf(ConflictError);
+
+    const prodEu = await clusters.list(parseSelector('env=prod,region in (eu)'), { limit: 10 });
+    expect(prodEu.items.map((c) => c.name)).toEqual(['eu-1']);
+
+    const first = await clusters.list([], { limit: 2 });
+    expect(first.items.map((c) => c.name)).toEqual(['eu-1', 'eu-2']);
+    expect(first.continue).toBeDefined();
+    const next = await clusters.list([], { limit: 2, after: 'eu-2' });
+    expect(next.items.map((c) => c.name)).toEqual(['us-1']);
+    expect(next.continue).toBeUndefined();
+  });
+
+  it('heartbeats make a cluster Online once, and an expired lease makes it Offline', async () => {
+    await clusters.create('hb-1', {});
+    const seenAt = new Date();
+    const lease = new Date(seenAt.getTime() + 300);
+    const record = {
+      name: 'hb-1',
+      seenAt,
+      leaseExpiresAt: lease,
+      agentVersion: '1.0.0',
+      kubernetesVersion: 'v1.31.0',
+    };
+    const changed = await clusters.recordHeartbeats([
+      record,
+      { ...record, name: 'no-such-cluster' },
+    ]);
+    expect(changed.map((c) => [c.cluster.name, c.previousState, c.cluster.state])).toEqual([
+      ['hb-1', 'Pending', 'Online'],
+    ]);
+    // A second heartbeat is no transition.
+    expect(
+      await clusters.recordHeartbeats([{ ...record, seenAt: new Date(seenAt.getTime() + 1) }]),
+    ).toEqual([]);
+
+    // Not yet expired: nothing changes.
+    expect(await clusters.expireLeases(new Date(lease.getTime() - 1), ['hb-1'])).toEqual([]);
+    const expired = await clusters.expireLeases(new Date(lease.getTime() + 1), ['hb-1']);
+    expect(expired.map((c) => [c.cluster.name, c.cluster.state])).toEqual([['hb-1', 'Offline']]);
+    const stored = await clusters.get('hb-1');
+    expect(stored.state).toBe('Offline');
+    expect(stored.agentVersion).toBe('1.0.0');
+    expect(stored.lastSeen?.getTime()).toBe(seenAt.getTime() + 1);
+  });
+
+  it('deleting a cluster revokes its agent token', async () => {
+    await clusters.create('gone', {});
+    const token = await tokens.createAgentToken('gone');
+    expect(await tokens.clusterForAgentToken(token)).toBe('gone');
+    await clusters.delete('gone');
+    expect(await tokens.clusterForAgentToken(token)).toBeUndefined();
+    await expect(clusters.get('gone')).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('TokenRepository', () => {
+  it('stores only the hash of a token', async () => {
+    await clusters.create('hashed', {});
+    const token = await tokens.createAgentToken('hashed');
+    const rows: { token_hash: string }[] = await ds.query(
+      'SELECT token_hash FROM agent_tokens WHERE cluster_name = $1',
+      ['hashed'],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.token_hash).not.toContain(token.slice(4));
+  });
+
+  it('a registration token is used up after maxUses, and a rolled-back use is given back', async () => {
+    const { token } = await tokens.createRegistrationToken({
+      description: null,
+      labels: { env: 'dev' },
+      maxUses: 1,
+      expiresAt: null,
+    });
+    await expect(
+      ds.transaction(async (m) => {
+        expect(await tokens.consumeRegistrationToken(token, m)).toMatchObject({
+          labels: { env: 'dev' },
+        });
+        throw new Error('registration failed later');
+      }),
+    ).rejects.toThrow('registration failed later');
+    expect(await ds.transaction((m) => tokens.consumeRegistrationToken(token, m))).toBeDefined();
+    expect(await ds.transaction((m) => tokens.consumeRegistrationToken(token, m))).toBeUndefined();
+  });
+
+  it('an expired registration token is refused', async () => {
+    const { token } = await tokens.createRegistrationToken({
+      description: null,
+      labels: {},
+      maxUses: null,
+      expiresAt: new Date(Date.now() - 1000),
+    });
+    expect(await ds.transaction((m) => tokens.consumeRegistrationToken(token, m))).toBeUndefined();
+  });
+
+  it('rotating an agent token revokes the old one', async () => {
+    await clusters.create('rotated', {});
+    const old = await tokens.createAgentToken('rotated');
+    const fresh = await tokens.rotateAgentToken('rotated');
+    expect(await tokens.clusterForAgentToken(old)).toBeUndefined();
+    expect(await tokens.clusterForAgentToken(fresh)).toBe('rotated');
+  });
+});

@@ -1,0 +1,26 @@
+// Label selectors and Kubernetes naming rules: how Flotilla targets groups of clusters.
+export {
+  MAX_LABEL_LENGTH,
+  MAX_SUBDOMAIN_LENGTH,
+  validateClusterName,
+  validateLabelKey,
+  validateLabelValue,
+  validateLabels,
+} from './labels.js';
+export {
+  SelectorError,
+  SelectorOperator,
+  formatSelector,
+  matchesLabels,
+  parseSelector,
+  selectorFromObject,
+  selectorOperators,
+  selectorToSql,
+  toLabelSelector,
+} from './label-selector.js';
+export type {
+  LabelSelector,
+  LabelSelectorRequirement,
+  Requirement,
+  SqlCondition,
+} from './label-selector.js';

@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { AgentController } from './agent.controller.js';
+import { ClusterEventsPublisher } from './cluster-events.publisher.js';
+import { ClusterGroupsController } from './cluster-groups.controller.js';
+import { ClusterGroupsService } from './cluster-groups.service.js';
+import { ClustersController } from './clusters.controller.js';
+import { ClustersService } from './clusters.service.js';
+import { FleetStatusService } from './fleet-status.service.js';
+import { FleetGrpcController } from './fleet.grpc.controller.js';
+import { RegistrationTokensController } from './registration-tokens.controller.js';
+import { RegistrationTokensService } from './registration-tokens.service.js';
+
+/** The api service: REST under /api/v1 and gRPC `flotilla.v1.FleetService`. */
+@Module({
+  controllers: [
+    ClustersController,
+    ClusterGroupsController,
+    RegistrationTokensController,
+    AgentController,
+    FleetGrpcController,
+  ],
+  providers: [
+    ClustersService,
+    ClusterGroupsService,
+    RegistrationTokensService,
+    ClusterEventsPublisher,
+    FleetStatusService,
+  ],
+})
+export class ApiModule {}

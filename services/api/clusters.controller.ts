@@ -1,0 +1,59 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { parsePageRequest } from '../../libs/db/index.js';
+import { ClustersService } from './clusters.service.js';
+import { PatchClusterBody, RegisterClusterBody, openApiSchema, parseBody } from './dto.js';
+
+/** `/api/v1/clusters`: register, list by label selector, read, relabel, delete. */
+@ApiTags('clusters')
+@Controller('api/v1/clusters')
+export class ClustersController {
+  constructor(private readonly clusters: ClustersService) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Register a cluster; the response carries its agent token (shown once)',
+  })
+  @ApiBody({ schema: openApiSchema(RegisterClusterBody) })
+  register(@Body() body: unknown) {
+    const input = parseBody(RegisterClusterBody, body);
+    return this.clusters.register(input.name, input.labels);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List clusters' })
+  @ApiQuery({
+    name: 'labelSelector',
+    required: false,
+    description: 'e.g. env=prod,region in (eu,us),!legacy',
+  })
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'continue', required: false })
+  list(
+    @Query('labelSelector') labelSelector?: string,
+    @Query('limit') limit?: string,
+    @Query('continue') continueToken?: string,
+  ) {
+    return this.clusters.list(labelSelector, parsePageRequest(limit, continueToken));
+  }
+
+  @Get(':name')
+  @ApiOperation({ summary: 'A cluster with its state and deployments' })
+  get(@Param('name') name: string) {
+    return this.clusters.get(name);
+  }
+
+  @Patch(':name')
+  @ApiOperation({ summary: "Replace a cluster's labels" })
+  @ApiBody({ schema: openApiSchema(PatchClusterBody) })
+  patch(@Param('name') name: string, @Body() body: unknown) {
+    return this.clusters.replaceLabels(name, parseBody(PatchClusterBody, body).labels);
+  }
+
+  @Delete(':name')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a cluster and revoke its agent token' })
+  async delete(@Param('name') name: string): Promise<void> {
+    await this.clusters.delete(name);
+  }
+}

@@ -1,0 +1,101 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import type { BootstrapResponse } from '../../libs/contracts/index.js';
+import {
+  ClusterRepository,
+  InvalidInputError,
+  type Page,
+  type PageRequest,
+  TokenRepository,
+  UnauthorizedError,
+} from '../../libs/db/index.js';
+import { parseSelector, validateClusterName, validateLabels } from '../../libs/selectors/index.js';
+import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
+import { DATA_SOURCE, HUB_CONFIG } from '../shared/tokens.js';
+import { ClusterEventsPublisher } from './cluster-events.publisher.js';
+import { type ClusterView, type DeploymentView, clusterView } from './views.js';
+
+/** Throws a 400 unless the name is a DNS-1123 label and the labels follow Kubernetes rules. */
+export function assertValidCluster(name: unknown, labels: unknown): void {
+  if (typeof name !== 'string') throw new InvalidInputError('name: must be a string');
+  const nameError = validateClusterName(name);
+  if (nameError) throw new InvalidInputError(`name "${name}": ${nameError}`);
+  const labelErrors = validateLabels(labels);
+  if (labelErrors.length > 0) throw new InvalidInputError(labelErrors.join('; '));
+}
+
+/** Cluster registration, listing, labels, deletion and agent bootstrap. */
+@Injectable()
+export class ClustersService {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(HUB_CONFIG) private readonly config: ResolvedHubConfig,
+    private readonly clusters: ClusterRepository,
+    private readonly tokens: TokenRepository,
+    private readonly events: ClusterEventsPublisher,
+  ) {}
+
+  /** Manager-initiated registration: the cluster and the token its agent runs with. */
+  async register(
+    name: string,
+    labels: Record<string, string> = {},
+  ): Promise<{ cluster: ClusterView; token: string }> {
+    assertValidCluster(name, labels);
+    const { cluster, token } = await this.ds.transaction(async (m) => {
+      const cluster = await this.clusters.create(name, labels, m);
+      return { cluster, token: await this.tokens.createAgentToken(name, m) };
+    });
+    this.events.publish('Registered', cluster);
+    return { cluster: clusterView(cluster), token };
+  }
+
+  /** Agent-initiated registration with a registration token (its labels are defaults). */
+  async registerWithToken(
+    registrationToken: string,
+    name: string,
+    labels: Record<string, string> = {},
+  ): Promise<{ cluster: { name: string; labels: Record<string, string> }; token: string }> {
+    assertValidCluster(name, labels);
+    const { cluster, token } = await this.ds.transaction(async (m) => {
+      const grant = await this.tokens.consumeRegistrationToken(registrationToken, m);
+      if (!grant) throw new UnauthorizedError('registration token is unknown, expired or used up');
+      const cluster = await this.clusters.create(name, { ...grant.labels, ...labels }, m);
+      return { cluster, token: await this.tokens.createAgentToken(name, m) };
+    });
+    this.events.publish('Registered', cluster);
+    return { cluster: { name: cluster.name, labels: cluster.labels }, token };
+  }
+
+  async list(labelSelector: string | undefined, page: PageRequest): Promise<Page<ClusterView>> {
+    const result = await this.clusters.list(parseSelector(labelSelector ?? ''), page);
+    return { ...result, items: result.items.map(clusterView) };
+  }
+
+  async get(name: string): Promise<ClusterView & { deployments: DeploymentView[] }> {
+    return { ...clusterView(await this.clusters.get(name)), deployments: [] };
+  }
+
+  async replaceLabels(name: string, labels: Record<string, string>): Promise<ClusterView> {
+    assertValidCluster(name, labels);
+    const cluster = await this.clusters.replaceLabels(name, labels);
+    this.events.publish('Updated', cluster);
+    return clusterView(cluster);
+  }
+
+  async delete(name: string): Promise<void> {
+    const cluster = await this.clusters.delete(name);
+    this.events.publish('Deleted', cluster);
+  }
+
+  /** Exchanges an agent token for the agent's cluster name and NATS connection details. */
+  async bootstrap(agentToken: string): Promise<BootstrapResponse> {
+    const cluster = await this.tokens.clusterForAgentToken(agentToken);
+    if (cluster === undefined) throw new UnauthorizedError('agent token is unknown or revoked');
+    return {
+      cluster,
+      natsUrl: this.config.agentNatsUrl ?? this.config.natsUrl,
+      subjectPrefix: this.config.subjectPrefix,
+      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+    };
+  }
+}

@@ -1,0 +1,143 @@
+import 'reflect-metadata';
+import { ReflectionService } from '@grpc/reflection';
+import type { LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { type GrpcOptions, Transport } from '@nestjs/microservices';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { HubConfig } from '../../libs/config/config.js';
+import { fleetProtoPath, flotillaVersion } from '../../libs/contracts/index.js';
+import { findFreePort, startLocalInfrastructure } from '../../libs/runtime/index.js';
+import { ErrorsFilter } from '../shared/errors.filter.js';
+import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
+import { type HubServiceName, HubModule, hubServiceNames } from './hub.module.js';
+
+type ReflectionPackage = ConstructorParameters<typeof ReflectionService>[0];
+type ReflectionServer = Parameters<ReflectionService['addToServer']>[0];
+
+/** How to run a hub. */
+export interface HubOptions {
+  config: HubConfig;
+  /** Which services to run in this process (default: all). */
+  services?: readonly HubServiceName[];
+  /** Nest log levels (default: log and above); `false` silences Nest. */
+  logLevels?: LogLevel[] | false;
+  /** Where embedded PostgreSQL / nats-server chatter goes. */
+  infraLog?: (line: string) => void;
+}
+
+/** A running hub. */
+export interface RunningHub {
+  httpUrl: string;
+  /** host:port of the gRPC server, when the api service runs here. */
+  grpcAddress: string | undefined;
+  config: ResolvedHubConfig;
+  embedded: { postgres: boolean; nats: boolean };
+  close(): Promise<void>;
+}
+
+/** Request bodies over this size get a 413. */
+export const BODY_LIMIT = '1mb';
+
+/** Parses `--services api,status`; throws naming the unknown ones. */
+export function parseServices(text: string): HubServiceName[] {
+  const names = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = names.filter((n) => !(hubServiceNames as string[]).includes(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new Error(
+      `unknown service(s) "${unknown.join(',')}"; choose from ${hubServiceNames.join(', ')}`,
+    );
+  }
+  return [...new Set(names)] as HubServiceName[];
+}
+
+/**
+ * Starts the hub: embedded PostgreSQL / nats-server when no URL is configured, then the selected
+ * services in one NestJS application (REST, OpenAPI, gRPC, health, metrics).
+ */
+export async function runHub(options: HubOptions): Promise<RunningHub> {
+  const services = options.services ?? hubServiceNames;
+  const infra = await startLocalInfrastructure({
+    databaseUrl: options.config.databaseUrl,
+    natsUrl: options.config.natsUrl,
+    dataDir: options.config.dataDir,
+    log: options.infraLog,
+  });
+  try {
+    const config: ResolvedHubConfig = {
+      ...options.config,
+      databaseUrl: infra.databaseUrl,
+      natsUrl: infra.natsUrl,
+      agentNatsUrl: options.config.agentNatsUrl ?? infra.natsUrl,
+    };
+    const app = await NestFactory.create<NestExpressApplication>(
+      HubModule.forRoot(config, services),
+      {
+        logger: options.logLevels ?? ['fatal', 'error', 'warn', 'log'],
+        abortOnError: false,
+      },
+    );
+    app.useBodyParser('json', { limit: BODY_LIMIT });
+    app.useGlobalFilters(new ErrorsFilter());
+    app.enableCors();
+
+    let grpcAddress: string | undefined;
+    if (services.includes('api')) {
+      const document = SwaggerModule.createDocument(
+        app,
+        new DocumentBuilder()
+          .setTitle('Flotilla')
+          .setDescription('GitOps hub for fleets of Kubernetes clusters')
+          .setVersion(flotillaVersion())
+          .addBearerAuth()
+          .build(),
+      );
+      SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/openapi.json' });
+
+      const grpcPort = config.grpcPort === 0 ? await findFreePort() : config.grpcPort;
+      grpcAddress = `${config.host}:${grpcPort}`;
+      app.connectMicroservice<GrpcOptions>(
+        {
+          transport: Transport.GRPC,
+          options: {
+            package: 'flotilla.v1',
+            protoPath: fleetProtoPath(),
+            url: grpcAddress,
+            loader: { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true },
+            onLoadPackageDefinition: (pkg: ReflectionPackage, server: ReflectionServer) =>
+              new ReflectionService(pkg).addToServer(server),
+          },
+        },
+        { inheritAppConfig: true },
+      );
+      await app.startAllMicroservices();
+    }
+
+    await app.listen(config.port, config.host);
+    const address = app.getHttpServer().address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const shownHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+    let closed = false;
+    return {
+      httpUrl: `http://${shownHost}:${port}`,
+      grpcAddress: grpcAddress?.replace('0.0.0.0', '127.0.0.1'),
+      config,
+      embedded: infra.embedded,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        try {
+          await app.close();
+        } finally {
+          await infra.stop();
+        }
+      },
+    };
+  } catch (err) {
+    await infra.stop();
+    throw err;
+  }
+}

@@ -1,0 +1,176 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { Counter, type Registry } from 'prom-client';
+import { type ClusterEvent, HeartbeatSchema, type Subjects } from '../../libs/contracts/index.js';
+import {
+  ClusterRepository,
+  type HeartbeatRecord,
+  type StateTransition,
+} from '../../libs/db/index.js';
+import { LeaseTimers, leaseExpiry } from '../../libs/liveness/lease.js';
+import { parseJson, publishJson } from '../../libs/nats/index.js';
+import { METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+
+/** Queue group: each heartbeat is handled by one status replica. */
+const QUEUE = 'flotilla-status';
+/** Heartbeats are written in batches at most this far apart... */
+const FLUSH_MS = 50;
+/** ...or as soon as this many are waiting. */
+const FLUSH_SIZE = 2000;
+/** Fallback sweep for leases whose timer lived in a replica that died. */
+const SWEEP_MS = 5000;
+
+/**
+ * Cluster liveness. Heartbeats are batched into PostgreSQL (Online, lastSeen, versions, lease);
+ * each lease has a timer at its exact expiry that marks the cluster Offline unless it was
+ * renewed meanwhile (by any replica). State changes go out as `flotilla.events.cluster.<name>`.
+ */
+@Injectable()
+export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Liveness');
+  private subscription: Subscription | undefined;
+  private pending = new Map<string, HeartbeatRecord>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly leases: LeaseTimers;
+  private readonly heartbeats: Counter;
+  private readonly rejected: Counter;
+  private readonly transitions: Counter;
+  private stopped = false;
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SUBJECTS) private readonly subjects: Subjects,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+    private readonly clusters: ClusterRepository,
+  ) {
+    this.leases = new LeaseTimers((names) => void this.expire(names));
+    this.heartbeats = new Counter({
+      name: 'flotilla_heartbeats_total',
+      help: 'Heartbeats received',
+      registers: [registry],
+    });
+    this.rejected = new Counter({
+      name: 'flotilla_heartbeats_rejected_total',
+      help: 'Malformed heartbeats dropped',
+      registers: [registry],
+    });
+    this.transitions = new Counter({
+      name: 'flotilla_cluster_state_transitions_total',
+      help: 'Cluster connection state changes',
+      labelNames: ['state'],
+      registers: [registry],
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Leases granted before this process started: expire the lapsed ones, time the rest.
+    await this.expire(undefined);
+    for (const lease of await this.clusters.onlineLeases())
+      this.leases.schedule(lease.name, lease.leaseExpiresAt);
+    this.subscription = this.nc.subscribe(this.subjects.allHeartbeats(), {
+      queue: QUEUE,
+      callback: (err, msg) => {
+        if (err) {
+          this.logger.warn(`heartbeat subscription: ${err.message}`);
+          return;
+        }
+        this.accept(msg.subject, msg.data);
+      },
+    });
+    this.sweepTimer = setInterval(() => void this.expire(undefined), SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  private accept(subject: string, data: Uint8Array): void {
+    const cluster = this.subjects.clusterOf(subject);
+    const parsed = HeartbeatSchema.safeParse(parseJson(data));
+    // The subject names the sender (NATS permissions bind agents to their own subjects).
+    if (!parsed.success || cluster === undefined || parsed.data.cluster !== cluster) {
+      this.rejected.inc();
+      return;
+    }
+    this.heartbeats.inc();
+    const seenAt = new Date();
+    this.pending.set(cluster, {
+      name: cluster,
+      seenAt,
+      leaseExpiresAt: leaseExpiry(seenAt, parsed.data.intervalMs),
+      agentVersion: parsed.data.agentVersion,
+      kubernetesVersion: parsed.data.kubernetesVersion,
+    });
+    if (this.pending.size >= FLUSH_SIZE) this.scheduleFlush(0);
+    else this.scheduleFlush(FLUSH_MS);
+  }
+
+  private scheduleFlush(delay: number): void {
+    if (this.flushTimer && delay > 0) return;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flushing = this.flushing.then(() => this.flush());
+    }, delay);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    try {
+      const changed = await this.clusters.recordHeartbeats(batch);
+      for (const record of batch) this.leases.schedule(record.name, record.leaseExpiresAt);
+      this.announce(changed);
+    } catch (err) {
+      if (this.stopped) return;
+      this.logger.error(`recording ${batch.length} heartbeats: ${String(err)}`);
+      // Keep the newest of each for the next attempt.
+      for (const record of batch)
+        if (!this.pending.has(record.name)) this.pending.set(record.name, record);
+      this.scheduleFlush(1000);
+    }
+  }
+
+  private async expire(names: string[] | undefined): Promise<void> {
+    if (this.stopped) return;
+    try {
+      this.announce(await this.clusters.expireLeases(new Date(), names));
+    } catch (err) {
+      if (!this.stopped) this.logger.error(`expiring leases: ${String(err)}`);
+    }
+  }
+
+  private announce(changes: StateTransition[]): void {
+    for (const { cluster, previousState } of changes) {
+      this.transitions.inc({ state: cluster.state });
+      this.logger.log(`cluster ${cluster.name}: ${previousState} → ${cluster.state}`);
+      const event: ClusterEvent = {
+        type: 'StateChanged',
+        cluster: {
+          name: cluster.name,
+          labels: cluster.labels,
+          state: cluster.state,
+          lastSeen: cluster.lastSeen?.toISOString() ?? null,
+        },
+        previousState,
+        at: new Date().toISOString(),
+      };
+      publishJson(this.nc, this.subjects.event('cluster', cluster.name), event);
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    this.subscription?.unsubscribe();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.leases.clear();
+    await this.flushing;
+  }
+}

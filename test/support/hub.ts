@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadHubConfig } from '../../libs/config/config.js';
+import { createTestDatabase, testNatsUrl, testSubjectPrefix } from '../../libs/testing/index.js';
+import { type HubServiceName } from '../../services/hub/hub.module.js';
+import { type RunningHub, runHub } from '../../services/hub/hub.js';
+
+/** A hub on its own database and subject prefix, on free ports, against the real servers. */
+export interface TestHub extends RunningHub {
+  /** Environment for a CLI or agent process talking to this hub's infrastructure. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startTestHub(
+  options: { heartbeatInterval?: string; services?: HubServiceName[] } = {},
+): Promise<TestHub> {
+  const db = await createTestDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), 'flotilla-hub-'));
+  const env = {
+    DATABASE_URL: db.url,
+    NATS_URL: testNatsUrl(),
+    PORT: '0',
+    GRPC_PORT: '0',
+    HOST: '127.0.0.1',
+    FLOTILLA_DATA_DIR: dataDir,
+    FLOTILLA_SUBJECT_PREFIX: testSubjectPrefix(),
+    FLOTILLA_HEARTBEAT_INTERVAL: options.heartbeatInterval ?? '5s',
+  };
+  const hub = await runHub({
+    config: loadHubConfig(env),
+    services: options.services,
+    logLevels: ['fatal', 'error'],
+  });
+  return {
+    ...hub,
+    env,
+    stop: async () => {
+      await hub.close();
+      await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
