@@ -3,3 +3,4 @@ export * from './subjects.js';
 export * from './messages.js';
 export * from './tokens.js';
 export * from './project-root.js';
+export * from './delivery.js';

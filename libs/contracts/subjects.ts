@@ -14,6 +14,11 @@ export interface Subjects {
   heartbeat(cluster: string): string;
   /** agent → hub request: "send me my full desired state". */
   sync(cluster: string): string;
+  /** agent → hub request: one chunk of a revision's content. */
+  content(cluster: string): string;
+  /** Wildcards over every cluster's sync and content requests (hub side). */
+  allSync(): string;
+  allContent(): string;
   /** Wildcard over every cluster's heartbeats (hub side). */
   allHeartbeats(): string;
   /** Wildcard over every cluster's status reports (hub side). */
@@ -45,6 +50,9 @@ export function createSubjects(prefix = ''): Subjects {
     status: (c) => `${root}.hub.${token(c)}.status`,
     heartbeat: (c) => `${root}.hub.${token(c)}.heartbeat`,
     sync: (c) => `${root}.hub.${token(c)}.sync`,
+    content: (c) => `${root}.hub.${token(c)}.content`,
+    allSync: () => `${root}.hub.*.sync`,
+    allContent: () => `${root}.hub.*.content`,
     allHeartbeats: () => `${root}.hub.*.heartbeat`,
     allStatus: () => `${root}.hub.*.status`,
     event: (kind, name) => `${root}.events.${token(kind)}.${token(name)}`,

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+
+/**
+ * Deployment states, worst first. The agent reports WaitApplied, ErrApplied, Modified, NotReady
+ * and Ready; the hub adds OutOfSync (held back by a rollout or pause), Pending (desired but not
+ * yet reported at this revision) and Offline (the cluster's lease lapsed).
+ */
+export const DeploymentState = {
+  ErrApplied: 'ErrApplied',
+  WaitApplied: 'WaitApplied',
+  Modified: 'Modified',
+  OutOfSync: 'OutOfSync',
+  Pending: 'Pending',
+  NotReady: 'NotReady',
+  Ready: 'Ready',
+  Offline: 'Offline',
+} as const;
+export type DeploymentState = (typeof DeploymentState)[keyof typeof DeploymentState];
+
+/** States an agent may report. */
+export const reportedStates = ['WaitApplied', 'ErrApplied', 'Modified', 'NotReady', 'Ready'] as const;
+export type ReportedState = (typeof reportedStates)[number];
+
+/** Options that travel with a bundle revision (part of its content identity). */
+export const DeploymentOptionsSchema = z.object({
+  defaultNamespace: z.string().optional(),
+  correctDrift: z.boolean().default(false),
+  keepResources: z.boolean().default(false),
+  forceConflicts: z.boolean().default(false),
+});
+export type DeploymentOptions = z.infer<typeof DeploymentOptionsSchema>;
+
+/**
+ * hub → agent on `flotilla.agent.<cluster>.desired`: run `revision` of `bundle` (Upsert) or
+ * remove the bundle's resources (Remove). The manifests are not inline: the agent fetches the
+ * content of a revision it does not hold with `flotilla.hub.<cluster>.content` requests.
+ */
+export const DesiredStateSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('Upsert'),
+    bundle: z.string(),
+    /** sha256 (hex) of the normalized rendered objects plus options. */
+    revision: z.string().regex(/^[0-9a-f]{64}$/),
+    commit: z.string(),
+    options: DeploymentOptionsSchema,
+    /** Size in bytes of the revision's content (JSON array of objects). */
+    size: z.number().int().nonnegative(),
+    /** Number of content chunks to fetch. */
+    chunks: z.number().int().positive(),
+  }),
+  z.object({ kind: z.literal('Remove'), bundle: z.string() }),
+]);
+export type DesiredState = z.infer<typeof DesiredStateSchema>;
+
+/** agent → hub request on `flotilla.hub.<cluster>.content`: one chunk of a revision's content. */
+export const ContentRequestSchema = z.object({
+  revision: z.string().regex(/^[0-9a-f]{64}$/),
+  chunk: z.number().int().nonnegative(),
+});
+export type ContentRequest = z.infer<typeof ContentRequestSchema>;
+
+/** Content chunks are at most this many bytes (below NATS's default 1 MiB max payload). */
+export const CONTENT_CHUNK_BYTES = 512 * 1024;
+
+/** agent → hub request on `flotilla.hub.<cluster>.sync`: what the agent holds now. */
+export const SyncRequestSchema = z.object({
+  held: z.array(z.object({ bundle: z.string(), revision: z.string() })),
+});
+export type SyncRequest = z.infer<typeof SyncRequestSchema>;
+
+/** Reply to a sync request: every desired-state change the agent is missing. */
+export const SyncReplySchema = z.object({ changes: z.array(DesiredStateSchema) });
+export type SyncReply = z.infer<typeof SyncReplySchema>;
+
+/** One resource of a bundle as the agent sees it. */
+export const ResourceStatusSchema = z.object({
+  apiVersion: z.string(),
+  kind: z.string(),
+  namespace: z.string().optional(),
+  name: z.string(),
+  state: z.enum(['Ready', 'NotReady', 'Failed', 'Modified', 'Missing']),
+  message: z.string().default(''),
+});
+export type ResourceStatus = z.infer<typeof ResourceStatusSchema>;
+
+/** agent → hub on `flotilla.hub.<cluster>.status` (captured by a JetStream stream). */
+export const StatusReportSchema = z.object({
+  cluster: z.string(),
+  bundle: z.string(),
+  /** The revision applied (or being applied); null after the bundle was removed. */
+  revision: z.string().nullable(),
+  state: z.enum(reportedStates).or(z.literal('Removed')),
+  message: z.string().default(''),
+  resources: z.array(ResourceStatusSchema).default([]),
+  /** Agent clock; reports of one bundle are ordered by it. */
+  observedAt: z.string(),
+});
+export type StatusReport = z.infer<typeof StatusReportSchema>;
