@@ -1,9 +1,6 @@
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import type { ClusterDriver } from '../../agents/agent/cluster-driver.js';
-import { startAgent } from '../../agents/agent/agent.js';
-import { KubernetesCluster, runsInPod } from '../../agents/agent/kubernetes-cluster.js';
-import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
 import { parseDuration } from '../../libs/config/config.js';
 import { parseLabelArgs } from '../labels.js';
 import { stopOnSignal } from '../lifecycle.js';
@@ -19,11 +16,19 @@ interface AgentCliOptions {
   heartbeatInterval?: string;
 }
 
-/** The cluster driver the flags ask for. */
-export function driverFor(opts: { kubeconfig?: string; simulate?: boolean }): ClusterDriver {
-  if (opts.simulate && opts.kubeconfig)
+/** The cluster driver the flags ask for (loaded on demand: the Kubernetes client is large). */
+export async function driverFor(opts: {
+  kubeconfig?: string;
+  simulate?: boolean;
+}): Promise<ClusterDriver> {
+  if (opts.simulate && opts.kubeconfig) {
     throw new Error('give either --kubeconfig or --simulate, not both');
-  if (opts.simulate) return new SimulatedCluster();
+  }
+  if (opts.simulate) {
+    const { SimulatedCluster } = await import('../../agents/agent/simulated-cluster.js');
+    return new SimulatedCluster();
+  }
+  const { KubernetesCluster, runsInPod } = await import('../../agents/agent/kubernetes-cluster.js');
   if (opts.kubeconfig) return new KubernetesCluster({ kubeconfigPath: opts.kubeconfig });
   if (runsInPod()) return new KubernetesCluster();
   throw new Error(
@@ -61,7 +66,8 @@ export function agentCommand(): Command {
     )
     .option('--heartbeat-interval <duration>', "heartbeat interval (default: the hub's)")
     .action(async (opts: AgentCliOptions) => {
-      const driver = driverFor(opts);
+      const driver = await driverFor(opts);
+      const { startAgent } = await import('../../agents/agent/agent.js');
       const logger = pino({ name: 'flotilla-agent' });
       const controller = new AbortController();
       stopOnSignal(

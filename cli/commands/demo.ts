@@ -1,11 +1,10 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
 import { loadHubConfig } from '../../libs/config/config.js';
-import { runHub } from '../../services/hub/hub.js';
 import { ApiClient, ApiError } from '../api-client.js';
 import { stopOnSignal } from '../lifecycle.js';
 import { formatAge, formatLabels, formatTable } from '../output.js';
-import { type SimulatedClusterSpec, startSimulatedFleet } from '../sim-fleet.js';
+import type { SimulatedClusterSpec } from '../sim-fleet.js';
 import { describeHub } from './hub.js';
 
 interface ClusterRow {
@@ -49,6 +48,8 @@ export function demoCommand(): Command {
       };
       const config = loadHubConfig(env);
 
+      const { runHub } = await import('../../services/hub/hub.js');
+      const { startSimulatedFleet } = await import('../sim-fleet.js');
       say(`▶ Starting the hub (data in ${config.dataDir})…`);
       const hub = await runHub({ config, logLevels: ['fatal', 'error', 'warn'] });
       say(describeHub(hub));

@@ -1,9 +1,7 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
 import { loadHubConfig } from '../../libs/config/config.js';
-import { runHub } from '../../services/hub/hub.js';
 import { stopOnSignal } from '../lifecycle.js';
-import { startSimulatedFleet } from '../sim-fleet.js';
 import { describeHub } from './hub.js';
 
 /** `flotilla dev`: everything on one machine — hub, embedded infrastructure, simulated clusters. */
@@ -19,6 +17,8 @@ export function devCommand(): Command {
         throw new Error('--agents must be a whole number from 0 to 1000');
       }
       const config = loadHubConfig();
+      const { runHub } = await import('../../services/hub/hub.js');
+      const { startSimulatedFleet } = await import('../sim-fleet.js');
       const hub = await runHub({ config });
       console.error(describeHub(hub));
       const fleet = await startSimulatedFleet(

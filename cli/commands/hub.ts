@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { loadHubConfig } from '../../libs/config/config.js';
-import { hubServiceNames } from '../../services/hub/hub.module.js';
-import { type RunningHub, parseServices, runHub } from '../../services/hub/hub.js';
+import type { RunningHub } from '../../services/hub/hub.js';
+import { parseServices } from '../../services/hub/parse-services.js';
+import { hubServiceNames } from '../../services/hub/service-names.js';
 import { stopOnSignal } from '../lifecycle.js';
 
 /** One paragraph telling where the hub is and what it runs on. */
@@ -34,6 +35,7 @@ export function hubCommand(): Command {
     .action(async (opts: { services: string }) => {
       const services = parseServices(opts.services);
       const config = loadHubConfig();
+      const { runHub } = await import('../../services/hub/hub.js');
       const hub = await runHub({ config, services });
       console.error(describeHub(hub));
       stopOnSignal(() => hub.close());

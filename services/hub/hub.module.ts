@@ -3,14 +3,14 @@ import { ApiModule } from '../api/api.module.js';
 import { InfrastructureModule, type ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { ObservabilityController } from '../shared/observability.controller.js';
 import { StatusModule } from '../status/status.module.js';
+import { type HubServiceName, hubServiceNames } from './service-names.js';
 
-/** The hub services that can run in this process. */
-export const hubServices = {
+/** The Nest module of each hub service. */
+export const hubServices: Record<HubServiceName, Type> = {
   api: ApiModule,
   status: StatusModule,
-} as const satisfies Record<string, Type>;
-export type HubServiceName = keyof typeof hubServices;
-export const hubServiceNames = Object.keys(hubServices) as HubServiceName[];
+};
+export { type HubServiceName, hubServiceNames };
 
 /** Composition root: the selected services over shared infrastructure, plus health and metrics. */
 @Module({})

@@ -10,7 +10,8 @@ import { fleetProtoPath, flotillaVersion } from '../../libs/contracts/index.js';
 import { findFreePort, startLocalInfrastructure } from '../../libs/runtime/index.js';
 import { ErrorsFilter } from '../shared/errors.filter.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
-import { type HubServiceName, HubModule, hubServiceNames } from './hub.module.js';
+import { HubModule } from './hub.module.js';
+import { type HubServiceName, hubServiceNames } from './service-names.js';
 
 type ReflectionPackage = ConstructorParameters<typeof ReflectionService>[0];
 type ReflectionServer = Parameters<ReflectionService['addToServer']>[0];
@@ -39,20 +40,7 @@ export interface RunningHub {
 /** Request bodies over this size get a 413. */
 export const BODY_LIMIT = '1mb';
 
-/** Parses `--services api,status`; throws naming the unknown ones. */
-export function parseServices(text: string): HubServiceName[] {
-  const names = text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const unknown = names.filter((n) => !(hubServiceNames as string[]).includes(n));
-  if (unknown.length > 0 || names.length === 0) {
-    throw new Error(
-      `unknown service(s) "${unknown.join(',')}"; choose from ${hubServiceNames.join(', ')}`,
-    );
-  }
-  return [...new Set(names)] as HubServiceName[];
-}
+export { parseServices } from './parse-services.js';
 
 /**
  * Starts the hub: embedded PostgreSQL / nats-server when no URL is configured, then the selected

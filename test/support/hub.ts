@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadHubConfig } from '../../libs/config/config.js';
 import { createTestDatabase, testNatsUrl, testSubjectPrefix } from '../../libs/testing/index.js';
-import { type HubServiceName } from '../../services/hub/hub.module.js';
+import type { HubServiceName } from '../../services/hub/service-names.js';
 import { type RunningHub, runHub } from '../../services/hub/hub.js';
 
 /** A hub on its own database and subject prefix, on free ports, against the real servers. */

@@ -1,0 +1,102 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findFreePort } from '../../libs/runtime/index.js';
+import { eventually } from '../../libs/testing/index.js';
+import { runCli, spawnCli } from '../support/cli.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'flotilla-start-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** The environment of `npm start` on a fresh machine: no DATABASE_URL, no NATS_URL. */
+async function bareEnv() {
+  return {
+    DATABASE_URL: undefined,
+    NATS_URL: undefined,
+    FLOTILLA_DATA_DIR: dataDir,
+    PORT: String(await findFreePort()),
+    GRPC_PORT: String(await findFreePort()),
+  };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('flotilla hub with no environment (npm start)', () => {
+  it('starts embedded PostgreSQL and nats-server, is ready within 20 s, keeps data across a restart, and Ctrl-C stops every child', async () => {
+    const env = await bareEnv();
+    const url = `http://127.0.0.1:${env.PORT}`;
+    const first = spawnCli(['hub'], env);
+    const started = Date.now();
+    await eventually(
+      '/readyz 200',
+      () => fetch(`${url}/readyz`).then((r) => r.status),
+      (s) => s === 200,
+      {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+      },
+    );
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(first.output()).toMatch(/Postgres embedded/);
+    expect((await runCli(['cluster', 'register', 'kept-1', '--server', url])).code).toBe(0);
+
+    const natsPid = Number(readFileSync(join(dataDir, 'nats-server.pid'), 'utf8'));
+    const pgPid = Number(
+      readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0],
+    );
+    expect(isRunning(natsPid) && isRunning(pgPid)).toBe(true);
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+    expect(isRunning(natsPid)).toBe(false);
+    expect(isRunning(pgPid)).toBe(false);
+    expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+
+    const second = spawnCli(['hub'], await bareEnv().then((e) => ({ ...e, PORT: env.PORT })));
+    try {
+      await eventually(
+        '/readyz 200 again',
+        () => fetch(`${url}/readyz`).then((r) => r.status),
+        (s) => s === 200,
+        {
+          timeoutMs: 20_000,
+          intervalMs: 200,
+        },
+      );
+      const res = await runCli(['cluster', 'get', 'kept-1', '--server', url, '-o', 'json']);
+      expect(JSON.parse(res.stdout)).toMatchObject({ name: 'kept-1', state: 'Pending' });
+    } finally {
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    }
+  });
+
+  it('--services with an unknown service is one clear error', async () => {
+    const res = await runCli(['hub', '--services', 'api,billing'], await bareEnv());
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim()).toMatch(/^error: unknown service\(s\) "billing"/);
+  });
+});
+
+describe('npm run demo', () => {
+  it('starts the hub and three simulated clusters and prints them Online in a table', async () => {
+    const res = await runCli(['demo', '--exit'], {
+      DATABASE_URL: undefined,
+      NATS_URL: undefined,
+      FLOTILLA_DATA_DIR: mkdtempSync(join(tmpdir(), 'flotilla-demo-')),
+      PORT: '0',
+      GRPC_PORT: '0',
+    });
+    expect(res.code).toBe(0);
+    for (const name of ['eu-1', 'eu-2', 'us-1'])
+      expect(res.stdout).toMatch(new RegExp(`${name}\\s+Online`));
+    expect(res.stdout).toMatch(/group "prod": eu-1, eu-2/);
+  });
+});
