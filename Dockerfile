@@ -20,6 +20,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/proto ./proto
+# Agents keep their agent token in /state (a volume in docker-compose.yml).
+RUN mkdir -p /state && chown node:node /state
 USER node
 EXPOSE 8080 9090
 ENTRYPOINT ["node", "/app/bin/flotilla.js"]
