@@ -1,9 +1,27 @@
 import { AgentTokenEntity } from './agent-token.entity.js';
+import { BundleRevisionEntity } from './bundle-revision.entity.js';
+import { BundleTargetEntity } from './bundle-target.entity.js';
+import { BundleEntity } from './bundle.entity.js';
 import { ClusterGroupEntity } from './cluster-group.entity.js';
 import { ClusterEntity } from './cluster.entity.js';
+import { DeploymentEntity } from './deployment.entity.js';
+import { GitRepoEntity } from './gitrepo.entity.js';
 import { RegistrationTokenEntity } from './registration-token.entity.js';
+import { VariantRenderEntity } from './variant-render.entity.js';
 
-export { AgentTokenEntity, ClusterEntity, ClusterGroupEntity, RegistrationTokenEntity };
+export {
+  AgentTokenEntity,
+  BundleEntity,
+  BundleRevisionEntity,
+  BundleTargetEntity,
+  ClusterEntity,
+  ClusterGroupEntity,
+  DeploymentEntity,
+  GitRepoEntity,
+  RegistrationTokenEntity,
+  VariantRenderEntity,
+};
+export type { GitCredentials, TargetSpec } from './gitrepo.entity.js';
 
 /** Every entity of the hub's schema. */
 export const entities = [
@@ -11,4 +29,10 @@ export const entities = [
   AgentTokenEntity,
   RegistrationTokenEntity,
   ClusterGroupEntity,
+  GitRepoEntity,
+  BundleEntity,
+  BundleRevisionEntity,
+  VariantRenderEntity,
+  BundleTargetEntity,
+  DeploymentEntity,
 ];

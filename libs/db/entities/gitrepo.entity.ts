@@ -1,0 +1,67 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+/** A cluster target of a GitRepo or bundle: by selector, group or name. */
+export interface TargetSpec {
+  clusterSelector?: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
+  clusterGroup?: string;
+  clusterName?: string;
+}
+
+/** Credentials for an http(s) Git URL; never returned by the API nor logged. */
+export type GitCredentials = { username: string; password: string } | { token: string };
+
+/** A Git source: where bundles come from and which clusters they target. */
+@Entity({ name: 'gitrepos' })
+export class GitRepoEntity {
+  @PrimaryColumn({ type: 'text' })
+  name: string;
+
+  @Column({ type: 'text' })
+  url: string;
+
+  @Column({ type: 'text', nullable: true })
+  branch: string | null;
+
+  /** A pinned commit; when set, the branch is not followed. */
+  @Column({ type: 'text', nullable: true })
+  revision: string | null;
+
+  @Column({ type: 'jsonb', default: [] })
+  paths: string[];
+
+  @Column({ name: 'polling_interval_ms', type: 'integer', default: 15000 })
+  pollingIntervalMs: number;
+
+  @Column({ type: 'jsonb', default: [] })
+  targets: TargetSpec[];
+
+  @Column({ type: 'jsonb', nullable: true })
+  credentials: GitCredentials | null;
+
+  @Column({ name: 'webhook_secret', type: 'text', nullable: true })
+  webhookSecret: string | null;
+
+  /** Bumped on every spec change, so a sync after an edit re-resolves even at the same commit. */
+  @Column({ type: 'integer', default: 1 })
+  generation: number;
+
+  @Column({ name: 'synced_generation', type: 'integer', default: 0 })
+  syncedGeneration: number;
+
+  /** The commit last synced. */
+  @Column({ type: 'text', nullable: true })
+  commit: string | null;
+
+  @Column({ name: 'last_synced_at', type: 'timestamptz', nullable: true })
+  lastSyncedAt: Date | null;
+
+  /** Why the last sync failed (unreachable, bad credentials, ...), or null. */
+  @Column({ type: 'text', nullable: true })
+  error: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

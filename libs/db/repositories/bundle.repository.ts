@@ -1,0 +1,123 @@
+import { In, type DataSource } from 'typeorm';
+import { BundleEntity } from '../entities/bundle.entity.js';
+import { BundleRevisionEntity } from '../entities/bundle-revision.entity.js';
+import { VariantRenderEntity } from '../entities/variant-render.entity.js';
+import { NotFoundError } from '../errors.js';
+import { type Page, type PageRequest, toPage } from '../pagination.js';
+
+/** Bundles, their content-addressed revisions, and the memo of variant renders. */
+export class BundleRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  private get repo() {
+    return this.ds.getRepository(BundleEntity);
+  }
+
+  async get(name: string): Promise<BundleEntity> {
+    const found = await this.repo.findOneBy({ name });
+    if (!found) throw new NotFoundError(`bundle "${name}" not found`);
+    return found;
+  }
+
+  async list(page: PageRequest, gitrepo?: string): Promise<Page<BundleEntity>> {
+    const qb = this.repo
+      .createQueryBuilder('b')
+      .orderBy('b.name', 'ASC')
+      .limit(page.limit + 1);
+    if (gitrepo !== undefined) qb.andWhere('b.gitrepo = :gitrepo', { gitrepo });
+    if (page.after !== undefined) qb.andWhere('b.name > :after', { after: page.after });
+    return toPage(await qb.getMany(), page.limit, (b) => b.name);
+  }
+
+  async ofRepo(gitrepo: string): Promise<BundleEntity[]> {
+    return this.repo.find({ where: { gitrepo }, order: { name: 'ASC' } });
+  }
+
+  /** Inserts or updates a bundle's record. */
+  async save(b: Omit<BundleEntity, 'updatedAt' | 'repo'>): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO bundles (name, gitrepo, dir, kind, commit, options, rollout_strategy, depends_on, error, error_commit)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (name) DO UPDATE SET gitrepo = $2, dir = $3, kind = $4, commit = $5, options = $6,
+         rollout_strategy = $7, depends_on = $8, error = $9, error_commit = $10, updated_at = now()`,
+      [
+        b.name,
+        b.gitrepo,
+        b.dir,
+        b.kind,
+        b.commit,
+        JSON.stringify(b.options),
+        b.rolloutStrategy === null ? null : JSON.stringify(b.rolloutStrategy),
+        JSON.stringify(b.dependsOn),
+        b.error,
+        b.errorCommit,
+      ],
+    );
+  }
+
+  /** Marks a bundle broken at `commit`; it keeps its last good commit. */
+  async recordError(
+    name: string,
+    gitrepo: string,
+    dir: string,
+    kind: string,
+    error: string,
+    commit: string,
+  ): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO bundles (name, gitrepo, dir, kind, error, error_commit) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (name) DO UPDATE SET error = $5, error_commit = $6, updated_at = now()`,
+      [name, gitrepo, dir, kind, error, commit],
+    );
+  }
+
+  /** Deletes the named bundles (removed from Git). */
+  async deleteMany(names: string[]): Promise<void> {
+    if (names.length > 0) await this.repo.delete({ name: In(names) });
+  }
+
+  /** Stores rendered content once; identical renders share the row. */
+  async storeRevision(id: string, content: Buffer): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO bundle_revisions (id, content, size) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+      [id, content, content.length],
+    );
+  }
+
+  /** The stored content of a revision, or undefined. */
+  async revisionContent(id: string): Promise<Buffer | undefined> {
+    const row = await this.ds
+      .getRepository(BundleRevisionEntity)
+      .findOne({ where: { id }, select: { content: true } });
+    return row?.content;
+  }
+
+  /** Sizes of revisions, by id. */
+  async revisionSizes(ids: string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows: { id: string; size: number }[] = await this.ds.query(
+      'SELECT id, size FROM bundle_revisions WHERE id = ANY($1::text[])',
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.size]));
+  }
+
+  /** Revisions already rendered for variants of a bundle at a commit, by variant key. */
+  async renderedVariants(bundle: string, commit: string): Promise<Map<string, string>> {
+    const rows = await this.ds.getRepository(VariantRenderEntity).findBy({ bundle, commit });
+    return new Map(rows.map((r) => [r.variantKey, r.revision]));
+  }
+
+  async recordRender(
+    bundle: string,
+    commit: string,
+    variantKey: string,
+    revision: string,
+  ): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO variant_renders (bundle, commit, variant_key, revision) VALUES ($1, $2, $3, $4)
+       ON CONFLICT DO NOTHING`,
+      [bundle, commit, variantKey, revision],
+    );
+  }
+}

@@ -1,0 +1,93 @@
+import type { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../testing/index.js';
+import { openDatabase } from '../data-source.js';
+import { BundleRepository } from './bundle.repository.js';
+import { ClusterRepository } from './cluster.repository.js';
+import { DeploymentRepository } from './deployment.repository.js';
+import { GitRepoRepository } from './gitrepo.repository.js';
+
+let db: TestDatabase;
+let ds: DataSource;
+let deployments: DeploymentRepository;
+let bundles: BundleRepository;
+const r1 = '1'.repeat(64);
+const r2 = '2'.repeat(64);
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = await openDatabase(db.url);
+  deployments = new DeploymentRepository(ds);
+  bundles = new BundleRepository(ds);
+  const clusters = new ClusterRepository(ds);
+  for (const name of ['a', 'b', 'c']) await clusters.create(name, {});
+  await new GitRepoRepository(ds).create('demo', {
+    url: 'file:///x',
+    branch: 'main',
+    revision: null,
+    paths: [],
+    pollingIntervalMs: 15000,
+    targets: [],
+    credentials: null,
+    webhookSecret: null,
+  });
+  await bundles.storeRevision(r1, Buffer.from('[1]'));
+  await bundles.storeRevision(r2, Buffer.from('[2]'));
+  await bundles.storeRevision(r1, Buffer.from('[1]'));
+});
+afterAll(async () => {
+  await ds?.destroy();
+  await db?.drop();
+});
+
+const report = (cluster: string, revision: string | null, state: any, at: number) => ({
+  cluster,
+  bundle: 'demo/web',
+  revision,
+  state,
+  message: '',
+  resources: [],
+  observedAt: new Date(at),
+});
+
+describe('DeploymentRepository', () => {
+  it('identical content is stored once', async () => {
+    const rows: { n: string }[] = await ds.query('SELECT count(*) AS n FROM bundle_revisions');
+    expect(Number(rows[0]!.n)).toBe(2);
+    expect((await bundles.revisionContent(r1))?.toString()).toBe('[1]');
+  });
+
+  it('delivers targets as Upserts once, then moves and removes', async () => {
+    await deployments.replaceTargets('demo/web', [
+      { cluster: 'a', revision: r1, commit: 'c1' },
+      { cluster: 'b', revision: r1, commit: 'c1' },
+      { cluster: 'ghost', revision: r1, commit: 'c1' },
+    ]);
+    const first = await deployments.deliverTargets('demo/web');
+    expect(first.map((c) => `${c.kind}:${c.cluster}`).sort()).toEqual(['Upsert:a', 'Upsert:b']);
+    expect(await deployments.deliverTargets('demo/web')).toEqual([]);
+
+    await deployments.replaceTargets('demo/web', [{ cluster: 'a', revision: r2, commit: 'c2' }]);
+    const second = await deployments.deliverTargets('demo/web');
+    expect(second).toEqual([
+      { kind: 'Upsert', bundle: 'demo/web', cluster: 'a', revision: r2, commit: 'c2' },
+      { kind: 'Remove', bundle: 'demo/web', cluster: 'b' },
+    ]);
+    expect(await deployments.desiredForCluster('b')).toEqual([
+      { kind: 'Remove', bundle: 'demo/web', cluster: 'b' },
+    ]);
+  });
+
+  it('records reports, ignores older ones, and deletes a removed deployment on Removed', async () => {
+    const changed = await deployments.recordReports([
+      report('a', r2, 'WaitApplied', 1000),
+      report('a', r2, 'Ready', 2000),
+      report('b', null, 'Removed', 1000),
+    ]);
+    expect(changed.map((c) => `${c.cluster}:${c.state}`).sort()).toEqual(['a:Ready', 'b:Removed']);
+    expect(await deployments.recordReports([report('a', r2, 'NotReady', 1500)])).toEqual([]);
+    const rows = await deployments.list();
+    expect(rows.map((r) => [r.cluster, r.state, r.appliedRevision])).toEqual([['a', 'Ready', r2]]);
+    expect(await deployments.desiredForCluster('b')).toEqual([]);
+  });
+});

@@ -1,0 +1,237 @@
+import type { DataSource } from 'typeorm';
+import type { ReportedState } from '../../contracts/delivery.js';
+
+/** What Git says one cluster should run for a bundle. */
+export interface TargetRow {
+  cluster: string;
+  revision: string;
+  commit: string;
+}
+
+/** A deployment change the delivery must publish. */
+export type DesiredChange =
+  | { kind: 'Upsert'; bundle: string; cluster: string; revision: string; commit: string }
+  | { kind: 'Remove'; bundle: string; cluster: string };
+
+/** One status report, as the status service batches them. */
+export interface ReportRow {
+  cluster: string;
+  bundle: string;
+  revision: string | null;
+  state: ReportedState | 'Removed';
+  message: string;
+  resources: unknown[];
+  observedAt: Date;
+}
+
+/** A deployment joined with its cluster's connection state. */
+export interface DeploymentRow {
+  bundle: string;
+  cluster: string;
+  clusterState: string;
+  desiredRevision: string | null;
+  desiredCommit: string | null;
+  appliedRevision: string | null;
+  state: string;
+  message: string;
+  resources: unknown[];
+  reportedAt: Date | null;
+}
+
+/** Targets (what Git asks) and deployments (what clusters are told, and what they report). */
+export class DeploymentRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /** Makes `targets` the complete set of (cluster → revision) for a bundle. */
+  async replaceTargets(bundle: string, targets: TargetRow[]): Promise<void> {
+    await this.ds.transaction(async (m) => {
+      await m.query(
+        `DELETE FROM bundle_targets WHERE bundle = $1 AND NOT (cluster = ANY($2::text[]))`,
+        [bundle, targets.map((t) => t.cluster)],
+      );
+      if (targets.length === 0) return;
+      await m.query(
+        `INSERT INTO bundle_targets (bundle, cluster, revision, commit)
+         SELECT $1, t.cluster, t.revision, t.commit
+           FROM unnest($2::text[], $3::text[], $4::text[]) AS t(cluster, revision, commit)
+           JOIN clusters c ON c.name = t.cluster
+         ON CONFLICT (bundle, cluster) DO UPDATE
+           SET revision = EXCLUDED.revision, commit = EXCLUDED.commit, updated_at = now()
+           WHERE bundle_targets.revision <> EXCLUDED.revision OR bundle_targets.commit <> EXCLUDED.commit`,
+        [
+          bundle,
+          targets.map((t) => t.cluster),
+          targets.map((t) => t.revision),
+          targets.map((t) => t.commit),
+        ],
+      );
+    });
+  }
+
+  /** Removes every target of the named bundles (they left Git). */
+  async clearTargets(bundles: string[]): Promise<void> {
+    if (bundles.length > 0)
+      await this.ds.query('DELETE FROM bundle_targets WHERE bundle = ANY($1::text[])', [bundles]);
+  }
+
+  /** Bundles that have targets or deployments (for delivery after a restart). */
+  async bundlesWithWork(): Promise<string[]> {
+    const rows: { bundle: string }[] = await this.ds.query(
+      'SELECT bundle FROM bundle_targets UNION SELECT bundle FROM deployments',
+    );
+    return rows.map((r) => r.bundle);
+  }
+
+  /**
+   * Sets every deployment of `bundle` to its target (all clusters at once) and returns what
+   * changed: Upserts for new or moved deployments, Removes for clusters no longer targeted.
+   * Idempotent: a second call returns nothing.
+   */
+  async deliverTargets(bundle: string, clusters?: string[]): Promise<DesiredChange[]> {
+    return this.ds.transaction(async (m) => {
+      const scope = clusters ?? null;
+      const upserts: { cluster: string; revision: string; commit: string }[] = await m.query(
+        `INSERT INTO deployments (bundle, cluster, desired_revision, desired_commit, desired_at)
+         SELECT t.bundle, t.cluster, t.revision, t.commit, now() FROM bundle_targets t
+          WHERE t.bundle = $1 AND ($2::text[] IS NULL OR t.cluster = ANY($2::text[]))
+         ON CONFLICT (bundle, cluster) DO UPDATE
+           SET desired_revision = EXCLUDED.desired_revision, desired_commit = EXCLUDED.desired_commit,
+               desired_at = now()
+           WHERE deployments.desired_revision IS DISTINCT FROM EXCLUDED.desired_revision
+              OR deployments.desired_commit IS DISTINCT FROM EXCLUDED.desired_commit
+         RETURNING cluster, desired_revision AS revision, desired_commit AS commit`,
+        [bundle, scope],
+      );
+      const removed = await this.updateReturning<{ cluster: string }>(
+        m.query.bind(m),
+        `UPDATE deployments d SET desired_revision = NULL, desired_commit = NULL, desired_at = now()
+          WHERE d.bundle = $1 AND d.desired_revision IS NOT NULL
+            AND ($2::text[] IS NULL OR d.cluster = ANY($2::text[]))
+            AND NOT EXISTS (SELECT 1 FROM bundle_targets t WHERE t.bundle = d.bundle AND t.cluster = d.cluster)
+          RETURNING d.cluster`,
+        [bundle, scope],
+      );
+      return [
+        ...upserts.map((u): DesiredChange => ({ kind: 'Upsert', bundle, ...u })),
+        ...removed.map((r): DesiredChange => ({ kind: 'Remove', bundle, cluster: r.cluster })),
+      ];
+    });
+  }
+
+  /** Everything a cluster should hold: Upserts for desired revisions, Removes for pending removals. */
+  async desiredForCluster(cluster: string): Promise<DesiredChange[]> {
+    const rows: {
+      bundle: string;
+      desired_revision: string | null;
+      desired_commit: string | null;
+    }[] = await this.ds.query(
+      'SELECT bundle, desired_revision, desired_commit FROM deployments WHERE cluster = $1 ORDER BY bundle',
+      [cluster],
+    );
+    return rows.map((r) =>
+      r.desired_revision === null
+        ? { kind: 'Remove', bundle: r.bundle, cluster }
+        : {
+            kind: 'Upsert',
+            bundle: r.bundle,
+            cluster,
+            revision: r.desired_revision,
+            commit: r.desired_commit ?? '',
+          },
+    );
+  }
+
+  /**
+   * Records a batch of agent reports; a report older than the stored one is ignored. A
+   * `Removed` report deletes a deployment whose removal was asked for. Returns the deployments
+   * that changed, for change events.
+   */
+  async recordReports(
+    reports: ReportRow[],
+  ): Promise<{ bundle: string; cluster: string; state: string }[]> {
+    if (reports.length === 0) return [];
+    // One row per deployment: the newest report of the batch.
+    const newest = new Map<string, ReportRow>();
+    for (const r of reports) {
+      const key = `${r.bundle}\u0000${r.cluster}`;
+      const seen = newest.get(key);
+      if (!seen || seen.observedAt <= r.observedAt) newest.set(key, r);
+    }
+    const rows = [...newest.values()];
+    const removed = rows.filter((r) => r.state === 'Removed');
+    const live = rows.filter((r) => r.state !== 'Removed');
+    const changed: { bundle: string; cluster: string; state: string }[] = [];
+    if (live.length > 0) {
+      const updated = await this.updateReturning<{
+        bundle: string;
+        cluster: string;
+        state: string;
+      }>(
+        this.ds.query.bind(this.ds),
+        `UPDATE deployments d
+            SET applied_revision = r.revision, state = r.state, message = r.message,
+                resources = r.resources, reported_at = r.observed_at
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[])
+                AS r(bundle, cluster, revision, state, message, resources, observed_at)
+          WHERE d.bundle = r.bundle AND d.cluster = r.cluster
+            AND (d.reported_at IS NULL OR d.reported_at <= r.observed_at)
+          RETURNING d.bundle, d.cluster, d.state`,
+        [
+          live.map((r) => r.bundle),
+          live.map((r) => r.cluster),
+          live.map((r) => r.revision),
+          live.map((r) => r.state),
+          live.map((r) => r.message),
+          live.map((r) => JSON.stringify(r.resources)),
+          live.map((r) => r.observedAt.toISOString()),
+        ],
+      );
+      changed.push(...updated);
+    }
+    if (removed.length > 0) {
+      const deleted = await this.updateReturning<{ bundle: string; cluster: string }>(
+        this.ds.query.bind(this.ds),
+        `DELETE FROM deployments d USING unnest($1::text[], $2::text[]) AS r(bundle, cluster)
+          WHERE d.bundle = r.bundle AND d.cluster = r.cluster AND d.desired_revision IS NULL
+          RETURNING d.bundle, d.cluster`,
+        [removed.map((r) => r.bundle), removed.map((r) => r.cluster)],
+      );
+      changed.push(...deleted.map((d) => ({ ...d, state: 'Removed' })));
+    }
+    return changed;
+  }
+
+  /** Deployments (being removed ones excluded) filtered by cluster and/or bundles. */
+  async list(filter: { cluster?: string; bundles?: string[] } = {}): Promise<DeploymentRow[]> {
+    const rows: Record<string, unknown>[] = await this.ds.query(
+      `SELECT d.*, c.state AS cluster_state FROM deployments d JOIN clusters c ON c.name = d.cluster
+        WHERE d.desired_revision IS NOT NULL
+          AND ($1::text IS NULL OR d.cluster = $1)
+          AND ($2::text[] IS NULL OR d.bundle = ANY($2::text[]))
+        ORDER BY d.bundle, d.cluster`,
+      [filter.cluster ?? null, filter.bundles ?? null],
+    );
+    return rows.map((r) => ({
+      bundle: r.bundle as string,
+      cluster: r.cluster as string,
+      clusterState: r.cluster_state as string,
+      desiredRevision: r.desired_revision as string | null,
+      desiredCommit: r.desired_commit as string | null,
+      appliedRevision: r.applied_revision as string | null,
+      state: r.state as string,
+      message: r.message as string,
+      resources: r.resources as unknown[],
+      reportedAt: r.reported_at ? new Date(r.reported_at as string) : null,
+    }));
+  }
+
+  private async updateReturning<T>(
+    query: (sql: string, params: unknown[]) => Promise<unknown>,
+    sql: string,
+    params: unknown[],
+  ): Promise<T[]> {
+    const result = (await query(sql, params)) as [T[], number] | T[];
+    const first: unknown = result[0];
+    return Array.isArray(first) ? (first as T[]) : (result as T[]);
+  }
+}
