@@ -60,12 +60,12 @@ export class GitRepoRepository {
 
   /** Replaces the spec and bumps the generation, so the next sync re-resolves. */
   async replace(name: string, spec: GitRepoSpec): Promise<GitRepoEntity> {
-    const [, affected] = (await this.ds.query(
+    const [, affected] = await this.ds.query<[unknown, number]>(
       `UPDATE gitrepos SET url = $2, branch = $3, revision = $4, paths = $5, polling_interval_ms = $6,
               targets = $7, credentials = $8, webhook_secret = $9, generation = generation + 1, updated_at = now()
         WHERE name = $1`,
       [name, ...specParams(spec)],
-    )) as [unknown, number];
+    );
     if (!affected) throw new NotFoundError(`gitrepo "${name}" not found`);
     return this.get(name);
   }
