@@ -74,9 +74,11 @@ export default tseslint.config(
           patterns: [
             {
               group: [
-                ...serviceNames.filter((n) => n !== name).map((n) => `**/${n}/**`),
+                ...serviceNames
+                  .filter((n) => n !== name)
+                  .flatMap((n) => [`../${n}/*`, `**/services/${n}/*`]),
+                '../hub/*',
                 '**/agents/**',
-                '**/hub/**',
               ],
               message: 'Services never import each other: talk through NATS and PostgreSQL.',
             },

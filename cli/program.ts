@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { clusterCommand } from './commands/cluster.js';
 import { groupCommand } from './commands/group.js';
+import { repoCommand } from './commands/repo.js';
+import { statusCommand } from './commands/status.js';
 import { globalOptionDefinitions, withGlobalOptions, type CliContext } from './context.js';
 
 export {
@@ -54,5 +56,7 @@ export function buildProgram(context: Partial<CliContext> = {}): Command {
 
   registerCommand(program, clusterCommand(ctx));
   registerCommand(program, groupCommand(ctx));
+  registerCommand(program, repoCommand(ctx));
+  registerCommand(program, statusCommand(ctx));
   return program;
 }

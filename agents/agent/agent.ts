@@ -12,7 +12,8 @@ import {
   flotillaVersion,
   type BootstrapResponse,
 } from '../../libs/contracts/index.js';
-import type { ClusterDriver } from './cluster-driver.js';
+import { isApplier, type ClusterDriver } from './cluster-driver.js';
+import { Delivery } from './delivery.js';
 import {
   HubError,
   backoffDelayMs,
@@ -66,8 +67,10 @@ const DRAIN_TIMEOUT_MS = 5_000;
 /**
  * Starts an agent: registers the cluster when given a registration token (once; the agent token
  * is kept in `stateDir`), bootstraps at the hub (retrying while it is unreachable, rejecting when
- * it refuses the token), then connects to NATS in the background and heartbeats. Resolves once
- * bootstrapped; the NATS connection is retried forever, also when NATS is down at start.
+ * it refuses the token), then connects to NATS in the background and heartbeats. When the driver
+ * applies bundles (see `isApplier`) it also runs the {@link Delivery} loop: receives desired
+ * state, resyncs on every (re)connect, applies, and reports status. Resolves once bootstrapped;
+ * the NATS connection is retried forever, also when NATS is down at start.
  */
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const logger = opts.logger ?? pino({ name: 'flotilla-agent' });
@@ -100,7 +103,16 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     { natsUrl: boot.natsUrl, heartbeatIntervalMs: intervalMs, driver: opts.driver.kind },
     'bootstrapped at the hub',
   );
-  return new Agent(boot, heartbeatSubject, intervalMs, opts.driver, log);
+  const delivery = isApplier(opts.driver)
+    ? new Delivery({ cluster: boot.cluster, subjects, applier: opts.driver, log })
+    : undefined;
+  if (delivery === undefined) {
+    log.warn(
+      { driver: opts.driver.kind },
+      'this cluster driver does not apply bundles yet; the agent only heartbeats',
+    );
+  }
+  return new Agent(boot, heartbeatSubject, intervalMs, opts.driver, log, delivery);
 }
 
 type TokenSource = 'state' | 'registered' | 'option';
@@ -160,7 +172,10 @@ async function storeToken(stateDir: string, file: string, token: string): Promis
   }
 }
 
-/** Heartbeats over one NATS connection that is re-established for as long as the agent runs. */
+/**
+ * Heartbeats over one NATS connection that is re-established for as long as the agent runs, and
+ * runs the delivery loop on it when the driver applies bundles.
+ */
 class Agent implements RunningAgent {
   readonly cluster: string;
   private readonly agentVersion = flotillaVersion();
@@ -180,6 +195,7 @@ class Agent implements RunningAgent {
     private readonly intervalMs: number,
     private readonly driver: ClusterDriver,
     private readonly log: Logger,
+    private readonly delivery: Delivery | undefined,
   ) {
     this.cluster = boot.cluster;
     this.natsLoop = this.runNats().catch((err: unknown) => {
@@ -198,6 +214,7 @@ class Agent implements RunningAgent {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.beating;
+    await this.delivery?.stop();
     const nc = this.nc;
     if (nc !== undefined && !nc.isClosed()) {
       await this.closeConnection(nc);
@@ -271,6 +288,7 @@ class Agent implements RunningAgent {
       this.connected = true;
       this.log.info({ server: nc.getServer() }, 'connected to NATS');
       this.watchStatus(nc);
+      this.delivery?.attach(nc);
       this.heartbeatNow();
       const err = await nc.closed();
       this.connected = false;
@@ -292,6 +310,7 @@ class Agent implements RunningAgent {
           this.connected = true;
           this.log.info({ server: status.server }, 'reconnected to NATS');
           this.heartbeatNow();
+          this.delivery?.resync();
         } else if (status.type === 'error') {
           this.log.warn({ err: status.error }, 'NATS error');
         }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { loadHubConfig } from '../../libs/config/config.js';
 import { ApiClient, ApiError } from '../api-client.js';
 import { stopOnSignal } from '../lifecycle.js';
@@ -106,16 +107,119 @@ export function demoCommand(): Command {
         `  group "prod": ${group.clusters.join(', ')} (${group.summary.online}/${group.summary.total} online)`,
       );
 
+      const { commitFiles, demoFiles } = await import('../demo-repo.js');
+      const repoDir = resolve(config.dataDir, 'demo-repo');
+      say(`\n▶ Writing a Git repository with three bundles to ${repoDir}:`);
+      say('    apps/web       plain YAML (Deployment + ConfigMap)');
+      say('    apps/frontend  Kustomize, with an overlay for region=eu clusters');
+      say('    apps/metrics   a Helm chart, with more replicas on the canary');
+      let head = await commitFiles(
+        repoDir,
+        demoFiles('hello from v1'),
+        'Demo fleet: web, frontend, metrics',
+      );
+      const body = {
+        name: 'demo',
+        url: pathToFileURL(repoDir).href,
+        branch: 'main',
+        paths: ['apps'],
+        pollingInterval: '5s',
+        targets: [{ clusterSelector: '' }],
+      };
+      say('▶ Registering it: every cluster gets every bundle, rendered per cluster variant…');
+      try {
+        await api.post('/gitrepos', body);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.statusCode === 409)) throw err;
+        await api.put('/gitrepos/demo', body);
+      }
+      const expected = demoClusters.length * 3;
+      let started = Date.now();
+      await waitFor(api, head, expected);
+      say(
+        `  all ${expected} deployments Ready at ${head.slice(0, 8)} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+      say(await deploymentsTable(api));
+
+      say('▶ Committing a change to apps/web (message "hello from v2") and syncing…');
+      head = await commitFiles(
+        repoDir,
+        { 'apps/web/config.yaml': demoFiles('hello from v2')['apps/web/config.yaml']! },
+        'web: v2',
+      );
+      started = Date.now();
+      await api.post('/gitrepos/demo/sync');
+      await waitFor(api, head, expected);
+      say(
+        `  ${head.slice(0, 8)} reached every cluster in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+      say(await deploymentsTable(api));
+
       if (opts.exit) {
-        say('\n▶ Done; stopping.');
+        say('▶ Done; stopping.');
         await shutdown();
         return;
       }
-      say(`\nThe hub keeps running. Try, in another terminal:
+      say(`The hub keeps running. Try, in another terminal:
+  npx flotilla status --server ${hub.httpUrl}
+  npx flotilla repo get demo --server ${hub.httpUrl}
   npx flotilla cluster list --server ${hub.httpUrl} -l 'region in (eu)'
-  npx flotilla group get prod --server ${hub.httpUrl}
+  edit and commit in ${repoDir} (git commit -am ...): the hub polls every 5 s
   open ${hub.httpUrl}/api/docs
 Ctrl-C stops the demo.`);
       stopOnSignal(shutdown);
     });
+}
+
+interface DeploymentRow {
+  bundle: string;
+  state: string;
+  commit: string | null;
+  desiredRevision: string | null;
+}
+
+/** Waits until the demo GitRepo is synced at `commit` with `count` deployments Ready. */
+async function waitFor(api: ApiClient, commit: string, count: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const repo = await api.get<{
+      status: {
+        commit: string | null;
+        error: string | null;
+        bundleErrors: { bundle: string; message: string }[];
+      };
+    }>('/gitrepos/demo');
+    if (repo.status.error) throw new Error(`syncing the demo repo failed: ${repo.status.error}`);
+    const broken = repo.status.bundleErrors[0];
+    if (repo.status.commit === commit && broken)
+      throw new Error(`${broken.bundle}: ${broken.message}`);
+    const clusters = await api.list<{ name: string }>('/clusters');
+    let ready = 0;
+    for (const c of clusters) {
+      const detail = await api.get<{ deployments: DeploymentRow[] }>(`/clusters/${c.name}`);
+      ready += detail.deployments.filter((d) => d.state === 'Ready' && d.commit === commit).length;
+    }
+    if (repo.status.commit === commit && ready >= count) return;
+    if (Date.now() > deadline)
+      throw new Error(`the fleet did not converge on ${commit.slice(0, 8)} within 60 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Every deployment of the demo clusters as a table. */
+async function deploymentsTable(api: ApiClient): Promise<string> {
+  const rows: string[][] = [];
+  for (const c of demoClusters) {
+    const detail = await api.get<{ deployments: DeploymentRow[] }>(`/clusters/${c.name}`);
+    for (const d of detail.deployments) {
+      rows.push([
+        c.name,
+        d.bundle,
+        d.state,
+        d.commit?.slice(0, 8) ?? '',
+        d.desiredRevision?.slice(0, 12) ?? '',
+      ]);
+    }
+  }
+  return formatTable({ columns: ['CLUSTER', 'BUNDLE', 'STATE', 'COMMIT', 'REVISION'], rows });
 }

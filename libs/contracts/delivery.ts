@@ -18,7 +18,13 @@ export const DeploymentState = {
 export type DeploymentState = (typeof DeploymentState)[keyof typeof DeploymentState];
 
 /** States an agent may report. */
-export const reportedStates = ['WaitApplied', 'ErrApplied', 'Modified', 'NotReady', 'Ready'] as const;
+export const reportedStates = [
+  'WaitApplied',
+  'ErrApplied',
+  'Modified',
+  'NotReady',
+  'Ready',
+] as const;
 export type ReportedState = (typeof reportedStates)[number];
 
 /** Options that travel with a bundle revision (part of its content identity). */

@@ -2,3 +2,4 @@ export * from './env.js';
 export * from './database.js';
 export * from './nats.js';
 export * from './eventually.js';
+export * from './git-server.js';

@@ -1,4 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Subjects } from '../../libs/contracts/index.js';
+import { publishJson } from '../../libs/nats/index.js';
+import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 import {
   ClusterGroupRepository,
   ClusterRepository,
@@ -30,7 +34,18 @@ export class ClusterGroupsService {
   constructor(
     private readonly groups: ClusterGroupRepository,
     private readonly clusters: ClusterRepository,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SUBJECTS) private readonly subjects: Subjects,
   ) {}
+
+  /** Group membership decides targeting: the resolver re-targets on these. */
+  private announce(name: string, type: 'Changed' | 'Deleted'): void {
+    publishJson(this.nc, this.subjects.event('group', name), {
+      type,
+      group: name,
+      at: new Date().toISOString(),
+    });
+  }
 
   async create(
     name: string,
@@ -40,6 +55,7 @@ export class ClusterGroupsService {
     if (nameError) throw new InvalidInputError(`name "${name}": ${nameError}`);
     const reqs = readSelector(selector);
     await this.groups.create(name, toLabelSelector(reqs));
+    this.announce(name, 'Changed');
     return this.get(name);
   }
 
@@ -48,6 +64,7 @@ export class ClusterGroupsService {
     selector: unknown,
   ): Promise<GroupView & { clusters: string[]; summary: ClusterCounts }> {
     await this.groups.replaceSelector(name, toLabelSelector(readSelector(selector)));
+    this.announce(name, 'Changed');
     return this.get(name);
   }
 
@@ -76,5 +93,6 @@ export class ClusterGroupsService {
 
   async delete(name: string): Promise<void> {
     await this.groups.delete(name);
+    this.announce(name, 'Deleted');
   }
 }

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { BootstrapResponse } from '../../libs/contracts/index.js';
 import {
   ClusterRepository,
+  DeploymentRepository,
   InvalidInputError,
   type Page,
   type PageRequest,
@@ -13,7 +14,8 @@ import { parseSelector, validateClusterName, validateLabels } from '../../libs/s
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { DATA_SOURCE, HUB_CONFIG } from '../shared/tokens.js';
 import { ClusterEventsPublisher } from './cluster-events.publisher.js';
-import { type ClusterView, type DeploymentView, clusterView } from './views.js';
+import { type DeploymentView, deploymentView } from './fleet-summary.js';
+import { type ClusterView, clusterView } from './views.js';
 
 /** Throws a 400 unless the name is a DNS-1123 label and the labels follow Kubernetes rules. */
 export function assertValidCluster(name: unknown, labels: unknown): void {
@@ -33,6 +35,7 @@ export class ClustersService {
     private readonly clusters: ClusterRepository,
     private readonly tokens: TokenRepository,
     private readonly events: ClusterEventsPublisher,
+    private readonly deployments: DeploymentRepository,
   ) {}
 
   /** Manager-initiated registration: the cluster and the token its agent runs with. */
@@ -72,7 +75,9 @@ export class ClustersService {
   }
 
   async get(name: string): Promise<ClusterView & { deployments: DeploymentView[] }> {
-    return { ...clusterView(await this.clusters.get(name)), deployments: [] };
+    const cluster = await this.clusters.get(name);
+    const rows = await this.deployments.list({ cluster: name });
+    return { ...clusterView(cluster), deployments: rows.map(deploymentView) };
   }
 
   async replaceLabels(name: string, labels: Record<string, string>): Promise<ClusterView> {

@@ -59,3 +59,51 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   }
   return schema.parse(body);
 }
+
+const target = z
+  .strictObject({
+    clusterSelector: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+    clusterGroup: z.string().optional(),
+    clusterName: z.string().optional(),
+  })
+  .refine(
+    (t) =>
+      [t.clusterSelector, t.clusterGroup, t.clusterName].filter((v) => v !== undefined).length ===
+      1,
+    { message: 'a target names exactly one of clusterSelector, clusterGroup, clusterName' },
+  );
+
+/** POST /api/v1/gitrepos and PUT /api/v1/gitrepos/{name} */
+export const GitRepoBody = z.strictObject({
+  name: z.string(),
+  url: z.string().describe('https://, http:// or file:// URL of the repository'),
+  branch: z.string().min(1).max(255).optional().describe('default: main'),
+  revision: z
+    .string()
+    .regex(/^[0-9a-f]{7,64}$/, 'must be a commit sha')
+    .optional()
+    .describe('pin a commit instead of following the branch'),
+  paths: z
+    .array(z.string().max(1000))
+    .max(100)
+    .optional()
+    .describe('directories holding bundles; default: the repository root'),
+  pollingInterval: z
+    .string()
+    .optional()
+    .describe('e.g. 15s (default); 0 turns polling off (webhooks still sync)'),
+  targets: z.array(target).max(100).optional().describe('which clusters get the bundles'),
+  auth: z
+    .union([
+      z.strictObject({ username: z.string(), password: z.string() }),
+      z.strictObject({ token: z.string() }),
+    ])
+    .optional()
+    .describe('http(s) credentials; stored, never returned'),
+  webhookSecret: z
+    .string()
+    .min(8)
+    .max(256)
+    .optional()
+    .describe('verifies GitHub/Gitea signatures and GitLab tokens'),
+});

@@ -16,16 +16,6 @@ export interface ClusterView {
   createdAt: string;
 }
 
-/** A deployment of one bundle on one cluster (filled by the GitOps pipeline). */
-export interface DeploymentView {
-  bundle: string;
-  commit: string;
-  desiredRevision: string;
-  appliedRevision: string | null;
-  state: string;
-  message: string;
-}
-
 /** Cluster counts by connection state. */
 export interface ClusterCounts {
   total: number;

@@ -2,12 +2,16 @@ import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { ApiModule } from '../api/api.module.js';
 import { InfrastructureModule, type ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { ObservabilityController } from '../shared/observability.controller.js';
+import { ResolverModule } from '../resolver/resolver.module.js';
+import { RolloutsModule } from '../rollouts/rollouts.module.js';
 import { StatusModule } from '../status/status.module.js';
 import { type HubServiceName, hubServiceNames } from './service-names.js';
 
 /** The Nest module of each hub service. */
 export const hubServices: Record<HubServiceName, Type> = {
   api: ApiModule,
+  resolver: ResolverModule,
+  rollouts: RolloutsModule,
   status: StatusModule,
 };
 export { type HubServiceName, hubServiceNames };

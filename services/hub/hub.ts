@@ -66,6 +66,8 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
       {
         logger: options.logLevels ?? ['fatal', 'error', 'warn', 'log'],
         abortOnError: false,
+        // Webhook signatures are checked over the exact bytes received.
+        rawBody: true,
       },
     );
     app.useBodyParser('json', { limit: BODY_LIMIT });

@@ -12,11 +12,24 @@ import type { DataSource } from 'typeorm';
 import type { HubConfig } from '../../libs/config/config.js';
 import { createSubjects } from '../../libs/contracts/subjects.js';
 import {
+  BundleRepository,
   ClusterGroupRepository,
   ClusterRepository,
+  DeploymentRepository,
+  GitRepoRepository,
   TokenRepository,
   openDatabase,
 } from '../../libs/db/index.js';
+
+/** Repositories every service may use; each wraps the shared data source. */
+const repositories = [
+  ClusterRepository,
+  ClusterGroupRepository,
+  TokenRepository,
+  GitRepoRepository,
+  BundleRepository,
+  DeploymentRepository,
+] as const;
 import { DATA_SOURCE, HUB_CONFIG, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from './tokens.js';
 
 /** Resolved connection settings: by now embedded PostgreSQL/NATS have been started if needed. */
@@ -64,21 +77,11 @@ export class InfrastructureModule implements OnApplicationShutdown {
             return registry;
           },
         },
-        {
-          provide: ClusterRepository,
+        ...repositories.map((Repo) => ({
+          provide: Repo,
           inject: [DATA_SOURCE],
-          useFactory: (ds: DataSource) => new ClusterRepository(ds),
-        },
-        {
-          provide: ClusterGroupRepository,
-          inject: [DATA_SOURCE],
-          useFactory: (ds: DataSource) => new ClusterGroupRepository(ds),
-        },
-        {
-          provide: TokenRepository,
-          inject: [DATA_SOURCE],
-          useFactory: (ds: DataSource) => new TokenRepository(ds),
-        },
+          useFactory: (ds: DataSource) => new Repo(ds),
+        })),
       ],
       exports: [
         HUB_CONFIG,
@@ -86,9 +89,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         DATA_SOURCE,
         NATS_CONNECTION,
         METRICS_REGISTRY,
-        ClusterRepository,
-        ClusterGroupRepository,
-        TokenRepository,
+        ...repositories,
       ],
     };
   }

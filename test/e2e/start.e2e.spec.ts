@@ -86,7 +86,7 @@ describe('flotilla hub with no environment (npm start)', () => {
 });
 
 describe('npm run demo', () => {
-  it('starts the hub and three simulated clusters and prints them Online in a table', async () => {
+  it('starts the hub and three simulated clusters, deploys three kinds of bundles, and rolls a commit out to every cluster', async () => {
     const res = await runCli(['demo', '--exit'], {
       DATABASE_URL: undefined,
       NATS_URL: undefined,
@@ -98,5 +98,10 @@ describe('npm run demo', () => {
     for (const name of ['eu-1', 'eu-2', 'us-1'])
       expect(res.stdout).toMatch(new RegExp(`${name}\\s+Online`));
     expect(res.stdout).toMatch(/group "prod": eu-1, eu-2/);
+    // GitOps: three bundles (plain YAML, Kustomize, Helm) on three clusters, then a commit.
+    expect(res.stdout).toMatch(/all 9 deployments Ready at [0-9a-f]{8}/);
+    expect(res.stdout).toMatch(/[0-9a-f]{8} reached every cluster/);
+    const final = res.stdout.slice(res.stdout.lastIndexOf('CLUSTER'));
+    expect(final.match(/\sReady\s/g)).toHaveLength(9);
   });
 });

@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { loadHubConfig } from '../../libs/config/config.js';
+import { statusStreamName } from '../../libs/nats/index.js';
 import { createTestDatabase, testNatsUrl, testSubjectPrefix } from '../../libs/testing/index.js';
 import type { HubServiceName } from '../../services/hub/service-names.js';
 import { type RunningHub, runHub } from '../../services/hub/hub.js';
@@ -38,8 +41,20 @@ export async function startTestHub(
     env,
     stop: async () => {
       await hub.close();
+      await deleteStream(statusStreamName(env.FLOTILLA_SUBJECT_PREFIX));
       await db.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Removes a test run's JetStream stream from the shared NATS server. */
+async function deleteStream(name: string): Promise<void> {
+  const nc = await connect({ servers: testNatsUrl() });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(name).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
 }

@@ -1,0 +1,439 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import { connect, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { pino, type Logger } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  CONTENT_CHUNK_BYTES,
+  ContentRequestSchema,
+  StatusReportSchema,
+  SyncRequestSchema,
+  createSubjects,
+  type DeploymentOptions,
+  type DesiredState,
+  type StatusReport,
+  type Subjects,
+  type SyncRequest,
+} from '../../libs/contracts/index.js';
+import type { KubeObject } from '../../libs/manifests/index.js';
+import { eventually, testNatsUrl, testSubjectPrefix } from '../../libs/testing/index.js';
+import {
+  SIMULATED_FAILURE_MESSAGE,
+  SimulatedCluster,
+  startAgent,
+  type Applier,
+  type ClusterDriver,
+  type RunningAgent,
+} from './index.js';
+
+type Upsert = Extract<DesiredState, { kind: 'Upsert' }>;
+
+const OPTIONS: DeploymentOptions = {
+  defaultNamespace: 'shop',
+  correctDrift: false,
+  keepResources: false,
+  forceConflicts: false,
+};
+
+/** A revision as the hub would store it: content-addressed JSON, split in chunks. */
+interface Revision {
+  revision: string;
+  content: Buffer;
+  chunks: number;
+}
+
+function revisionOf(objects: KubeObject[], options = OPTIONS): Revision {
+  const content = Buffer.from(JSON.stringify(objects));
+  const revision = createHash('sha256')
+    .update(content)
+    .update(JSON.stringify(options))
+    .digest('hex');
+  return {
+    revision,
+    content,
+    chunks: Math.max(1, Math.ceil(content.length / CONTENT_CHUNK_BYTES)),
+  };
+}
+
+const deployment = (name: string, annotations: Record<string, string> = {}): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: {
+    name,
+    annotations: { 'sim.flotilla.dev/ready-after': '100ms', ...annotations },
+  },
+  spec: { replicas: 1, template: { spec: { containers: [{ name, image: `${name}:1` }] } } },
+});
+const configMap = (name: string, data: Record<string, string> = {}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name },
+  data,
+});
+
+/** The hub's side of NATS for one cluster: sync and content responders, desired-state publishing. */
+class FakeHubNats {
+  readonly revisions = new Map<string, Revision>();
+  /** What the hub wants the cluster to run: bundle → Upsert. */
+  readonly desired = new Map<string, Upsert>();
+  readonly syncRequests: SyncRequest[] = [];
+  readonly contentRequests: { revision: string; chunk: number }[] = [];
+  /** Content requests for these revisions get no answer (to keep a fetch in progress). */
+  readonly stall = new Set<string>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subjects: Subjects,
+    private readonly cluster: string,
+  ) {
+    nc.subscribe(subjects.sync(cluster), { callback: (_err, msg) => this.onSync(msg) });
+    nc.subscribe(subjects.content(cluster), { callback: (_err, msg) => this.onContent(msg) });
+  }
+
+  /** Makes `revision` of `bundle` desired, without telling the agent. */
+  want(bundle: string, revision: Revision, options = OPTIONS): Upsert {
+    this.revisions.set(revision.revision, revision);
+    const upsert: Upsert = {
+      kind: 'Upsert',
+      bundle,
+      revision: revision.revision,
+      commit: 'c0ffee',
+      options,
+      size: revision.content.length,
+      chunks: revision.chunks,
+    };
+    this.desired.set(bundle, upsert);
+    return upsert;
+  }
+
+  /** Publishes a desired-state message (or anything else) to the agent. */
+  send(message: unknown): void {
+    const data = typeof message === 'string' ? message : JSON.stringify(message);
+    this.nc.publish(this.subjects.desired(this.cluster), data);
+  }
+
+  contentFetches(revision: Revision): number[] {
+    return this.contentRequests.filter((r) => r.revision === revision.revision).map((r) => r.chunk);
+  }
+
+  private onSync(msg: Msg): void {
+    const request = SyncRequestSchema.parse(msg.json());
+    this.syncRequests.push(request);
+    const held = new Map(request.held.map((h) => [h.bundle, h.revision]));
+    const changes: DesiredState[] = [];
+    for (const [bundle, upsert] of this.desired) {
+      if (held.get(bundle) !== upsert.revision) changes.push(upsert);
+    }
+    for (const bundle of held.keys()) {
+      if (!this.desired.has(bundle)) changes.push({ kind: 'Remove', bundle });
+    }
+    msg.respond(JSON.stringify({ changes }));
+  }
+
+  private onContent(msg: Msg): void {
+    const request = ContentRequestSchema.parse(msg.json());
+    this.contentRequests.push(request);
+    if (this.stall.has(request.revision)) return;
+    const revision = this.revisions.get(request.revision);
+    if (revision === undefined) {
+      const h = headers();
+      h.set('Flotilla-Error', 'unknown revision');
+      msg.respond('', { headers: h });
+      return;
+    }
+    const start = request.chunk * CONTENT_CHUNK_BYTES;
+    msg.respond(revision.content.subarray(start, start + CONTENT_CHUNK_BYTES));
+  }
+}
+
+/** A driver that lends the agent a simulated cluster which outlives it (for restarts). */
+function borrowed(sim: SimulatedCluster): ClusterDriver & Applier {
+  return {
+    kind: 'simulated',
+    kubernetesVersion: () => sim.kubernetesVersion(),
+    close: () => Promise.resolve(),
+    apply: (bundle, revision, objects, options) => sim.apply(bundle, revision, objects, options),
+    remove: (bundle, options) => sim.remove(bundle, options),
+    bundleStatus: (bundle) => sim.bundleStatus(bundle),
+    heldBundles: () => sim.heldBundles(),
+    onChange: (listener) => sim.onChange(listener),
+  };
+}
+
+describe('delivery', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const agents: RunningAgent[] = [];
+  let http: Server;
+  let stateDir: string;
+  let nc: NatsConnection;
+  let subjects: Subjects;
+  let prefix: string;
+  let cluster: string;
+  let hub: FakeHubNats;
+  let reports: StatusReport[];
+  let lines: string[];
+  let logger: Logger;
+
+  beforeEach(async () => {
+    prefix = testSubjectPrefix();
+    subjects = createSubjects(prefix);
+    cluster = `c${randomBytes(3).toString('hex')}`;
+    stateDir = await mkdtemp(join(tmpdir(), 'flotilla-delivery-'));
+    cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
+
+    http = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const ok = req.method === 'POST' && req.url === '/api/v1/agent/bootstrap';
+        res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify(
+            ok
+              ? {
+                  cluster,
+                  natsUrl: testNatsUrl(),
+                  subjectPrefix: prefix,
+                  heartbeatIntervalMs: 5_000,
+                }
+              : { statusCode: 404, error: 'Not Found', message: 'no route' },
+          ),
+        );
+      });
+    });
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    cleanups.push(() => new Promise<void>((resolve) => http.close(() => resolve())));
+
+    nc = await connect({ servers: testNatsUrl() });
+    cleanups.push(() => nc.close());
+    const jsm = await jetstreamManager(nc);
+    const stream = `T_STATUS_${randomBytes(5).toString('hex')}`;
+    await jsm.streams.add({ name: stream, subjects: [subjects.allStatus()] });
+    cleanups.push(() => jsm.streams.delete(stream));
+    reports = [];
+    const consumer = await jetstream(nc).consumers.get(stream);
+    const messages: ConsumerMessages = await consumer.consume();
+    cleanups.push(() => messages.close());
+    void (async () => {
+      for await (const m of messages) reports.push(StatusReportSchema.parse(m.json()));
+    })();
+
+    hub = new FakeHubNats(nc, subjects, cluster);
+    await nc.flush();
+    lines = [];
+    logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
+  });
+
+  afterEach(async () => {
+    for (const agent of agents.splice(0)) await agent.stop();
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function start(driver: ClusterDriver): Promise<RunningAgent> {
+    const agent = await startAgent({
+      hubUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+      token: 'fla_delivery',
+      driver,
+      stateDir,
+      logger,
+    });
+    agents.push(agent);
+    return agent;
+  }
+
+  /** The (state, revision, message) sequence reported for a bundle. */
+  const reported = (bundle: string) => reports.filter((r) => r.bundle === bundle);
+  const states = (bundle: string) => reported(bundle).map((r) => r.state);
+  const last = (bundle: string) => reported(bundle).at(-1);
+
+  async function until(bundle: string, state: StatusReport['state']): Promise<StatusReport> {
+    const report = await eventually(
+      `bundle ${bundle} reported ${state}`,
+      () => last(bundle),
+      (r) => r?.state === state,
+    );
+    return report!;
+  }
+
+  it('fetches an Upsert in chunks (once for two bundles), applies it, reports WaitApplied → NotReady → Ready', async () => {
+    const sim = new SimulatedCluster();
+    const big = Array.from({ length: 3 }, (_, i) =>
+      configMap(`blob-${i}`, { data: 'x'.repeat(500_000) }),
+    );
+    const rev = revisionOf([...big, deployment('web')]);
+    expect(rev.chunks).toBe(3);
+    await start(sim);
+    await eventually(
+      'the first sync',
+      () => hub.syncRequests.length,
+      (n) => n === 1,
+    );
+    expect(hub.syncRequests[0]).toEqual({ held: [] });
+
+    hub.send(hub.want('demo/web', rev));
+    hub.send(hub.want('demo/copy', rev));
+    const ready = await until('demo/web', 'Ready');
+    // The same revision for a second bundle: fetched once; its objects belong to the first bundle.
+    const copy = await until('demo/copy', 'ErrApplied');
+    expect(copy.message).toContain('Deployment web: already applied by bundle "demo/web"');
+
+    expect(ready).toMatchObject({
+      cluster,
+      revision: rev.revision,
+      message: '',
+      resources: expect.any(Array),
+    });
+    expect(ready.resources.map((r) => `${r.kind} ${r.name} ${r.state}`)).toEqual([
+      'ConfigMap blob-0 Ready',
+      'ConfigMap blob-1 Ready',
+      'ConfigMap blob-2 Ready',
+      'Deployment web Ready',
+    ]);
+    expect(states('demo/web')).toEqual(['WaitApplied', 'NotReady', 'Ready']);
+    expect(reported('demo/web').every((r) => r.revision === rev.revision)).toBe(true);
+    expect(reported('demo/web')[1]?.message).toBe('Deployment web: 0/1 replicas available');
+    expect(hub.contentFetches(rev).sort()).toEqual([0, 1, 2]);
+    expect(sim.liveObject('v1/ConfigMap/shop/blob-2')?.data).toEqual({ data: 'x'.repeat(500_000) });
+  });
+
+  it('reports a failing Deployment ErrApplied, naming it, while another bundle goes Ready', async () => {
+    const sim = new SimulatedCluster();
+    hub.want(
+      'bad',
+      revisionOf([configMap('cfg'), deployment('web', { 'sim.flotilla.dev/outcome': 'fail' })]),
+    );
+    hub.want('good', revisionOf([deployment('api')]));
+    await start(sim);
+
+    const bad = await until('bad', 'ErrApplied');
+    expect(bad.message).toBe(`Deployment web: ${SIMULATED_FAILURE_MESSAGE}`);
+    expect(bad.resources.find((r) => r.name === 'web')).toMatchObject({ state: 'Failed' });
+    await until('good', 'Ready');
+    expect(states('bad')).toEqual(['WaitApplied', 'NotReady', 'ErrApplied']);
+  });
+
+  it('removes a bundle on Remove and reports Removed', async () => {
+    const sim = new SimulatedCluster();
+    hub.want('gone', revisionOf([configMap('a'), deployment('web')]));
+    await start(sim);
+    await until('gone', 'Ready');
+    expect(sim.liveKeys()).toHaveLength(2);
+
+    hub.desired.delete('gone');
+    hub.send({ kind: 'Remove', bundle: 'gone' });
+    const removed = await until('gone', 'Removed');
+    expect(removed).toMatchObject({ revision: null, message: '', resources: [] });
+    expect(sim.liveKeys()).toEqual([]);
+    expect(await sim.heldBundles()).toEqual([]);
+  });
+
+  it('resyncs with what it holds after a restart, and applies only what the hub says differs', async () => {
+    const sim = new SimulatedCluster();
+    cleanups.push(() => sim.close());
+    const a1 = revisionOf([configMap('a', { v: '1' })]);
+    const b1 = revisionOf([configMap('b')]);
+    hub.want('a', a1);
+    hub.want('b', b1);
+    const c1 = revisionOf([configMap('c')]);
+    hub.want('c', c1);
+    const first = await start(borrowed(sim));
+    await until('a', 'Ready');
+    await until('b', 'Ready');
+    await until('c', 'Ready');
+    await first.stop();
+    const bVersion = (
+      sim.liveObject('v1/ConfigMap/shop/b')?.metadata as { resourceVersion: string }
+    ).resourceVersion;
+
+    const a2 = revisionOf([configMap('a', { v: '2' })]);
+    hub.want('a', a2);
+    hub.desired.delete('c');
+    const before = reports.length;
+    await start(borrowed(sim));
+    await eventually(
+      'a at the new revision',
+      () => last('a'),
+      (r) => r?.state === 'Ready' && r.revision === a2.revision,
+    );
+    await until('c', 'Removed');
+
+    const resync = hub.syncRequests.at(-1)!;
+    expect(resync.held.sort((x, y) => x.bundle.localeCompare(y.bundle))).toEqual([
+      { bundle: 'a', revision: a1.revision },
+      { bundle: 'b', revision: b1.revision },
+      { bundle: 'c', revision: c1.revision },
+    ]);
+    expect(hub.contentFetches(b1)).toEqual([0]);
+    expect(hub.contentFetches(a2)).toEqual([0]);
+    expect(sim.liveObject('v1/ConfigMap/shop/a')?.data).toEqual({ v: '2' });
+    expect(
+      (sim.liveObject('v1/ConfigMap/shop/b')?.metadata as { resourceVersion: string })
+        .resourceVersion,
+    ).toBe(bVersion);
+    // b was not applied again: after the restart it is only reported, as it is.
+    expect(
+      reports
+        .slice(before)
+        .filter((r) => r.bundle === 'b')
+        .map((r) => r.state),
+    ).toEqual(['Ready']);
+  });
+
+  it('skips malformed desired-state messages and goes on with the next', async () => {
+    const sim = new SimulatedCluster();
+    await start(sim);
+    await eventually(
+      'the first sync',
+      () => hub.syncRequests.length,
+      (n) => n === 1,
+    );
+    hub.send('not json at all');
+    hub.send({ kind: 'Upsert', bundle: 'broken' });
+    hub.send({
+      kind: 'Upsert',
+      bundle: 'x',
+      revision: 'not-a-hash',
+      commit: 'c',
+      options: {},
+      size: 1,
+      chunks: 1,
+    });
+    hub.send(hub.want('fine', revisionOf([configMap('ok')])));
+    await until('fine', 'Ready');
+    expect(
+      lines.filter((l) => l.includes('skipping a malformed desired-state message')),
+    ).toHaveLength(3);
+    expect(reported('broken')).toEqual([]);
+    expect(reported('x')).toEqual([]);
+  });
+
+  it('abandons a fetch when a newer Upsert for the bundle arrives', async () => {
+    const sim = new SimulatedCluster();
+    await start(sim);
+    await eventually(
+      'the first sync',
+      () => hub.syncRequests.length,
+      (n) => n === 1,
+    );
+    const slow = revisionOf([configMap('a', { v: 'slow' })]);
+    hub.stall.add(slow.revision);
+    hub.send(hub.want('web', slow));
+    await eventually(
+      'the slow fetch started',
+      () => hub.contentFetches(slow).length,
+      (n) => n > 0,
+    );
+    const fast = revisionOf([configMap('a', { v: 'fast' })]);
+    hub.send(hub.want('web', fast));
+    const ready = await until('web', 'Ready');
+    expect(ready.revision).toBe(fast.revision);
+    expect(sim.liveObject('v1/ConfigMap/shop/a')?.data).toEqual({ v: 'fast' });
+    expect(states('web')).toEqual(['WaitApplied', 'WaitApplied', 'Ready']);
+  });
+});

@@ -1,0 +1,66 @@
+// Bundles: finding them in a GitRepo, validating fleet.yaml, targeting clusters, planning
+// per-cluster variants, rendering them (plain YAML, Kustomize, Helm) and identifying revisions.
+
+/** Error type for every bundle problem (with `bundle` and `path`). */
+export { BundleError } from './errors.js';
+/** Where a bundle problem was found. */
+export type { BundleErrorContext } from './errors.js';
+
+/** Read-only file trees: the interface, an in-memory one for tests and one over a directory. */
+export { DiskTree, MemoryTree, normalizeTreePath } from './file-tree.js';
+/** A read-only file tree and its directory entries. */
+export type { FileTree, TreeEntry } from './file-tree.js';
+
+/** fleet.yaml: schemas, parsing and validation, durations. */
+export {
+  CustomizationSchema,
+  FleetYamlSchema,
+  PatchSchema,
+  RolloutStrategySchema,
+  TargetSchema,
+  parseDuration,
+  parseFleetYaml,
+  validateFleetYaml,
+} from './fleet-yaml.js';
+/** Validated fleet.yaml shapes. */
+export type {
+  Customization,
+  FleetYaml,
+  Patch,
+  PatchOperation,
+  RolloutStrategy,
+  Target,
+} from './fleet-yaml.js';
+
+/** Bundle discovery and the check that fleet.yaml paths stay inside the bundle. */
+export { discoverBundles, pathInBundle } from './discover.js';
+/** A discovered bundle, its kind, and the result of discovery. */
+export type { BundleKind, BundleSource, Discovery } from './discover.js';
+
+/** Whether a bundle targets a cluster, and whether one target selects it. */
+export { isTargeted, matchesTarget } from './targeting.js';
+/** Inputs and result of targeting. */
+export type { ClusterGroups, ClusterRef, TargetRef, TargetingResult } from './targeting.js';
+
+/** Grouping clusters into variants that render identically. */
+export { planVariants } from './variants.js';
+/** One variant of a bundle. */
+export type { Variant } from './variants.js';
+
+/** `${cluster.name}` / `${cluster.labels.KEY}` references and their substitution. */
+export { findReferences, substituteValues } from './substitution.js';
+
+/** Rendering a variant, and its building blocks. */
+export { applyPatches, mergeValues, parseManifests, releaseName, renderVariant } from './render.js';
+/** Tool binaries and limits for rendering. */
+export type { RenderTools } from './render.js';
+
+/** Normalized objects and content-addressed revision ids. */
+export { canonicalJson, normalizeObjects, revisionId } from './revision.js';
+/** A rendered Kubernetes object. */
+export type { KubeObject } from './revision.js';
+
+/** Locating (or extracting) kubectl and helm. */
+export { resolveTool } from './tools.js';
+/** The tools bundles are rendered with. */
+export type { ToolName } from './tools.js';

@@ -1,0 +1,147 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { discoverBundles, type BundleSource } from './discover.js';
+import { BundleError } from './errors.js';
+import { DiskTree, MemoryTree } from './file-tree.js';
+import { renderVariant } from './render.js';
+import type { KubeObject } from './revision.js';
+import type { ClusterRef } from './targeting.js';
+import { planVariants } from './variants.js';
+
+const tree = new DiskTree(fileURLToPath(new URL('testdata/repo', import.meta.url)));
+const clusters: ClusterRef[] = [
+  { name: 'eu-1', labels: { region: 'eu' } },
+  { name: 'eu-2', labels: { region: 'eu', size: 'l' } },
+  { name: 'us-1', labels: { region: 'us' } },
+];
+
+// Built here rather than under testdata/: prettier would reformat the template's {{ }}.
+const helmTree = new MemoryTree({
+  'apps/api/Chart.yaml': 'apiVersion: v2\nname: api\nversion: 0.1.0\n',
+  'apps/api/values.yaml':
+    'replicas: 1\nimage: {repository: registry.example/api, tag: "1.0"}\nregion: none\n',
+  'apps/api/values-prod.yaml': 'image: {tag: "1.1"}\n',
+  'apps/api/templates/deployment.yaml': `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    region: {{ .Values.region | quote }}
+spec:
+  replicas: {{ .Values.replicas }}
+  selector:
+    matchLabels:
+      app: {{ .Release.Name }}
+  template:
+    metadata:
+      labels:
+        app: {{ .Release.Name }}
+    spec:
+      containers:
+        - name: api
+          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+`,
+  'apps/api/fleet.yaml': `defaultNamespace: api
+substitute: true
+helm:
+  values: {replicas: 2, region: "\${cluster.labels.region}"}
+  valuesFiles: [values-prod.yaml]
+customizations:
+  - name: eu
+    clusterSelector: {matchLabels: {region: eu}}
+    helm: {values: {replicas: 5}}
+  - name: big
+    clusterSelector: {matchLabels: {size: l}}
+    helm: {values: {image: {tag: "2.0"}}}
+`,
+});
+
+async function bundle(name: string): Promise<BundleSource> {
+  const { bundles } = await discoverBundles(tree, 'demo', ['apps']);
+  const found = bundles.find((b) => b.name === name);
+  if (found === undefined) throw new Error(`no bundle ${name}`);
+  return found;
+}
+
+function byKind(objects: KubeObject[], kind: string): KubeObject {
+  const found = objects.find((o) => o.kind === kind);
+  if (found === undefined) throw new Error(`no ${kind}`);
+  return found;
+}
+
+describe('renderVariant with real tools', () => {
+  it('renders a Kustomize bundle: base for most, the overlays/eu customization for eu', async () => {
+    const web = await bundle('demo/web');
+    expect(web.kind).toBe('kustomize');
+    const variants = planVariants(web, clusters, {});
+    expect(variants.map((v) => [v.clusters, v.customizations])).toEqual([
+      [['eu-1', 'eu-2'], ['eu']],
+      [['us-1'], []],
+    ]);
+    const [eu, base] = await Promise.all(variants.map((v) => renderVariant(tree, web, v)));
+    expect(base).toMatchObject([
+      {
+        kind: 'Deployment',
+        metadata: { name: 'web', labels: { app: 'web' } },
+        spec: { replicas: 1 },
+      },
+    ]);
+    expect(eu?.map((o) => o.kind)).toEqual(['Deployment', 'ConfigMap']);
+    expect(byKind(eu ?? [], 'Deployment')).toMatchObject({
+      metadata: { labels: { app: 'web', customized: 'true' } },
+      spec: { replicas: 3 },
+    });
+    expect(byKind(eu ?? [], 'ConfigMap')).toMatchObject({
+      metadata: { name: 'region' },
+      data: { region: 'eu' },
+    });
+  });
+
+  it('renders a Helm chart with fleet values, values files and customization values in order', async () => {
+    const { bundles } = await discoverBundles(helmTree, 'demo', ['apps']);
+    const api = bundles[0]!;
+    expect(api.name).toBe('demo/api');
+    expect(api.kind).toBe('helm');
+    const variants = planVariants(api, clusters, {});
+    expect(variants.map((v) => [v.clusters, v.customizations, v.substitution])).toEqual([
+      [['eu-1'], ['eu'], { 'cluster.labels.region': 'eu' }],
+      [['eu-2'], ['eu', 'big'], { 'cluster.labels.region': 'eu' }],
+      [['us-1'], [], { 'cluster.labels.region': 'us' }],
+    ]);
+    const rendered = await Promise.all(variants.map((v) => renderVariant(helmTree, api, v)));
+    const summary = rendered.map((objects) => {
+      const d = byKind(objects, 'Deployment') as {
+        metadata: { name: string; namespace: string; labels: Record<string, string> };
+        spec: { replicas: number; template: { spec: { containers: { image: string }[] } } };
+      };
+      return [
+        d.metadata.name,
+        d.metadata.namespace,
+        d.metadata.labels.region,
+        d.spec.replicas,
+        d.spec.template.spec.containers[0]?.image,
+      ];
+    });
+    expect(summary).toEqual([
+      ['api', 'api', 'eu', 5, 'registry.example/api:1.1'],
+      ['api', 'api', 'eu', 5, 'registry.example/api:2.0'],
+      ['api', 'api', 'us', 2, 'registry.example/api:1.1'],
+    ]);
+  });
+
+  it("a failing kustomize gives a BundleError with kustomize's message", async () => {
+    const broken = await bundle('demo/broken');
+    const err: unknown = await renderVariant(tree, broken, {
+      customizations: [],
+      substitution: {},
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BundleError);
+    expect((err as BundleError).bundle).toBe('demo/broken');
+    expect((err as BundleError).message).toMatch(
+      /^demo\/broken: kustomize failed: .*missing\.yaml/s,
+    );
+    // the temp dir is shown as the bundle dir
+    expect((err as BundleError).message).not.toContain('flotilla-render-');
+  });
+});

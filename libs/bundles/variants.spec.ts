@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { parseSelector } from '../selectors/index.js';
+import type { BundleSource } from './discover.js';
+import { parseFleetYaml } from './fleet-yaml.js';
+import type { ClusterRef } from './targeting.js';
+import { planVariants } from './variants.js';
+
+function bundle(fleet: string, references: string[] = []): BundleSource {
+  return {
+    name: 'demo/web',
+    dir: 'apps/web',
+    kind: 'yaml',
+    fleet: parseFleetYaml(fleet, 'apps/web/fleet.yaml'),
+    files: [],
+    references,
+  };
+}
+
+const CUSTOMIZED = `customizations:
+  - {name: eu, clusterSelector: {matchLabels: {region: eu}}}
+  - {name: big, clusterGroup: big}
+  - {name: one, clusterName: c3}
+`;
+const groups = { big: parseSelector('size=l') };
+const clusters: ClusterRef[] = [
+  { name: 'c1', labels: { region: 'eu' } },
+  { name: 'c2', labels: { region: 'eu', size: 'l' } },
+  { name: 'c3', labels: { region: 'us', size: 'l' } },
+  { name: 'c4', labels: { region: 'us' } },
+  { name: 'c5', labels: { region: 'eu' } },
+];
+
+describe('planVariants', () => {
+  it.each([
+    [
+      'customizations by label, group and name, in fleet.yaml order',
+      bundle(CUSTOMIZED),
+      [
+        { clusters: ['c1', 'c5'], customizations: ['eu'], substitution: {} },
+        { clusters: ['c2'], customizations: ['eu', 'big'], substitution: {} },
+        { clusters: ['c3'], customizations: ['big', 'one'], substitution: {} },
+        { clusters: ['c4'], customizations: [], substitution: {} },
+      ],
+    ],
+    [
+      'no customizations and no references give one variant',
+      bundle(''),
+      [{ clusters: ['c1', 'c2', 'c3', 'c4', 'c5'], customizations: [], substitution: {} }],
+    ],
+    [
+      'a referenced label splits clusters by its value',
+      bundle('substitute: true\n', ['cluster.labels.region']),
+      [
+        { clusters: ['c1', 'c2', 'c5'], substitution: { 'cluster.labels.region': 'eu' } },
+        { clusters: ['c3', 'c4'], substitution: { 'cluster.labels.region': 'us' } },
+      ],
+    ],
+    [
+      'unreferenced labels do not split clusters',
+      bundle('substitute: true\n', ['cluster.labels.absent']),
+      [{ clusters: ['c1', 'c2', 'c3', 'c4', 'c5'], substitution: {} }],
+    ],
+    [
+      'cluster.name gives every cluster its own variant',
+      bundle('substitute: true\n', ['cluster.name']),
+      clusters.map((c) => ({ clusters: [c.name], substitution: { 'cluster.name': c.name } })),
+    ],
+    [
+      'references are ignored without substitute: true',
+      bundle('', ['cluster.name']),
+      [{ clusters: ['c1', 'c2', 'c3', 'c4', 'c5'], substitution: {} }],
+    ],
+  ])('%s', (_name, b, expected) => {
+    const variants = planVariants(b, clusters, groups);
+    expect(variants).toMatchObject(expected);
+    expect(new Set(variants.map((v) => v.key)).size).toBe(variants.length);
+  });
+
+  it('gives the same keys for the same input, whatever the cluster order', () => {
+    const a = planVariants(bundle(CUSTOMIZED), clusters, groups);
+    const b = planVariants(bundle(CUSTOMIZED), [...clusters].reverse(), groups);
+    expect(b).toEqual(a);
+  });
+
+  it('1,000 clusters sharing one variant give one variant', () => {
+    const many = Array.from({ length: 1000 }, (_, i) => ({
+      name: `c${String(i).padStart(4, '0')}`,
+      labels: { region: 'eu', index: String(i) },
+    }));
+    const variants = planVariants(
+      bundle(`substitute: true\n${CUSTOMIZED}`, ['cluster.labels.region']),
+      many,
+      groups,
+    );
+    expect(variants).toHaveLength(1);
+    expect(variants[0]?.clusters).toHaveLength(1000);
+    expect(variants[0]?.customizations).toEqual(['eu']);
+  });
+});

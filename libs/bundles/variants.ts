@@ -1,0 +1,65 @@
+// Clusters that would get identical renders share one variant, so a bundle deployed to a
+// thousand clusters with the same customizations renders once.
+import { createHash } from 'node:crypto';
+import type { BundleSource } from './discover.js';
+import { matchesTarget, type ClusterGroups, type ClusterRef } from './targeting.js';
+import { isKnownReference, referenceValue } from './substitution.js';
+
+/** A group of clusters that get the same rendered bundle. */
+export interface Variant {
+  /** Stable id of the variant: a hash of its customizations and substitution values. */
+  key: string;
+  /** The clusters of the variant, sorted. */
+  clusters: string[];
+  /** Names of the customizations that apply, in fleet.yaml order. */
+  customizations: string[];
+  /**
+   * Values of the cluster fields the bundle's files reference (`cluster.name`,
+   * `cluster.labels.region`, ...); a referenced label the clusters lack is absent.
+   */
+  substitution: Record<string, string>;
+}
+
+/**
+ * Groups `clusters` (normally the ones the bundle targets) into variants: clusters with the same
+ * applying customizations and the same values of the referenced cluster fields share one.
+ * References are the bundle's `references` (only collected with `substitute: true`). Variants
+ * are sorted by their first cluster. Customizations naming unknown groups apply to no cluster.
+ */
+export function planVariants(
+  bundle: BundleSource,
+  clusters: readonly ClusterRef[],
+  groups: ClusterGroups,
+): Variant[] {
+  const refs = bundle.fleet.substitute ? bundle.references.filter(isKnownReference) : [];
+  const byKey = new Map<string, Variant>();
+  for (const cluster of clusters) {
+    const customizations = bundle.fleet.customizations
+      .filter((c) => matchesTarget(cluster, c, groups))
+      .map((c) => c.name);
+    const substitution: Record<string, string> = {};
+    for (const ref of refs) {
+      const value = referenceValue(ref, cluster);
+      if (value !== undefined) substitution[ref] = value;
+    }
+    const key = variantKey(customizations, substitution);
+    const variant = byKey.get(key);
+    if (variant === undefined) {
+      byKey.set(key, { key, clusters: [cluster.name], customizations, substitution });
+    } else {
+      variant.clusters.push(cluster.name);
+    }
+  }
+  const variants = [...byKey.values()];
+  for (const v of variants) v.clusters.sort();
+  const first = (v: Variant): string => v.clusters[0] ?? '';
+  return variants.sort((a, b) => (first(a) < first(b) ? -1 : first(a) > first(b) ? 1 : 0));
+}
+
+function variantKey(customizations: string[], substitution: Record<string, string>): string {
+  const entries = Object.entries(substitution).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256')
+    .update(JSON.stringify([customizations, entries]))
+    .digest('hex')
+    .slice(0, 16);
+}

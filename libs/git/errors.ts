@@ -1,0 +1,157 @@
+// Errors of the git layer. Callers decide on `retryable` (poll again with backoff) or surface the
+// message to the user; messages never carry credentials.
+
+/** Base class of every error this library throws; `retryable` says whether a later try may help. */
+export class GitError extends Error {
+  override name = 'GitError';
+  readonly retryable: boolean;
+
+  constructor(message: string, { retryable = false }: { retryable?: boolean } = {}) {
+    super(redactCredentials(message));
+    this.retryable = retryable;
+  }
+}
+
+/** The server refused the credentials (HTTP 401/403) or none were given. Not retryable. */
+export class GitAuthError extends GitError {
+  override name = 'GitAuthError';
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
+}
+
+/** The branch, revision or commit does not exist (on the remote or in the repository). */
+export class GitRefNotFoundError extends GitError {
+  override name = 'GitRefNotFoundError';
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
+}
+
+/** The remote could not be reached: network, DNS, timeouts, HTTP 5xx/408/429. Retryable. */
+export class GitUnreachableError extends GitError {
+  override name = 'GitUnreachableError';
+  constructor(message: string) {
+    super(message, { retryable: true });
+  }
+}
+
+/**
+ * A path is missing from a commit's tree (or is not of the requested kind). `code` is `ENOENT`
+ * (missing) or `ENOTDIR`/`EISDIR` (wrong kind), like the file system's errors, so code that
+ * reads a `FileTree` can treat trees from git and from disk alike.
+ */
+export class GitPathNotFoundError extends GitError {
+  override name = 'GitPathNotFoundError';
+  readonly path: string;
+  readonly code: 'ENOENT' | 'ENOTDIR' | 'EISDIR';
+
+  constructor(path: string, message: string, code: 'ENOENT' | 'ENOTDIR' | 'EISDIR' = 'ENOENT') {
+    super(message, { retryable: false });
+    this.path = path;
+    this.code = code;
+  }
+}
+
+/**
+ * Removes credentials from URLs in `text`: `https://user:pass@host` and `https://token@host`
+ * become `https://***@host`.
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1***@');
+}
+
+/** `url` without user info, for messages and cache keys. Unparsable input is redacted as text. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === '' && parsed.password === '') return url;
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return redactCredentials(url);
+  }
+}
+
+const networkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
+/** Context for `toGitError`: what was attempted, and secrets to scrub from the underlying message. */
+export interface GitErrorContext {
+  /** e.g. `fetching branch main from https://host/org/repo.git` (already redacted). */
+  action: string;
+  /** Literal secrets (passwords, tokens) that must never appear in the message. */
+  secrets?: readonly string[];
+}
+
+function scrub(text: string, secrets: readonly string[]): string {
+  let out = redactCredentials(text);
+  for (const secret of secrets) {
+    if (secret.length > 0) out = out.split(secret).join('***');
+  }
+  return out;
+}
+
+/**
+ * Maps anything thrown by isomorphic-git, the HTTP client or the file system to a `GitError`
+ * subclass: HTTP 401/403 → `GitAuthError`; network errors, timeouts, 408/429/5xx →
+ * `GitUnreachableError`; a missing ref or object → `GitRefNotFoundError`; anything else →
+ * `GitError` (not retryable). `GitError`s pass through unchanged.
+ */
+export function toGitError(err: unknown, { action, secrets = [] }: GitErrorContext): GitError {
+  if (err instanceof GitError) return err;
+  const e = (typeof err === 'object' && err !== null ? err : {}) as {
+    code?: unknown;
+    message?: unknown;
+    data?: { statusCode?: unknown; statusMessage?: unknown; what?: unknown };
+  };
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  const raw = typeof e.message === 'string' ? e.message : String(err);
+  const detail = scrub(raw.split('\n')[0] ?? raw, secrets);
+
+  if (code === 'HttpError') {
+    const status = typeof e.data?.statusCode === 'number' ? e.data.statusCode : 0;
+    const statusText = typeof e.data?.statusMessage === 'string' ? e.data.statusMessage : '';
+    const http = scrub(`HTTP ${status}${statusText ? ` ${statusText}` : ''}`, secrets);
+    if (status === 401 || status === 403) {
+      return new GitAuthError(`${action}: authentication failed (${http})`);
+    }
+    if (status === 408 || status === 429 || status >= 500) {
+      return new GitUnreachableError(`${action}: server error (${http})`);
+    }
+    if (status === 404) {
+      return new GitError(`${action}: repository not found (${http})`);
+    }
+    return new GitError(`${action}: unexpected response (${http})`);
+  }
+  if (code === 'UserCanceledError') {
+    return new GitAuthError(`${action}: authentication failed`);
+  }
+  if (code === 'NotFoundError') {
+    return new GitRefNotFoundError(`${action}: not found (${detail})`);
+  }
+  if (code === 'EmptyServerResponseError') {
+    return new GitUnreachableError(`${action}: empty response from server`);
+  }
+  if (code === 'SmartHttpError') {
+    return new GitError(`${action}: the server does not speak the git smart HTTP protocol`);
+  }
+  if (code !== undefined && networkCodes.has(code)) {
+    return new GitUnreachableError(`${action}: ${code} (${detail})`);
+  }
+  return new GitError(`${action}: ${detail}`);
+}

@@ -1,0 +1,26 @@
+// Git access for Flotilla: resolve branches and pinned revisions of http(s) or local
+// repositories, read files at a commit, diff commits, and parse push webhooks.
+
+/** Error classes (`retryable` tells a poller whether to try again) and credential redaction. */
+export {
+  GitAuthError,
+  GitError,
+  GitPathNotFoundError,
+  GitRefNotFoundError,
+  GitUnreachableError,
+  redactCredentials,
+  redactUrl,
+  toGitError,
+} from './errors.js';
+/** Context for `toGitError`. */
+export type { GitErrorContext } from './errors.js';
+/** Read-only files of one commit. */
+export type { FileTree } from './file-tree.js';
+/** A repository: `resolve` a ref to a commit, `tree` of a commit, `changedPaths` between two. */
+export { GitSource } from './git-source.js';
+/** Options and argument types of `GitSource`. */
+export type { GitCredentials, GitRef, GitSourceOptions } from './git-source.js';
+/** Push webhooks from GitHub, GitLab and Gitea, and repository URL comparison. */
+export { WebhookError, normalizeRepoUrl, parsePushWebhook } from './webhooks.js';
+/** The parsed webhook and its provider. */
+export type { PushEvent, WebhookProvider } from './webhooks.js';

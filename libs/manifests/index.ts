@@ -1,0 +1,7 @@
+/** Framework-free manifest handling shared by the agent's cluster drivers. */
+export * from './types.js';
+export * from './object-key.js';
+export * from './apply-order.js';
+export * from './apply-plan.js';
+export * from './drift.js';
+export * from './ownership.js';

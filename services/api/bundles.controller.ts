@@ -1,0 +1,77 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { BundleRepository, DeploymentRepository, parsePageRequest } from '../../libs/db/index.js';
+import { deploymentView, summarize } from './fleet-summary.js';
+
+/** `/api/v1/bundles`: what the resolver found in Git, and where it is deployed. */
+@ApiTags('bundles')
+@Controller('api/v1/bundles')
+export class BundlesController {
+  constructor(
+    private readonly bundles: BundleRepository,
+    private readonly deployments: DeploymentRepository,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List bundles' })
+  @ApiQuery({ name: 'gitrepo', required: false })
+  async list(
+    @Query('gitrepo') gitrepo?: string,
+    @Query('limit') limit?: string,
+    @Query('continue') token?: string,
+  ) {
+    const page = await this.bundles.list(parsePageRequest(limit, token), gitrepo || undefined);
+    const rows = await this.deployments.list({ bundles: page.items.map((b) => b.name) });
+    return {
+      ...page,
+      items: page.items.map((b) => {
+        const s = summarize(rows.filter((r) => r.bundle === b.name));
+        return {
+          name: b.name,
+          gitrepo: b.gitrepo,
+          kind: b.kind,
+          commit: b.commit,
+          error: b.error,
+          summary: { desired: s.total, ready: s.byState.Ready ?? 0, byState: s.byState },
+        };
+      }),
+    };
+  }
+
+  @Get(':name')
+  @ApiOperation({
+    summary:
+      'A bundle with its revisions and per-cluster deployments (name URL-encoded: demo%2Fweb)',
+  })
+  async get(@Param('name') name: string) {
+    const b = await this.bundles.get(name);
+    const rows = await this.deployments.list({ bundles: [name] });
+    const deployments = rows.map(deploymentView);
+    const s = summarize(rows);
+    return {
+      name: b.name,
+      gitrepo: b.gitrepo,
+      dir: b.dir,
+      kind: b.kind,
+      commit: b.commit,
+      error: b.error,
+      errorCommit: b.errorCommit,
+      options: b.options,
+      dependsOn: b.dependsOn,
+      rolloutStrategy: b.rolloutStrategy,
+      revisions: [
+        ...new Set(rows.map((r) => r.desiredRevision).filter((r): r is string => r !== null)),
+      ].sort(),
+      summary: { desired: s.total, ready: s.byState.Ready ?? 0, byState: s.byState },
+      deployments: deployments.map((d) => ({
+        cluster: d.cluster,
+        state: d.state,
+        message: d.message,
+        commit: d.commit,
+        desiredRevision: d.desiredRevision,
+        appliedRevision: d.appliedRevision,
+        reportedAt: d.reportedAt,
+      })),
+    };
+  }
+}

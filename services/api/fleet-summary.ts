@@ -1,0 +1,69 @@
+import type { DeploymentRow } from '../../libs/db/index.js';
+import { effectiveDeploymentState, stateSeverity } from '../../libs/status/deployment-state.js';
+
+/** A deployment as the API shows it. */
+export interface DeploymentView {
+  bundle: string;
+  cluster: string;
+  commit: string | null;
+  desiredRevision: string | null;
+  appliedRevision: string | null;
+  state: string;
+  message: string;
+  resources: unknown[];
+  reportedAt: string | null;
+}
+
+export function deploymentView(d: DeploymentRow): DeploymentView {
+  const state = effectiveDeploymentState({
+    clusterState: d.clusterState,
+    desiredRevision: d.desiredRevision,
+    reportedRevision: d.appliedRevision,
+    reportedState: d.state,
+  });
+  let message = d.message;
+  if (state === 'Offline') message = `cluster ${d.cluster} is offline`;
+  else if (state === 'Pending' && d.appliedRevision !== d.desiredRevision) {
+    message =
+      d.clusterState === 'Pending'
+        ? `cluster ${d.cluster} has not connected yet`
+        : 'waiting for the agent to apply the desired revision';
+  }
+  return {
+    bundle: d.bundle,
+    cluster: d.cluster,
+    commit: d.desiredCommit,
+    desiredRevision: d.desiredRevision,
+    appliedRevision: d.appliedRevision,
+    state,
+    message,
+    resources: d.resources,
+    reportedAt: d.reportedAt?.toISOString() ?? null,
+  };
+}
+
+/** Counts by state and every non-ready deployment, worst first. */
+export function summarize(rows: DeploymentRow[]): {
+  total: number;
+  byState: Record<string, number>;
+  nonReady: DeploymentView[];
+} {
+  const byState: Record<string, number> = {};
+  const nonReady: DeploymentView[] = [];
+  for (const row of rows) {
+    const view = deploymentView(row);
+    byState[view.state] = (byState[view.state] ?? 0) + 1;
+    if (view.state !== 'Ready') nonReady.push(view);
+  }
+  const rank = (s: string) => {
+    const i = stateSeverity.indexOf(s as (typeof stateSeverity)[number]);
+    return i === -1 ? stateSeverity.length : i;
+  };
+  nonReady.sort(
+    (a, b) =>
+      rank(a.state) - rank(b.state) ||
+      a.cluster.localeCompare(b.cluster) ||
+      a.bundle.localeCompare(b.bundle),
+  );
+  return { total: rows.length, byState, nonReady };
+}

@@ -1,0 +1,52 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { parsePageRequest } from '../../libs/db/index.js';
+import { GitRepoBody, openApiSchema, parseBody } from './dto.js';
+import { GitReposService } from './gitrepos.service.js';
+
+/** `/api/v1/gitrepos`: Git sources of bundles. */
+@ApiTags('gitrepos')
+@Controller('api/v1/gitrepos')
+export class GitReposController {
+  constructor(private readonly repos: GitReposService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Register a Git repository of bundles' })
+  @ApiBody({ schema: openApiSchema(GitRepoBody) })
+  create(@Body() body: unknown) {
+    return this.repos.create(parseBody(GitRepoBody, body));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List GitRepos with their sync status' })
+  list(@Query('limit') limit?: string, @Query('continue') continueToken?: string) {
+    return this.repos.list(parsePageRequest(limit, continueToken));
+  }
+
+  @Get(':name')
+  @ApiOperation({ summary: 'A GitRepo with its commit, error, bundles and deployment summary' })
+  get(@Param('name') name: string) {
+    return this.repos.get(name);
+  }
+
+  @Put(':name')
+  @ApiOperation({ summary: "Replace a GitRepo's spec" })
+  @ApiBody({ schema: openApiSchema(GitRepoBody) })
+  replace(@Param('name') name: string, @Body() body: unknown) {
+    return this.repos.replace(name, parseBody(GitRepoBody, body));
+  }
+
+  @Delete(':name')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a GitRepo; its bundles are removed from every cluster' })
+  async delete(@Param('name') name: string): Promise<void> {
+    await this.repos.delete(name);
+  }
+
+  @Post(':name/sync')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Sync now (fetch, resolve, deliver)' })
+  sync(@Param('name') name: string) {
+    return this.repos.sync(name);
+  }
+}

@@ -1,0 +1,189 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { z } from 'zod';
+import { parseDuration } from '../../libs/config/config.js';
+import type { Subjects } from '../../libs/contracts/index.js';
+import {
+  BundleRepository,
+  DeploymentRepository,
+  type GitRepoEntity,
+  GitRepoRepository,
+  type GitRepoSpec,
+  InvalidInputError,
+  type PageRequest,
+  type TargetSpec,
+} from '../../libs/db/index.js';
+import { publishJson } from '../../libs/nats/index.js';
+import { toLabelSelector, validateClusterName } from '../../libs/selectors/index.js';
+import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { readSelector } from './cluster-groups.service.js';
+import type { GitRepoBody } from './dto.js';
+import { summarize } from './fleet-summary.js';
+
+const MIN_POLL_MS = 1000;
+const MAX_POLL_MS = 24 * 3_600_000;
+
+/** Formats milliseconds back as a duration string (15000 → "15s"). */
+export function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/** Checks a GitRepo body and turns it into a stored spec; 400 with the reason otherwise. */
+export function toGitRepoSpec(body: z.infer<typeof GitRepoBody>): GitRepoSpec {
+  const nameError = validateClusterName(body.name);
+  if (nameError) throw new InvalidInputError(`name "${body.name}": ${nameError}`);
+  let url: URL;
+  try {
+    url = new URL(body.url);
+  } catch {
+    throw new InvalidInputError(
+      `url "${body.url}" is not a URL (use https://..., http://... or file:///...)`,
+    );
+  }
+  if (!['https:', 'http:', 'file:'].includes(url.protocol)) {
+    throw new InvalidInputError(
+      `url scheme "${url.protocol}" is not supported (use https, http or file)`,
+    );
+  }
+  if (url.username || url.password) {
+    throw new InvalidInputError('put credentials in "auth", not in the URL');
+  }
+  if (url.protocol === 'file:' && body.auth)
+    throw new InvalidInputError('auth is only for http(s) URLs');
+  const paths = (body.paths ?? ['']).map((p) => p.replace(/^\.?\/+|\/+$/g, '').replace(/^\.$/, ''));
+  for (const p of paths) {
+    if (p.startsWith('/') || p.split('/').includes('..')) {
+      throw new InvalidInputError(`path "${p}" must stay inside the repository`);
+    }
+  }
+  let pollingIntervalMs: number;
+  try {
+    pollingIntervalMs = parseDuration(body.pollingInterval ?? '15s');
+  } catch (err) {
+    throw new InvalidInputError(`pollingInterval: ${(err as Error).message}`);
+  }
+  if (
+    pollingIntervalMs !== 0 &&
+    (pollingIntervalMs < MIN_POLL_MS || pollingIntervalMs > MAX_POLL_MS)
+  ) {
+    throw new InvalidInputError('pollingInterval must be 0 (off) or from 1s to 24h');
+  }
+  const targets: TargetSpec[] = (body.targets ?? []).map((t, i) => {
+    if (t.clusterSelector !== undefined) {
+      try {
+        return { clusterSelector: toLabelSelector(readSelector(t.clusterSelector)) };
+      } catch (err) {
+        throw new InvalidInputError(`targets[${i}].clusterSelector: ${(err as Error).message}`);
+      }
+    }
+    const ref = t.clusterGroup ?? t.clusterName ?? '';
+    const refError = validateClusterName(ref);
+    if (refError) throw new InvalidInputError(`targets[${i}]: "${ref}": ${refError}`);
+    return t.clusterGroup !== undefined ? { clusterGroup: ref } : { clusterName: ref };
+  });
+  return {
+    url: body.url,
+    branch: body.revision ? (body.branch ?? null) : (body.branch ?? 'main'),
+    revision: body.revision ?? null,
+    paths: [...new Set(paths)],
+    pollingIntervalMs,
+    targets,
+    credentials: body.auth ?? null,
+    webhookSecret: body.webhookSecret ?? null,
+  };
+}
+
+/** GitRepos: Git sources of bundles, with their sync status and deployment summary. */
+@Injectable()
+export class GitReposService {
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SUBJECTS) private readonly subjects: Subjects,
+    private readonly repos: GitRepoRepository,
+    private readonly bundles: BundleRepository,
+    private readonly deployments: DeploymentRepository,
+  ) {}
+
+  async create(body: z.infer<typeof GitRepoBody>) {
+    const repo = await this.repos.create(body.name, toGitRepoSpec(body));
+    this.announce(repo.name, 'Changed');
+    return this.view(repo);
+  }
+
+  async replace(name: string, body: z.infer<typeof GitRepoBody>) {
+    if (body.name !== name)
+      throw new InvalidInputError(
+        `name in the body ("${body.name}") differs from the path ("${name}")`,
+      );
+    const repo = await this.repos.replace(name, toGitRepoSpec(body));
+    this.announce(name, 'Changed');
+    return this.view(repo);
+  }
+
+  async list(page: PageRequest) {
+    const result = await this.repos.list(page);
+    return { ...result, items: await Promise.all(result.items.map((r) => this.view(r))) };
+  }
+
+  async get(name: string) {
+    return this.view(await this.repos.get(name));
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.repos.delete(name);
+    this.announce(name, 'Deleted');
+  }
+
+  /** Asks the resolver to sync now. */
+  async sync(name: string) {
+    await this.repos.get(name);
+    this.announce(name, 'SyncRequested');
+    return { name, syncRequestedAt: new Date().toISOString() };
+  }
+
+  private announce(name: string, type: 'Changed' | 'Deleted' | 'SyncRequested'): void {
+    publishJson(this.nc, this.subjects.event('gitrepo', name), {
+      type,
+      gitrepo: name,
+      at: new Date().toISOString(),
+    });
+  }
+
+  private async view(r: GitRepoEntity) {
+    const bundles = await this.bundles.ofRepo(r.name);
+    const deployments = await this.deployments.list({ bundles: bundles.map((b) => b.name) });
+    const summary = summarize(deployments);
+    const broken = bundles.filter((b) => b.error !== null);
+    return {
+      name: r.name,
+      url: r.url,
+      branch: r.branch,
+      revision: r.revision,
+      paths: r.paths,
+      pollingInterval: formatDuration(r.pollingIntervalMs),
+      targets: r.targets,
+      auth: r.credentials ? ('token' in r.credentials ? 'token' : 'basic') : null,
+      webhookSecret: r.webhookSecret ? 'set' : null,
+      createdAt: r.createdAt.toISOString(),
+      status: {
+        commit: r.commit,
+        lastSyncedAt: r.lastSyncedAt?.toISOString() ?? null,
+        error: r.error,
+        bundles: bundles.map((b) => b.name),
+        bundleErrors: broken.map((b) => ({
+          bundle: b.name,
+          commit: b.errorCommit,
+          message: b.error,
+        })),
+        summary: {
+          desired: summary.total,
+          ready: summary.byState.Ready ?? 0,
+          byState: summary.byState,
+        },
+      },
+    };
+  }
+}

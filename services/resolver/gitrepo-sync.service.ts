@@ -1,0 +1,398 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { Counter, type Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import {
+  type BundleSource,
+  type ClusterGroups,
+  type ClusterRef,
+  type FileTree,
+  type TargetRef,
+  discoverBundles,
+  isTargeted,
+  normalizeObjects,
+  planVariants,
+  renderVariant,
+  revisionId,
+} from '../../libs/bundles/index.js';
+import type { DeploymentOptions, Subjects } from '../../libs/contracts/index.js';
+import {
+  BundleRepository,
+  ClusterGroupRepository,
+  DeploymentRepository,
+  type GitRepoEntity,
+  GitRepoRepository,
+  type TargetRow,
+} from '../../libs/db/index.js';
+import { GitSource } from '../../libs/git/index.js';
+import { parseJson, publishJson } from '../../libs/nats/index.js';
+import { selectorFromObject } from '../../libs/selectors/index.js';
+import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
+import {
+  DATA_SOURCE,
+  HUB_CONFIG,
+  METRICS_REGISTRY,
+  NATS_CONNECTION,
+  SUBJECTS,
+} from '../shared/tokens.js';
+
+const QUEUE = 'flotilla-resolver';
+/** Cluster and group changes within this window cause one re-resolution. */
+const RETARGET_DEBOUNCE_MS = 150;
+
+/** Why a sync runs: a new commit may exist (poll, webhook, request) or only targeting changed. */
+type SyncReason = 'poll' | 'request' | 'retarget';
+
+/**
+ * The resolver: follows each GitRepo (polling and webhooks), finds its bundles, renders each
+ * bundle once per variant, stores the content by its id, and records which revision every
+ * targeted cluster should run. A broken bundle keeps its last good state and gets an error;
+ * the others go on. One replica syncs a repo at a time (PostgreSQL advisory lock).
+ */
+@Injectable()
+export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Resolver');
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly again = new Map<string, SyncReason>();
+  private readonly sources = new Map<string, { key: string; source: GitSource }>();
+  private readonly subs: Subscription[] = [];
+  private retargetTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly renders: Counter;
+  private readonly syncs: Counter;
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SUBJECTS) private readonly subjects: Subjects,
+    @Inject(HUB_CONFIG) private readonly config: ResolvedHubConfig,
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+    private readonly repos: GitRepoRepository,
+    private readonly bundles: BundleRepository,
+    private readonly groups: ClusterGroupRepository,
+    private readonly deployments: DeploymentRepository,
+  ) {
+    this.renders = new Counter({
+      name: 'flotilla_bundle_renders_total',
+      help: 'Bundle variants rendered',
+      registers: [registry],
+    });
+    this.syncs = new Counter({
+      name: 'flotilla_gitrepo_syncs_total',
+      help: 'GitRepo syncs by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.subs.push(
+      this.nc.subscribe(this.subjects.allEvents('gitrepo'), {
+        queue: QUEUE,
+        callback: (_e, msg) => {
+          const event = parseJson(msg.data) as { type?: string; gitrepo?: string } | undefined;
+          if (typeof event?.gitrepo !== 'string') return;
+          if (event.type === 'Deleted') void this.forget(event.gitrepo);
+          else if (event.type === 'Changed' || event.type === 'SyncRequested')
+            this.trigger(event.gitrepo, 'request');
+        },
+      }),
+      this.nc.subscribe(this.subjects.allEvents('cluster'), {
+        queue: QUEUE,
+        callback: () => this.retargetSoon(),
+      }),
+      this.nc.subscribe(this.subjects.allEvents('group'), {
+        queue: QUEUE,
+        callback: () => this.retargetSoon(),
+      }),
+    );
+    await this.cleanOrphans();
+    for (const repo of await this.repos.all()) this.trigger(repo.name, 'request');
+  }
+
+  /** Runs a sync of `name` now, or right after the one in progress. */
+  trigger(name: string, reason: SyncReason): void {
+    if (this.stopped) return;
+    if (this.running.has(name)) {
+      // A request or poll wins over a retarget: it also fetches.
+      if (this.again.get(name) !== 'request')
+        this.again.set(name, reason === 'retarget' ? (this.again.get(name) ?? reason) : reason);
+      return;
+    }
+    const timer = this.timers.get(name);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(name);
+    const run = this.sync(name, reason)
+      .catch((err: unknown) => this.logger.error(`sync of ${name}: ${String(err)}`))
+      .finally(() => {
+        this.running.delete(name);
+        const next = this.again.get(name);
+        this.again.delete(name);
+        if (next) this.trigger(name, next);
+      });
+    this.running.set(name, run);
+  }
+
+  /** Resolves once no sync runs (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running.values()]);
+  }
+
+  private retargetSoon(): void {
+    if (this.retargetTimer) return;
+    this.retargetTimer = setTimeout(() => {
+      this.retargetTimer = undefined;
+      void this.repos.all().then(
+        (repos) => repos.forEach((r) => this.trigger(r.name, 'retarget')),
+        (err: unknown) => this.logger.error(`retargeting: ${String(err)}`),
+      );
+    }, RETARGET_DEBOUNCE_MS);
+  }
+
+  private async sync(name: string, reason: SyncReason): Promise<void> {
+    const runner = this.ds.createQueryRunner();
+    await runner.connect();
+    try {
+      const locked = (await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
+        `gitrepo:${name}`,
+      ])) as { ok: boolean }[];
+      if (!locked[0]?.ok) return; // another replica is syncing it
+      try {
+        await this.syncLocked(name, reason);
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [`gitrepo:${name}`]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async syncLocked(name: string, reason: SyncReason): Promise<void> {
+    const repo = await this.repos.get(name).catch(() => undefined);
+    if (!repo) return;
+    try {
+      let commit = repo.commit;
+      if (reason !== 'retarget' || commit === null) {
+        const source = this.sourceFor(repo);
+        try {
+          commit = await source.resolve(
+            repo.revision ? { revision: repo.revision } : { branch: repo.branch ?? 'main' },
+          );
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          if (message !== repo.error) this.logger.warn(`gitrepo ${name}: ${message}`);
+          await this.repos.recordError(name, message);
+          this.syncs.inc({ outcome: 'error' });
+          publishJson(this.nc, this.subjects.event('gitrepo', name), {
+            type: 'SyncFailed',
+            gitrepo: name,
+            error: message,
+          });
+          return;
+        }
+      }
+      if (commit === null) return;
+      const changed = commit !== repo.commit || repo.generation !== repo.syncedGeneration;
+      if (reason === 'poll' && !changed && repo.error === null) return;
+      await this.resolveAt(repo, commit);
+      await this.repos.recordSynced(name, commit, repo.generation);
+      this.syncs.inc({ outcome: 'ok' });
+      publishJson(this.nc, this.subjects.event('gitrepo', name), {
+        type: 'Synced',
+        gitrepo: name,
+        commit,
+      });
+    } finally {
+      this.schedulePoll(repo);
+    }
+  }
+
+  private schedulePoll(repo: GitRepoEntity): void {
+    if (this.stopped || repo.pollingIntervalMs <= 0) return;
+    const existing = this.timers.get(repo.name);
+    if (existing) clearTimeout(existing);
+    const timer = setTimeout(() => {
+      this.timers.delete(repo.name);
+      this.trigger(repo.name, 'poll');
+    }, repo.pollingIntervalMs);
+    timer.unref();
+    this.timers.set(repo.name, timer);
+  }
+
+  private sourceFor(repo: GitRepoEntity): GitSource {
+    const key = JSON.stringify([repo.url, repo.credentials]);
+    const cached = this.sources.get(repo.name);
+    if (cached?.key === key) return cached.source;
+    const source = new GitSource({
+      url: repo.url,
+      cacheDir: join(
+        this.config.dataDir,
+        'git',
+        createHash('sha256').update(repo.url).digest('hex').slice(0, 16),
+      ),
+      auth: repo.credentials ?? undefined,
+    });
+    this.sources.set(repo.name, { key, source });
+    return source;
+  }
+
+  /** Finds, renders and targets every bundle of `repo` at `commit`. */
+  private async resolveAt(repo: GitRepoEntity, commit: string): Promise<void> {
+    const tree = this.sourceFor(repo).tree(commit);
+    const discovery = await discoverBundles(tree, repo.name, repo.paths);
+    const [clusters, groups] = await Promise.all([this.clusterRefs(), this.groupRequirements()]);
+    const found = new Set<string>();
+    for (const bundle of discovery.bundles) {
+      found.add(bundle.name);
+      await this.resolveBundle(repo, commit, tree, bundle, clusters, groups);
+    }
+    for (const error of discovery.errors) {
+      // A bundle whose fleet.yaml is broken keeps its last good revision everywhere.
+      if (error.bundle === undefined) {
+        this.logger.warn(`gitrepo ${repo.name} at ${commit.slice(0, 8)}: ${error.message}`);
+        continue;
+      }
+      found.add(error.bundle);
+      await this.bundles.recordError(
+        error.bundle,
+        repo.name,
+        error.path ?? '',
+        'yaml',
+        error.message,
+        commit,
+      );
+    }
+    const gone = (await this.bundles.ofRepo(repo.name))
+      .map((b) => b.name)
+      .filter((n) => !found.has(n));
+    if (gone.length > 0) {
+      await this.deployments.clearTargets(gone);
+      await this.bundles.deleteMany(gone);
+      for (const bundle of gone) this.announceTargets(bundle);
+    }
+  }
+
+  private async resolveBundle(
+    repo: GitRepoEntity,
+    commit: string,
+    tree: FileTree,
+    bundle: BundleSource,
+    clusters: ClusterRef[],
+    groups: ClusterGroups,
+  ): Promise<void> {
+    const options: DeploymentOptions = {
+      defaultNamespace: bundle.fleet.defaultNamespace,
+      correctDrift: bundle.fleet.correctDrift ?? false,
+      keepResources: bundle.fleet.keepResources ?? false,
+      forceConflicts: bundle.fleet.forceConflicts ?? false,
+    };
+    try {
+      const repoTargets = repo.targets as TargetRef[];
+      const bundleTargets = (bundle.fleet.targets ?? []) as TargetRef[];
+      const targeted = clusters.filter(
+        (c) => isTargeted(c, repoTargets, bundleTargets, groups).targeted,
+      );
+      const variants = planVariants(bundle, targeted, groups);
+      const rendered = await this.bundles.renderedVariants(bundle.name, commit);
+      const targets: TargetRow[] = [];
+      for (const variant of variants) {
+        let revision = rendered.get(variant.key);
+        if (revision === undefined) {
+          const objects = normalizeObjects(await renderVariant(tree, bundle, variant));
+          this.renders.inc();
+          revision = revisionId(objects, options);
+          await this.bundles.storeRevision(revision, Buffer.from(JSON.stringify(objects), 'utf8'));
+          await this.bundles.recordRender(bundle.name, commit, variant.key, revision);
+        }
+        for (const cluster of variant.clusters) targets.push({ cluster, revision, commit });
+      }
+      await this.bundles.save({
+        name: bundle.name,
+        gitrepo: repo.name,
+        dir: bundle.dir,
+        kind: bundle.kind,
+        commit,
+        options,
+        rolloutStrategy:
+          (bundle.fleet.rolloutStrategy as Record<string, unknown> | undefined) ?? null,
+        dependsOn: bundle.fleet.dependsOn ?? [],
+        error: null,
+        errorCommit: null,
+      });
+      await this.deployments.replaceTargets(bundle.name, targets);
+      this.announceTargets(bundle.name);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.logger.warn(`bundle ${bundle.name} at ${commit.slice(0, 8)}: ${message}`);
+      await this.bundles.recordError(
+        bundle.name,
+        repo.name,
+        bundle.dir,
+        bundle.kind,
+        message,
+        commit,
+      );
+    }
+  }
+
+  private announceTargets(bundle: string): void {
+    // Bundle names may hold characters a subject token may not; the payload has the real name.
+    const token = bundle.replace(/[.*>\s]/g, '_');
+    publishJson(this.nc, this.subjects.event('bundle', token), { type: 'TargetsChanged', bundle });
+  }
+
+  private async clusterRefs(): Promise<ClusterRef[]> {
+    const rows: { name: string; labels: Record<string, string> }[] = await this.ds.query(
+      'SELECT name, labels FROM clusters ORDER BY name',
+    );
+    return rows;
+  }
+
+  private async groupRequirements(): Promise<ClusterGroups> {
+    const groups: ClusterGroups = {};
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.groups.list({ limit: 1000, after });
+      for (const g of page.items) groups[g.name] = selectorFromObject(g.selector);
+      if (!page.continue) return groups;
+      after = page.items[page.items.length - 1]?.name;
+    }
+  }
+
+  /** A deleted GitRepo: its bundles (cascade-deleted) leave every cluster. */
+  private async forget(name: string): Promise<void> {
+    const timer = this.timers.get(name);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(name);
+    this.sources.delete(name);
+    await this.running.get(name);
+    await this.cleanOrphans();
+  }
+
+  /** Targets of bundles that no longer exist are cleared, so delivery removes them. */
+  private async cleanOrphans(): Promise<void> {
+    const rows: { bundle: string }[] = await this.ds.query(
+      'SELECT DISTINCT bundle FROM bundle_targets WHERE bundle NOT IN (SELECT name FROM bundles)',
+    );
+    const orphans = rows.map((r) => r.bundle);
+    await this.deployments.clearTargets(orphans);
+    for (const bundle of orphans) this.announceTargets(bundle);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    for (const s of this.subs) s.unsubscribe();
+    for (const t of this.timers.values()) clearTimeout(t);
+    if (this.retargetTimer) clearTimeout(this.retargetTimer);
+    await this.idle();
+  }
+}

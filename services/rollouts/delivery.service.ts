@@ -1,0 +1,218 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { type Msg, type NatsConnection, type Subscription, headers } from '@nats-io/transport-node';
+import { Counter, type Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import {
+  CONTENT_CHUNK_BYTES,
+  ContentRequestSchema,
+  type DeploymentOptions,
+  DeploymentOptionsSchema,
+  type DesiredState,
+  type Subjects,
+  SyncRequestSchema,
+} from '../../libs/contracts/index.js';
+import { BundleRepository, type DesiredChange, DeploymentRepository } from '../../libs/db/index.js';
+import { parseJson, publishJson } from '../../libs/nats/index.js';
+import { DATA_SOURCE, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+
+const QUEUE = 'flotilla-rollouts';
+/** Revisions kept in memory for content requests (many clusters fetch the same one). */
+const CONTENT_CACHE = 64;
+
+/** Event asking delivery to act on a bundle (published by the resolver). */
+export interface BundleEvent {
+  type: 'TargetsChanged';
+  bundle: string;
+}
+
+/**
+ * Delivers desired state: copies each bundle's targets (what Git asks) into deployments (what
+ * clusters are told), publishes the changes to the agents, and answers agents' sync and
+ * content requests. Every step is idempotent, so replicas and restarts are harmless.
+ */
+@Injectable()
+export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Delivery');
+  private readonly subs: Subscription[] = [];
+  private readonly content = new Map<string, Buffer>();
+  private readonly queue = new Map<string, Promise<void>>();
+  private readonly published: Counter;
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SUBJECTS) private readonly subjects: Subjects,
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+    private readonly deployments: DeploymentRepository,
+    private readonly bundles: BundleRepository,
+  ) {
+    this.published = new Counter({
+      name: 'flotilla_desired_state_messages_total',
+      help: 'Desired-state messages published to agents',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.subs.push(
+      this.nc.subscribe(this.subjects.allEvents('bundle'), {
+        queue: QUEUE,
+        callback: (_err, msg) => {
+          const event = parseJson(msg.data) as Partial<BundleEvent> | undefined;
+          if (event?.type === 'TargetsChanged' && typeof event.bundle === 'string')
+            this.deliver(event.bundle);
+        },
+      }),
+      this.nc.subscribe(this.subjects.allSync(), {
+        queue: QUEUE,
+        callback: (_e, msg) => void this.answerSync(msg),
+      }),
+      this.nc.subscribe(this.subjects.allContent(), {
+        queue: QUEUE,
+        callback: (_e, msg) => void this.answerContent(msg),
+      }),
+    );
+    // Catch up on whatever changed while no delivery ran.
+    for (const bundle of await this.deployments.bundlesWithWork()) this.deliver(bundle);
+  }
+
+  /** Delivers one bundle; calls for the same bundle run one after another. */
+  deliver(bundle: string): void {
+    const previous = this.queue.get(bundle) ?? Promise.resolve();
+    const next = previous
+      .then(async () => {
+        const changes = await this.deployments.deliverTargets(bundle);
+        await this.publish(changes);
+      })
+      .catch((err: unknown) => this.logger.error(`delivering ${bundle}: ${String(err)}`))
+      .finally(() => {
+        if (this.queue.get(bundle) === next) this.queue.delete(bundle);
+      });
+    this.queue.set(bundle, next);
+  }
+
+  /** Resolves once every delivery queued so far has run (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.queue.size > 0) await Promise.all([...this.queue.values()]);
+  }
+
+  private async publish(changes: DesiredChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    const messages = await this.toMessages(changes);
+    for (const [cluster, message] of messages) {
+      publishJson(this.nc, this.subjects.desired(cluster), message);
+      this.published.inc({ kind: message.kind });
+    }
+  }
+
+  /** Desired-state messages for changes, with options and content sizes filled in. */
+  private async toMessages(changes: DesiredChange[]): Promise<[string, DesiredState][]> {
+    const upserts = changes.filter((c) => c.kind === 'Upsert');
+    const sizes = await this.bundles.revisionSizes([...new Set(upserts.map((u) => u.revision))]);
+    const options = new Map<string, DeploymentOptions>();
+    for (const name of new Set(upserts.map((u) => u.bundle))) {
+      const bundle = await this.bundles.get(name).catch(() => undefined);
+      options.set(name, DeploymentOptionsSchema.parse(bundle?.options ?? {}));
+    }
+    return changes.map((c): [string, DesiredState] => {
+      if (c.kind === 'Remove') return [c.cluster, { kind: 'Remove', bundle: c.bundle }];
+      const size = sizes.get(c.revision) ?? 0;
+      return [
+        c.cluster,
+        {
+          kind: 'Upsert',
+          bundle: c.bundle,
+          revision: c.revision,
+          commit: c.commit,
+          options: options.get(c.bundle) ?? DeploymentOptionsSchema.parse({}),
+          size,
+          chunks: Math.max(1, Math.ceil(size / CONTENT_CHUNK_BYTES)),
+        },
+      ];
+    });
+  }
+
+  /** Agent after (re)connect: "I hold these"; answer with everything that differs. */
+  private async answerSync(msg: Msg): Promise<void> {
+    const cluster = this.subjects.clusterOf(msg.subject);
+    const parsed = SyncRequestSchema.safeParse(parseJson(msg.data));
+    if (cluster === undefined || !parsed.success) {
+      msg.respond(JSON.stringify({ changes: [] }));
+      return;
+    }
+    try {
+      const held = new Map(parsed.data.held.map((h) => [h.bundle, h.revision]));
+      const desired = await this.deployments.desiredForCluster(cluster);
+      const wanted = new Set(desired.map((d) => d.bundle));
+      const changes: DesiredChange[] = desired.filter((d) =>
+        d.kind === 'Upsert' ? held.get(d.bundle) !== d.revision : held.has(d.bundle),
+      );
+      // Bundles the agent holds that the hub no longer knows for it: remove them.
+      for (const bundle of held.keys())
+        if (!wanted.has(bundle)) changes.push({ kind: 'Remove', bundle, cluster });
+      const messages = await this.toMessages(changes);
+      msg.respond(JSON.stringify({ changes: messages.map(([, m]) => m) }));
+    } catch (err) {
+      this.logger.error(`sync for ${cluster}: ${String(err)}`);
+      const h = headers();
+      h.set('Flotilla-Error', 'sync failed; retry');
+      msg.respond(JSON.stringify({ changes: [] }), { headers: h });
+    }
+  }
+
+  /** One chunk of a revision's content, for a cluster that is meant to run it. */
+  private async answerContent(msg: Msg): Promise<void> {
+    const cluster = this.subjects.clusterOf(msg.subject);
+    const parsed = ContentRequestSchema.safeParse(parseJson(msg.data));
+    const fail = (reason: string) => {
+      const h = headers();
+      h.set('Flotilla-Error', reason);
+      msg.respond(new Uint8Array(), { headers: h });
+    };
+    if (cluster === undefined || !parsed.success) return fail('malformed content request');
+    const { revision, chunk } = parsed.data;
+    try {
+      const allowed: unknown[] = await this.ds.query(
+        'SELECT 1 FROM deployments WHERE cluster = $1 AND desired_revision = $2 LIMIT 1',
+        [cluster, revision],
+      );
+      if (allowed.length === 0)
+        return fail(`revision ${revision} is not desired on cluster ${cluster}`);
+      const content = await this.contentOf(revision);
+      if (!content) return fail(`revision ${revision} not found`);
+      const start = chunk * CONTENT_CHUNK_BYTES;
+      if (chunk > 0 && start >= content.length) return fail(`chunk ${chunk} is out of range`);
+      msg.respond(content.subarray(start, start + CONTENT_CHUNK_BYTES));
+    } catch (err) {
+      this.logger.error(`content for ${cluster}: ${String(err)}`);
+      fail('content lookup failed; retry');
+    }
+  }
+
+  private async contentOf(revision: string): Promise<Buffer | undefined> {
+    const cached = this.content.get(revision);
+    if (cached) {
+      this.content.delete(revision);
+      this.content.set(revision, cached);
+      return cached;
+    }
+    const content = await this.bundles.revisionContent(revision);
+    if (content) {
+      this.content.set(revision, content);
+      if (this.content.size > CONTENT_CACHE) this.content.delete(this.content.keys().next().value!);
+    }
+    return content;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    for (const s of this.subs) s.unsubscribe();
+    await this.idle();
+  }
+}
