@@ -6,21 +6,34 @@ import {
   ClusterEventSchema,
   type Subjects,
 } from '../../libs/contracts/index.js';
-import { ClusterRepository } from '../../libs/db/index.js';
+import { ClusterRepository, DeploymentRepository } from '../../libs/db/index.js';
 import { parseJson } from '../../libs/nats/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { summarize } from './fleet-summary.js';
 import { type ClusterCounts, countsView } from './views.js';
 
-/** Fleet-wide status. Deployment counts join these once bundles are delivered. */
+/** Fleet-wide status: clusters by connection state, deployments by state. */
 export interface FleetStatus {
   clusters: ClusterCounts;
+  deployments: { total: number; byState: Record<string, number> };
+  nonReady: { cluster: string; bundle: string; state: string; message: string }[];
+}
+
+/** A deployment whose reported state changed (from `flotilla.events.deployment.<cluster>`). */
+interface DeploymentEvent {
+  type: 'DeploymentChanged';
+  bundle: string;
+  cluster: string;
+  state: string;
+  at: string;
 }
 
 /** One change of the fleet, with the fleet status after it. */
 export interface FleetStatusChange {
-  type: 'Snapshot' | ClusterEvent['type'];
+  type: 'Snapshot' | ClusterEvent['type'] | 'DeploymentChanged';
   cluster: ClusterEvent['cluster'] | null;
   previousState: string | null;
+  deployment: { bundle: string; cluster: string; state: string } | null;
   status: FleetStatus;
   at: string;
 }
@@ -32,28 +45,41 @@ export interface FleetStatusChange {
 @Injectable()
 export class FleetStatusService implements OnModuleDestroy {
   private readonly logger = new Logger('FleetStatus');
-  private subscription: Subscription | undefined;
-  private readonly events = new Subject<ClusterEvent>();
+  private subscriptions: Subscription[] = [];
+  private readonly events = new Subject<ClusterEvent | DeploymentEvent>();
   private readonly changes: Observable<FleetStatusChange>;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SUBJECTS) private readonly subjects: Subjects,
     private readonly clusters: ClusterRepository,
+    private readonly deployments: DeploymentRepository,
   ) {
     this.changes = this.events.pipe(
       bufferTime(100),
       filter((batch) => batch.length > 0),
       concatMap((batch) =>
         from(
-          this.status().then((status) =>
-            batch.map((e): FleetStatusChange => ({
-              type: e.type,
-              cluster: e.cluster,
-              previousState: e.previousState,
-              status,
-              at: e.at,
-            })),
+          this.status({ withNonReady: false }).then((status) =>
+            batch.map((e): FleetStatusChange =>
+              e.type === 'DeploymentChanged'
+                ? {
+                    type: e.type,
+                    cluster: null,
+                    previousState: null,
+                    deployment: { bundle: e.bundle, cluster: e.cluster, state: e.state },
+                    status,
+                    at: e.at,
+                  }
+                : {
+                    type: e.type,
+                    cluster: e.cluster,
+                    previousState: e.previousState,
+                    deployment: null,
+                    status,
+                    at: e.at,
+                  },
+            ),
           ),
         ),
       ),
@@ -62,8 +88,24 @@ export class FleetStatusService implements OnModuleDestroy {
     );
   }
 
-  async status(): Promise<FleetStatus> {
-    return { clusters: countsView(await this.clusters.countByState()) };
+  async status({ withNonReady = true } = {}): Promise<FleetStatus> {
+    const [counts, rows] = await Promise.all([
+      this.clusters.countByState(),
+      this.deployments.list(),
+    ]);
+    const s = summarize(rows);
+    return {
+      clusters: countsView(counts),
+      deployments: { total: s.total, byState: s.byState },
+      nonReady: withNonReady
+        ? s.nonReady.map((d) => ({
+            cluster: d.cluster,
+            bundle: d.bundle,
+            state: d.state,
+            message: d.message,
+          }))
+        : [],
+    };
   }
 
   /** A snapshot first, then every change, until the subscriber unsubscribes. */
@@ -77,6 +119,7 @@ export class FleetStatusService implements OnModuleDestroy {
             type: 'Snapshot',
             cluster: null,
             previousState: null,
+            deployment: null,
             status,
             at: new Date().toISOString(),
           }),
@@ -87,21 +130,39 @@ export class FleetStatusService implements OnModuleDestroy {
   }
 
   private ensureSubscribed(): void {
-    if (this.subscription) return;
-    this.subscription = this.nc.subscribe(this.subjects.allEvents('cluster'), {
-      callback: (err, msg) => {
-        if (err) {
-          this.logger.warn(`cluster events subscription: ${err.message}`);
-          return;
-        }
-        const parsed = ClusterEventSchema.safeParse(parseJson(msg.data));
-        if (parsed.success) this.events.next(parsed.data);
-      },
-    });
+    if (this.subscriptions.length > 0) return;
+    this.subscriptions = [
+      this.nc.subscribe(this.subjects.allEvents('cluster'), {
+        callback: (err, msg) => {
+          if (err) return this.logger.warn(`cluster events subscription: ${err.message}`);
+          const parsed = ClusterEventSchema.safeParse(parseJson(msg.data));
+          if (parsed.success) this.events.next(parsed.data);
+        },
+      }),
+      this.nc.subscribe(this.subjects.allEvents('deployment'), {
+        callback: (err, msg) => {
+          if (err) return this.logger.warn(`deployment events subscription: ${err.message}`);
+          const e = parseJson(msg.data) as Partial<DeploymentEvent> | undefined;
+          if (
+            e?.type === 'DeploymentChanged' &&
+            typeof e.bundle === 'string' &&
+            typeof e.cluster === 'string'
+          ) {
+            this.events.next({
+              type: 'DeploymentChanged',
+              bundle: e.bundle,
+              cluster: e.cluster,
+              state: String(e.state),
+              at: typeof e.at === 'string' ? e.at : new Date().toISOString(),
+            });
+          }
+        },
+      }),
+    ];
   }
 
   onModuleDestroy(): void {
-    this.subscription?.unsubscribe();
+    for (const sub of this.subscriptions) sub.unsubscribe();
     this.events.complete();
   }
 }

@@ -96,6 +96,7 @@ export class FleetGrpcController {
             }
           : undefined,
         previousState: c.previousState ?? '',
+        deployment: c.deployment ?? undefined,
         status: c.status,
         at: c.at,
       })),

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
 import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
 import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
+import { fleetClient } from '../support/grpc.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
 const deployment = (name: string, extra = '') => `apiVersion: apps/v1
@@ -137,6 +138,35 @@ describe('the GitOps pipeline: Git → hub → NATS → agents → status', () =
     const status = (await api.get('/api/v1/status').expect(200)).body;
     expect(status.deployments).toEqual({ total: 5, byState: { Ready: 5 } });
     expect(status.nonReady).toEqual([]);
+  });
+
+  it('gRPC carries deployment counts, and WatchFleetStatus streams deployment changes', async () => {
+    const fleet = fleetClient(hub.grpcAddress!);
+    try {
+      const status = await fleet.call<any>('GetFleetStatus', {});
+      expect(status.deployments).toEqual({ total: 5, byState: { Ready: 5 } });
+      expect(status.nonReady).toEqual([]);
+      const events: any[] = [];
+      const stream = fleet.client.WatchFleetStatus!({});
+      stream.on('data', (e: any) => events.push(e));
+      stream.on('error', () => undefined);
+      await expect.poll(() => events.length).toBeGreaterThanOrEqual(1);
+      head = await git.commit('fleet', { 'apps/web/config.yaml': configMap('web-config', 'v1.1') });
+      await api.post('/api/v1/gitrepos/demo/sync').expect(202);
+      await readyAt('demo/web', head, ['eu-1', 'eu-2', 'us-1']);
+      const webReady = () =>
+        events.filter(
+          (e) =>
+            e.type === 'DeploymentChanged' &&
+            e.deployment.bundle === 'demo/web' &&
+            e.deployment.state === 'Ready',
+        );
+      await expect.poll(() => new Set(webReady().map((e) => e.deployment.cluster)).size).toBe(3);
+      expect(webReady().at(-1).status.deployments.total).toBe(5);
+      stream.cancel();
+    } finally {
+      fleet.client.close();
+    }
   });
 
   it('clusters that share a variant share one revision, stored once', async () => {
