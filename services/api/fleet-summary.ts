@@ -20,10 +20,13 @@ export function deploymentView(d: DeploymentRow): DeploymentView {
     desiredRevision: d.desiredRevision,
     reportedRevision: d.appliedRevision,
     reportedState: d.state,
+    heldBackFrom: d.targetRevision,
   });
   let message = d.message;
   if (state === 'Offline') message = `cluster ${d.cluster} is offline`;
-  else if (state === 'Pending' && d.appliedRevision !== d.desiredRevision) {
+  else if (state === 'OutOfSync') {
+    message = d.holdReason ?? `commit ${d.targetCommit?.slice(0, 8) ?? ''} not delivered yet`;
+  } else if (state === 'Pending' && d.appliedRevision !== d.desiredRevision) {
     message =
       d.clusterState === 'Pending'
         ? `cluster ${d.cluster} has not connected yet`

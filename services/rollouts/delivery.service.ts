@@ -70,6 +70,17 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
             this.deliver(event.bundle);
         },
       }),
+      this.nc.subscribe(this.subjects.allEvents('deployment'), {
+        queue: QUEUE,
+        callback: (_err, msg) => {
+          const event = parseJson(msg.data) as { type?: string; bundle?: unknown } | undefined;
+          if (event?.type === 'DeploymentChanged' && typeof event.bundle === 'string') {
+            this.onDeploymentChanged(event.bundle).catch((err: unknown) =>
+              this.logger.error(`dependents of ${String(event.bundle)}: ${String(err)}`),
+            );
+          }
+        },
+      }),
       this.nc.subscribe(this.subjects.allSync(), {
         queue: QUEUE,
         callback: (_e, msg) => void this.answerSync(msg),
@@ -88,7 +99,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     const previous = this.queue.get(bundle) ?? Promise.resolve();
     const next = previous
       .then(async () => {
-        const changes = await this.deployments.deliverTargets(bundle);
+        const held = await this.holdForDependencies(bundle);
+        const changes = await this.deployments.deliverTargets(bundle, held);
         await this.publish(changes);
       })
       .catch((err: unknown) => this.logger.error(`delivering ${bundle}: ${String(err)}`))
@@ -96,6 +108,38 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
         if (this.queue.get(bundle) === next) this.queue.delete(bundle);
       });
     this.queue.set(bundle, next);
+  }
+
+  /**
+   * `dependsOn`: a cluster gets the bundle only once every dependency is Ready there at its
+   * desired revision. Returns the clusters held back, with the reason recorded on their targets.
+   */
+  private async holdForDependencies(bundle: string): Promise<string[]> {
+    const deps = (await this.bundles.dependents()).find((d) => d.name === bundle)?.dependsOn ?? [];
+    if (deps.length === 0) {
+      await this.deployments.clearHolds(bundle);
+      return [];
+    }
+    const clusters = await this.deployments.targetClusters(bundle);
+    const unready = await this.deployments.unreadyDependencies(deps, clusters);
+    const holds = new Map<string, string | null>(
+      clusters.map((c) => {
+        const waiting = unready.get(c);
+        return [
+          c,
+          waiting ? `waiting for ${waiting.join(', ')} to be Ready on this cluster` : null,
+        ];
+      }),
+    );
+    await this.deployments.setHolds(bundle, holds);
+    return [...unready.keys()];
+  }
+
+  /** A dependency changed somewhere: its dependents may now go on. */
+  private async onDeploymentChanged(bundle: string): Promise<void> {
+    for (const d of await this.bundles.dependents()) {
+      if (d.dependsOn.includes(bundle)) this.deliver(d.name);
+    }
   }
 
   /** Resolves once every delivery queued so far has run (tests, shutdown). */

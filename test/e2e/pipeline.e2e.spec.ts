@@ -369,3 +369,54 @@ describe('GitRepos over smart HTTP and webhooks', () => {
     expect(JSON.stringify(listed)).not.toContain('s3cret');
   });
 });
+
+describe('dependsOn', () => {
+  it('a bundle reaches a cluster only after its dependencies are Ready there, and shows why it waits', async () => {
+    const repo = await git.createRepo('deps', {
+      'base/fleet.yaml': `customizations:
+  - name: slow-us
+    clusterSelector: {matchLabels: {region: us}}
+    patches:
+      - target: {kind: Deployment, name: base}
+        merge: {metadata: {annotations: {sim.flotilla.dev/outcome: never-ready}}}
+`,
+      'base/base.yaml': deployment('base').replace('200ms', '1s'),
+      'app/fleet.yaml': 'dependsOn:\n  - name: base\n',
+      'app/app.yaml': configMap('app', 'x'),
+    });
+    await api
+      .post('/api/v1/gitrepos')
+      .send({
+        name: 'deps',
+        url: repo.url,
+        pollingInterval: '0',
+        targets: [{ clusterSelector: '' }],
+      })
+      .expect(201);
+    let violations = 0;
+    const probe = async () => {
+      const [base, app] = await Promise.all([bundle('deps/base'), bundle('deps/app')]);
+      for (const d of app.deployments) {
+        const b = base.deployments.find((x: any) => x.cluster === d.cluster);
+        if (d.desiredRevision && b?.state !== 'Ready') violations += 1;
+      }
+      return app;
+    };
+    const app = await eventually(
+      'deps/app Ready on eu-1, waiting elsewhere',
+      probe,
+      (a) => a.deployments.some((d: any) => d.cluster === 'eu-1' && d.state === 'Ready'),
+      { intervalMs: 20 },
+    );
+    expect(violations).toBe(0);
+    const held = app.deployments.filter((d: any) => d.cluster !== 'eu-1');
+    expect(held.map((d: any) => [d.cluster, d.state, d.message])).toEqual([
+      ['eu-2', 'OutOfSync', 'waiting for deps/base to be Ready on this cluster'],
+      ['us-1', 'OutOfSync', 'waiting for deps/base to be Ready on this cluster'],
+    ]);
+    expect((await gitrepo('deps')).status.summary.byState).toMatchObject({
+      OutOfSync: 2,
+      NotReady: 2,
+    });
+  });
+});

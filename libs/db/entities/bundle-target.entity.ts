@@ -42,6 +42,10 @@ export class BundleTargetEntity {
   @Column({ type: 'text' })
   commit: string;
 
+  /** Why delivery holds this cluster back from the target (e.g. a dependency not Ready), or null. */
+  @Column({ name: 'hold_reason', type: 'text', nullable: true })
+  holdReason: string | null;
+
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
 }

@@ -29,6 +29,17 @@ export class BundleRepository {
     return toPage(await qb.getMany(), page.limit, (b) => b.name);
   }
 
+  /** Bundles that depend on others, with their dependencies as full bundle names. */
+  async dependents(): Promise<{ name: string; dependsOn: string[] }[]> {
+    const rows = await this.repo.find({ select: { name: true, gitrepo: true, dependsOn: true } });
+    return rows
+      .filter((b) => b.dependsOn.length > 0)
+      .map((b) => ({
+        name: b.name,
+        dependsOn: b.dependsOn.map((d) => qualifyBundleName(b.gitrepo, d.name)),
+      }));
+  }
+
   async ofRepo(gitrepo: string): Promise<BundleEntity[]> {
     return this.repo.find({ where: { gitrepo }, order: { name: 'ASC' } });
   }
@@ -120,4 +131,9 @@ export class BundleRepository {
       [bundle, commit, variantKey, revision],
     );
   }
+}
+
+/** `dependsOn` names a bundle by its full name (`repo/dir`) or by its name within the same GitRepo. */
+export function qualifyBundleName(gitrepo: string, name: string): string {
+  return name.includes('/') ? name : `${gitrepo}/${name}`;
 }

@@ -24,11 +24,16 @@ export interface ReportRow {
   observedAt: Date;
 }
 
-/** A deployment joined with its cluster's connection state. */
+/** A deployment (or a target not delivered yet) joined with its cluster's connection state. */
 export interface DeploymentRow {
   bundle: string;
   cluster: string;
   clusterState: string;
+  /** What Git asks the cluster to run (null when the cluster is no longer targeted). */
+  targetRevision: string | null;
+  targetCommit: string | null;
+  /** Why delivery holds the cluster back from the target, or null. */
+  holdReason: string | null;
   desiredRevision: string | null;
   desiredCommit: string | null;
   appliedRevision: string | null;
@@ -83,33 +88,31 @@ export class DeploymentRepository {
   }
 
   /**
-   * Sets every deployment of `bundle` to its target (all clusters at once) and returns what
-   * changed: Upserts for new or moved deployments, Removes for clusters no longer targeted.
-   * Idempotent: a second call returns nothing.
+   * Sets every deployment of `bundle` to its target, except on the `held` clusters, and returns
+   * what changed: Upserts for new or moved deployments, Removes for clusters no longer
+   * targeted. Idempotent: a second call returns nothing.
    */
-  async deliverTargets(bundle: string, clusters?: string[]): Promise<DesiredChange[]> {
+  async deliverTargets(bundle: string, held: string[] = []): Promise<DesiredChange[]> {
     return this.ds.transaction(async (m) => {
-      const scope = clusters ?? null;
       const upserts: { cluster: string; revision: string; commit: string }[] = await m.query(
         `INSERT INTO deployments (bundle, cluster, desired_revision, desired_commit, desired_at)
          SELECT t.bundle, t.cluster, t.revision, t.commit, now() FROM bundle_targets t
-          WHERE t.bundle = $1 AND ($2::text[] IS NULL OR t.cluster = ANY($2::text[]))
+          WHERE t.bundle = $1 AND NOT (t.cluster = ANY($2::text[]))
          ON CONFLICT (bundle, cluster) DO UPDATE
            SET desired_revision = EXCLUDED.desired_revision, desired_commit = EXCLUDED.desired_commit,
                desired_at = now()
            WHERE deployments.desired_revision IS DISTINCT FROM EXCLUDED.desired_revision
               OR deployments.desired_commit IS DISTINCT FROM EXCLUDED.desired_commit
          RETURNING cluster, desired_revision AS revision, desired_commit AS commit`,
-        [bundle, scope],
+        [bundle, held],
       );
       const removed = await this.updateReturning<{ cluster: string }>(
         m.query.bind(m),
         `UPDATE deployments d SET desired_revision = NULL, desired_commit = NULL, desired_at = now()
           WHERE d.bundle = $1 AND d.desired_revision IS NOT NULL
-            AND ($2::text[] IS NULL OR d.cluster = ANY($2::text[]))
             AND NOT EXISTS (SELECT 1 FROM bundle_targets t WHERE t.bundle = d.bundle AND t.cluster = d.cluster)
           RETURNING d.cluster`,
-        [bundle, scope],
+        [bundle],
       );
       return [
         ...upserts.map((u): DesiredChange => ({ kind: 'Upsert', bundle, ...u })),
@@ -201,20 +204,33 @@ export class DeploymentRepository {
     return changed;
   }
 
-  /** Deployments (being removed ones excluded) filtered by cluster and/or bundles. */
+  /**
+   * Deployments, and targets not delivered yet, filtered by cluster and/or bundles (those being
+   * removed are left out).
+   */
   async list(filter: { cluster?: string; bundles?: string[] } = {}): Promise<DeploymentRow[]> {
     const rows: Record<string, unknown>[] = await this.ds.query(
-      `SELECT d.*, c.state AS cluster_state FROM deployments d JOIN clusters c ON c.name = d.cluster
-        WHERE d.desired_revision IS NOT NULL
-          AND ($1::text IS NULL OR d.cluster = $1)
-          AND ($2::text[] IS NULL OR d.bundle = ANY($2::text[]))
-        ORDER BY d.bundle, d.cluster`,
+      `SELECT coalesce(d.bundle, t.bundle) AS bundle, coalesce(d.cluster, t.cluster) AS cluster,
+              c.state AS cluster_state, d.desired_revision, d.desired_commit, d.applied_revision,
+              coalesce(d.state, 'Pending') AS state, coalesce(d.message, '') AS message,
+              coalesce(d.resources, '[]'::jsonb) AS resources, d.reported_at,
+              t.revision AS target_revision, t.commit AS target_commit, t.hold_reason
+         FROM deployments d
+         FULL JOIN bundle_targets t ON t.bundle = d.bundle AND t.cluster = d.cluster
+         JOIN clusters c ON c.name = coalesce(d.cluster, t.cluster)
+        WHERE (d.bundle IS NULL OR d.desired_revision IS NOT NULL)
+          AND ($1::text IS NULL OR coalesce(d.cluster, t.cluster) = $1)
+          AND ($2::text[] IS NULL OR coalesce(d.bundle, t.bundle) = ANY($2::text[]))
+        ORDER BY 1, 2`,
       [filter.cluster ?? null, filter.bundles ?? null],
     );
     return rows.map((r) => ({
       bundle: r.bundle as string,
       cluster: r.cluster as string,
       clusterState: r.cluster_state as string,
+      targetRevision: r.target_revision as string | null,
+      targetCommit: r.target_commit as string | null,
+      holdReason: r.hold_reason as string | null,
       desiredRevision: r.desired_revision as string | null,
       desiredCommit: r.desired_commit as string | null,
       appliedRevision: r.applied_revision as string | null,
@@ -223,6 +239,55 @@ export class DeploymentRepository {
       resources: r.resources as unknown[],
       reportedAt: r.reported_at ? new Date(r.reported_at as string) : null,
     }));
+  }
+
+  /** Sets (or clears, with null) why each named cluster is held back from its target. */
+  async setHolds(bundle: string, holds: Map<string, string | null>): Promise<void> {
+    if (holds.size === 0) return;
+    await this.ds.query(
+      `UPDATE bundle_targets t SET hold_reason = h.reason
+         FROM unnest($2::text[], $3::text[]) AS h(cluster, reason)
+        WHERE t.bundle = $1 AND t.cluster = h.cluster AND t.hold_reason IS DISTINCT FROM h.reason`,
+      [bundle, [...holds.keys()], [...holds.values()]],
+    );
+  }
+
+  /** Clears every hold of a bundle. */
+  async clearHolds(bundle: string): Promise<void> {
+    await this.ds.query(
+      'UPDATE bundle_targets SET hold_reason = NULL WHERE bundle = $1 AND hold_reason IS NOT NULL',
+      [bundle],
+    );
+  }
+
+  /** Target clusters of a bundle. */
+  async targetClusters(bundle: string): Promise<string[]> {
+    const rows: { cluster: string }[] = await this.ds.query(
+      'SELECT cluster FROM bundle_targets WHERE bundle = $1 ORDER BY cluster',
+      [bundle],
+    );
+    return rows.map((r) => r.cluster);
+  }
+
+  /** For each of `clusters`, the dependencies (bundle names) that are not Ready there. */
+  async unreadyDependencies(
+    dependencies: string[],
+    clusters: string[],
+  ): Promise<Map<string, string[]>> {
+    const missing = new Map<string, string[]>();
+    if (dependencies.length === 0 || clusters.length === 0) return missing;
+    const rows: { bundle: string; cluster: string }[] = await this.ds.query(
+      `SELECT bundle, cluster FROM deployments
+        WHERE bundle = ANY($1::text[]) AND cluster = ANY($2::text[]) AND desired_revision IS NOT NULL
+          AND applied_revision = desired_revision AND state = 'Ready'`,
+      [dependencies, clusters],
+    );
+    const ready = new Set(rows.map((r) => `${r.bundle}\u0000${r.cluster}`));
+    for (const cluster of clusters) {
+      const notReady = dependencies.filter((d) => !ready.has(`${d}\u0000${cluster}`));
+      if (notReady.length > 0) missing.set(cluster, notReady);
+    }
+    return missing;
   }
 
   private async updateReturning<T>(
