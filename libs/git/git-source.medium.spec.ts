@@ -419,3 +419,30 @@ describe('GitSource over local repositories', () => {
     expect(err.message).toMatch(/not a git repository/);
   });
 });
+
+describe('cache compaction', () => {
+  it('a cache past maxCachePacks is fetched afresh into one pack, and keeps resolving', async () => {
+    await server.createRepo('compacted', { 'a.txt': '0' });
+    const source = new GitSource({
+      url: `${server.url}/compacted.git`,
+      cacheDir,
+      maxCachePacks: 3,
+    });
+    const packs = async () =>
+      (await readdir(join(source.cacheRepoDir!, 'objects', 'pack'))).filter((n) =>
+        n.endsWith('.pack'),
+      ).length;
+    await source.resolve({ branch: 'main' });
+    const seen: number[] = [];
+    let head = '';
+    for (let i = 1; i <= 5; i++) {
+      head = await server.commit('compacted', { 'a.txt': String(i) });
+      expect(await source.resolve({ branch: 'main' })).toBe(head);
+      seen.push(await packs());
+    }
+    // Packs grow by one per fetch until past the limit, then start over from one.
+    expect(seen).toEqual([2, 3, 4, 1, 2]);
+    const text = new TextDecoder().decode(await source.tree(head).read('a.txt'));
+    expect(text).toBe('5');
+  });
+});

@@ -5,7 +5,7 @@
 // `cacheDir`); local repositories (`file://` URLs or absolute paths) are read in place.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, posix, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import git, { type TreeEntry } from 'isomorphic-git';
@@ -37,9 +37,22 @@ export interface GitSourceOptions {
   allowFileUrls?: boolean;
   /** Abort an http(s) transfer when no bytes arrive for this long (default 60 s). */
   idleTimeoutMs?: number;
+  /** Refetch the cache afresh once it holds more packs than this (default {@link MAX_CACHE_PACKS}). */
+  maxCachePacks?: number;
 }
 
 const SHA_RE = /^[0-9a-f]{4,40}$/i;
+
+/**
+ * Every fetch that brings commits adds a pack, and each object read consults every pack index.
+ * Past this many packs the cache repository is dropped and fetched afresh (one pack again).
+ */
+export const MAX_CACHE_PACKS = 32;
+
+async function packCount(gitdir: string): Promise<number> {
+  const names = await readdir(join(gitdir, 'objects', 'pack')).catch(() => [] as string[]);
+  return names.filter((n) => n.endsWith('.pack')).length;
+}
 
 // Fetches into one cache repository are serialised across all GitSource instances.
 const locks = new Map<string, Promise<unknown>>();
@@ -123,7 +136,8 @@ export class GitSource {
   private readonly secrets: string[];
   private readonly http: ReturnType<typeof createHttpClient>;
   // isomorphic-git's object cache (parsed pack indexes); shared by all reads of this source.
-  private readonly cache: object = {};
+  private cache: object = {};
+  private readonly maxCachePacks: number;
   private gitdirPromise: Promise<string> | undefined;
 
   constructor({
@@ -132,8 +146,10 @@ export class GitSource {
     auth,
     allowFileUrls = true,
     idleTimeoutMs = 60_000,
+    maxCachePacks = MAX_CACHE_PACKS,
   }: GitSourceOptions) {
     this.http = createHttpClient({ idleTimeoutMs });
+    this.maxCachePacks = maxCachePacks;
     let parsed: URL | undefined;
     if (!isAbsolute(url)) {
       try {
@@ -447,8 +463,14 @@ export class GitSource {
   }
 
   private async fetchBranch(branch: string): Promise<string> {
-    const gitdir = await this.gitdir();
+    let gitdir = await this.gitdir();
     return withLock(gitdir, async () => {
+      if ((await packCount(gitdir)) > this.maxCachePacks) {
+        await rm(gitdir, { recursive: true, force: true });
+        this.gitdirPromise = undefined;
+        this.cache = {};
+        gitdir = await this.gitdir();
+      }
       try {
         const result = await git.fetch({
           fs,
