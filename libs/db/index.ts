@@ -9,3 +9,4 @@ export * from './repositories/token.repository.js';
 export * from './repositories/gitrepo.repository.js';
 export * from './repositories/bundle.repository.js';
 export * from './repositories/deployment.repository.js';
+export * from './repositories/rollout.repository.js';

@@ -59,8 +59,13 @@ export class BundlesController {
       options: b.options,
       dependsOn: b.dependsOn,
       rolloutStrategy: b.rolloutStrategy,
+      // What Git asks for and what clusters were told (they differ while a rollout runs).
       revisions: [
-        ...new Set(rows.map((r) => r.desiredRevision).filter((r): r is string => r !== null)),
+        ...new Set(
+          rows
+            .flatMap((r) => [r.targetRevision, r.desiredRevision])
+            .filter((r): r is string => r !== null),
+        ),
       ].sort(),
       summary: { desired: s.total, ready: s.byState.Ready ?? 0, byState: s.byState },
       deployments: deployments.map((d) => ({

@@ -64,9 +64,15 @@ describe('rendering at fleet scale', () => {
     );
     expect(rendersOf((await api.get('/metrics').expect(200)).text) - before).toBe(3);
 
-    const web = (await api.get(`/api/v1/bundles/${encodeURIComponent('scale/web')}`).expect(200))
-      .body;
-    expect(web.deployments).toHaveLength(1000);
+    // Delivery follows the resolver asynchronously.
+    const web = await eventually(
+      'scale/web delivered to 1,000 clusters',
+      async () =>
+        (await api.get(`/api/v1/bundles/${encodeURIComponent('scale/web')}`).expect(200)).body,
+      (b) =>
+        b.deployments.length === 1000 &&
+        b.deployments.every((d: any) => d.desiredRevision !== null),
+    );
     expect(web.revisions).toHaveLength(1);
     const regional = (
       await api.get(`/api/v1/bundles/${encodeURIComponent('scale/regional')}`).expect(200)

@@ -7,6 +7,8 @@ import { ClusterEntity } from './cluster.entity.js';
 import { DeploymentEntity } from './deployment.entity.js';
 import { GitRepoEntity } from './gitrepo.entity.js';
 import { RegistrationTokenEntity } from './registration-token.entity.js';
+import { RolloutAuditEntity } from './rollout-audit.entity.js';
+import { RolloutEntity } from './rollout.entity.js';
 import { VariantRenderEntity } from './variant-render.entity.js';
 
 export {
@@ -19,9 +21,12 @@ export {
   DeploymentEntity,
   GitRepoEntity,
   RegistrationTokenEntity,
+  RolloutAuditEntity,
+  RolloutEntity,
   VariantRenderEntity,
 };
 export type { GitCredentials, TargetSpec } from './gitrepo.entity.js';
+export type { RolloutRevisions } from './rollout.entity.js';
 
 /** Every entity of the hub's schema. */
 export const entities = [
@@ -35,4 +40,6 @@ export const entities = [
   VariantRenderEntity,
   BundleTargetEntity,
   DeploymentEntity,
+  RolloutEntity,
+  RolloutAuditEntity,
 ];

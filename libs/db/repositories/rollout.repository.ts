@@ -1,0 +1,143 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { RolloutAuditEntity } from '../entities/rollout-audit.entity.js';
+import { type RolloutRevisions, RolloutEntity } from '../entities/rollout.entity.js';
+import { NotFoundError } from '../errors.js';
+import { type Page, type PageRequest, toPage } from '../pagination.js';
+
+/** Rollout states after which nothing changes any more. */
+export const TERMINAL_ROLLOUT_STATES = ['Succeeded', 'Failed', 'Aborted', 'RolledBack', 'Superseded'];
+
+/** One audit entry to record. */
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  fromState?: string | null;
+  toState?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+/** Rollouts and their audit trail. */
+export class RolloutRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  private get repo() {
+    return this.ds.getRepository(RolloutEntity);
+  }
+
+  async create(
+    input: {
+      bundle: string;
+      fromCommit: string | null;
+      toCommit: string;
+      state: string;
+      strategy: Record<string, unknown>;
+      record: Record<string, unknown>;
+      revisions: RolloutRevisions;
+    },
+    manager: EntityManager = this.ds.manager,
+  ): Promise<RolloutEntity> {
+    const rows = (await manager.query(
+      `INSERT INTO rollouts (bundle, from_commit, to_commit, state, strategy, record, revisions)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+      [
+        input.bundle,
+        input.fromCommit,
+        input.toCommit,
+        input.state,
+        JSON.stringify(input.strategy),
+        JSON.stringify(input.record),
+        JSON.stringify(input.revisions),
+      ],
+    )) as { id: string }[];
+    return manager.getRepository(RolloutEntity).findOneByOrFail({ id: rows[0]!.id });
+  }
+
+  async get(id: string): Promise<RolloutEntity> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError(`rollout "${id}" not found`);
+    const found = await this.repo.findOneBy({ id });
+    if (!found) throw new NotFoundError(`rollout "${id}" not found`);
+    return found;
+  }
+
+  /** Rollouts, newest first, optionally of one bundle and/or in one state. */
+  async list(filter: { bundle?: string; state?: string }, page: PageRequest): Promise<Page<RolloutEntity>> {
+    const qb = this.repo
+      .createQueryBuilder('r')
+      .orderBy('r.createdAt', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(page.limit + 1);
+    if (filter.bundle) qb.andWhere('r.bundle = :bundle', { bundle: filter.bundle });
+    if (filter.state) qb.andWhere('r.state = :state', { state: filter.state });
+    if (page.after !== undefined) {
+      const [at, id] = page.after.split('|');
+      qb.andWhere('(r.createdAt, r.id) < (:at, :id)', { at, id });
+    }
+    return toPage(await qb.getMany(), page.limit, (r) => `${r.createdAt.toISOString()}|${r.id}`);
+  }
+
+  /** The rollout of a bundle that is not finished, if any. */
+  async active(bundle: string, manager: EntityManager = this.ds.manager): Promise<RolloutEntity | undefined> {
+    const found = await manager
+      .getRepository(RolloutEntity)
+      .createQueryBuilder('r')
+      .where('r.bundle = :bundle', { bundle })
+      .andWhere('r.state NOT IN (:...done)', { done: TERMINAL_ROLLOUT_STATES })
+      .orderBy('r.createdAt', 'DESC')
+      .getOne();
+    return found ?? undefined;
+  }
+
+  /** The latest rollout of a bundle (finished or not). */
+  async latest(bundle: string, manager: EntityManager = this.ds.manager): Promise<RolloutEntity | undefined> {
+    const found = await manager
+      .getRepository(RolloutEntity)
+      .findOne({ where: { bundle }, order: { createdAt: 'DESC' } });
+    return found ?? undefined;
+  }
+
+  /** Bundles with a rollout that is not finished (the controller ticks them). */
+  async activeBundles(): Promise<string[]> {
+    const rows: { bundle: string }[] = await this.ds.query(
+      `SELECT DISTINCT bundle FROM rollouts WHERE NOT (state = ANY($1::text[]))`,
+      [TERMINAL_ROLLOUT_STATES],
+    );
+    return rows.map((r) => r.bundle);
+  }
+
+  /** Saves a rollout's new state and record. */
+  async update(
+    id: string,
+    change: { state: string; record: Record<string, unknown>; reason: string | null },
+    manager: EntityManager = this.ds.manager,
+  ): Promise<void> {
+    const finished = TERMINAL_ROLLOUT_STATES.includes(change.state);
+    await manager.query(
+      `UPDATE rollouts SET state = $2, record = $3, reason = $4, updated_at = now(),
+              finished_at = CASE WHEN $5 THEN coalesce(finished_at, now()) ELSE NULL END
+        WHERE id = $1`,
+      [id, change.state, JSON.stringify(change.record), change.reason, finished],
+    );
+  }
+
+  async audit(rolloutId: string, entries: AuditEntry[], manager: EntityManager = this.ds.manager): Promise<void> {
+    if (entries.length === 0) return;
+    await manager.query(
+      `INSERT INTO rollout_audit (rollout_id, actor, action, from_state, to_state, detail)
+       SELECT $1, e.actor, e.action, e.from_state, e.to_state, e.detail
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])
+           AS e(actor, action, from_state, to_state, detail)`,
+      [
+        rolloutId,
+        entries.map((e) => e.actor),
+        entries.map((e) => e.action),
+        entries.map((e) => e.fromState ?? null),
+        entries.map((e) => e.toState ?? null),
+        entries.map((e) => JSON.stringify(e.detail ?? {})),
+      ],
+    );
+  }
+
+  async auditTrail(rolloutId: string): Promise<RolloutAuditEntity[]> {
+    return this.ds.getRepository(RolloutAuditEntity).find({ where: { rolloutId }, order: { id: 'ASC' } });
+  }
+}
