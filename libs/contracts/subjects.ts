@@ -25,6 +25,8 @@ export interface Subjects {
   allStatus(): string;
   /** Hub-internal change events, e.g. `event('cluster', 'eu-1')`. */
   event(kind: string, name: string): string;
+  /** Hub-internal request subjects, e.g. `control('rollouts')` for operator actions. */
+  control(name: string): string;
   /** Wildcard over events of one kind, or of every kind. */
   allEvents(kind?: string): string;
   /** Position of the cluster token within a hub-bound subject, for parsing. */
@@ -56,6 +58,7 @@ export function createSubjects(prefix = ''): Subjects {
     allHeartbeats: () => `${root}.hub.*.heartbeat`,
     allStatus: () => `${root}.hub.*.status`,
     event: (kind, name) => `${root}.events.${token(kind)}.${token(name)}`,
+    control: (name) => `${root}.ctl.${token(name)}`,
     allEvents: (kind) =>
       kind === undefined ? `${root}.events.>` : `${root}.events.${token(kind)}.>`,
     clusterOf: (subject) => {

@@ -12,6 +12,7 @@ import { GitReposController } from './gitrepos.controller.js';
 import { GitReposService } from './gitrepos.service.js';
 import { RegistrationTokensController } from './registration-tokens.controller.js';
 import { RegistrationTokensService } from './registration-tokens.service.js';
+import { RolloutsController } from './rollouts.controller.js';
 import { StatusController } from './status.controller.js';
 import { WebhooksController } from './webhooks.controller.js';
 
@@ -25,6 +26,7 @@ import { WebhooksController } from './webhooks.controller.js';
     GitReposController,
     BundlesController,
     StatusController,
+    RolloutsController,
     WebhooksController,
     FleetGrpcController,
   ],

@@ -17,11 +17,23 @@ import {
   type Subjects,
   SyncRequestSchema,
 } from '../../libs/contracts/index.js';
-import { BundleRepository, type DesiredChange, DeploymentRepository } from '../../libs/db/index.js';
+import {
+  BundleRepository,
+  type DesiredChange,
+  DeploymentRepository,
+  RolloutRepository,
+  TERMINAL_ROLLOUT_STATES,
+} from '../../libs/db/index.js';
+import { ActionType, type OperatorAction } from '../../libs/rollouts/index.js';
 import { parseJson, publishJson } from '../../libs/nats/index.js';
 import { DATA_SOURCE, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { type RolloutDecision, RolloutController } from './rollout-controller.js';
 
 const QUEUE = 'flotilla-rollouts';
+/** How often running rollouts are re-planned (bake times, deadlines). */
+const TICK_MS = 1000;
+/** How often, and after how long without an acknowledgement, desired state is re-sent. */
+const RESEND_MS = 5000;
 /** Revisions kept in memory for content requests (many clusters fetch the same one). */
 const CONTENT_CACHE = 64;
 
@@ -42,7 +54,13 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly subs: Subscription[] = [];
   private readonly content = new Map<string, Buffer>();
   private readonly queue = new Map<string, Promise<void>>();
+  private readonly waiting = new Set<string>();
+  /** Bundles with a rollout in progress (re-planned on their deployments' reports). */
+  private readonly rolling = new Set<string>();
+  private tick: NodeJS.Timeout | undefined;
+  private resendTimer: NodeJS.Timeout | undefined;
   private readonly published: Counter;
+  private readonly resent: Counter;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -51,11 +69,18 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     @Inject(METRICS_REGISTRY) registry: Registry,
     private readonly deployments: DeploymentRepository,
     private readonly bundles: BundleRepository,
+    private readonly rollouts: RolloutRepository,
+    private readonly controller: RolloutController,
   ) {
     this.published = new Counter({
       name: 'flotilla_desired_state_messages_total',
       help: 'Desired-state messages published to agents',
       labelNames: ['kind'],
+      registers: [registry],
+    });
+    this.resent = new Counter({
+      name: 'flotilla_desired_state_resent_total',
+      help: 'Desired-state messages sent again because the agent did not acknowledge them',
       registers: [registry],
     });
   }
@@ -81,6 +106,10 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
           }
         },
       }),
+      this.nc.subscribe(this.subjects.control('rollouts'), {
+        queue: QUEUE,
+        callback: (_e, msg) => void this.answerAction(msg),
+      }),
       this.nc.subscribe(this.subjects.allSync(), {
         queue: QUEUE,
         callback: (_e, msg) => void this.answerSync(msg),
@@ -92,54 +121,146 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     );
     // Catch up on whatever changed while no delivery ran.
     for (const bundle of await this.deployments.bundlesWithWork()) this.deliver(bundle);
+    // Bake times and deadlines pass without any event: re-plan running rollouts every second.
+    this.tick = setInterval(() => {
+      this.rollouts.activeBundles().then(
+        (bundles) => bundles.forEach((b) => this.deliver(b)),
+        (err: unknown) => this.logger.error(`rollout tick: ${String(err)}`),
+      );
+    }, TICK_MS);
+    this.tick.unref();
+    // Desired states can be lost in transit; whatever an agent has not acknowledged is re-sent.
+    this.resendTimer = setInterval(() => {
+      this.resendUnacknowledged().catch((err: unknown) =>
+        this.logger.error(`re-sending desired state: ${String(err)}`),
+      );
+    }, RESEND_MS);
+    this.resendTimer.unref();
   }
 
-  /** Delivers one bundle; calls for the same bundle run one after another. */
+  /**
+   * Delivers one bundle; calls for the same bundle run one after another, and calls made while
+   * one waits to start are folded into it (a burst of reports costs one pass).
+   */
   deliver(bundle: string): void {
+    if (this.waiting.has(bundle)) return;
+    this.waiting.add(bundle);
+    void this.enqueue(bundle, async () => {
+      this.waiting.delete(bundle);
+      await this.deliverNow(bundle, []);
+    }).catch(() => undefined);
+  }
+
+  /** Applies an operator action to a bundle's rollout, in the bundle's queue. */
+  act(bundle: string, action: OperatorAction): Promise<RolloutDecision> {
+    return this.enqueue(bundle, () => this.deliverNow(bundle, [action]));
+  }
+
+  private enqueue<T>(bundle: string, run: () => Promise<T>): Promise<T> {
     const previous = this.queue.get(bundle) ?? Promise.resolve();
-    const next = previous
-      .then(async () => {
-        const held = await this.holdForDependencies(bundle);
-        const changes = await this.deployments.deliverTargets(bundle, held);
-        await this.publish(changes);
-      })
+    const result = previous.then(run);
+    const next = result
+      .then(() => undefined)
       .catch((err: unknown) => this.logger.error(`delivering ${bundle}: ${String(err)}`))
       .finally(() => {
         if (this.queue.get(bundle) === next) this.queue.delete(bundle);
       });
     this.queue.set(bundle, next);
+    return result;
+  }
+
+  /** One delivery pass: dependency holds, rollout decisions, then targets to deployments. */
+  private async deliverNow(bundle: string, actions: OperatorAction[]): Promise<RolloutDecision> {
+    const dependencyHolds = await this.holdForDependencies(bundle);
+    const decision = await this.controller.decide(bundle, actions);
+    const held = new Map([...decision.held, ...dependencyHolds]);
+    const targets = await this.deployments.targetClusters(bundle);
+    await this.deployments.setHolds(bundle, new Map(targets.map((c) => [c, held.get(c) ?? null])));
+    const changes = [
+      ...(await this.deployments.setDesired(bundle, decision.rollbacks)),
+      ...(await this.deployments.deliverTargets(bundle, [...held.keys()])),
+    ];
+    await this.publish(changes);
+    if (decision.rollout && !TERMINAL_ROLLOUT_STATES.includes(decision.rollout.state)) {
+      this.rolling.add(bundle);
+    } else {
+      this.rolling.delete(bundle);
+    }
+    return decision;
   }
 
   /**
    * `dependsOn`: a cluster gets the bundle only once every dependency is Ready there at its
-   * desired revision. Returns the clusters held back, with the reason recorded on their targets.
+   * desired revision. Returns the clusters held back, with why.
    */
-  private async holdForDependencies(bundle: string): Promise<string[]> {
+  private async holdForDependencies(bundle: string): Promise<Map<string, string>> {
+    const held = new Map<string, string>();
     const deps = (await this.bundles.dependents()).find((d) => d.name === bundle)?.dependsOn ?? [];
-    if (deps.length === 0) {
-      await this.deployments.clearHolds(bundle);
-      return [];
-    }
+    if (deps.length === 0) return held;
     const clusters = await this.deployments.targetClusters(bundle);
     const unready = await this.deployments.unreadyDependencies(deps, clusters);
-    const holds = new Map<string, string | null>(
-      clusters.map((c) => {
-        const waiting = unready.get(c);
-        return [
-          c,
-          waiting ? `waiting for ${waiting.join(', ')} to be Ready on this cluster` : null,
-        ];
-      }),
-    );
-    await this.deployments.setHolds(bundle, holds);
-    return [...unready.keys()];
+    for (const [cluster, waiting] of unready) {
+      held.set(cluster, `waiting for ${waiting.join(', ')} to be Ready on this cluster`);
+    }
+    return held;
   }
 
-  /** A dependency changed somewhere: its dependents may now go on. */
+  /** A deployment changed: its bundle's rollout and the bundle's dependents may go on. */
   private async onDeploymentChanged(bundle: string): Promise<void> {
+    if (this.rolling.has(bundle)) this.deliver(bundle);
     for (const d of await this.bundles.dependents()) {
       if (d.dependsOn.includes(bundle)) this.deliver(d.name);
     }
+  }
+
+  /** Operator action request (from the api service): `{rollout, action, by, reason?}`. */
+  private async answerAction(msg: Msg): Promise<void> {
+    const reply = (status: number, body: Record<string, unknown>): void => {
+      msg.respond(JSON.stringify({ status, ...body }));
+    };
+    const req = parseJson(msg.data) as
+      { rollout?: unknown; action?: unknown; by?: unknown; reason?: unknown } | undefined;
+    const actions = Object.values(ActionType) as string[];
+    if (
+      typeof req?.rollout !== 'string' ||
+      typeof req.action !== 'string' ||
+      !actions.includes(req.action)
+    ) {
+      return reply(400, { message: `action must be one of ${actions.join(', ')}` });
+    }
+    try {
+      const rollout = await this.rollouts.get(req.rollout);
+      if (TERMINAL_ROLLOUT_STATES.includes(rollout.state)) {
+        return reply(409, {
+          message: `rollout ${rollout.id} is ${rollout.state}; it cannot ${req.action}`,
+        });
+      }
+      const decision = await this.act(rollout.bundle, {
+        type: req.action as ActionType,
+        by: typeof req.by === 'string' ? req.by : 'anonymous',
+        ...(typeof req.reason === 'string' ? { reason: req.reason } : {}),
+      });
+      const rejected = decision.rejected[0];
+      if (rejected) return reply(409, { message: rejected.reason });
+      if (decision.rollout?.id !== rollout.id) {
+        return reply(409, {
+          message: `rollout ${rollout.id} is no longer the active rollout of ${rollout.bundle}`,
+        });
+      }
+      return reply(200, { state: decision.rollout.state });
+    } catch (err) {
+      if ((err as Error).name === 'NotFoundError')
+        return reply(404, { message: (err as Error).message });
+      this.logger.error(`rollout action: ${String(err)}`);
+      return reply(500, { message: 'internal error' });
+    }
+  }
+
+  private async resendUnacknowledged(): Promise<void> {
+    const stale = await this.deployments.unacknowledged(RESEND_MS);
+    if (stale.length === 0) return;
+    this.resent.inc(stale.length);
+    await this.publish(stale);
   }
 
   /** Resolves once every delivery queued so far has run (tests, shutdown). */
@@ -256,6 +377,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   async onModuleDestroy(): Promise<void> {
+    if (this.tick) clearInterval(this.tick);
+    if (this.resendTimer) clearInterval(this.resendTimer);
     for (const s of this.subs) s.unsubscribe();
     await this.idle();
   }

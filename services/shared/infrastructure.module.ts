@@ -17,6 +17,7 @@ import {
   ClusterRepository,
   DeploymentRepository,
   GitRepoRepository,
+  RolloutRepository,
   TokenRepository,
   openDatabase,
 } from '../../libs/db/index.js';
@@ -29,6 +30,7 @@ const repositories = [
   GitRepoRepository,
   BundleRepository,
   DeploymentRepository,
+  RolloutRepository,
 ] as const;
 import { DATA_SOURCE, HUB_CONFIG, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from './tokens.js';
 

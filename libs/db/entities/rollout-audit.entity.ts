@@ -12,7 +12,11 @@ export class RolloutAuditEntity {
   rolloutId: string;
 
   @ManyToOne(() => RolloutEntity, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'rollout_id', referencedColumnName: 'id', foreignKeyConstraintName: 'rollout_audit_rollout_id_fkey' })
+  @JoinColumn({
+    name: 'rollout_id',
+    referencedColumnName: 'id',
+    foreignKeyConstraintName: 'rollout_audit_rollout_id_fkey',
+  })
   rollout?: RolloutEntity;
 
   @Column({ type: 'timestamptz', default: () => 'now()' })

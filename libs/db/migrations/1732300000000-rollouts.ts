@@ -33,7 +33,9 @@ export class Rollouts1732300000000 implements MigrationInterface {
         "to_state" text,
         "detail" jsonb NOT NULL DEFAULT '{}'::jsonb
       )`);
-    await q.query(`CREATE INDEX "rollout_audit_rollout_idx" ON "rollout_audit" ("rollout_id", "id")`);
+    await q.query(
+      `CREATE INDEX "rollout_audit_rollout_idx" ON "rollout_audit" ("rollout_id", "id")`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -4,4 +4,9 @@ import { TargetHolds1732200000000 } from './1732200000000-target-holds.js';
 import { Rollouts1732300000000 } from './1732300000000-rollouts.js';
 
 /** Every migration, oldest first. Add new ones at the end; never edit a released one. */
-export const migrations = [Initial1732000000000, GitOps1732100000000, TargetHolds1732200000000, Rollouts1732300000000];
+export const migrations = [
+  Initial1732000000000,
+  GitOps1732100000000,
+  TargetHolds1732200000000,
+  Rollouts1732300000000,
+];

@@ -252,6 +252,78 @@ export class DeploymentRepository {
     );
   }
 
+  /**
+   * Points deployments of a bundle at explicit revisions (a rollback), returning what changed;
+   * a null revision asks the cluster to remove the bundle.
+   */
+  async setDesired(
+    bundle: string,
+    changes: { cluster: string; revision: string | null; commit: string | null }[],
+  ): Promise<DesiredChange[]> {
+    if (changes.length === 0) return [];
+    const rows = await this.updateReturning<{
+      cluster: string;
+      revision: string | null;
+      commit: string | null;
+    }>(
+      this.ds.query.bind(this.ds),
+      `UPDATE deployments d SET desired_revision = c.revision, desired_commit = c.commit, desired_at = now()
+         FROM unnest($2::text[], $3::text[], $4::text[]) AS c(cluster, revision, commit)
+        WHERE d.bundle = $1 AND d.cluster = c.cluster AND d.desired_revision IS DISTINCT FROM c.revision
+        RETURNING d.cluster, d.desired_revision AS revision, d.desired_commit AS commit`,
+      [
+        bundle,
+        changes.map((c) => c.cluster),
+        changes.map((c) => c.revision),
+        changes.map((c) => c.commit),
+      ],
+    );
+    return rows.map((r): DesiredChange =>
+      r.revision === null
+        ? { kind: 'Remove', bundle, cluster: r.cluster }
+        : {
+            kind: 'Upsert',
+            bundle,
+            cluster: r.cluster,
+            revision: r.revision,
+            commit: r.commit ?? '',
+          },
+    );
+  }
+
+  /**
+   * Desired states an online cluster has not acknowledged (no report of that revision) for
+   * `staleMs`: the message may have been lost (core NATS is at-most-once), so it is sent again.
+   */
+  async unacknowledged(staleMs: number, limit = 5000): Promise<DesiredChange[]> {
+    const rows: {
+      bundle: string;
+      cluster: string;
+      revision: string | null;
+      commit: string | null;
+    }[] = await this.ds.query(
+      `SELECT d.bundle, d.cluster, d.desired_revision AS revision, d.desired_commit AS commit
+           FROM deployments d JOIN clusters c ON c.name = d.cluster
+          WHERE c.state = 'Online' AND d.desired_revision IS DISTINCT FROM d.applied_revision
+            AND d.desired_at < now() - make_interval(secs => $1::double precision / 1000)
+            AND (d.reported_at IS NULL OR d.reported_at < now() - make_interval(secs => $1::double precision / 1000))
+          ORDER BY d.desired_at
+          LIMIT $2`,
+      [staleMs, limit],
+    );
+    return rows.map((r): DesiredChange =>
+      r.revision === null
+        ? { kind: 'Remove', bundle: r.bundle, cluster: r.cluster }
+        : {
+            kind: 'Upsert',
+            bundle: r.bundle,
+            cluster: r.cluster,
+            revision: r.revision,
+            commit: r.commit ?? '',
+          },
+    );
+  }
+
   /** Clears every hold of a bundle. */
   async clearHolds(bundle: string): Promise<void> {
     await this.ds.query(

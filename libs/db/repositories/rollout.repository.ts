@@ -5,7 +5,13 @@ import { NotFoundError } from '../errors.js';
 import { type Page, type PageRequest, toPage } from '../pagination.js';
 
 /** Rollout states after which nothing changes any more. */
-export const TERMINAL_ROLLOUT_STATES = ['Succeeded', 'Failed', 'Aborted', 'RolledBack', 'Superseded'];
+export const TERMINAL_ROLLOUT_STATES = [
+  'Succeeded',
+  'Failed',
+  'Aborted',
+  'RolledBack',
+  'Superseded',
+];
 
 /** One audit entry to record. */
 export interface AuditEntry {
@@ -36,7 +42,7 @@ export class RolloutRepository {
     },
     manager: EntityManager = this.ds.manager,
   ): Promise<RolloutEntity> {
-    const rows = (await manager.query(
+    const rows = await manager.query<{ id: string }[]>(
       `INSERT INTO rollouts (bundle, from_commit, to_commit, state, strategy, record, revisions)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
       [
@@ -48,7 +54,7 @@ export class RolloutRepository {
         JSON.stringify(input.record),
         JSON.stringify(input.revisions),
       ],
-    )) as { id: string }[];
+    );
     return manager.getRepository(RolloutEntity).findOneByOrFail({ id: rows[0]!.id });
   }
 
@@ -60,7 +66,10 @@ export class RolloutRepository {
   }
 
   /** Rollouts, newest first, optionally of one bundle and/or in one state. */
-  async list(filter: { bundle?: string; state?: string }, page: PageRequest): Promise<Page<RolloutEntity>> {
+  async list(
+    filter: { bundle?: string; state?: string },
+    page: PageRequest,
+  ): Promise<Page<RolloutEntity>> {
     const qb = this.repo
       .createQueryBuilder('r')
       .orderBy('r.createdAt', 'DESC')
@@ -76,7 +85,10 @@ export class RolloutRepository {
   }
 
   /** The rollout of a bundle that is not finished, if any. */
-  async active(bundle: string, manager: EntityManager = this.ds.manager): Promise<RolloutEntity | undefined> {
+  async active(
+    bundle: string,
+    manager: EntityManager = this.ds.manager,
+  ): Promise<RolloutEntity | undefined> {
     const found = await manager
       .getRepository(RolloutEntity)
       .createQueryBuilder('r')
@@ -88,7 +100,10 @@ export class RolloutRepository {
   }
 
   /** The latest rollout of a bundle (finished or not). */
-  async latest(bundle: string, manager: EntityManager = this.ds.manager): Promise<RolloutEntity | undefined> {
+  async latest(
+    bundle: string,
+    manager: EntityManager = this.ds.manager,
+  ): Promise<RolloutEntity | undefined> {
     const found = await manager
       .getRepository(RolloutEntity)
       .findOne({ where: { bundle }, order: { createdAt: 'DESC' } });
@@ -119,7 +134,11 @@ export class RolloutRepository {
     );
   }
 
-  async audit(rolloutId: string, entries: AuditEntry[], manager: EntityManager = this.ds.manager): Promise<void> {
+  async audit(
+    rolloutId: string,
+    entries: AuditEntry[],
+    manager: EntityManager = this.ds.manager,
+  ): Promise<void> {
     if (entries.length === 0) return;
     await manager.query(
       `INSERT INTO rollout_audit (rollout_id, actor, action, from_state, to_state, detail)
@@ -138,6 +157,8 @@ export class RolloutRepository {
   }
 
   async auditTrail(rolloutId: string): Promise<RolloutAuditEntity[]> {
-    return this.ds.getRepository(RolloutAuditEntity).find({ where: { rolloutId }, order: { id: 'ASC' } });
+    return this.ds
+      .getRepository(RolloutAuditEntity)
+      .find({ where: { rolloutId }, order: { id: 'ASC' } });
   }
 }

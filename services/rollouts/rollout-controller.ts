@@ -1,0 +1,307 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { DataSource } from 'typeorm';
+import type { RolloutStrategy } from '../../libs/bundles/index.js';
+import type { Subjects } from '../../libs/contracts/index.js';
+import {
+  BundleRepository,
+  ClusterGroupRepository,
+  type DeploymentRow,
+  DeploymentRepository,
+  type RolloutEntity,
+  RolloutRepository,
+  type RolloutRevisions,
+} from '../../libs/db/index.js';
+import { publishJson } from '../../libs/nats/index.js';
+import {
+  type ClusterObservation,
+  type OperatorAction,
+  type ReportedState,
+  type RolloutRecord,
+  createRollout,
+  planRollout,
+  releasedClusterStates,
+  supersedeRollout,
+} from '../../libs/rollouts/index.js';
+import { matchesLabels, selectorFromObject } from '../../libs/selectors/index.js';
+import { DATA_SOURCE, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+
+/** Symbolic revisions the planner sees; each cluster maps them to its own variant's ids. */
+const FROM = 'from';
+const TO = 'to';
+const REPORTED = ['WaitApplied', 'ErrApplied', 'Modified', 'NotReady', 'Ready', 'Pending'];
+
+/** A cluster sent back to the revision it ran before (null: remove the bundle). */
+export interface RollbackMove {
+  cluster: string;
+  revision: string | null;
+  commit: string | null;
+}
+
+/** What the controller decided for a bundle: who is held back (why), and rollbacks to apply. */
+export interface RolloutDecision {
+  held: Map<string, string>;
+  rollbacks: RollbackMove[];
+  rejected: { action: OperatorAction; reason: string }[];
+  rollout: RolloutEntity | undefined;
+}
+
+/**
+ * Staged rollouts. For a bundle with a `rolloutStrategy`, a new commit starts a rollout from the
+ * revision each cluster runs to the one Git asks for; the pure planner decides, on every change
+ * and every tick, which clusters may move, which must go back, and the rollout's state. State
+ * lives in PostgreSQL, so a restarted hub continues where it stopped. Without a strategy, every
+ * cluster gets a new revision at once.
+ */
+@Injectable()
+export class RolloutController {
+  private readonly logger = new Logger('Rollouts');
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SUBJECTS) private readonly subjects: Subjects,
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    private readonly rollouts: RolloutRepository,
+    private readonly deployments: DeploymentRepository,
+    private readonly bundles: BundleRepository,
+    private readonly groups: ClusterGroupRepository,
+  ) {}
+
+  /** Decides a bundle's holds and rollbacks now; `actions` are operator requests to apply. */
+  async decide(
+    bundle: string,
+    actions: OperatorAction[] = [],
+    now = Date.now(),
+  ): Promise<RolloutDecision> {
+    const decision: RolloutDecision = {
+      held: new Map(),
+      rollbacks: [],
+      rejected: [],
+      rollout: undefined,
+    };
+    const b = await this.bundles.get(bundle).catch(() => undefined);
+    const strategy = (b?.rolloutStrategy ?? undefined) as RolloutStrategy | undefined;
+    const rows = (await this.deployments.list({ bundles: [bundle] })).filter(
+      (r) => r.targetRevision !== null,
+    );
+    const commit = rows[0]?.targetCommit ?? null;
+    let active = await this.rollouts.active(bundle);
+
+    if (active && (strategy === undefined || (commit !== null && active.toCommit !== commit))) {
+      const reason =
+        strategy === undefined
+          ? 'the bundle no longer has a rolloutStrategy'
+          : `superseded by commit ${commit}`;
+      await this.save(active, supersedeRollout(active.record as unknown as RolloutRecord, now), [
+        { type: 'Superseded', from: active.state, to: 'Superseded', reason },
+      ]);
+      active = undefined;
+    }
+    if (strategy === undefined || commit === null) return decision;
+
+    if (!active) {
+      const latest = await this.rollouts.latest(bundle);
+      if (latest && latest.toCommit === commit) {
+        // This commit's rollout finished: keep its outcome (rolled back, skipped clusters, ...).
+        return this.enforce(latest, rows, decision);
+      }
+      const moving = rows.filter((r) => r.targetRevision !== r.desiredRevision);
+      if (moving.length === 0) return decision;
+      active = await this.start(bundle, strategy, rows, commit, now);
+    }
+    const revisions = active.revisions;
+    const observations = await this.observe(
+      rows.filter((r) => revisions[r.cluster]),
+      revisions,
+    );
+    const result = planRollout(
+      strategy,
+      active.record as unknown as RolloutRecord,
+      observations,
+      now,
+      actions,
+    );
+    decision.rejected = result.rejected ?? [];
+    if (JSON.stringify(result.record) !== JSON.stringify(active.record)) {
+      active = await this.save(active, result.record, result.events);
+    }
+    return this.enforce(active, rows, decision);
+  }
+
+  /** Creates the rollout of `commit`: each cluster from what it runs to what Git asks. */
+  private async start(
+    bundle: string,
+    strategy: RolloutStrategy,
+    rows: DeploymentRow[],
+    commit: string,
+    now: number,
+  ): Promise<RolloutEntity> {
+    const revisions: RolloutRevisions = {};
+    for (const r of rows) revisions[r.cluster] = { from: r.desiredRevision, to: r.targetRevision! };
+    const observations = await this.observe(rows, revisions);
+    const { record, unmatched } = createRollout(strategy, observations, FROM, TO, now);
+    const fromCommit = rows.find((r) => r.desiredCommit !== null)?.desiredCommit ?? null;
+    const rollout = await this.rollouts.create({
+      bundle,
+      fromCommit,
+      toCommit: commit,
+      state: record.state,
+      strategy: strategy,
+      record: { ...record },
+      revisions,
+    });
+    await this.rollouts.audit(rollout.id, [
+      {
+        actor: 'system',
+        action: 'Created',
+        toState: record.state,
+        detail: { fromCommit, toCommit: commit },
+      },
+      ...(unmatched.length > 0
+        ? [{ actor: 'system', action: 'UnmatchedClusters', detail: { clusters: unmatched } }]
+        : []),
+    ]);
+    if (unmatched.length > 0) {
+      this.logger.warn(
+        `rollout of ${bundle} to ${commit.slice(0, 8)}: clusters matching no stage are held back: ${unmatched.join(', ')}`,
+      );
+    }
+    this.announce(rollout, 'RolloutCreated');
+    return rollout;
+  }
+
+  /** Cluster observations, in the planner's symbolic revisions. */
+  private async observe(
+    rows: DeploymentRow[],
+    revisions: RolloutRevisions,
+  ): Promise<ClusterObservation[]> {
+    const names = rows.map((r) => r.cluster);
+    const labels = new Map(
+      (
+        await this.ds.query<{ name: string; labels: Record<string, string> }[]>(
+          'SELECT name, labels FROM clusters WHERE name = ANY($1::text[])',
+          [names],
+        )
+      ).map((c) => [c.name, c.labels]),
+    );
+    const groups = (await this.groups.list({ limit: 5000 })).items.map((g) => ({
+      name: g.name,
+      reqs: selectorFromObject(g.selector),
+    }));
+    return rows.map((r) => {
+      const rev = revisions[r.cluster];
+      const clusterLabels = labels.get(r.cluster) ?? {};
+      const reported =
+        r.appliedRevision === null || !rev
+          ? null
+          : r.appliedRevision === rev.to
+            ? TO
+            : r.appliedRevision === rev.from
+              ? FROM
+              : r.appliedRevision;
+      return {
+        name: r.cluster,
+        labels: clusterLabels,
+        groups: groups.filter((g) => matchesLabels(g.reqs, clusterLabels)).map((g) => g.name),
+        online: r.clusterState === 'Online',
+        reportedRevision: reported,
+        reportedState: (REPORTED.includes(r.state) ? r.state : 'Pending') as ReportedState,
+      };
+    });
+  }
+
+  /** Turns a rollout's record into holds and rollbacks for the bundle's clusters. */
+  private enforce(
+    rollout: RolloutEntity,
+    rows: DeploymentRow[],
+    decision: RolloutDecision,
+  ): RolloutDecision {
+    decision.rollout = rollout;
+    const record = rollout.record as unknown as RolloutRecord;
+    for (const r of rows) {
+      const info = record.clusters[r.cluster];
+      const rev = rollout.revisions[r.cluster];
+      if (!info || !rev) continue; // joined after the rollout started: gets Git's revision
+      const id = rollout.id.slice(0, 8);
+      if (record.state === 'RolledBack') {
+        decision.held.set(
+          r.cluster,
+          `rolled back by rollout ${id}${record.reason ? `: ${record.reason}` : ''}`,
+        );
+        if (r.desiredRevision !== rev.from) {
+          decision.rollbacks.push({
+            cluster: r.cluster,
+            revision: rev.from,
+            commit: rollout.fromCommit,
+          });
+        }
+        continue;
+      }
+      if ((releasedClusterStates as readonly string[]).includes(info.state)) continue;
+      if (info.state === 'Skipped') {
+        decision.held.set(r.cluster, `${info.reason ?? 'matches no stage'} of rollout ${id}`);
+      } else if (record.state === 'Paused') {
+        decision.held.set(
+          r.cluster,
+          `rollout ${id} is paused${record.reason ? `: ${record.reason}` : ''}`,
+        );
+      } else if (record.state === 'Aborted' || record.state === 'Failed') {
+        decision.held.set(r.cluster, `rollout ${id} ${record.state.toLowerCase()}`);
+      } else {
+        decision.held.set(r.cluster, `waiting for stage ${info.stage ?? '?'} of rollout ${id}`);
+      }
+    }
+    return decision;
+  }
+
+  /** Persists a new record with its audit trail and announces it. */
+  private async save(
+    rollout: RolloutEntity,
+    record: RolloutRecord,
+    events: {
+      type: string;
+      from?: string;
+      to?: string;
+      by?: string;
+      reason?: string;
+      stage?: string;
+      cluster?: string;
+    }[],
+  ): Promise<RolloutEntity> {
+    await this.rollouts.update(rollout.id, {
+      state: record.state,
+      record: record as unknown as Record<string, unknown>,
+      reason: record.reason ?? null,
+    });
+    await this.rollouts.audit(
+      rollout.id,
+      events.map((e) => ({
+        actor: e.by ?? 'system',
+        action: e.type,
+        fromState: e.from ?? null,
+        toState: e.to ?? null,
+        detail: {
+          ...(e.stage ? { stage: e.stage } : {}),
+          ...(e.cluster ? { cluster: e.cluster } : {}),
+          ...(e.reason ? { reason: e.reason } : {}),
+        },
+      })),
+    );
+    const updated = await this.rollouts.get(rollout.id);
+    if (updated.state !== rollout.state || events.length > 0)
+      this.announce(updated, 'RolloutChanged', events);
+    return updated;
+  }
+
+  private announce(rollout: RolloutEntity, type: string, events: unknown[] = []): void {
+    publishJson(this.nc, this.subjects.event('rollout', rollout.id), {
+      type,
+      id: rollout.id,
+      bundle: rollout.bundle,
+      state: rollout.state,
+      toCommit: rollout.toCommit,
+      events,
+      at: new Date().toISOString(),
+    });
+  }
+}

@@ -1,0 +1,261 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
+import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
+import { loadHubConfig } from '../../libs/config/config.js';
+import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
+import { type RunningHub, runHub } from '../../services/hub/hub.js';
+import { startTestHub, type TestHub } from '../support/hub.js';
+
+const strategy = `rolloutStrategy:
+  stages:
+    - name: canary
+      clusterSelector: {matchLabels: {ring: canary}}
+      bakeTime: 4s
+    - name: rest
+      maxUnavailable: 2
+  onFailure: rollback
+`;
+const app = (version: string, outcome = 'ready') => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+  annotations:
+    sim.flotilla.dev/ready-after: 300ms
+    sim.flotilla.dev/outcome: ${outcome}
+    version: "${version}"
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: app}}
+  template: {metadata: {labels: {app: app}}, spec: {containers: [{name: app, image: app}]}}
+`;
+const clusters = ['c1', 'c2', 'c3', 'c4', 'c5'];
+const rest = clusters.slice(1);
+
+let hub: TestHub;
+let current: RunningHub;
+let git: GitServer;
+const agents: RunningAgent[] = [];
+const api = () => request(current.httpUrl);
+
+async function bundleView() {
+  return (
+    await api()
+      .get(`/api/v1/bundles/${encodeURIComponent('ring/app')}`)
+      .expect(200)
+  ).body;
+}
+/** The bundle, or no deployments before the resolver found it. */
+async function bundleIfAny() {
+  const res = await api().get(`/api/v1/bundles/${encodeURIComponent('ring/app')}`);
+  return res.status === 200 ? res.body : { deployments: [] };
+}
+async function latestRollout() {
+  const items = (await api().get('/api/v1/rollouts').query({ bundle: 'ring/app' }).expect(200)).body
+    .items;
+  return items[0];
+}
+async function rolloutFor(commit: string) {
+  return eventually('a rollout of the commit', latestRollout, (r) => r?.toCommit === commit);
+}
+/** Watches deployments while a rollout runs: when each cluster was first told a revision. */
+function watchReleases(revisionOf: (d: any) => boolean) {
+  const firstTold = new Map<string, number>();
+  let maxRestUpdating = 0;
+  let stop = false;
+  const loop = (async () => {
+    while (!stop) {
+      const [b, r] = await Promise.all([bundleIfAny(), latestRollout()]);
+      for (const d of b.deployments)
+        if (revisionOf(d) && !firstTold.has(d.cluster)) firstTold.set(d.cluster, Date.now());
+      const restStage = r?.stages?.find((s: any) => s.name === 'rest');
+      if (restStage) {
+        maxRestUpdating = Math.max(
+          maxRestUpdating,
+          restStage.clusters.filter((c: any) => c.state === 'Updating').length,
+        );
+      }
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  })();
+  return {
+    firstTold,
+    maxRestUpdating: () => maxRestUpdating,
+    stop: async () => {
+      stop = true;
+      await loop;
+    },
+  };
+}
+
+beforeAll(async () => {
+  hub = await startTestHub({ heartbeatInterval: '300ms' });
+  current = hub;
+  git = await startGitServer();
+  for (const name of clusters) {
+    const labels = name === 'c1' ? { ring: 'canary' } : { ring: 'main' };
+    const { body } = await api().post('/api/v1/clusters').send({ name, labels }).expect(201);
+    agents.push(
+      await startAgent({
+        hubUrl: hub.httpUrl,
+        token: body.token,
+        driver: new SimulatedCluster(),
+        stateDir: mkdtempSync(join(tmpdir(), `flotilla-${name}-`)),
+        heartbeatIntervalMs: 300,
+        logger: pino({ level: 'silent' }),
+      }),
+    );
+  }
+}, 60_000);
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  await git?.stop();
+  if (current !== hub) await current.close();
+  await hub?.stop();
+});
+
+describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFailure rollback', () => {
+  let head: string;
+  let goodRevision: string;
+
+  it('the first deployment follows the strategy: the canary first, the rest only after it baked, two at a time', async () => {
+    const repo = await git.createRepo('ring', {
+      'app/fleet.yaml': strategy,
+      'app/app.yaml': app('1'),
+    });
+    await api()
+      .post('/api/v1/gitrepos')
+      .send({
+        name: 'ring',
+        url: repo.url,
+        pollingInterval: '0',
+        targets: [{ clusterSelector: '' }],
+      })
+      .expect(201);
+    const watch = watchReleases((d) => d.desiredRevision !== null);
+    const rollout = await eventually(
+      'rollout Succeeded',
+      latestRollout,
+      (r) => r?.state === 'Succeeded',
+      { timeoutMs: 20_000 },
+    );
+    await watch.stop();
+    head = rollout.toCommit;
+    const canary = rollout.stages[0].clusters[0];
+    expect(rollout.stages.map((s: any) => [s.name, s.clusters.map((c: any) => c.name)])).toEqual([
+      ['canary', ['c1']],
+      ['rest', rest],
+    ]);
+    const canaryReady = Date.parse(canary.readySince);
+    for (const c of rollout.stages[1].clusters) {
+      expect(Date.parse(c.releasedAt) - canaryReady).toBeGreaterThanOrEqual(4000);
+      expect(watch.firstTold.get(c.name)! - canaryReady).toBeGreaterThanOrEqual(4000);
+    }
+    expect(watch.maxRestUpdating()).toBeLessThanOrEqual(2);
+    const b = await bundleView();
+    expect(b.deployments.every((d: any) => d.state === 'Ready' && d.commit === head)).toBe(true);
+    goodRevision = b.deployments[0].desiredRevision;
+  });
+
+  it('a failing commit stops at the canary and rolls it back; no other cluster ever receives it', async () => {
+    head = await git.commit('ring', { 'app/app.yaml': app('2', 'fail') });
+    const watch = watchReleases((d) => d.desiredRevision !== goodRevision);
+    await api().post('/api/v1/gitrepos/ring/sync').expect(202);
+    await rolloutFor(head);
+    const rolledBack = await eventually(
+      'RolledBack',
+      latestRollout,
+      (r) => r.state === 'RolledBack',
+      { timeoutMs: 15_000 },
+    );
+    const canary = await eventually(
+      'the canary back on the previous revision, Ready',
+      bundleView,
+      (b) =>
+        b.deployments.some(
+          (d: any) =>
+            d.cluster === 'c1' && d.appliedRevision === goodRevision && d.state !== 'ErrApplied',
+        ),
+    );
+    await watch.stop();
+    expect([...watch.firstTold.keys()]).toEqual(['c1']);
+    expect(rolledBack.stages[1].clusters.every((c: any) => c.state === 'Waiting')).toBe(true);
+    expect(
+      canary.deployments
+        .filter((d: any) => d.desiredRevision === goodRevision)
+        .map((d: any) => d.cluster),
+    ).toEqual(clusters);
+    expect(canary.deployments.find((d: any) => d.cluster === 'c2').message).toMatch(
+      /rolled back by rollout/,
+    );
+    const detail = (await api().get(`/api/v1/rollouts/${rolledBack.id}`).expect(200)).body;
+    expect(detail.audit.map((a: any) => a.action)).toContain('Created');
+    expect(detail.audit.some((a: any) => a.to === 'RolledBack')).toBe(true);
+  });
+
+  it('pause holds the rest for as long as it is paused; resume completes', async () => {
+    head = await git.commit('ring', { 'app/app.yaml': app('3') });
+    await api().post('/api/v1/gitrepos/ring/sync').expect(202);
+    const rollout = await rolloutFor(head);
+    const paused = await api()
+      .post(`/api/v1/rollouts/${rollout.id}/pause`)
+      .send({ reason: 'checking dashboards' })
+      .expect(200);
+    expect(paused.body.state).toBe('Paused');
+    await api().post(`/api/v1/rollouts/${rollout.id}/pause`).expect(409);
+    // Longer than the bake time: still nothing beyond the canary.
+    await new Promise((r) => setTimeout(r, 5500));
+    const held = await latestRollout();
+    expect(held.state).toBe('Paused');
+    expect(held.stages[1].clusters.every((c: any) => c.state === 'Waiting')).toBe(true);
+    const b = await bundleView();
+    expect(
+      b.deployments
+        .filter((d: any) => d.cluster !== 'c1')
+        .every((d: any) => d.state === 'OutOfSync'),
+    ).toBe(true);
+    expect((await api().post(`/api/v1/rollouts/${rollout.id}/resume`).expect(200)).body.state).toBe(
+      'Progressing',
+    );
+    await eventually('Succeeded after resume', latestRollout, (r) => r.state === 'Succeeded', {
+      timeoutMs: 15_000,
+    });
+  });
+
+  it('a hub killed while a rollout runs continues it after a restart', async () => {
+    head = await git.commit('ring', { 'app/app.yaml': app('4') });
+    await api().post('/api/v1/gitrepos/ring/sync').expect(202);
+    await eventually(
+      'the canary released',
+      latestRollout,
+      (r) => r.toCommit === head && r.stages[0].clusters[0].state !== 'Waiting',
+    );
+    await hub.close();
+    current = await runHub({ config: loadHubConfig(hub.env), logLevels: ['fatal', 'error'] });
+    const done = await eventually(
+      'Succeeded after the restart',
+      latestRollout,
+      (r) => r.toCommit === head && r.state === 'Succeeded',
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    expect(
+      done.stages.flatMap((s: any) => s.clusters).every((c: any) => c.state === 'Succeeded'),
+    ).toBe(true);
+    const b = await bundleView();
+    expect(b.deployments.every((d: any) => d.commit === head && d.state === 'Ready')).toBe(true);
+  });
+
+  it('actions are validated: an unknown action is a 400, a finished rollout a 409, an unknown id a 404', async () => {
+    const r = await latestRollout();
+    await api().post(`/api/v1/rollouts/${r.id}/explode`).expect(400);
+    await api().post(`/api/v1/rollouts/${r.id}/pause`).expect(409);
+    await api().post('/api/v1/rollouts/00000000-0000-0000-0000-000000000000/pause').expect(404);
+    await api().get('/api/v1/rollouts/not-a-uuid').expect(404);
+  });
+});
