@@ -13,6 +13,7 @@ import { GitReposService } from './gitrepos.service.js';
 import { RegistrationTokensController } from './registration-tokens.controller.js';
 import { RegistrationTokensService } from './registration-tokens.service.js';
 import { RolloutsController } from './rollouts.controller.js';
+import { RolloutsService } from './rollouts.service.js';
 import { StatusController } from './status.controller.js';
 import { WebhooksController } from './webhooks.controller.js';
 
@@ -37,6 +38,7 @@ import { WebhooksController } from './webhooks.controller.js';
     ClusterEventsPublisher,
     FleetStatusService,
     GitReposService,
+    RolloutsService,
   ],
 })
 export class ApiModule {}

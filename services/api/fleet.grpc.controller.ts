@@ -9,7 +9,29 @@ import {
   type FleetStatusChange,
   FleetStatusService,
 } from './fleet-status.service.js';
+import { type RolloutView, RolloutsService } from './rollouts.service.js';
 import type { ClusterView } from './views.js';
+
+/** proto Rollout: null strings become empty. */
+function protoRollout(r: RolloutView) {
+  return {
+    ...r,
+    fromCommit: r.fromCommit ?? '',
+    reason: r.reason ?? '',
+    finishedAt: r.finishedAt ?? '',
+    stages: r.stages.map((s) => ({
+      ...s,
+      startedAt: s.startedAt ?? '',
+      bakedSince: s.bakedSince ?? '',
+      clusters: s.clusters.map((c) => ({
+        ...c,
+        reason: c.reason ?? '',
+        releasedAt: c.releasedAt ?? '',
+        readySince: c.readySince ?? '',
+      })),
+    })),
+  };
+}
 
 /** proto Cluster: timestamps as strings, empty when unset. */
 function protoCluster(c: ClusterView) {
@@ -35,7 +57,61 @@ export class FleetGrpcController {
     private readonly clusters: ClustersService,
     private readonly groups: ClusterGroupsService,
     private readonly fleet: FleetStatusService,
+    private readonly rollouts: RolloutsService,
   ) {}
+
+  @GrpcMethod('FleetService', 'ListRollouts')
+  async listRollouts(req: {
+    bundle?: string;
+    state?: string;
+    limit?: number;
+    continueToken?: string;
+  }) {
+    const result = await this.rollouts.list(
+      { bundle: req.bundle || undefined, state: req.state || undefined },
+      page(req.limit, req.continueToken),
+    );
+    return { items: result.items.map(protoRollout), continueToken: result.continue ?? '' };
+  }
+
+  @GrpcMethod('FleetService', 'GetRollout')
+  async getRollout(req: { id: string }) {
+    return protoRollout(await this.rollouts.get(req.id));
+  }
+
+  @GrpcMethod('FleetService', 'WatchRollout')
+  watchRollout(req: { id: string }): Observable<unknown> {
+    return this.rollouts.watch(req.id).pipe(map(protoRollout));
+  }
+
+  @GrpcMethod('FleetService', 'PauseRollout')
+  async pauseRollout(req: { id: string; reason?: string }) {
+    return protoRollout(await this.rollouts.act(req.id, 'pause', 'grpc', req.reason || undefined));
+  }
+
+  @GrpcMethod('FleetService', 'ResumeRollout')
+  async resumeRollout(req: { id: string; reason?: string }) {
+    return protoRollout(await this.rollouts.act(req.id, 'resume', 'grpc', req.reason || undefined));
+  }
+
+  @GrpcMethod('FleetService', 'PromoteRollout')
+  async promoteRollout(req: { id: string; reason?: string }) {
+    return protoRollout(
+      await this.rollouts.act(req.id, 'promote', 'grpc', req.reason || undefined),
+    );
+  }
+
+  @GrpcMethod('FleetService', 'AbortRollout')
+  async abortRollout(req: { id: string; reason?: string }) {
+    return protoRollout(await this.rollouts.act(req.id, 'abort', 'grpc', req.reason || undefined));
+  }
+
+  @GrpcMethod('FleetService', 'RollbackRollout')
+  async rollbackRollout(req: { id: string; reason?: string }) {
+    return protoRollout(
+      await this.rollouts.act(req.id, 'rollback', 'grpc', req.reason || undefined),
+    );
+  }
 
   @GrpcMethod('FleetService', 'RegisterCluster')
   async registerCluster(req: { name: string; labels?: Record<string, string> }) {

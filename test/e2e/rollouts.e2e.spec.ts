@@ -9,6 +9,7 @@ import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
 import { loadHubConfig } from '../../libs/config/config.js';
 import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
 import { type RunningHub, runHub } from '../../services/hub/hub.js';
+import { fleetClient } from '../support/grpc.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
 const strategy = `rolloutStrategy:
@@ -249,6 +250,48 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
     ).toBe(true);
     const b = await bundleView();
     expect(b.deployments.every((d: any) => d.commit === head && d.state === 'Ready')).toBe(true);
+  });
+
+  it('gRPC: ListRollouts matches REST, WatchRollout streams a rollout until it finishes', async () => {
+    const fleet = fleetClient(current.grpcAddress!);
+    try {
+      const listed = await fleet.call<any>('ListRollouts', { bundle: 'ring/app' });
+      const rest = (await api().get('/api/v1/rollouts').query({ bundle: 'ring/app' }).expect(200))
+        .body.items;
+      expect(listed.items.map((r: any) => [r.id, r.state])).toEqual(
+        rest.map((r: any) => [r.id, r.state]),
+      );
+      head = await git.commit('ring', { 'app/app.yaml': app('5') });
+      await api().post('/api/v1/gitrepos/ring/sync').expect(202);
+      const rollout = await rolloutFor(head);
+      const seen: any[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const stream = fleet.client.WatchRollout!({ id: rollout.id });
+        stream.on('data', (r: any) => seen.push(r));
+        stream.on('end', () => resolve());
+        stream.on('error', reject);
+      });
+      expect(seen.at(-1).state).toBe('Succeeded');
+      expect(new Set(seen.map((r) => r.state)).has('Progressing')).toBe(true);
+      expect(seen.at(-1).stages[1].clusters.map((c: any) => c.state)).toEqual([
+        'Succeeded',
+        'Succeeded',
+        'Succeeded',
+        'Succeeded',
+      ]);
+      const got = await fleet.call<any>('GetRollout', { id: rollout.id });
+      expect(got).toMatchObject({
+        id: rollout.id,
+        bundle: 'ring/app',
+        toCommit: head,
+        state: 'Succeeded',
+      });
+      await expect(fleet.call('PauseRollout', { id: rollout.id })).rejects.toMatchObject({
+        details: expect.stringMatching(/Succeeded/),
+      });
+    } finally {
+      fleet.client.close();
+    }
   });
 
   it('actions are validated: an unknown action is a 400, a finished rollout a 409, an unknown id a 404', async () => {

@@ -1,0 +1,152 @@
+import { HttpException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Observable } from 'rxjs';
+import type { Subjects } from '../../libs/contracts/index.js';
+import {
+  InvalidInputError,
+  type PageRequest,
+  type RolloutEntity,
+  RolloutRepository,
+  TERMINAL_ROLLOUT_STATES,
+} from '../../libs/db/index.js';
+import { parseJson } from '../../libs/nats/index.js';
+import type { RolloutRecord } from '../../libs/rollouts/index.js';
+import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+
+/** The operator actions on a rollout. */
+export const ROLLOUT_ACTIONS = ['pause', 'resume', 'promote', 'abort', 'rollback'] as const;
+export type RolloutAction = (typeof ROLLOUT_ACTIONS)[number];
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** A rollout as the API shows it: stages with their clusters, failures, timestamps. */
+export function rolloutView(r: RolloutEntity) {
+  const record = r.record as unknown as RolloutRecord;
+  const cluster = (name: string) => {
+    const c = record.clusters[name];
+    return {
+      name,
+      state: c?.state ?? 'Waiting',
+      ...(c?.reason ? { reason: c.reason } : {}),
+      releasedAt: iso(c?.releasedAt),
+      readySince: iso(c?.readySince),
+    };
+  };
+  return {
+    id: r.id,
+    bundle: r.bundle,
+    fromCommit: r.fromCommit,
+    toCommit: r.toCommit,
+    state: r.state,
+    reason: r.reason,
+    failures: record.failures,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+    stages: record.stages.map((s) => ({
+      name: s.name,
+      state: s.state,
+      approved: s.approved,
+      startedAt: iso(s.startedAt),
+      bakedSince: iso(s.bakedSince),
+      clusters: s.clusters.map(cluster),
+    })),
+    unmatched: Object.entries(record.clusters)
+      .filter(([, c]) => c.state === 'Skipped')
+      .map(([name]) => name)
+      .sort(),
+  };
+}
+export type RolloutView = ReturnType<typeof rolloutView>;
+
+/** Rollouts for REST and gRPC: reading, watching, and operator actions. */
+@Injectable()
+export class RolloutsService {
+  constructor(
+    private readonly rollouts: RolloutRepository,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SUBJECTS) private readonly subjects: Subjects,
+  ) {}
+
+  async list(filter: { bundle?: string; state?: string }, page: PageRequest) {
+    const result = await this.rollouts.list(filter, page);
+    return { ...result, items: result.items.map(rolloutView) };
+  }
+
+  async get(id: string): Promise<RolloutView> {
+    return rolloutView(await this.rollouts.get(id));
+  }
+
+  async audit(id: string) {
+    return (await this.rollouts.auditTrail(id)).map((a) => ({
+      at: a.at.toISOString(),
+      actor: a.actor,
+      action: a.action,
+      from: a.fromState,
+      to: a.toState,
+      ...a.detail,
+    }));
+  }
+
+  /**
+   * Asks the rollouts service (which drives rollouts, one replica per bundle) to apply an
+   * operator action; its refusal comes back as a 409 with the reason.
+   */
+  async act(id: string, action: string, actor: string, reason?: string): Promise<RolloutView> {
+    if (!(ROLLOUT_ACTIONS as readonly string[]).includes(action)) {
+      throw new InvalidInputError(
+        `unknown action "${action}"; use one of ${ROLLOUT_ACTIONS.join(', ')}`,
+      );
+    }
+    await this.rollouts.get(id);
+    let answer: { status?: number; message?: string };
+    try {
+      const msg = await this.nc.request(
+        this.subjects.control('rollouts'),
+        JSON.stringify({ rollout: id, action, by: actor, reason }),
+        { timeout: 10_000 },
+      );
+      const parsed = parseJson(msg.data) as { status?: number; message?: string } | undefined;
+      answer = parsed ?? {};
+    } catch {
+      throw new ServiceUnavailableException('the rollouts service did not answer; is it running?');
+    }
+    if (answer.status !== 200)
+      throw new HttpException(answer.message ?? 'action refused', answer.status ?? 500);
+    return this.get(id);
+  }
+
+  /** The rollout now, then on every change, completing once it is finished. */
+  watch(id: string): Observable<RolloutView> {
+    return new Observable<RolloutView>((subscriber) => {
+      let last = '';
+      let closed = false;
+      const emit = async () => {
+        const view = await this.get(id);
+        const text = JSON.stringify(view);
+        if (text !== last) {
+          last = text;
+          subscriber.next(view);
+        }
+        if (TERMINAL_ROLLOUT_STATES.includes(view.state)) {
+          closed = true;
+          subscriber.complete();
+        }
+      };
+      const fail = (err: unknown) => {
+        if (!closed) subscriber.error(err);
+      };
+      const sub = this.nc.subscribe(this.subjects.event('rollout', id), {
+        callback: () => void emit().catch(fail),
+      });
+      // Bake times pass without events; a slow poll keeps timestamps current.
+      const timer = setInterval(() => void emit().catch(fail), 2000);
+      emit().catch(fail);
+      return () => {
+        closed = true;
+        clearInterval(timer);
+        sub.unsubscribe();
+      };
+    });
+  }
+}
