@@ -27,8 +27,8 @@ export interface ApplyResult {
 export interface BundleStatus {
   /** The revision last applied (also when that apply failed). */
   revision: string;
-  /** ErrApplied: the apply failed or a resource failed; NotReady: some resource is not ready yet. */
-  state: 'NotReady' | 'Ready' | 'ErrApplied';
+  /** ErrApplied: the apply failed or a resource failed; Modified: a resource drifted; NotReady: some resource is not ready yet. */
+  state: 'NotReady' | 'Ready' | 'ErrApplied' | 'Modified';
   /** Why it is not Ready (names the resources); empty when Ready. */
   message: string;
   /** Every resource of the bundle, in apply order. */

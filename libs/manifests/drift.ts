@@ -68,6 +68,36 @@ export function summarizeDrift(diffs: readonly FieldDiff[], max = 3): string {
   return rest > 0 ? `${shown.join('; ')}; and ${rest} more` : shown.join('; ');
 }
 
+/**
+ * The differences between a desired value and a live one at `path` (see
+ * {@link diffOwnedFields} for how values compare); `path` prefixes every reported path.
+ */
+export function diffValues(desired: unknown, live: unknown, path: string): FieldDiff[] {
+  const diffs: FieldDiff[] = [];
+  compare(desired, live, path, diffs);
+  return diffs;
+}
+
+/**
+ * A one-line summary of drift that was put back, live value first, e.g. `spec.replicas 5 → 3`,
+ * listing at most `max` fields and counting the rest; empty without diffs.
+ */
+export function summarizeRevert(diffs: readonly FieldDiff[], max = 3): string {
+  if (diffs.length === 0) return '';
+  const shown = diffs
+    .slice(0, max)
+    .map(
+      (d) => `${d.path} ${d.live === undefined ? '(missing)' : show(d.live)} → ${show(d.desired)}`,
+    );
+  const rest = diffs.length - shown.length;
+  return rest > 0 ? `${shown.join('; ')}; and ${rest} more` : shown.join('; ');
+}
+
+/** The path segment of an object key: `.name`, or `["app.kubernetes.io/name"]` when not an identifier. */
+export function pathSegment(key: string): string {
+  return segment(key);
+}
+
 function compare(desired: unknown, live: unknown, path: string, diffs: FieldDiff[]): void {
   if (live === undefined && isEmpty(desired)) return;
   if (isPlainObject(desired)) {

@@ -5,3 +5,6 @@ export * from './apply-order.js';
 export * from './apply-plan.js';
 export * from './drift.js';
 export * from './ownership.js';
+export * from './health.js';
+export * from './managed-fields.js';
+export * from './inventory.js';

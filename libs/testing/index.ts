@@ -3,3 +3,4 @@ export * from './database.js';
 export * from './nats.js';
 export * from './eventually.js';
 export * from './git-server.js';
+export * from './fake-kube-api.js';

@@ -1,0 +1,47 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metadataOf } from '../../libs/manifests/index.js';
+import { eventually } from '../../libs/testing/eventually.js';
+import { FakeKubeApi } from '../../libs/testing/fake-kube-api.js';
+import { kubernetesScenarios, type KubeScenarioTarget } from './kubernetes-scenarios.js';
+
+describe('KubernetesCluster against the wire-level fake API server', () => {
+  let api: FakeKubeApi;
+  let dir: string;
+  let target: KubeScenarioTarget;
+
+  beforeAll(async () => {
+    api = await FakeKubeApi.start({ crdEstablishDelayMs: 50 });
+    dir = await mkdtemp(join(tmpdir(), 'flotilla-kube-fake-'));
+    const kubeconfigPath = await api.writeKubeconfig(dir);
+    target = {
+      kubeconfigPath,
+      get: (ref) => Promise.resolve(api.get(ref)),
+      editAs: (manager, ref, edit) => {
+        api.editAs(manager, ref, edit);
+        return Promise.resolve();
+      },
+      makeAvailable: async (ref) => {
+        const generation = metadataOf(api.get(ref)!)?.generation;
+        api.setStatus(ref, { observedGeneration: generation, replicas: 1, updatedReplicas: 1 });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        api.setStatus(ref, {
+          observedGeneration: generation,
+          replicas: 1,
+          updatedReplicas: 1,
+          readyReplicas: 1,
+          availableReplicas: 1,
+        });
+      },
+    };
+  });
+
+  afterAll(async () => {
+    await api.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  kubernetesScenarios({ it, expect, eventually }, () => target);
+});

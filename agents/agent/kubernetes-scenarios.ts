@@ -1,0 +1,257 @@
+import type { ExpectStatic, TestAPI } from 'vitest';
+import { pino } from 'pino';
+import type { DeploymentOptions } from '../../libs/contracts/index.js';
+import {
+  BUNDLE_ANNOTATION,
+  FLOTILLA_FIELD_MANAGER,
+  managedFieldsOf,
+  metadataOf,
+  type KubeObject,
+  type ObjectRef,
+} from '../../libs/manifests/index.js';
+import { KubernetesCluster } from './kubernetes-cluster.js';
+
+/**
+ * A Kubernetes API the driver scenarios run against: the wire-level fake or a real cluster.
+ * Shared by `kubernetes-cluster.spec.ts`-style suites so both prove the same behaviour.
+ */
+export interface KubeScenarioTarget {
+  kubeconfigPath: string;
+  /** The live object, or undefined. */
+  get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  /** Changes an object as another field manager would (`kubectl edit`, another controller). */
+  editAs(manager: string, ref: ObjectRef, edit: (object: KubeObject) => void): Promise<void>;
+  /** Makes a Deployment available (the fake sets its status; a real cluster's controller does). */
+  makeAvailable(ref: ObjectRef): Promise<void>;
+}
+
+/** The test functions the scenarios use (passed in, so this module has no test runtime). */
+export interface ScenarioTestApi {
+  it: TestAPI;
+  expect: ExpectStatic;
+  eventually: <T>(
+    description: string,
+    probe: () => Promise<T> | T,
+    predicate: (value: T) => boolean,
+    options?: { timeoutMs?: number },
+  ) => Promise<T>;
+}
+
+const REV = (n: number): string => String(n).repeat(64).slice(0, 64);
+
+/**
+ * The driver scenarios of issue 4, in order: apply in one pass, no-op re-apply, health from
+ * watches, prune by inventory, drift reported and reverted, and an agent restart.
+ */
+export function kubernetesScenarios(
+  t: ScenarioTestApi,
+  target: () => KubeScenarioTarget,
+  { readyTimeoutMs = 10_000 }: { readyTimeoutMs?: number } = {},
+): void {
+  const { it, expect, eventually } = t;
+  const suffix = Math.random().toString(36).slice(2, 8);
+  const ns = `flotilla-test-${suffix}`;
+  const bundle = `scenarios/${suffix}`;
+  const group = 'scenarios.flotilla.dev';
+  const crdName = `widgets.${group}`;
+  const ref = (apiVersion: string, kind: string, name: string, namespace?: string): ObjectRef =>
+    namespace === undefined ? { apiVersion, kind, name } : { apiVersion, kind, namespace, name };
+  const nsRef = ref('v1', 'Namespace', ns);
+  const crdRef = ref('apiextensions.k8s.io/v1', 'CustomResourceDefinition', crdName);
+  const widgetRef = ref(`${group}/v1`, 'Widget', 'w1', ns);
+  const aRef = ref('v1', 'ConfigMap', 'a', ns);
+  const bRef = ref('v1', 'ConfigMap', 'b', ns);
+  const webRef = ref('apps/v1', 'Deployment', 'web', ns);
+  const key = (r: ObjectRef): string => `${r.apiVersion}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
+
+  const objects = (withA: boolean, withB = true): KubeObject[] => [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: { containers: [{ name: 'web', image: 'registry.k8s.io/pause:3.10' }] },
+        },
+      },
+    },
+    ...(withA ? [cm('a', { greeting: 'hello' })] : []),
+    ...(withB ? [cm('b', { color: 'blue' })] : []),
+    { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 3 } },
+    {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: crdName },
+      spec: {
+        group,
+        scope: 'Namespaced',
+        names: { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: {
+              openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+            },
+          },
+        ],
+      },
+    },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+  ];
+  const cm = (name: string, data: Record<string, string>): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name },
+    data,
+  });
+  const options = (o: Partial<DeploymentOptions> = {}): DeploymentOptions => ({
+    defaultNamespace: ns,
+    correctDrift: false,
+    keepResources: false,
+    forceConflicts: false,
+    ...o,
+  });
+
+  let cluster: KubernetesCluster | undefined;
+  const changes: string[] = [];
+  const open = (): KubernetesCluster => {
+    const c = new KubernetesCluster({
+      kubeconfigPath: target().kubeconfigPath,
+      logger: pino({ level: 'silent' }),
+    });
+    c.onChange((b) => changes.push(b));
+    return c;
+  };
+  const uidOf = async (r: ObjectRef): Promise<unknown> => metadataOf((await target().get(r))!)?.uid;
+  const rvOf = async (r: ObjectRef): Promise<unknown> =>
+    metadataOf((await target().get(r))!)?.resourceVersion;
+  const all = [nsRef, crdRef, widgetRef, aRef, bRef, webRef];
+
+  it('applies a Namespace, a CRD and its resource, two ConfigMaps and a Deployment in one pass', async () => {
+    cluster = open();
+    const result = await cluster.apply(bundle, REV(1), objects(true), options());
+    expect(result.created).toEqual([crdRef, nsRef, webRef, aRef, bRef, widgetRef].map(key));
+    expect(result.configured).toEqual([]);
+    const status = await cluster.bundleStatus(bundle);
+    expect(status?.state).not.toBe('ErrApplied');
+    for (const r of all) {
+      const live = await target().get(r);
+      expect(live, key(r)).toBeDefined();
+      expect(managedFieldsOf(live!).map((e) => e.manager)).toContain(FLOTILLA_FIELD_MANAGER);
+      expect(metadataOf(live!)?.annotations).toMatchObject({ [BUNDLE_ANNOTATION]: bundle });
+    }
+  });
+
+  it('re-applying the same revision changes nothing (same resourceVersions)', async () => {
+    const before = await Promise.all(all.map(rvOf));
+    const result = await cluster!.apply(bundle, REV(1), objects(true), options());
+    expect(result.unchanged).toHaveLength(6);
+    expect(result.created.length + result.configured.length + result.pruned.length).toBe(0);
+    expect(await Promise.all(all.map(rvOf))).toEqual(before);
+  });
+
+  it('Deployment health goes from NotReady to Ready, from watch events', async () => {
+    const first = await cluster!.bundleStatus(bundle);
+    if (first?.state !== 'Ready') {
+      expect(first?.state).toBe('NotReady');
+      expect(first?.message).toMatch(/^Deployment web: /);
+    }
+    await target().makeAvailable(webRef);
+    await eventually(
+      'the bundle Ready',
+      () => cluster!.bundleStatus(bundle),
+      (s) => s?.state === 'Ready',
+      { timeoutMs: readyTimeoutMs },
+    );
+    expect(changes).toContain(bundle);
+  });
+
+  it('prunes the ConfigMap removed from the bundle, and only it', async () => {
+    const uids = await Promise.all([nsRef, crdRef, widgetRef, bRef, webRef].map(uidOf));
+    const result = await cluster!.apply(bundle, REV(2), objects(false), options());
+    expect(result.pruned).toEqual([key(aRef)]);
+    await eventually(
+      'ConfigMap a gone',
+      () => target().get(aRef),
+      (o) => o === undefined,
+    );
+    expect(await Promise.all([nsRef, crdRef, widgetRef, bRef, webRef].map(uidOf))).toEqual(uids);
+  });
+
+  it('reports an edit of an applied field by another manager as Modified', async () => {
+    await target().editAs('kubectl-edit', bRef, (o) => {
+      (o.data as Record<string, string>).color = 'red';
+    });
+    const status = await eventually(
+      'the bundle Modified',
+      () => cluster!.bundleStatus(bundle),
+      (s) => s?.state === 'Modified',
+    );
+    expect(status?.message).toBe('ConfigMap b: modified: data.color: "blue" → "red"');
+  });
+
+  it('with correctDrift, reverts such an edit and says so', async () => {
+    await cluster!.apply(
+      bundle,
+      REV(3),
+      objects(false),
+      options({ correctDrift: true, forceConflicts: true }),
+    );
+    expect((await target().get(bRef))?.data).toEqual({ color: 'blue' });
+    await target().editAs('kubectl-edit', bRef, (o) => {
+      (o.data as Record<string, string>).color = 'green';
+    });
+    const status = await eventually(
+      'the drift reverted',
+      () => cluster!.bundleStatus(bundle),
+      (s) => s?.message.startsWith('reverted drift') === true,
+    );
+    expect(status?.state).toBe('Ready');
+    expect(status?.message).toBe('reverted drift: ConfigMap b data.color "green" → "blue"');
+    expect((await target().get(bRef))?.data).toEqual({ color: 'blue' });
+  });
+
+  it('a restarted agent neither re-creates nor orphans anything', async () => {
+    const live = [nsRef, crdRef, widgetRef, bRef, webRef];
+    const uids = await Promise.all(live.map(uidOf));
+    await cluster!.close();
+    cluster = open();
+    expect(await cluster.heldBundles()).toEqual([
+      { bundle, revision: REV(3), options: options({ correctDrift: true, forceConflicts: true }) },
+    ]);
+    expect((await cluster.bundleStatus(bundle))?.state).toBe('Ready');
+    const again = await cluster.apply(
+      bundle,
+      REV(3),
+      objects(false),
+      options({ correctDrift: true, forceConflicts: true }),
+    );
+    expect(again.unchanged).toHaveLength(5);
+    expect(await Promise.all(live.map(uidOf))).toEqual(uids);
+    const pruned = await cluster.apply(
+      bundle,
+      REV(4),
+      objects(false, false),
+      options({ correctDrift: true, forceConflicts: true }),
+    );
+    expect(pruned.pruned).toEqual([key(bRef)]);
+  });
+
+  it('remove deletes everything of the bundle and forgets it', async () => {
+    await cluster!.remove(bundle, { keepResources: false });
+    expect(await cluster!.heldBundles()).toEqual([]);
+    expect(await cluster!.bundleStatus(bundle)).toBeUndefined();
+    await eventually(
+      'the CRD gone',
+      () => target().get(crdRef),
+      (o) => o === undefined,
+      { timeoutMs: readyTimeoutMs },
+    );
+    await cluster!.close();
+  });
+}
