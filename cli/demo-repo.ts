@@ -7,12 +7,18 @@ const author = { name: 'Flotilla demo', email: 'demo@flotilla.invalid' };
 
 /** The demo's example bundles: plain YAML, Kustomize with a per-region overlay, a Helm chart. */
 export function demoFiles(message: string): Record<string, string> {
-  const workload = (name: string, replicas: string) => `apiVersion: apps/v1
+  return { ...exampleBundles(message) };
+}
+
+/** A Deployment of the demo; `outcome: fail` makes the simulated cluster fail it. */
+export function workload(name: string, replicas: string, outcome = 'ready'): string {
+  return `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: ${name}
   annotations:
     sim.flotilla.dev/ready-after: 1s
+    sim.flotilla.dev/outcome: ${outcome}
 spec:
   replicas: ${replicas}
   selector:
@@ -25,9 +31,21 @@ spec:
         - name: ${name}
           image: nginx:1.27
 `;
+}
+
+function exampleBundles(message: string): Record<string, string> {
   return {
     'README.md': '# Demo fleet\n\nBundles under apps/, deployed by Flotilla.\n',
-    // Plain YAML.
+    // Plain YAML, rolled out in stages: the canary first, the rest after it baked.
+    'apps/web/fleet.yaml': `rolloutStrategy:
+  stages:
+    - name: canary
+      clusterSelector: {matchLabels: {ring: canary}}
+      bakeTime: 3s
+    - name: rest
+      maxUnavailable: 1
+  onFailure: rollback
+`,
     'apps/web/deployment.yaml': workload('web', '2'),
     'apps/web/config.yaml': `apiVersion: v1
 kind: ConfigMap

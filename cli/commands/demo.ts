@@ -107,7 +107,7 @@ export function demoCommand(): Command {
         `  group "prod": ${group.clusters.join(', ')} (${group.summary.online}/${group.summary.total} online)`,
       );
 
-      const { commitFiles, demoFiles } = await import('../demo-repo.js');
+      const { commitFiles, demoFiles, workload } = await import('../demo-repo.js');
       const repoDir = resolve(config.dataDir, 'demo-repo');
       say(`\n▶ Writing a Git repository with three bundles to ${repoDir}:`);
       say('    apps/web       plain YAML (Deployment + ConfigMap)');
@@ -141,7 +141,8 @@ export function demoCommand(): Command {
       );
       say(await deploymentsTable(api));
 
-      say('▶ Committing a change to apps/web (message "hello from v2") and syncing…');
+      say('▶ Committing a change to apps/web (message "hello from v2"); web rolls out in stages:');
+      say('    canary (ring=canary, bake 3 s) → rest (one cluster at a time), rollback on failure');
       head = await commitFiles(
         repoDir,
         { 'apps/web/config.yaml': demoFiles('hello from v2')['apps/web/config.yaml']! },
@@ -149,10 +150,28 @@ export function demoCommand(): Command {
       );
       started = Date.now();
       await api.post('/gitrepos/demo/sync');
+      const good = await narrateRollout(api, 'demo/web', head, say);
       await waitFor(api, head, expected);
       say(
-        `  ${head.slice(0, 8)} reached every cluster in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+        `  rollout ${good.state}: ${head.slice(0, 8)} reached every cluster in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
       );
+      say(await deploymentsTable(api));
+
+      say(
+        '▶ Committing a broken change to apps/web (its Deployment fails); watch it stop at the canary:',
+      );
+      const broken = await commitFiles(
+        repoDir,
+        { 'apps/web/deployment.yaml': workload('web', '2', 'fail') },
+        'web: a change that fails',
+      );
+      await api.post('/gitrepos/demo/sync');
+      const failed = await narrateRollout(api, 'demo/web', broken, say);
+      say(`  rollout ${failed.state}${failed.reason ? ` (${failed.reason})` : ''}`);
+      say(
+        `  no cluster beyond the canary ever received ${broken.slice(0, 8)}; the canary is back on ${head.slice(0, 8)}\n`,
+      );
+      await waitForCanaryBack(api, head);
       say(await deploymentsTable(api));
 
       if (opts.exit) {
@@ -222,4 +241,58 @@ async function deploymentsTable(api: ApiClient): Promise<string> {
     }
   }
   return formatTable({ columns: ['CLUSTER', 'BUNDLE', 'STATE', 'COMMIT', 'REVISION'], rows });
+}
+
+interface RolloutSummary {
+  id: string;
+  toCommit: string;
+  state: string;
+  reason: string | null;
+  stages: { name: string; state: string; clusters: { name: string; state: string }[] }[];
+}
+
+const TERMINAL = ['Succeeded', 'Failed', 'Aborted', 'RolledBack', 'Superseded'];
+
+/** Prints each cluster's rollout transitions until the rollout of `commit` finishes. */
+async function narrateRollout(
+  api: ApiClient,
+  bundle: string,
+  commit: string,
+  say: (line: string) => void,
+): Promise<RolloutSummary> {
+  const seen = new Map<string, string>();
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const { items } = await api.get<{ items: RolloutSummary[] }>('/rollouts', { bundle, limit: 1 });
+    const r = items[0];
+    if (r && r.toCommit === commit) {
+      for (const stage of r.stages) {
+        for (const c of stage.clusters) {
+          const key = `${stage.name}/${c.name}`;
+          if (seen.get(key) !== c.state) {
+            if (seen.has(key) || c.state !== 'Waiting') {
+              say(`    ${stage.name.padEnd(7)} ${c.name.padEnd(5)} ${c.state}`);
+            }
+            seen.set(key, c.state);
+          }
+        }
+      }
+      if (TERMINAL.includes(r.state)) return r;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`the rollout of ${commit.slice(0, 8)} did not finish within 60 s`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
+/** Waits until the canary runs `commit` again after a rollback. */
+async function waitForCanaryBack(api: ApiClient, commit: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const detail = await api.get<{ deployments: DeploymentRow[] }>('/clusters/eu-1');
+    const web = detail.deployments.find((d) => d.bundle === 'demo/web');
+    if (web && web.commit === commit) return;
+    if (Date.now() > deadline) throw new Error('the canary did not return to the previous commit');
+    await new Promise((res) => setTimeout(res, 200));
+  }
 }

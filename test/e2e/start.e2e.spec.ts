@@ -86,7 +86,7 @@ describe('flotilla hub with no environment (npm start)', () => {
 });
 
 describe('npm run demo', () => {
-  it('starts the hub and three simulated clusters, deploys three kinds of bundles, and rolls a commit out to every cluster', async () => {
+  it('starts the hub and three simulated clusters, deploys three kinds of bundles, rolls a commit out in stages, and rolls a failing one back', async () => {
     const res = await runCli(['demo', '--exit'], {
       DATABASE_URL: undefined,
       NATS_URL: undefined,
@@ -100,8 +100,12 @@ describe('npm run demo', () => {
     expect(res.stdout).toMatch(/group "prod": eu-1, eu-2/);
     // GitOps: three bundles (plain YAML, Kustomize, Helm) on three clusters, then a commit.
     expect(res.stdout).toMatch(/all 9 deployments Ready at [0-9a-f]{8}/);
-    expect(res.stdout).toMatch(/[0-9a-f]{8} reached every cluster/);
+    // Staged rollout: the canary first; then a failing commit stops at the canary and rolls back.
+    expect(res.stdout).toMatch(/canary\s+eu-1\s+Baking[\s\S]*rest\s+eu-2\s+Succeeded/);
+    expect(res.stdout).toMatch(/rollout Succeeded: [0-9a-f]{8} reached every cluster/);
+    expect(res.stdout).toMatch(/rollout RolledBack/);
     const final = res.stdout.slice(res.stdout.lastIndexOf('CLUSTER'));
-    expect(final.match(/\sReady\s/g)).toHaveLength(9);
+    expect(final.match(/demo\/web\s+OutOfSync/g)).toHaveLength(3);
+    expect(final.match(/\sReady\s/g)).toHaveLength(6);
   });
 });
