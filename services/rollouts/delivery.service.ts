@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -32,6 +33,8 @@ import { type RolloutDecision, RolloutController } from './rollout-controller.js
 const QUEUE = 'flotilla-rollouts';
 /** How often running rollouts are re-planned (bake times, deadlines). */
 const TICK_MS = 1000;
+/** A replica that stops renewing its lease on a bundle loses it after this long. */
+const LEASE_MS = 10_000;
 /** How often, and after how long without an acknowledgement, desired state is re-sent. */
 const RESEND_MS = 5000;
 /** Revisions kept in memory for content requests (many clusters fetch the same one). */
@@ -58,6 +61,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   /** Bundles with a rollout in progress (re-planned on their deployments' reports). */
   private readonly rolling = new Set<string>();
   private tick: NodeJS.Timeout | undefined;
+  /** This replica's identity for delivery leases. */
+  private readonly holder = `rollouts-${randomUUID()}`;
   private resendTimer: NodeJS.Timeout | undefined;
   private readonly published: Counter;
   private readonly resent: Counter;
@@ -171,6 +176,10 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
 
   /** One delivery pass: dependency holds, rollout decisions, then targets to deployments. */
   private async deliverNow(bundle: string, actions: OperatorAction[]): Promise<RolloutDecision> {
+    if (!(await this.deployments.acquireLease(bundle, this.holder, LEASE_MS))) {
+      // Another replica drives this bundle (and its rollout) for now.
+      return { held: new Map(), rollbacks: [], rejected: [], rollout: undefined, leased: false };
+    }
     const dependencyHolds = await this.holdForDependencies(bundle);
     const decision = await this.controller.decide(bundle, actions);
     const held = new Map([...decision.held, ...dependencyHolds]);
@@ -242,6 +251,9 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       });
       const rejected = decision.rejected[0];
       if (rejected) return reply(409, { message: rejected.reason });
+      if (decision.leased === false) {
+        return reply(503, { message: 'another rollouts replica drives this rollout; retry' });
+      }
       if (decision.rollout?.id !== rollout.id) {
         return reply(409, {
           message: `rollout ${rollout.id} is no longer the active rollout of ${rollout.bundle}`,
@@ -381,5 +393,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     if (this.resendTimer) clearInterval(this.resendTimer);
     for (const s of this.subs) s.unsubscribe();
     await this.idle();
+    // Hand the bundles over at once rather than after the leases lapse.
+    await this.deployments.releaseLeases(this.holder).catch(() => undefined);
   }
 }

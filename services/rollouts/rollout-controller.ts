@@ -44,6 +44,8 @@ export interface RolloutDecision {
   rollbacks: RollbackMove[];
   rejected: { action: OperatorAction; reason: string }[];
   rollout: RolloutEntity | undefined;
+  /** False when another replica holds the bundle's lease and nothing was decided here. */
+  leased?: boolean;
 }
 
 /**

@@ -4,6 +4,7 @@ import { BundleTargetEntity } from './bundle-target.entity.js';
 import { BundleEntity } from './bundle.entity.js';
 import { ClusterGroupEntity } from './cluster-group.entity.js';
 import { ClusterEntity } from './cluster.entity.js';
+import { DeliveryLeaseEntity } from './delivery-lease.entity.js';
 import { DeploymentEntity } from './deployment.entity.js';
 import { GitRepoEntity } from './gitrepo.entity.js';
 import { RegistrationTokenEntity } from './registration-token.entity.js';
@@ -18,6 +19,7 @@ export {
   BundleTargetEntity,
   ClusterEntity,
   ClusterGroupEntity,
+  DeliveryLeaseEntity,
   DeploymentEntity,
   GitRepoEntity,
   RegistrationTokenEntity,
@@ -42,4 +44,5 @@ export const entities = [
   DeploymentEntity,
   RolloutEntity,
   RolloutAuditEntity,
+  DeliveryLeaseEntity,
 ];

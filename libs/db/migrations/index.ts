@@ -2,6 +2,7 @@ import { Initial1732000000000 } from './1732000000000-initial.js';
 import { GitOps1732100000000 } from './1732100000000-gitops.js';
 import { TargetHolds1732200000000 } from './1732200000000-target-holds.js';
 import { Rollouts1732300000000 } from './1732300000000-rollouts.js';
+import { DeliveryLeases1732400000000 } from './1732400000000-delivery-leases.js';
 
 /** Every migration, oldest first. Add new ones at the end; never edit a released one. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   GitOps1732100000000,
   TargetHolds1732200000000,
   Rollouts1732300000000,
+  DeliveryLeases1732400000000,
 ];

@@ -91,3 +91,15 @@ describe('DeploymentRepository', () => {
     expect(await deployments.desiredForCluster('b')).toEqual([]);
   });
 });
+
+describe('delivery leases', () => {
+  it('one holder at a time; a lapsed or released lease passes to another', async () => {
+    expect(await deployments.acquireLease('demo/web', 'a', 10_000)).toBe(true);
+    expect(await deployments.acquireLease('demo/web', 'b', 10_000)).toBe(false);
+    expect(await deployments.acquireLease('demo/web', 'a', 10_000)).toBe(true);
+    await deployments.releaseLeases('a');
+    expect(await deployments.acquireLease('demo/web', 'b', 1)).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await deployments.acquireLease('demo/web', 'a', 10_000)).toBe(true);
+  });
+});

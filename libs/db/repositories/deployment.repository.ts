@@ -324,6 +324,27 @@ export class DeploymentRepository {
     );
   }
 
+  /**
+   * Takes or renews the lease on delivering `bundle` for `holder`; false while another holder's
+   * lease is current. Leases let several rollouts replicas run without two driving one rollout.
+   */
+  async acquireLease(bundle: string, holder: string, ttlMs: number): Promise<boolean> {
+    const rows: unknown[] = await this.ds.query(
+      `INSERT INTO delivery_leases (bundle, holder, expires_at)
+       VALUES ($1, $2, now() + make_interval(secs => $3::double precision / 1000))
+       ON CONFLICT (bundle) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+         WHERE delivery_leases.holder = EXCLUDED.holder OR delivery_leases.expires_at < now()
+       RETURNING bundle`,
+      [bundle, holder, ttlMs],
+    );
+    return rows.length > 0;
+  }
+
+  /** Gives up every lease of `holder` (clean shutdown), so another replica takes over at once. */
+  async releaseLeases(holder: string): Promise<void> {
+    await this.ds.query('DELETE FROM delivery_leases WHERE holder = $1', [holder]);
+  }
+
   /** Clears every hold of a bundle. */
   async clearHolds(bundle: string): Promise<void> {
     await this.ds.query(
