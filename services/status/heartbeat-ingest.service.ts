@@ -13,6 +13,7 @@ import {
   type HeartbeatRecord,
   type StateTransition,
 } from '../../libs/db/index.js';
+import { FlushScheduler } from '../../libs/batching/flush-scheduler.js';
 import { LeaseTimers, leaseExpiry } from '../../libs/liveness/lease.js';
 import { parseJson, publishJson } from '../../libs/nats/index.js';
 import { METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
@@ -36,8 +37,7 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
   private readonly logger = new Logger('Liveness');
   private subscription: Subscription | undefined;
   private pending = new Map<string, HeartbeatRecord>();
-  private flushTimer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly flusher = new FlushScheduler(() => this.flush(), FLUSH_MS);
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly leases: LeaseTimers;
   private readonly heartbeats: Counter;
@@ -106,17 +106,7 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
       agentVersion: parsed.data.agentVersion,
       kubernetesVersion: parsed.data.kubernetesVersion,
     });
-    if (this.pending.size >= FLUSH_SIZE) this.scheduleFlush(0);
-    else this.scheduleFlush(FLUSH_MS);
-  }
-
-  private scheduleFlush(delay: number): void {
-    if (this.flushTimer && delay > 0) return;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      this.flushing = this.flushing.then(() => this.flush());
-    }, delay);
+    this.flusher.request(this.pending.size >= FLUSH_SIZE);
   }
 
   private async flush(): Promise<void> {
@@ -133,7 +123,7 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
       // Keep the newest of each for the next attempt.
       for (const record of batch)
         if (!this.pending.has(record.name)) this.pending.set(record.name, record);
-      this.scheduleFlush(1000);
+      this.flusher.retry(1000);
     }
   }
 
@@ -168,9 +158,8 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     this.subscription?.unsubscribe();
-    if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.leases.clear();
-    await this.flushing;
+    await this.flusher.stop();
   }
 }

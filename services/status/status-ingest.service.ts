@@ -9,6 +9,7 @@ import { type ConsumerMessages, type JsMsg, jetstream, jetstreamManager } from '
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
 import { StatusReportSchema, type Subjects } from '../../libs/contracts/index.js';
+import { FlushScheduler } from '../../libs/batching/flush-scheduler.js';
 import { DeploymentRepository, type ReportRow } from '../../libs/db/index.js';
 import {
   STATUS_CONSUMER,
@@ -34,8 +35,7 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
   private readonly logger = new Logger('StatusIngest');
   private messages: ConsumerMessages | undefined;
   private buffer: { msg: JsMsg; row: ReportRow }[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly flusher = new FlushScheduler(() => this.flush(), FLUSH_MS);
   private stopped = false;
   private readonly ingested: Counter;
   private readonly rejected: Counter;
@@ -98,17 +98,7 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
         observedAt: Number.isNaN(observedAt.getTime()) ? new Date() : observedAt,
       },
     });
-    if (this.buffer.length >= FLUSH_SIZE) this.schedule(0);
-    else this.schedule(FLUSH_MS);
-  }
-
-  private schedule(delay: number): void {
-    if (this.timer && delay > 0) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.flushing = this.flushing.then(() => this.flush());
-    }, delay);
+    this.flusher.request(this.buffer.length >= FLUSH_SIZE);
   }
 
   private async flush(): Promise<void> {
@@ -137,8 +127,7 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.flushing;
+    await this.flusher.stop();
     await this.messages?.close().catch(() => undefined);
   }
 }
