@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { clusterCommand } from './commands/cluster.js';
 import { groupCommand } from './commands/group.js';
 import { repoCommand } from './commands/repo.js';
+import { rolloutCommand } from './commands/rollout.js';
 import { statusCommand } from './commands/status.js';
 import { globalOptionDefinitions, withGlobalOptions, type CliContext } from './context.js';
 
@@ -57,6 +58,7 @@ export function buildProgram(context: Partial<CliContext> = {}): Command {
   registerCommand(program, clusterCommand(ctx));
   registerCommand(program, groupCommand(ctx));
   registerCommand(program, repoCommand(ctx));
+  registerCommand(program, rolloutCommand(ctx));
   registerCommand(program, statusCommand(ctx));
   return program;
 }

@@ -11,30 +11,12 @@ import { type GitServer, eventually, startGitServer } from '../../libs/testing/i
 import { type RunningHub, runHub } from '../../services/hub/hub.js';
 import { fleetClient } from '../support/grpc.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
+import { appDeployment, ringClusters, ringStrategy } from '../support/rollout-fixtures.js';
 
-const strategy = `rolloutStrategy:
-  stages:
-    - name: canary
-      clusterSelector: {matchLabels: {ring: canary}}
-      bakeTime: 4s
-    - name: rest
-      maxUnavailable: 2
-  onFailure: rollback
-`;
-const app = (version: string, outcome = 'ready') => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: app
-  annotations:
-    sim.flotilla.dev/ready-after: 300ms
-    sim.flotilla.dev/outcome: ${outcome}
-    version: "${version}"
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: app}}
-  template: {metadata: {labels: {app: app}}, spec: {containers: [{name: app, image: app}]}}
-`;
-const clusters = ['c1', 'c2', 'c3', 'c4', 'c5'];
+const strategy = ringStrategy({ canaryBake: '4s' });
+const app = (version: string, outcome = 'ready') =>
+  appDeployment(version, { outcome, readyAfter: '300ms' });
+const clusters = ringClusters;
 const rest = clusters.slice(1);
 
 let hub: TestHub;
