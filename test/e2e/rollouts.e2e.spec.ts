@@ -7,10 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
 import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
 import { loadHubConfig } from '../../libs/config/config.js';
-import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
+import {
+  type GitServer,
+  eventually,
+  startGitServer,
+  testNatsUrl,
+} from '../../libs/testing/index.js';
 import { type RunningHub, runHub } from '../../services/hub/hub.js';
 import { fleetClient } from '../support/grpc.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
+import { connect } from '@nats-io/transport-node';
 import { appDeployment, ringClusters, ringStrategy } from '../support/rollout-fixtures.js';
 
 const strategy = ringStrategy({ canaryBake: '4s' });
@@ -232,6 +238,49 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
     ).toBe(true);
     const b = await bundleView();
     expect(b.deployments.every((d: any) => d.commit === head && d.state === 'Ready')).toBe(true);
+  });
+
+  it('rollback on request returns the released clusters to the previous revision; every transition is an event', async () => {
+    const before = (await bundleView()).deployments.find(
+      (d: any) => d.cluster === 'c1',
+    ).desiredRevision;
+    const nc = await connect({ servers: testNatsUrl() });
+    const events: any[] = [];
+    const sub = nc.subscribe(`${hub.env.FLOTILLA_SUBJECT_PREFIX}.flotilla.events.rollout.>`, {
+      callback: (_e, m) => {
+        events.push(JSON.parse(new TextDecoder().decode(m.data)));
+      },
+    });
+    try {
+      head = await git.commit('ring', { 'app/app.yaml': app('4b') });
+      await api().post('/api/v1/gitrepos/ring/sync').expect(202);
+      const rollout = await eventually(
+        'the canary baking',
+        latestRollout,
+        (r) => r.toCommit === head && r.stages[0].clusters[0].state === 'Baking',
+      );
+      const res = await api()
+        .post(`/api/v1/rollouts/${rollout.id}/rollback`)
+        .set('X-Flotilla-Actor', 'alice')
+        .send({ reason: 'latency regression' })
+        .expect(200);
+      expect(res.body.state).toBe('RolledBack');
+      await eventually('the canary back on its previous revision', bundleView, (b) =>
+        b.deployments.every(
+          (d: any) => d.desiredRevision === before && d.appliedRevision === before,
+        ),
+      );
+      const detail = (await api().get(`/api/v1/rollouts/${rollout.id}`).expect(200)).body;
+      expect(detail.audit.some((a: any) => a.actor === 'api:alice' && a.to === 'RolledBack')).toBe(
+        true,
+      );
+      await expect
+        .poll(() => events.filter((e) => e.id === rollout.id).map((e) => e.state))
+        .toEqual(expect.arrayContaining(['Progressing', 'RolledBack']));
+    } finally {
+      sub.unsubscribe();
+      await nc.close();
+    }
   });
 
   it('gRPC: ListRollouts matches REST, WatchRollout streams a rollout until it finishes', async () => {
