@@ -39,6 +39,10 @@ const LEASE_MS = 10_000;
 const RESEND_MS = 5000;
 /** Revisions kept in memory for content requests (many clusters fetch the same one). */
 const CONTENT_CACHE = 64;
+/** Remembered (cluster, revision) entitlements before the memory starts over. */
+const ENTITLED_MAX = 500_000;
+/** How old the cached list of dependent bundles may get. */
+const DEPENDENTS_TTL_MS = 2000;
 
 /** Event asking delivery to act on a bundle (published by the resolver). */
 export interface BundleEvent {
@@ -56,6 +60,11 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly logger = new Logger('Delivery');
   private readonly subs: Subscription[] = [];
   private readonly content = new Map<string, Buffer>();
+  private readonly loading = new Map<string, Promise<Buffer | undefined>>();
+  /** (cluster, revision) pairs this replica sent, so content requests need no query. */
+  private readonly entitled = new Set<string>();
+  private dependentsCache:
+    { at: number; list: { name: string; dependsOn: string[] }[] } | undefined;
   private readonly queue = new Map<string, Promise<void>>();
   private readonly waiting = new Set<string>();
   /** Bundles with a rollout in progress (re-planned on their deployments' reports). */
@@ -96,8 +105,10 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
         queue: QUEUE,
         callback: (_err, msg) => {
           const event = parseJson(msg.data) as Partial<BundleEvent> | undefined;
-          if (event?.type === 'TargetsChanged' && typeof event.bundle === 'string')
+          if (event?.type === 'TargetsChanged' && typeof event.bundle === 'string') {
+            this.dependentsCache = undefined;
             this.deliver(event.bundle);
+          }
         },
       }),
       this.nc.subscribe(this.subjects.allEvents('deployment'), {
@@ -204,7 +215,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
    */
   private async holdForDependencies(bundle: string): Promise<Map<string, string>> {
     const held = new Map<string, string>();
-    const deps = (await this.bundles.dependents()).find((d) => d.name === bundle)?.dependsOn ?? [];
+    const deps = (await this.dependents()).find((d) => d.name === bundle)?.dependsOn ?? [];
     if (deps.length === 0) return held;
     const clusters = await this.deployments.targetClusters(bundle);
     const unready = await this.deployments.unreadyDependencies(deps, clusters);
@@ -217,7 +228,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   /** A deployment changed: its bundle's rollout and the bundle's dependents may go on. */
   private async onDeploymentChanged(bundle: string): Promise<void> {
     if (this.rolling.has(bundle)) this.deliver(bundle);
-    for (const d of await this.bundles.dependents()) {
+    for (const d of await this.dependents()) {
       if (d.dependsOn.includes(bundle)) this.deliver(d.name);
     }
   }
@@ -280,6 +291,19 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     while (this.queue.size > 0) await Promise.all([...this.queue.values()]);
   }
 
+  /**
+   * Bundles that depend on others, cached: every status report would otherwise read the bundles
+   * table. Invalidated when the resolver announces a bundle, and at most 2 s old.
+   */
+  private async dependents(): Promise<{ name: string; dependsOn: string[] }[]> {
+    if (this.dependentsCache && Date.now() - this.dependentsCache.at < DEPENDENTS_TTL_MS) {
+      return this.dependentsCache.list;
+    }
+    const list = await this.bundles.dependents();
+    this.dependentsCache = { at: Date.now(), list };
+    return list;
+  }
+
   private async publish(changes: DesiredChange[]): Promise<void> {
     if (changes.length === 0) return;
     const messages = await this.toMessages(changes);
@@ -300,6 +324,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     }
     return changes.map((c): [string, DesiredState] => {
       if (c.kind === 'Remove') return [c.cluster, { kind: 'Remove', bundle: c.bundle }];
+      this.entitle(c.cluster, c.revision);
       const size = sizes.get(c.revision) ?? 0;
       return [
         c.cluster,
@@ -356,12 +381,9 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     if (cluster === undefined || !parsed.success) return fail('malformed content request');
     const { revision, chunk } = parsed.data;
     try {
-      const allowed: unknown[] = await this.ds.query(
-        'SELECT 1 FROM deployments WHERE cluster = $1 AND desired_revision = $2 LIMIT 1',
-        [cluster, revision],
-      );
-      if (allowed.length === 0)
+      if (!(await this.isEntitled(cluster, revision))) {
         return fail(`revision ${revision} is not desired on cluster ${cluster}`);
+      }
       const content = await this.contentOf(revision);
       if (!content) return fail(`revision ${revision} not found`);
       const start = chunk * CONTENT_CHUNK_BYTES;
@@ -373,19 +395,47 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     }
   }
 
-  private async contentOf(revision: string): Promise<Buffer | undefined> {
+  /**
+   * Whether `cluster` may fetch `revision`: one this replica told it to run (remembered), or
+   * one PostgreSQL says is desired there (after a restart, or sent by another replica).
+   */
+  private async isEntitled(cluster: string, revision: string): Promise<boolean> {
+    if (this.entitled.has(`${cluster}\u0000${revision}`)) return true;
+    const rows: unknown[] = await this.ds.query(
+      'SELECT 1 FROM deployments WHERE cluster = $1 AND desired_revision = $2 LIMIT 1',
+      [cluster, revision],
+    );
+    return rows.length > 0;
+  }
+
+  private entitle(cluster: string, revision: string): void {
+    if (this.entitled.size >= ENTITLED_MAX) this.entitled.clear();
+    this.entitled.add(`${cluster}\u0000${revision}`);
+  }
+
+  /** A revision's content; concurrent requests for one not cached share a single load. */
+  private contentOf(revision: string): Promise<Buffer | undefined> {
     const cached = this.content.get(revision);
     if (cached) {
       this.content.delete(revision);
       this.content.set(revision, cached);
-      return cached;
+      return Promise.resolve(cached);
     }
-    const content = await this.bundles.revisionContent(revision);
-    if (content) {
-      this.content.set(revision, content);
-      if (this.content.size > CONTENT_CACHE) this.content.delete(this.content.keys().next().value!);
-    }
-    return content;
+    const loading = this.loading.get(revision);
+    if (loading) return loading;
+    const load = this.bundles
+      .revisionContent(revision)
+      .then((content) => {
+        if (content) {
+          this.content.set(revision, content);
+          if (this.content.size > CONTENT_CACHE)
+            this.content.delete(this.content.keys().next().value!);
+        }
+        return content;
+      })
+      .finally(() => this.loading.delete(revision));
+    this.loading.set(revision, load);
+    return load;
   }
 
   async onModuleDestroy(): Promise<void> {
