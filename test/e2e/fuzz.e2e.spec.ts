@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
 let hub: TestHub;
