@@ -15,6 +15,10 @@ import {
   type Heartbeat,
 } from '../../libs/contracts/index.js';
 import { eventually, testNatsUrl, testSubjectPrefix } from '../../libs/testing/index.js';
+import { generateSigningKeyPair } from '../../libs/contracts/signing.js';
+
+/** The fake hub's signing key (public half). */
+const hubKeyPem = generateSigningKeyPair().publicKeyPem;
 import {
   AGENT_TOKEN_FILE,
   SIMULATED_KUBERNETES_VERSION,
@@ -211,7 +215,16 @@ describe('agent', () => {
       const cluster = clusters[token];
       return cluster === undefined
         ? unauthorized('unknown or revoked agent token')
-        : { status: 200, body: { cluster, natsUrl, subjectPrefix: prefix, heartbeatIntervalMs } };
+        : {
+            status: 200,
+            body: {
+              cluster,
+              natsUrl,
+              subjectPrefix: prefix,
+              heartbeatIntervalMs,
+              hubPublicKey: hubKeyPem,
+            },
+          };
     };
   }
 

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import {
+  PayloadVerifier,
   HeartbeatSchema,
   TokenPrefix,
   createSubjects,
@@ -24,6 +25,32 @@ import {
 
 /** Name of the file in the state directory that keeps the agent token. */
 export const AGENT_TOKEN_FILE = 'agent-token';
+
+/** Where the agent pins the hub's signing key at its first bootstrap. */
+export const HUB_KEY_FILE = 'hub-public-key.pem';
+
+/**
+ * Trust on first use: the hub's public key from the first bootstrap is kept in the state dir,
+ * and a later bootstrap naming another key is refused (someone may be impersonating the hub).
+ * After an intentional key rotation, delete the file.
+ */
+export async function pinHubKey(stateDir: string, offered: string): Promise<string> {
+  const file = join(stateDir, HUB_KEY_FILE);
+  const pinned = await readFile(file, 'utf8').catch(() => undefined);
+  if (pinned !== undefined) {
+    if (pinned.trim() !== offered.trim()) {
+      throw new HubError(
+        `the hub offered a signing key that differs from the one pinned in ${file}; refusing to run (delete that file only if the hub's key was rotated on purpose)`,
+        undefined,
+      );
+    }
+    return pinned;
+  }
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await writeFile(`${file}.tmp`, offered, { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
+  return offered;
+}
 
 /** Reported as the Kubernetes version when the cluster cannot be asked. */
 export const UNKNOWN_KUBERNETES_VERSION = 'unknown';
@@ -95,6 +122,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     }
     throw err;
   }
+  const verifier = new PayloadVerifier(await pinHubKey(stateDir, boot.hubPublicKey));
   const intervalMs = Math.min(override ?? boot.heartbeatIntervalMs, MAX_INTERVAL_MS);
   const subjects = createSubjects(boot.subjectPrefix);
   const heartbeatSubject = subjects.heartbeat(boot.cluster);
@@ -104,7 +132,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     'bootstrapped at the hub',
   );
   const delivery = isApplier(opts.driver)
-    ? new Delivery({ cluster: boot.cluster, subjects, applier: opts.driver, log })
+    ? new Delivery({ cluster: boot.cluster, subjects, applier: opts.driver, log, verifier })
     : undefined;
   if (delivery === undefined) {
     log.warn(

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Msg } from '@nats-io/transport-node';
+import { contentDigest } from '../../libs/contracts/signing.js';
 import type { KubeObject } from '../../libs/manifests/index.js';
 import { backoffDelayMs } from './hub-client.js';
 
@@ -16,6 +17,8 @@ export interface RevisionRef {
   revision: string;
   size: number;
   chunks: number;
+  /** sha256 (hex) of the content, from the hub's signed desired state. */
+  contentSha256?: string;
 }
 
 /**
@@ -140,6 +143,11 @@ export class ContentFetcher {
       if (content.length !== ref.size) {
         throw new Error(
           `content of revision ${short(ref.revision)} is ${content.length} bytes, expected ${ref.size}`,
+        );
+      }
+      if (ref.contentSha256 !== undefined && contentDigest(content) !== ref.contentSha256) {
+        throw new InvalidContentError(
+          `content of revision ${short(ref.revision)} does not match the digest the hub signed; refusing it`,
         );
       }
       return parseContent(ref.revision, content);

@@ -24,6 +24,16 @@ import {
 import type { KubeObject } from '../../libs/manifests/index.js';
 import { eventually, testNatsUrl, testSubjectPrefix } from '../../libs/testing/index.js';
 import {
+  PayloadSigner,
+  SIGNATURE_HEADER,
+  contentDigest,
+  generateSigningKeyPair,
+} from '../../libs/contracts/signing.js';
+
+/** The fake hub's signing key; the agent pins its public half at bootstrap. */
+const hubKeys = generateSigningKeyPair();
+const hubSigner = new PayloadSigner(hubKeys.privateKeyPem);
+import {
   SIMULATED_FAILURE_MESSAGE,
   SimulatedCluster,
   startAgent,
@@ -107,15 +117,26 @@ class FakeHubNats {
       options,
       size: revision.content.length,
       chunks: revision.chunks,
+      contentSha256: contentDigest(revision.content),
     };
     this.desired.set(bundle, upsert);
     return upsert;
   }
 
   /** Publishes a desired-state message (or anything else) to the agent. */
-  send(message: unknown): void {
-    const data = typeof message === 'string' ? message : JSON.stringify(message);
-    this.nc.publish(this.subjects.desired(this.cluster), data);
+  send(
+    message: unknown,
+    { sign = true, signatureOf }: { sign?: boolean; signatureOf?: unknown } = {},
+  ): void {
+    const text = (m: unknown) => (typeof m === 'string' ? m : JSON.stringify(m));
+    const data = new TextEncoder().encode(text(message));
+    const h = headers();
+    if (sign)
+      h.set(
+        SIGNATURE_HEADER,
+        hubSigner.sign(new TextEncoder().encode(text(signatureOf ?? message))),
+      );
+    this.nc.publish(this.subjects.desired(this.cluster), data, { headers: h });
   }
 
   contentFetches(revision: Revision): number[] {
@@ -133,7 +154,10 @@ class FakeHubNats {
     for (const bundle of held.keys()) {
       if (!this.desired.has(bundle)) changes.push({ kind: 'Remove', bundle });
     }
-    msg.respond(JSON.stringify({ changes }));
+    const reply = new TextEncoder().encode(JSON.stringify({ changes }));
+    const h = headers();
+    h.set(SIGNATURE_HEADER, hubSigner.sign(reply));
+    msg.respond(reply, { headers: h });
   }
 
   private onContent(msg: Msg): void {
@@ -200,6 +224,7 @@ describe('delivery', () => {
                   natsUrl: testNatsUrl(),
                   subjectPrefix: prefix,
                   heartbeatIntervalMs: 5_000,
+                  hubPublicKey: hubKeys.publicKeyPem,
                 }
               : { statusCode: 404, error: 'Not Found', message: 'no route' },
           ),
@@ -411,6 +436,27 @@ describe('delivery', () => {
     ).toHaveLength(3);
     expect(reported('broken')).toEqual([]);
     expect(reported('x')).toEqual([]);
+  });
+
+  it('refuses desired state that is unsigned or tampered with, and applies what the hub signed', async () => {
+    const sim = new SimulatedCluster();
+    await start(sim);
+    await eventually(
+      'the first sync',
+      () => hub.syncRequests.length,
+      (n) => n >= 1,
+    );
+    const evil = hub.want('evil', revisionOf([configMap('evil')]));
+    hub.send(evil, { sign: false });
+    const genuine = hub.want('genuine', revisionOf([configMap('genuine')]));
+    // A valid signature, but of another message: the payload was tampered with on the way.
+    hub.send({ ...genuine, bundle: 'tampered' }, { signatureOf: genuine });
+    hub.send(genuine);
+    await until('genuine', 'Ready');
+    expect(reported('evil')).toEqual([]);
+    expect(reported('tampered')).toEqual([]);
+    expect(sim.liveKeys().some((k) => k.includes('/evil'))).toBe(false);
+    expect(lines.filter((l) => l.includes('refusing a desired-state message'))).toHaveLength(2);
   });
 
   it('abandons a fetch when a newer Upsert for the bundle arrives', async () => {

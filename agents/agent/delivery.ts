@@ -3,6 +3,8 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import {
+  type PayloadVerifier,
+  SIGNATURE_HEADER,
   DesiredStateSchema,
   SyncReplySchema,
   type DesiredState,
@@ -41,6 +43,8 @@ export interface DeliveryOptions {
   requestTimeoutMs?: number;
   /** First delay before a failed fetch, apply or remove is tried again; default 1 s (doubling, up to 1 min). */
   retryDelayMs?: number;
+  /** Verifies the hub's signatures; desired state and sync replies without a valid one are refused. */
+  verifier: PayloadVerifier;
 }
 
 /** Work on one bundle: at most one task runs; only the newest desired state waits. */
@@ -84,6 +88,8 @@ export class Delivery {
   private js: JetStreamClient | undefined;
   private subscription: Subscription | undefined;
   private desiredSeq = 0;
+  /** Desired-state messages and sync replies refused for a bad or missing signature. */
+  refused = 0;
   private syncAbort: AbortController | undefined;
   private syncing: Promise<void> | undefined;
 
@@ -162,6 +168,14 @@ export class Delivery {
   }
 
   private onDesired(msg: Msg): void {
+    if (!this.opts.verifier.verify(msg.data, msg.headers?.get(SIGNATURE_HEADER))) {
+      this.refused += 1;
+      this.log.error(
+        { subject: msg.subject, refused: this.refused },
+        'refusing a desired-state message that is unsigned or not signed by the pinned hub key',
+      );
+      return;
+    }
     const parsed = DesiredStateSchema.safeParse(parseJson(msg.data));
     if (!parsed.success) {
       this.log.warn(
@@ -359,6 +373,12 @@ export class Delivery {
           ? reply.headers.get(CONTENT_ERROR_HEADER)
           : undefined;
         if (error !== undefined) throw new Error(`the hub refused the sync: ${error}`);
+        if (!this.opts.verifier.verify(reply.data, reply.headers?.get(SIGNATURE_HEADER))) {
+          this.refused += 1;
+          throw new Error(
+            'the sync reply is unsigned or not signed by the pinned hub key; refusing it',
+          );
+        }
         const parsed = SyncReplySchema.safeParse(parseJson(reply.data));
         if (!parsed.success) {
           throw new Error(

@@ -53,6 +53,8 @@ export const DesiredStateSchema = z.discriminatedUnion('kind', [
     size: z.number().int().nonnegative(),
     /** Number of content chunks to fetch. */
     chunks: z.number().int().positive(),
+    /** sha256 (hex) of the content bytes; the agent refuses content that does not match. */
+    contentSha256: z.string().regex(/^[0-9a-f]{64}$/),
   }),
   z.object({ kind: z.literal('Remove'), bundle: z.string() }),
 ]);

@@ -4,3 +4,4 @@ export * from './messages.js';
 export * from './tokens.js';
 export * from './project-root.js';
 export * from './delivery.js';
+export * from './signing.js';

@@ -21,6 +21,8 @@ export const BootstrapResponseSchema = z.object({
   natsUrl: z.string(),
   subjectPrefix: z.string(),
   heartbeatIntervalMs: z.number().int().positive(),
+  /** The hub's ed25519 public key (PEM): the agent pins it and refuses unsigned desired state. */
+  hubPublicKey: z.string().min(1),
 });
 export type BootstrapResponse = z.infer<typeof BootstrapResponseSchema>;
 

@@ -10,3 +10,4 @@ export * from './repositories/gitrepo.repository.js';
 export * from './repositories/bundle.repository.js';
 export * from './repositories/deployment.repository.js';
 export * from './repositories/rollout.repository.js';
+export * from './repositories/hub-settings.repository.js';

@@ -12,7 +12,8 @@ import {
 } from '../../libs/db/index.js';
 import { parseSelector, validateClusterName, validateLabels } from '../../libs/selectors/index.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
-import { DATA_SOURCE, HUB_CONFIG } from '../shared/tokens.js';
+import { DATA_SOURCE, HUB_CONFIG, SIGNER } from '../shared/tokens.js';
+import type { PayloadSigner } from '../../libs/contracts/signing.js';
 import { ClusterEventsPublisher } from './cluster-events.publisher.js';
 import { type DeploymentView, deploymentView } from './fleet-summary.js';
 import { type ClusterView, clusterView } from './views.js';
@@ -36,6 +37,7 @@ export class ClustersService {
     private readonly tokens: TokenRepository,
     private readonly events: ClusterEventsPublisher,
     private readonly deployments: DeploymentRepository,
+    @Inject(SIGNER) private readonly signer: PayloadSigner,
   ) {}
 
   /** Manager-initiated registration: the cluster and the token its agent runs with. */
@@ -101,6 +103,7 @@ export class ClustersService {
       natsUrl: this.config.agentNatsUrl ?? this.config.natsUrl,
       subjectPrefix: this.config.subjectPrefix,
       heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+      hubPublicKey: this.signer.publicKeyPem,
     };
   }
 }

@@ -6,11 +6,19 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { type Msg, type NatsConnection, type Subscription, headers } from '@nats-io/transport-node';
+import {
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+  headers,
+} from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import {
   CONTENT_CHUNK_BYTES,
+  type PayloadSigner,
+  SIGNATURE_HEADER,
   ContentRequestSchema,
   type DeploymentOptions,
   DeploymentOptionsSchema,
@@ -26,8 +34,14 @@ import {
   TERMINAL_ROLLOUT_STATES,
 } from '../../libs/db/index.js';
 import { ActionType, type OperatorAction } from '../../libs/rollouts/index.js';
-import { parseJson, publishJson } from '../../libs/nats/index.js';
-import { DATA_SOURCE, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { parseJson } from '../../libs/nats/index.js';
+import {
+  DATA_SOURCE,
+  METRICS_REGISTRY,
+  NATS_CONNECTION,
+  SIGNER,
+  SUBJECTS,
+} from '../shared/tokens.js';
 import { type RolloutDecision, RolloutController } from './rollout-controller.js';
 
 const QUEUE = 'flotilla-rollouts';
@@ -61,6 +75,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly subs: Subscription[] = [];
   private readonly content = new Map<string, Buffer>();
   private readonly loading = new Map<string, Promise<Buffer | undefined>>();
+  private readonly digests = new Map<string, string>();
   /** (cluster, revision) pairs this replica sent, so content requests need no query. */
   private readonly entitled = new Set<string>();
   private dependentsCache:
@@ -85,6 +100,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly bundles: BundleRepository,
     private readonly rollouts: RolloutRepository,
     private readonly controller: RolloutController,
+    @Inject(SIGNER) private readonly signer: PayloadSigner,
   ) {
     this.published = new Counter({
       name: 'flotilla_desired_state_messages_total',
@@ -304,11 +320,29 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     return list;
   }
 
+  /** A payload and the headers carrying the hub's signature over its exact bytes. */
+  private signed(value: unknown): [Uint8Array, { headers: MsgHdrs }] {
+    const data = new TextEncoder().encode(JSON.stringify(value));
+    const h = headers();
+    h.set(SIGNATURE_HEADER, this.signer.sign(data));
+    return [data, { headers: h }];
+  }
+
+  /** Content digests of revisions (content never changes under an id, so they are cached). */
+  private async digestsOf(ids: string[]): Promise<Map<string, string>> {
+    const missing = ids.filter((id) => !this.digests.has(id));
+    for (const [id, digest] of await this.bundles.revisionDigests(missing)) {
+      if (this.digests.size >= ENTITLED_MAX) this.digests.clear();
+      this.digests.set(id, digest);
+    }
+    return this.digests;
+  }
+
   private async publish(changes: DesiredChange[]): Promise<void> {
     if (changes.length === 0) return;
     const messages = await this.toMessages(changes);
     for (const [cluster, message] of messages) {
-      publishJson(this.nc, this.subjects.desired(cluster), message);
+      this.nc.publish(this.subjects.desired(cluster), ...this.signed(message));
       this.published.inc({ kind: message.kind });
     }
   }
@@ -316,7 +350,9 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   /** Desired-state messages for changes, with options and content sizes filled in. */
   private async toMessages(changes: DesiredChange[]): Promise<[string, DesiredState][]> {
     const upserts = changes.filter((c) => c.kind === 'Upsert');
-    const sizes = await this.bundles.revisionSizes([...new Set(upserts.map((u) => u.revision))]);
+    const ids = [...new Set(upserts.map((u) => u.revision))];
+    const sizes = await this.bundles.revisionSizes(ids);
+    const digests = await this.digestsOf(ids);
     const options = new Map<string, DeploymentOptions>();
     for (const name of new Set(upserts.map((u) => u.bundle))) {
       const bundle = await this.bundles.get(name).catch(() => undefined);
@@ -336,6 +372,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
           options: options.get(c.bundle) ?? DeploymentOptionsSchema.parse({}),
           size,
           chunks: Math.max(1, Math.ceil(size / CONTENT_CHUNK_BYTES)),
+          contentSha256: digests.get(c.revision) ?? '0'.repeat(64),
         },
       ];
     });
@@ -346,7 +383,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     const cluster = this.subjects.clusterOf(msg.subject);
     const parsed = SyncRequestSchema.safeParse(parseJson(msg.data));
     if (cluster === undefined || !parsed.success) {
-      msg.respond(JSON.stringify({ changes: [] }));
+      msg.respond(...this.signed({ changes: [] }));
       return;
     }
     try {
@@ -360,7 +397,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       for (const bundle of held.keys())
         if (!wanted.has(bundle)) changes.push({ kind: 'Remove', bundle, cluster });
       const messages = await this.toMessages(changes);
-      msg.respond(JSON.stringify({ changes: messages.map(([, m]) => m) }));
+      msg.respond(...this.signed({ changes: messages.map(([, m]) => m) }));
     } catch (err) {
       this.logger.error(`sync for ${cluster}: ${String(err)}`);
       const h = headers();

@@ -10,6 +10,7 @@ import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { HubConfig } from '../../libs/config/config.js';
+import { PayloadSigner, generateSigningKeyPair } from '../../libs/contracts/signing.js';
 import { createSubjects } from '../../libs/contracts/subjects.js';
 import {
   BundleRepository,
@@ -17,6 +18,7 @@ import {
   ClusterRepository,
   DeploymentRepository,
   GitRepoRepository,
+  HubSettingsRepository,
   RolloutRepository,
   TokenRepository,
   openDatabase,
@@ -32,7 +34,14 @@ const repositories = [
   DeploymentRepository,
   RolloutRepository,
 ] as const;
-import { DATA_SOURCE, HUB_CONFIG, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from './tokens.js';
+import {
+  DATA_SOURCE,
+  HUB_CONFIG,
+  METRICS_REGISTRY,
+  NATS_CONNECTION,
+  SIGNER,
+  SUBJECTS,
+} from './tokens.js';
 
 /** Resolved connection settings: by now embedded PostgreSQL/NATS have been started if needed. */
 export interface ResolvedHubConfig extends HubConfig {
@@ -79,6 +88,18 @@ export class InfrastructureModule implements OnApplicationShutdown {
             return registry;
           },
         },
+        {
+          // One signing key for every replica, created by the first one to start.
+          provide: SIGNER,
+          inject: [DATA_SOURCE],
+          useFactory: async (ds: DataSource) =>
+            new PayloadSigner(
+              await new HubSettingsRepository(ds).ensure(
+                'desired-state-signing-key',
+                () => generateSigningKeyPair().privateKeyPem,
+              ),
+            ),
+        },
         ...repositories.map((Repo) => ({
           provide: Repo,
           inject: [DATA_SOURCE],
@@ -91,6 +112,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         DATA_SOURCE,
         NATS_CONNECTION,
         METRICS_REGISTRY,
+        SIGNER,
         ...repositories,
       ],
     };

@@ -4,3 +4,5 @@ export const DATA_SOURCE = Symbol('DATA_SOURCE');
 export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
 export const SUBJECTS = Symbol('SUBJECTS');
 export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
+/** The hub's PayloadSigner (desired state is signed with it). */
+export const SIGNER = Symbol('SIGNER');

@@ -211,7 +211,14 @@ describe('agent bootstrap and self-registration', () => {
       natsUrl: hub.config.natsUrl,
       subjectPrefix: hub.config.subjectPrefix,
       heartbeatIntervalMs: 5000,
+      hubPublicKey: expect.stringContaining('BEGIN PUBLIC KEY'),
     });
+    // One signing key for the hub, whoever asks.
+    const again = await api
+      .post('/api/v1/agent/bootstrap')
+      .set('Authorization', `Bearer ${body.token}`)
+      .expect(200);
+    expect(again.body.hubPublicKey).toBe(res.body.hubPublicKey);
     await api.post('/api/v1/agent/bootstrap').expect(401);
     await api.post('/api/v1/agent/bootstrap').set('Authorization', 'Bearer fla_wrong').expect(401);
   });

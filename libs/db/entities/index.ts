@@ -7,6 +7,7 @@ import { ClusterEntity } from './cluster.entity.js';
 import { DeliveryLeaseEntity } from './delivery-lease.entity.js';
 import { DeploymentEntity } from './deployment.entity.js';
 import { GitRepoEntity } from './gitrepo.entity.js';
+import { HubSettingEntity } from './hub-setting.entity.js';
 import { RegistrationTokenEntity } from './registration-token.entity.js';
 import { RolloutAuditEntity } from './rollout-audit.entity.js';
 import { RolloutEntity } from './rollout.entity.js';
@@ -22,6 +23,7 @@ export {
   DeliveryLeaseEntity,
   DeploymentEntity,
   GitRepoEntity,
+  HubSettingEntity,
   RegistrationTokenEntity,
   RolloutAuditEntity,
   RolloutEntity,
@@ -45,4 +47,5 @@ export const entities = [
   RolloutEntity,
   RolloutAuditEntity,
   DeliveryLeaseEntity,
+  HubSettingEntity,
 ];

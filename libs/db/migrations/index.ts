@@ -3,6 +3,7 @@ import { GitOps1732100000000 } from './1732100000000-gitops.js';
 import { TargetHolds1732200000000 } from './1732200000000-target-holds.js';
 import { Rollouts1732300000000 } from './1732300000000-rollouts.js';
 import { DeliveryLeases1732400000000 } from './1732400000000-delivery-leases.js';
+import { HubSettings1732500000000 } from './1732500000000-hub-settings.js';
 
 /** Every migration, oldest first. Add new ones at the end; never edit a released one. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   TargetHolds1732200000000,
   Rollouts1732300000000,
   DeliveryLeases1732400000000,
+  HubSettings1732500000000,
 ];

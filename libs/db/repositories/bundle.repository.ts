@@ -103,6 +103,16 @@ export class BundleRepository {
     return row?.content;
   }
 
+  /** sha256 (hex) of the content of revisions, by id. */
+  async revisionDigests(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows: { id: string; digest: string }[] = await this.ds.query(
+      "SELECT id, encode(sha256(content), 'hex') AS digest FROM bundle_revisions WHERE id = ANY($1::text[])",
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.digest]));
+  }
+
   /** Sizes of revisions, by id. */
   async revisionSizes(ids: string[]): Promise<Map<string, number>> {
     if (ids.length === 0) return new Map();
