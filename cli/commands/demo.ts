@@ -46,6 +46,8 @@ export function demoCommand(): Command {
       const env = {
         ...process.env,
         FLOTILLA_DATA_DIR: process.env.FLOTILLA_DATA_DIR ?? join('.flotilla', 'demo'),
+        // The demo's Git repository is on this machine.
+        FLOTILLA_ALLOW_FILE_URLS: process.env.FLOTILLA_ALLOW_FILE_URLS ?? 'true',
       };
       const config = loadHubConfig(env);
 

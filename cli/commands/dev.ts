@@ -16,7 +16,11 @@ export function devCommand(): Command {
       if (!Number.isInteger(count) || count < 0 || count > 1000) {
         throw new Error('--agents must be a whole number from 0 to 1000');
       }
-      const config = loadHubConfig();
+      // One machine: repositories on its disk are fine unless turned off explicitly.
+      const config = loadHubConfig({
+        ...process.env,
+        FLOTILLA_ALLOW_FILE_URLS: process.env.FLOTILLA_ALLOW_FILE_URLS ?? 'true',
+      });
       const { runHub } = await import('../../services/hub/hub.js');
       const { startSimulatedFleet } = await import('../sim-fleet.js');
       const hub = await runHub({ config });

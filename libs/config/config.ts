@@ -22,6 +22,11 @@ export interface HubConfig {
    * setups); unset in most installations, which create tokens through the API.
    */
   presetRegistrationToken: string | undefined;
+  /**
+   * Whether GitRepos may point at `file://` repositories on the hub's disk: on for one-machine
+   * setups (`npm start`, `flotilla dev`, the demo), off by default and in the Helm chart.
+   */
+  allowFileUrls: boolean;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -36,6 +41,7 @@ const EnvSchema = z.object({
   FLOTILLA_DATA_DIR: z.string().min(1).default('.flotilla'),
   FLOTILLA_SUBJECT_PREFIX: z.string().default(''),
   FLOTILLA_HEARTBEAT_INTERVAL: z.string().default('5s'),
+  FLOTILLA_ALLOW_FILE_URLS: z.enum(['true', 'false', '1', '0', '']).default('false'),
   FLOTILLA_REGISTRATION_TOKEN: z
     .string()
     .regex(
@@ -76,5 +82,6 @@ export function loadHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     subjectPrefix: e.FLOTILLA_SUBJECT_PREFIX,
     heartbeatIntervalMs,
     presetRegistrationToken: e.FLOTILLA_REGISTRATION_TOKEN,
+    allowFileUrls: e.FLOTILLA_ALLOW_FILE_URLS === 'true' || e.FLOTILLA_ALLOW_FILE_URLS === '1',
   };
 }

@@ -15,7 +15,8 @@ import {
 } from '../../libs/db/index.js';
 import { publishJson } from '../../libs/nats/index.js';
 import { toLabelSelector, validateClusterName } from '../../libs/selectors/index.js';
-import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
+import { HUB_CONFIG, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 import { readSelector } from './cluster-groups.service.js';
 import type { GitRepoBody } from './dto.js';
 import { summarize } from './fleet-summary.js';
@@ -32,7 +33,10 @@ export function formatDuration(ms: number): string {
 }
 
 /** Checks a GitRepo body and turns it into a stored spec; 400 with the reason otherwise. */
-export function toGitRepoSpec(body: z.infer<typeof GitRepoBody>): GitRepoSpec {
+export function toGitRepoSpec(
+  body: z.infer<typeof GitRepoBody>,
+  allowFileUrls = false,
+): GitRepoSpec {
   const nameError = validateClusterName(body.name);
   if (nameError) throw new InvalidInputError(`name "${body.name}": ${nameError}`);
   let url: URL;
@@ -51,8 +55,14 @@ export function toGitRepoSpec(body: z.infer<typeof GitRepoBody>): GitRepoSpec {
   if (url.username || url.password) {
     throw new InvalidInputError('put credentials in "auth", not in the URL');
   }
-  if (url.protocol === 'file:' && body.auth)
+  if (url.protocol === 'file:' && !allowFileUrls) {
+    throw new InvalidInputError(
+      'file:// URLs are turned off on this hub; set FLOTILLA_ALLOW_FILE_URLS=true on it to allow repositories on its disk',
+    );
+  }
+  if (url.protocol === 'file:' && body.auth) {
     throw new InvalidInputError('auth is only for http(s) URLs');
+  }
   const paths = (body.paths ?? ['']).map((p) => p.replace(/^\.?\/+|\/+$/g, '').replace(/^\.$/, ''));
   for (const p of paths) {
     if (p.startsWith('/') || p.split('/').includes('..')) {
@@ -102,13 +112,14 @@ export class GitReposService {
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SUBJECTS) private readonly subjects: Subjects,
+    @Inject(HUB_CONFIG) private readonly config: ResolvedHubConfig,
     private readonly repos: GitRepoRepository,
     private readonly bundles: BundleRepository,
     private readonly deployments: DeploymentRepository,
   ) {}
 
   async create(body: z.infer<typeof GitRepoBody>) {
-    const repo = await this.repos.create(body.name, toGitRepoSpec(body));
+    const repo = await this.repos.create(body.name, toGitRepoSpec(body, this.config.allowFileUrls));
     this.announce(repo.name, 'Changed');
     return this.view(repo);
   }
@@ -118,7 +129,7 @@ export class GitReposService {
       throw new InvalidInputError(
         `name in the body ("${body.name}") differs from the path ("${name}")`,
       );
-    const repo = await this.repos.replace(name, toGitRepoSpec(body));
+    const repo = await this.repos.replace(name, toGitRepoSpec(body, this.config.allowFileUrls));
     this.announce(name, 'Changed');
     return this.view(repo);
   }

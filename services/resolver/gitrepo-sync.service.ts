@@ -240,6 +240,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         createHash('sha256').update(repo.url).digest('hex').slice(0, 16),
       ),
       auth: repo.credentials ?? undefined,
+      allowFileUrls: this.config.allowFileUrls,
     });
     this.sources.set(repo.name, { key, source });
     return source;

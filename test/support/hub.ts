@@ -17,7 +17,11 @@ export interface TestHub extends RunningHub {
 }
 
 export async function startTestHub(
-  options: { heartbeatInterval?: string; services?: HubServiceName[] } = {},
+  options: {
+    heartbeatInterval?: string;
+    services?: HubServiceName[];
+    env?: Record<string, string>;
+  } = {},
 ): Promise<TestHub> {
   const db = await createTestDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'flotilla-hub-'));
@@ -30,6 +34,8 @@ export async function startTestHub(
     FLOTILLA_DATA_DIR: dataDir,
     FLOTILLA_SUBJECT_PREFIX: testSubjectPrefix(),
     FLOTILLA_HEARTBEAT_INTERVAL: options.heartbeatInterval ?? '5s',
+    FLOTILLA_ALLOW_FILE_URLS: 'true',
+    ...options.env,
   };
   const hub = await runHub({
     config: loadHubConfig(env),
