@@ -50,6 +50,7 @@ import {
   type KubeObject,
   type ObjectRef,
 } from '../../libs/manifests/index.js';
+import { listMessages, rollUpBundleStatus } from './bundle-status.js';
 import type {
   Applier,
   ApplyResult,
@@ -715,26 +716,10 @@ export class KubernetesCluster implements ClusterDriver, Applier {
       const health = assessHealth(live);
       return { ...base, state: health.state, message: health.message };
     });
-    const named = (states: ResourceStatus['state'][]): string[] =>
-      resources
-        .filter((r) => states.includes(r.state))
-        .map((r) => `${describeRef(r)}: ${r.message}`);
-    if (record.applyError !== undefined) {
-      return { revision, state: 'ErrApplied', message: record.applyError, resources };
-    }
-    const failed = named(['Failed']);
-    if (failed.length > 0) {
-      return { revision, state: 'ErrApplied', message: listMessages(failed), resources };
-    }
-    const modified = named(['Modified']);
-    if (modified.length > 0) {
-      return { revision, state: 'Modified', message: listMessages(modified), resources };
-    }
-    const waiting = named(['NotReady', 'Missing']);
-    if (waiting.length > 0) {
-      return { revision, state: 'NotReady', message: listMessages(waiting), resources };
-    }
-    return { revision, state: 'Ready', message: record.reverted ?? '', resources };
+    return rollUpBundleStatus(revision, resources, {
+      applyError: record.applyError,
+      readyMessage: record.reverted ?? '',
+    });
   }
 
   private assertOpen(): void {
@@ -815,7 +800,6 @@ const REVERT_MAX_DELAY_MS = 5 * 60_000;
 /** After this long without a revert, an object's backoff starts over. */
 const REVERT_RESET_MS = 10 * 60_000;
 /** How many resources a bundle message names before it counts the rest. */
-const MESSAGE_RESOURCES = 5;
 
 const CONFIGMAP: ResourceInfo = {
   apiVersion: 'v1',
@@ -880,12 +864,6 @@ function slim(object: KubeObject): KubeObject {
       managedFields: managedFieldsOf(object).filter((e) => e.manager === FLOTILLA_FIELD_MANAGER),
     },
   };
-}
-
-function listMessages(messages: string[]): string {
-  const shown = messages.slice(0, MESSAGE_RESOURCES);
-  const rest = messages.length - shown.length;
-  return rest > 0 ? `${shown.join('; ')}; and ${rest} more` : shown.join('; ');
 }
 
 function signature(status: BundleStatus): string {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseDuration } from '../../libs/config/config.js';
+import { listMessages, rollUpBundleStatus } from './bundle-status.js';
 import type { DeploymentOptions, ResourceStatus } from '../../libs/contracts/index.js';
 import {
   annotationsOf,
@@ -48,7 +49,6 @@ type Outcome = 'ready' | 'fail' | 'never-ready';
 const OUTCOMES: ReadonlySet<string> = new Set<Outcome>(['ready', 'fail', 'never-ready']);
 
 /** How many resources a bundle message names before it counts the rest. */
-const MESSAGE_RESOURCES = 5;
 
 interface LiveObject {
   object: KubeObject;
@@ -331,22 +331,7 @@ export class SimulatedCluster implements ClusterDriver, Applier {
       }
       return { ...resource, state: entry.health, message: entry.message };
     });
-    const named = (states: ResourceStatus['state'][]): string[] =>
-      resources
-        .filter((r) => states.includes(r.state))
-        .map((r) => `${describeRef(r)}: ${r.message}`);
-    if (record.applyError !== undefined) {
-      return { revision, state: 'ErrApplied', message: record.applyError, resources };
-    }
-    const failed = named(['Failed']);
-    if (failed.length > 0) {
-      return { revision, state: 'ErrApplied', message: listMessages(failed), resources };
-    }
-    const waiting = named(['NotReady', 'Missing']);
-    if (waiting.length > 0) {
-      return { revision, state: 'NotReady', message: listMessages(waiting), resources };
-    }
-    return { revision, state: 'Ready', message: '', resources };
+    return rollUpBundleStatus(revision, resources, { applyError: record.applyError });
   }
 }
 
@@ -455,12 +440,6 @@ function withServerFields(
     generation: previous === undefined ? 1 : bumpGeneration ? generation + 1 : generation,
   };
   return copy;
-}
-
-function listMessages(messages: string[]): string {
-  const shown = messages.slice(0, MESSAGE_RESOURCES);
-  const rest = messages.length - shown.length;
-  return rest > 0 ? `${shown.join('; ')}; and ${rest} more` : shown.join('; ');
 }
 
 function statusSignature(status: BundleStatus): string {
