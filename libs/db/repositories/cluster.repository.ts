@@ -4,6 +4,7 @@ import { type Requirement, selectorToSql } from '../../selectors/index.js';
 import { ClusterEntity } from '../entities/cluster.entity.js';
 import { ConflictError, NotFoundError, isUniqueViolation } from '../errors.js';
 import { type Page, type PageRequest, toPage } from '../pagination.js';
+import { queryReturning } from '../returning.js';
 
 /** One heartbeat, as the status service batches them. */
 export interface HeartbeatRecord {
@@ -116,7 +117,8 @@ export class ClusterRepository {
    */
   async recordHeartbeats(batch: HeartbeatRecord[]): Promise<StateTransition[]> {
     if (batch.length === 0) return [];
-    const rows = await this.updateReturning<Record<string, unknown> & { previous_state: string }>(
+    const rows = await queryReturning<Record<string, unknown> & { previous_state: string }>(
+      this.ds,
       `WITH v AS (
          SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[])
            AS v(name, seen, lease, av, kv)
@@ -155,15 +157,8 @@ export class ClusterRepository {
       sql += ` AND name = ANY($2::text[])`;
     }
     sql += ' RETURNING *';
-    const rows = await this.updateReturning<Record<string, unknown>>(sql, params);
+    const rows = await queryReturning<Record<string, unknown>>(this.ds, sql, params);
     return rows.map((r) => ({ cluster: fromRow(r), previousState: ClusterState.Online }));
-  }
-
-  /** Runs an UPDATE … RETURNING (TypeORM answers those with `[rows, count]`). */
-  private async updateReturning<T>(sql: string, params: unknown[]): Promise<T[]> {
-    const result = await this.ds.query<[T[], number] | T[]>(sql, params);
-    const first: unknown = result[0];
-    return Array.isArray(first) ? (first as T[]) : (result as T[]);
   }
 
   /** Every Online cluster's lease expiry, for scheduling timers after a (re)start. */

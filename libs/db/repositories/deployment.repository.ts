@@ -1,3 +1,4 @@
+import { queryReturning } from '../returning.js';
 import type { DataSource } from 'typeorm';
 import type { ReportedState } from '../../contracts/delivery.js';
 
@@ -106,8 +107,8 @@ export class DeploymentRepository {
          RETURNING cluster, desired_revision AS revision, desired_commit AS commit`,
         [bundle, held],
       );
-      const removed = await this.updateReturning<{ cluster: string }>(
-        m.query.bind(m),
+      const removed = await queryReturning<{ cluster: string }>(
+        m,
         `UPDATE deployments d SET desired_revision = NULL, desired_commit = NULL, desired_at = now()
           WHERE d.bundle = $1 AND d.desired_revision IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM bundle_targets t WHERE t.bundle = d.bundle AND t.cluster = d.cluster)
@@ -165,12 +166,12 @@ export class DeploymentRepository {
     const live = rows.filter((r) => r.state !== 'Removed');
     const changed: { bundle: string; cluster: string; state: string }[] = [];
     if (live.length > 0) {
-      const updated = await this.updateReturning<{
+      const updated = await queryReturning<{
         bundle: string;
         cluster: string;
         state: string;
       }>(
-        this.ds.query.bind(this.ds),
+        this.ds,
         `UPDATE deployments d
             SET applied_revision = r.revision, state = r.state, message = r.message,
                 resources = r.resources, reported_at = r.observed_at
@@ -192,8 +193,8 @@ export class DeploymentRepository {
       changed.push(...updated);
     }
     if (removed.length > 0) {
-      const deleted = await this.updateReturning<{ bundle: string; cluster: string }>(
-        this.ds.query.bind(this.ds),
+      const deleted = await queryReturning<{ bundle: string; cluster: string }>(
+        this.ds,
         `DELETE FROM deployments d USING unnest($1::text[], $2::text[]) AS r(bundle, cluster)
           WHERE d.bundle = r.bundle AND d.cluster = r.cluster AND d.desired_revision IS NULL
           RETURNING d.bundle, d.cluster`,
@@ -261,12 +262,12 @@ export class DeploymentRepository {
     changes: { cluster: string; revision: string | null; commit: string | null }[],
   ): Promise<DesiredChange[]> {
     if (changes.length === 0) return [];
-    const rows = await this.updateReturning<{
+    const rows = await queryReturning<{
       cluster: string;
       revision: string | null;
       commit: string | null;
     }>(
-      this.ds.query.bind(this.ds),
+      this.ds,
       `UPDATE deployments d SET desired_revision = c.revision, desired_commit = c.commit, desired_at = now()
          FROM unnest($2::text[], $3::text[], $4::text[]) AS c(cluster, revision, commit)
         WHERE d.bundle = $1 AND d.cluster = c.cluster AND d.desired_revision IS DISTINCT FROM c.revision
@@ -381,15 +382,5 @@ export class DeploymentRepository {
       if (notReady.length > 0) missing.set(cluster, notReady);
     }
     return missing;
-  }
-
-  private async updateReturning<T>(
-    query: (sql: string, params: unknown[]) => Promise<unknown>,
-    sql: string,
-    params: unknown[],
-  ): Promise<T[]> {
-    const result = (await query(sql, params)) as [T[], number] | T[];
-    const first: unknown = result[0];
-    return Array.isArray(first) ? (first as T[]) : (result as T[]);
   }
 }

@@ -3,6 +3,7 @@ import { TokenPrefix } from '../../contracts/tokens.js';
 import { AgentTokenEntity } from '../entities/agent-token.entity.js';
 import { RegistrationTokenEntity } from '../entities/registration-token.entity.js';
 import { NotFoundError } from '../errors.js';
+import { queryReturning } from '../returning.js';
 import { generateToken, hashToken } from '../tokens.js';
 
 /** What a registration token grants when it is used. */
@@ -89,14 +90,14 @@ export class TokenRepository {
     manager: EntityManager,
   ): Promise<RegistrationGrant | undefined> {
     if (!token.startsWith(TokenPrefix.Registration)) return undefined;
-    const result = await manager.query<[{ id: string; labels: Record<string, string> }[], number]>(
+    const [row] = await queryReturning<{ id: string; labels: Record<string, string> }>(
+      manager,
       `UPDATE registration_tokens SET uses = uses + 1
         WHERE token_hash = $1 AND (max_uses IS NULL OR uses < max_uses)
           AND (expires_at IS NULL OR expires_at > now())
       RETURNING id, labels`,
       [hashToken(token)],
     );
-    const row = result[0][0];
     return row ? { tokenId: row.id, labels: row.labels } : undefined;
   }
 }
