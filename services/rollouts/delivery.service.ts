@@ -210,8 +210,15 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     const dependencyHolds = await this.holdForDependencies(bundle);
     const decision = await this.controller.decide(bundle, actions);
     const held = new Map([...decision.held, ...dependencyHolds]);
-    const targets = await this.deployments.targetClusters(bundle);
-    await this.deployments.setHolds(bundle, new Map(targets.map((c) => [c, held.get(c) ?? null])));
+    if (held.size === 0) {
+      await this.deployments.clearHolds(bundle);
+    } else {
+      const targets = await this.deployments.targetClusters(bundle);
+      await this.deployments.setHolds(
+        bundle,
+        new Map(targets.map((c) => [c, held.get(c) ?? null])),
+      );
+    }
     const changes = [
       ...(await this.deployments.setDesired(bundle, decision.rollbacks)),
       ...(await this.deployments.deliverTargets(bundle, [...held.keys()])),

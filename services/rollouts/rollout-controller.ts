@@ -83,23 +83,21 @@ export class RolloutController {
     };
     const b = await this.bundles.get(bundle).catch(() => undefined);
     const strategy = (b?.rolloutStrategy ?? undefined) as RolloutStrategy | undefined;
+    let active = await this.rollouts.active(bundle);
+    if (strategy === undefined) {
+      // Every delivery passes here: without a strategy (the common case) there is nothing to plan.
+      if (active) await this.supersede(active, 'the bundle no longer has a rolloutStrategy', now);
+      return decision;
+    }
     const rows = (await this.deployments.list({ bundles: [bundle] })).filter(
       (r) => r.targetRevision !== null,
     );
     const commit = rows[0]?.targetCommit ?? null;
-    let active = await this.rollouts.active(bundle);
-
-    if (active && (strategy === undefined || (commit !== null && active.toCommit !== commit))) {
-      const reason =
-        strategy === undefined
-          ? 'the bundle no longer has a rolloutStrategy'
-          : `superseded by commit ${commit}`;
-      await this.save(active, supersedeRollout(active.record as unknown as RolloutRecord, now), [
-        { type: 'Superseded', from: active.state, to: 'Superseded', reason },
-      ]);
+    if (active && commit !== null && active.toCommit !== commit) {
+      await this.supersede(active, `superseded by commit ${commit}`, now);
       active = undefined;
     }
-    if (strategy === undefined || commit === null) return decision;
+    if (commit === null) return decision;
 
     if (!active) {
       const latest = await this.rollouts.latest(bundle);
@@ -128,6 +126,14 @@ export class RolloutController {
       active = await this.save(active, result.record, result.events);
     }
     return this.enforce(active, rows, decision);
+  }
+
+  private async supersede(active: RolloutEntity, reason: string, now: number): Promise<void> {
+    await this.save(
+      active,
+      supersedeRollout(active.record as unknown as RolloutRecord, now, reason),
+      [{ type: 'Superseded', from: active.state, to: 'Superseded', reason }],
+    );
   }
 
   /** Creates the rollout of `commit`: each cluster from what it runs to what Git asks. */
