@@ -4,6 +4,7 @@ import type { Subjects } from '../../libs/contracts/index.js';
 import { publishJson } from '../../libs/nats/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 import {
+  type ClusterGroupEntity,
   ClusterGroupRepository,
   ClusterRepository,
   InvalidInputError,
@@ -82,7 +83,20 @@ export class ClusterGroupsService {
 
   /** The group with its current members and their connection summary. */
   async get(name: string): Promise<GroupView & { clusters: string[]; summary: ClusterCounts }> {
-    const group = await this.groups.get(name);
+    return this.detail(await this.groups.get(name));
+  }
+
+  /** A page of groups, each with its members and summary (gRPC ListClusterGroups). */
+  async listWithMembers(
+    page: PageRequest,
+  ): Promise<Page<GroupView & { clusters: string[]; summary: ClusterCounts }>> {
+    const result = await this.groups.list(page);
+    return { ...result, items: await Promise.all(result.items.map((g) => this.detail(g))) };
+  }
+
+  private async detail(
+    group: ClusterGroupEntity,
+  ): Promise<GroupView & { clusters: string[]; summary: ClusterCounts }> {
     const reqs = selectorFromObject(group.selector);
     const [clusters, counts] = await Promise.all([
       this.clusters.names(reqs),

@@ -135,10 +135,9 @@ export class FleetGrpcController {
 
   @GrpcMethod('FleetService', 'ListClusterGroups')
   async listClusterGroups(req: { limit?: number; continueToken?: string }) {
-    const result = await this.groups.list(page(req.limit, req.continueToken));
-    const items = await Promise.all(result.items.map((g) => this.groups.get(g.name)));
+    const result = await this.groups.listWithMembers(page(req.limit, req.continueToken));
     return {
-      items: items.map((g) => ({
+      items: result.items.map((g) => ({
         name: g.name,
         selector: {
           matchLabels: g.selector.matchLabels ?? {},
