@@ -46,3 +46,22 @@ export const ClusterEventSchema = z.object({
   at: z.string(),
 });
 export type ClusterEvent = z.infer<typeof ClusterEventSchema>;
+
+/** The `flotilla.events.cluster.<name>` event for a change of `cluster`. */
+export function clusterEvent(
+  type: ClusterEvent['type'],
+  cluster: { name: string; labels: Record<string, string>; state: string; lastSeen: Date | null },
+  previousState: string | null = null,
+): ClusterEvent {
+  return {
+    type,
+    cluster: {
+      name: cluster.name,
+      labels: cluster.labels,
+      state: cluster.state,
+      lastSeen: cluster.lastSeen?.toISOString() ?? null,
+    },
+    previousState,
+    at: new Date().toISOString(),
+  };
+}

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { ClusterEvent, Subjects } from '../../libs/contracts/index.js';
+import { type ClusterEvent, type Subjects, clusterEvent } from '../../libs/contracts/index.js';
 import type { ClusterEntity } from '../../libs/db/index.js';
 import { publishJson } from '../../libs/nats/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
@@ -18,17 +18,10 @@ export class ClusterEventsPublisher {
     cluster: ClusterEntity,
     previousState: string | null = null,
   ): void {
-    const event: ClusterEvent = {
-      type,
-      cluster: {
-        name: cluster.name,
-        labels: cluster.labels,
-        state: cluster.state,
-        lastSeen: cluster.lastSeen?.toISOString() ?? null,
-      },
-      previousState,
-      at: new Date().toISOString(),
-    };
-    publishJson(this.nc, this.subjects.event('cluster', cluster.name), event);
+    publishJson(
+      this.nc,
+      this.subjects.event('cluster', cluster.name),
+      clusterEvent(type, cluster, previousState),
+    );
   }
 }

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
-import { type ClusterEvent, HeartbeatSchema, type Subjects } from '../../libs/contracts/index.js';
+import { HeartbeatSchema, type Subjects, clusterEvent } from '../../libs/contracts/index.js';
 import {
   ClusterRepository,
   type HeartbeatRecord,
@@ -140,18 +140,11 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     for (const { cluster, previousState } of changes) {
       this.transitions.inc({ state: cluster.state });
       this.logger.log(`cluster ${cluster.name}: ${previousState} → ${cluster.state}`);
-      const event: ClusterEvent = {
-        type: 'StateChanged',
-        cluster: {
-          name: cluster.name,
-          labels: cluster.labels,
-          state: cluster.state,
-          lastSeen: cluster.lastSeen?.toISOString() ?? null,
-        },
-        previousState,
-        at: new Date().toISOString(),
-      };
-      publishJson(this.nc, this.subjects.event('cluster', cluster.name), event);
+      publishJson(
+        this.nc,
+        this.subjects.event('cluster', cluster.name),
+        clusterEvent('StateChanged', cluster, previousState),
+      );
     }
   }
 
