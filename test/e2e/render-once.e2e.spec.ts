@@ -79,9 +79,14 @@ describe('rendering at fleet scale', () => {
     ).body;
     expect(regional.revisions).toHaveLength(2);
 
-    // A second sync at the same commit renders nothing.
+    // A second sync at the same commit (it runs: lastSyncedAt moves) renders nothing.
+    const synced = (await api.get('/api/v1/gitrepos/scale').expect(200)).body.status.lastSyncedAt;
     await api.post('/api/v1/gitrepos/scale/sync').expect(202);
-    await new Promise((r) => setTimeout(r, 500));
+    await eventually(
+      'the second sync',
+      async () => (await api.get('/api/v1/gitrepos/scale').expect(200)).body.status.lastSyncedAt,
+      (at) => at !== synced,
+    );
     expect(rendersOf((await api.get('/metrics').expect(200)).text) - before).toBe(3);
   });
 });
