@@ -20,7 +20,7 @@ import {
   type RolloutRecord,
   createRollout,
   planRollout,
-  releasedClusterStates,
+  desiredRevisions,
   supersedeRollout,
 } from '../../libs/rollouts/index.js';
 import { matchesLabels, selectorFromObject } from '../../libs/selectors/index.js';
@@ -226,16 +226,18 @@ export class RolloutController {
   ): RolloutDecision {
     decision.rollout = rollout;
     const record = rollout.record as unknown as RolloutRecord;
+    // The planner says which (symbolic) revision each cluster should run now; here it becomes
+    // holds with a reason, and explicit moves back for a rollback.
+    const wanted = desiredRevisions(record);
+    const id = rollout.id.slice(0, 8);
+    const suffix = record.reason ? `: ${record.reason}` : '';
     for (const r of rows) {
       const info = record.clusters[r.cluster];
       const rev = rollout.revisions[r.cluster];
       if (!info || !rev) continue; // joined after the rollout started: gets Git's revision
-      const id = rollout.id.slice(0, 8);
+      if (wanted[r.cluster] === TO) continue;
       if (record.state === 'RolledBack') {
-        decision.held.set(
-          r.cluster,
-          `rolled back by rollout ${id}${record.reason ? `: ${record.reason}` : ''}`,
-        );
+        decision.held.set(r.cluster, `rolled back by rollout ${id}${suffix}`);
         if (r.desiredRevision !== rev.from) {
           decision.rollbacks.push({
             cluster: r.cluster,
@@ -243,16 +245,10 @@ export class RolloutController {
             commit: rollout.fromCommit,
           });
         }
-        continue;
-      }
-      if ((releasedClusterStates as readonly string[]).includes(info.state)) continue;
-      if (info.state === 'Skipped') {
+      } else if (info.state === 'Skipped') {
         decision.held.set(r.cluster, `${info.reason ?? 'matches no stage'} of rollout ${id}`);
       } else if (record.state === 'Paused') {
-        decision.held.set(
-          r.cluster,
-          `rollout ${id} is paused${record.reason ? `: ${record.reason}` : ''}`,
-        );
+        decision.held.set(r.cluster, `rollout ${id} is paused${suffix}`);
       } else if (record.state === 'Aborted' || record.state === 'Failed') {
         decision.held.set(r.cluster, `rollout ${id} ${record.state.toLowerCase()}`);
       } else {
