@@ -77,6 +77,7 @@ export function clusterName(i: number): string {
 /** Registers clusters `sim-00000…` with `POST /api/v1/clusters`; returns their agent tokens. */
 export async function registerClusters(
   hubUrl: string,
+  adminToken: string,
   count: number,
   concurrency: number,
 ): Promise<string[]> {
@@ -84,7 +85,7 @@ export async function registerClusters(
   return inBatches(names, concurrency, async (name, i) => {
     const res = await fetch(`${hubUrl}/api/v1/clusters`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
       body: JSON.stringify({ name, labels: { bench: 'true', shard: String(i % 10) } }),
     });
     if (res.status !== 201) {

@@ -2,6 +2,7 @@
 // process, or with --agents child in one child process) and a Git repository with B bundles.
 // Measures registration, convergence of a commit, status ingest and desired-state fan-out
 // against raw PostgreSQL / NATS baselines, and memory.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { writeFile } from 'node:fs/promises';
@@ -79,10 +80,16 @@ async function metric(hubUrl: string, name: string): Promise<number> {
   return sum;
 }
 
+/** The admin API token the benchmark's hub is started with. */
+const ADMIN_TOKEN = `flt_bench-${randomBytes(24).toString('hex')}`;
+
 async function api(hubUrl: string, method: string, path: string, body?: unknown): Promise<unknown> {
   const res = await fetch(`${hubUrl}/api/v1${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -153,6 +160,7 @@ export async function runBench(opts: Options): Promise<BenchResult> {
         FLOTILLA_DATA_DIR: dataDir,
         FLOTILLA_SUBJECT_PREFIX: prefix,
         FLOTILLA_HEARTBEAT_INTERVAL: '5s',
+        FLOTILLA_ADMIN_TOKEN: ADMIN_TOKEN,
       }),
       logLevels: ['fatal', 'error'],
     });
@@ -163,7 +171,7 @@ export async function runBench(opts: Options): Promise<BenchResult> {
     // --- registration: REST in parallel batches, then the agents, until all Online ----------
     let registerMs = 0;
     let t = now();
-    const tokens = await registerClusters(hubUrl, n, opts.concurrency);
+    const tokens = await registerClusters(hubUrl, ADMIN_TOKEN, n, opts.concurrency);
     registerMs += now() - t;
     // Inline, hub and agents share this process: the hub alone is measured now, with every
     // cluster registered and before any agent runs. With the agents in a child process, the

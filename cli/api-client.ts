@@ -212,7 +212,12 @@ function apiErrorFrom(response: Response, text: string, request: string, server:
     let message: string | undefined;
     if (typeof body.message === 'string' && body.message !== '') message = body.message;
     else if (Array.isArray(body.message)) message = body.message.map(String).join('; ');
-    return new ApiError(response.status, message ?? error ?? fallback, error);
+    let shown = message ?? error ?? fallback;
+    // The hub does not know how the token was given; the CLI does.
+    if (response.status === 401 && !request.includes('/agent/')) {
+      shown += ' (give an API token with --token or FLOTILLA_TOKEN)';
+    }
+    return new ApiError(response.status, shown, error);
   }
   const detail = text.trim() === '' ? '' : `: ${abbreviate(text)}`;
   return new ApiError(

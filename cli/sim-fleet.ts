@@ -17,7 +17,8 @@ export interface SimulatedFleet {
 }
 
 /**
- * Starts one in-process agent with a simulated cluster per spec. Each registers itself with a
+ * Starts one in-process agent with a simulated cluster per spec (`options.apiToken`: an admin API
+ * token to make their registration token with). Each registers itself with a
  * fresh registration token the first time and keeps its agent token in
  * `<stateRoot>/<name>`, so running again reuses the clusters.
  */
@@ -25,9 +26,10 @@ export async function startSimulatedFleet(
   hubUrl: string,
   stateRoot: string,
   specs: readonly SimulatedClusterSpec[],
-  options: { heartbeatIntervalMs?: number; logLevel?: string } = {},
+  options: { heartbeatIntervalMs?: number; logLevel?: string; apiToken?: string } = {},
 ): Promise<SimulatedFleet> {
-  const api = new ApiClient(hubUrl);
+  // The registration token is made with an admin API token; the agents then use only it.
+  const api = new ApiClient(hubUrl, options.apiToken);
   const { token } = await api.post<{ token: string }>('/registration-tokens', {
     ttl: '1h',
     maxUses: specs.length,

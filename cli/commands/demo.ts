@@ -56,7 +56,8 @@ export function demoCommand(): Command {
       say(`▶ Starting the hub (data in ${config.dataDir})…`);
       const hub = await runHub({ config, logLevels: ['fatal', 'error', 'warn'] });
       say(describeHub(hub));
-      const api = new ApiClient(hub.httpUrl);
+      const apiToken = await hub.issueApiToken('demo', 'admin');
+      const api = new ApiClient(hub.httpUrl, apiToken);
 
       say(
         '\n▶ Starting three simulated clusters; each agent registers itself with a registration token…',
@@ -66,6 +67,7 @@ export function demoCommand(): Command {
         join(config.dataDir, 'agents'),
         demoClusters,
         {
+          apiToken,
           heartbeatIntervalMs: 1000,
         },
       ).catch(async (err: unknown) => {

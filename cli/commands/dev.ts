@@ -25,6 +25,16 @@ export function devCommand(): Command {
       const { startSimulatedFleet } = await import('../sim-fleet.js');
       const hub = await runHub({ config });
       console.error(describeHub(hub));
+      const apiToken = await hub
+        .issueApiToken('flotilla-dev', 'admin')
+        .catch(async (err: unknown) => {
+          await hub.close();
+          throw err;
+        });
+      console.error(
+        `  admin API token of this session (replaced at the next \`flotilla dev\`):\n    ${apiToken}\n` +
+          `  e.g. FLOTILLA_TOKEN=${apiToken} flotilla status`,
+      );
       const fleet = await startSimulatedFleet(
         hub.httpUrl,
         join(config.dataDir, 'agents'),
@@ -32,6 +42,7 @@ export function devCommand(): Command {
           name: `sim-${i + 1}`,
           labels: { env: 'dev', sim: 'true' },
         })),
+        { apiToken },
       ).catch(async (err: unknown) => {
         await hub.close();
         throw err;

@@ -27,6 +27,16 @@ export interface HubConfig {
    * setups (`npm start`, `flotilla dev`, the demo), off by default and in the Helm chart.
    */
   allowFileUrls: boolean;
+  /**
+   * The bootstrap admin API token (FLOTILLA_ADMIN_TOKEN). Unset: one is generated at first start
+   * and printed once.
+   */
+  adminToken: string | undefined;
+  /**
+   * FLOTILLA_INSECURE_DISABLE_AUTH=true: the API answers everyone as an admin. For throw-away
+   * local setups only; the hub says so loudly at start.
+   */
+  authDisabled: boolean;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -42,6 +52,18 @@ const EnvSchema = z.object({
   FLOTILLA_SUBJECT_PREFIX: z.string().default(''),
   FLOTILLA_HEARTBEAT_INTERVAL: z.string().default('5s'),
   FLOTILLA_ALLOW_FILE_URLS: z.enum(['true', 'false', '1', '0', '']).default('false'),
+  FLOTILLA_INSECURE_DISABLE_AUTH: z.enum(['true', 'false', '1', '0', '']).default('false'),
+  // Empty counts as unset (docker-compose passes `${FLOTILLA_ADMIN_TOKEN:-}`).
+  FLOTILLA_ADMIN_TOKEN: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_.~+/=-]{20,512}$/,
+        'must be 20 to 512 letters, digits or _.~+/=- (e.g. `openssl rand -hex 32`)',
+      )
+      .optional(),
+  ),
   FLOTILLA_REGISTRATION_TOKEN: z
     .string()
     .regex(
@@ -59,6 +81,10 @@ export function parseDuration(text: string): number {
   const unit = m[2] ?? 'ms';
   const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit] ?? 1;
   return Math.round(value * factor);
+}
+
+function isTrue(flag: string): boolean {
+  return flag === 'true' || flag === '1';
 }
 
 /** Reads the hub configuration; throws one readable error naming every bad variable. */
@@ -82,6 +108,8 @@ export function loadHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     subjectPrefix: e.FLOTILLA_SUBJECT_PREFIX,
     heartbeatIntervalMs,
     presetRegistrationToken: e.FLOTILLA_REGISTRATION_TOKEN,
-    allowFileUrls: e.FLOTILLA_ALLOW_FILE_URLS === 'true' || e.FLOTILLA_ALLOW_FILE_URLS === '1',
+    allowFileUrls: isTrue(e.FLOTILLA_ALLOW_FILE_URLS),
+    adminToken: e.FLOTILLA_ADMIN_TOKEN,
+    authDisabled: isTrue(e.FLOTILLA_INSECURE_DISABLE_AUTH),
   };
 }

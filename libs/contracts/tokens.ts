@@ -8,5 +8,7 @@ export const TokenPrefix = {
   Agent: 'fla_',
   /** Lets agents register themselves (limited uses and lifetime). */
   Registration: 'flr_',
+  /** A person's or a program's access to the REST and gRPC API, with a role. */
+  Api: 'flt_',
 } as const;
 export type TokenPrefix = (typeof TokenPrefix)[keyof typeof TokenPrefix];

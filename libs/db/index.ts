@@ -6,6 +6,7 @@ export * from './tokens.js';
 export * from './repositories/cluster.repository.js';
 export * from './repositories/cluster-group.repository.js';
 export * from './repositories/token.repository.js';
+export * from './repositories/api-token.repository.js';
 export * from './repositories/gitrepo.repository.js';
 export * from './repositories/bundle.repository.js';
 export * from './repositories/deployment.repository.js';

@@ -1,4 +1,12 @@
 import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import type { DataSource } from 'typeorm';
+import { ApiTokenRepository } from '../../libs/db/index.js';
+import { DATA_SOURCE } from '../shared/tokens.js';
+import { AgentRateLimiter } from './auth/agent-rate-limit.js';
+import { ApiTokensController } from './auth/api-tokens.controller.js';
+import { ApiTokensService } from './auth/api-tokens.service.js';
+import { AuthGuard } from './auth/auth.guard.js';
 import { AgentController } from './agent.controller.js';
 import { BundlesController } from './bundles.controller.js';
 import { ClusterEventsPublisher } from './cluster-events.publisher.js';
@@ -17,12 +25,16 @@ import { RolloutsService } from './rollouts.service.js';
 import { StatusController } from './status.controller.js';
 import { WebhooksController } from './webhooks.controller.js';
 
-/** The api service: REST under /api/v1 and gRPC `flotilla.v1.FleetService`. */
+/**
+ * The api service: REST under /api/v1 and gRPC `flotilla.v1.FleetService`, behind API-token
+ * authentication with roles (see AuthGuard).
+ */
 @Module({
   controllers: [
     ClustersController,
     ClusterGroupsController,
     RegistrationTokensController,
+    ApiTokensController,
     AgentController,
     GitReposController,
     BundlesController,
@@ -32,6 +44,15 @@ import { WebhooksController } from './webhooks.controller.js';
     FleetGrpcController,
   ],
   providers: [
+    {
+      provide: ApiTokenRepository,
+      inject: [DATA_SOURCE],
+      useFactory: (ds: DataSource) => new ApiTokenRepository(ds),
+    },
+    ApiTokensService,
+    AgentRateLimiter,
+    // Every REST and gRPC handler of this process is checked against its @Access.
+    { provide: APP_GUARD, useClass: AuthGuard },
     ClustersService,
     ClusterGroupsService,
     RegistrationTokensService,

@@ -2,9 +2,11 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { BundleRepository, DeploymentRepository, parsePageRequest } from '../../libs/db/index.js';
 import { deploymentView, summarize } from './fleet-summary.js';
+import { Access } from '../shared/access.decorator.js';
 
 /** `/api/v1/bundles`: what the resolver found in Git, and where it is deployed. */
 @ApiTags('bundles')
+@Access('viewer')
 @Controller('api/v1/bundles')
 export class BundlesController {
   constructor(

@@ -8,6 +8,7 @@ import {
   openApiSchema,
   parseBody,
 } from './dto.js';
+import { Access } from '../shared/access.decorator.js';
 
 /** `/api/v1/cluster-groups`: named label selectors with their live membership. */
 @ApiTags('cluster-groups')
@@ -15,6 +16,7 @@ import {
 export class ClusterGroupsController {
   constructor(private readonly groups: ClusterGroupsService) {}
 
+  @Access('admin')
   @Post()
   @ApiOperation({ summary: 'Create a cluster group from a label selector' })
   @ApiBody({ schema: openApiSchema(CreateClusterGroupBody) })
@@ -23,18 +25,21 @@ export class ClusterGroupsController {
     return this.groups.create(input.name, input.selector);
   }
 
+  @Access('viewer')
   @Get()
   @ApiOperation({ summary: 'List cluster groups with their member counts' })
   list(@Query('limit') limit?: string, @Query('continue') continueToken?: string) {
     return this.groups.list(parsePageRequest(limit, continueToken));
   }
 
+  @Access('viewer')
   @Get(':name')
   @ApiOperation({ summary: 'A group with its current members and their summary' })
   get(@Param('name') name: string) {
     return this.groups.get(name);
   }
 
+  @Access('admin')
   @Put(':name')
   @ApiOperation({ summary: "Replace a group's selector" })
   @ApiBody({ schema: openApiSchema(ReplaceClusterGroupBody) })
@@ -48,6 +53,7 @@ export class ClusterGroupsController {
     return this.groups.replace(name, input.selector);
   }
 
+  @Access('admin')
   @Delete(':name')
   @HttpCode(204)
   async delete(@Param('name') name: string): Promise<void> {

@@ -3,6 +3,7 @@ import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { parsePageRequest } from '../../libs/db/index.js';
 import { ClustersService } from './clusters.service.js';
 import { PatchClusterBody, RegisterClusterBody, openApiSchema, parseBody } from './dto.js';
+import { Access } from '../shared/access.decorator.js';
 
 /** `/api/v1/clusters`: register, list by label selector, read, relabel, delete. */
 @ApiTags('clusters')
@@ -10,6 +11,7 @@ import { PatchClusterBody, RegisterClusterBody, openApiSchema, parseBody } from 
 export class ClustersController {
   constructor(private readonly clusters: ClustersService) {}
 
+  @Access('admin')
   @Post()
   @ApiOperation({
     summary: 'Register a cluster; the response carries its agent token (shown once)',
@@ -20,6 +22,7 @@ export class ClustersController {
     return this.clusters.register(input.name, input.labels);
   }
 
+  @Access('viewer')
   @Get()
   @ApiOperation({ summary: 'List clusters' })
   @ApiQuery({
@@ -37,12 +40,14 @@ export class ClustersController {
     return this.clusters.list(labelSelector, parsePageRequest(limit, continueToken));
   }
 
+  @Access('viewer')
   @Get(':name')
   @ApiOperation({ summary: 'A cluster with its state and deployments' })
   get(@Param('name') name: string) {
     return this.clusters.get(name);
   }
 
+  @Access('admin')
   @Patch(':name')
   @ApiOperation({ summary: "Replace a cluster's labels" })
   @ApiBody({ schema: openApiSchema(PatchClusterBody) })
@@ -50,6 +55,7 @@ export class ClustersController {
     return this.clusters.replaceLabels(name, parseBody(PatchClusterBody, body).labels);
   }
 
+  @Access('admin')
   @Delete(':name')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a cluster and revoke its agent token' })

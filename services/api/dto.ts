@@ -107,3 +107,11 @@ export const GitRepoBody = z.strictObject({
     .optional()
     .describe('verifies GitHub/Gitea signatures and GitLab tokens'),
 });
+
+/** POST /api/v1/api-tokens */
+export const CreateApiTokenBody = z.strictObject({
+  name: z.string().describe('DNS-1123 label, e.g. ci-deployer'),
+  role: z.enum(['viewer', 'operator', 'admin']),
+  ttl: z.string().optional().describe('lifetime, e.g. 30d as 720h; default: no expiry'),
+  description: z.string().max(500).optional(),
+});

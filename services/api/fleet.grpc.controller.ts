@@ -10,6 +10,7 @@ import {
   FleetStatusService,
 } from './fleet-status.service.js';
 import { type RolloutView, RolloutsService } from './rollouts.service.js';
+import { Access } from '../shared/access.decorator.js';
 import type { ClusterView } from './views.js';
 
 /** proto Rollout: null strings become empty. */
@@ -60,6 +61,7 @@ export class FleetGrpcController {
     private readonly rollouts: RolloutsService,
   ) {}
 
+  @Access('viewer')
   @GrpcMethod('FleetService', 'ListRollouts')
   async listRollouts(req: {
     bundle?: string;
@@ -74,26 +76,31 @@ export class FleetGrpcController {
     return { items: result.items.map(protoRollout), continueToken: result.continue ?? '' };
   }
 
+  @Access('viewer')
   @GrpcMethod('FleetService', 'GetRollout')
   async getRollout(req: { id: string }) {
     return protoRollout(await this.rollouts.get(req.id));
   }
 
+  @Access('viewer')
   @GrpcMethod('FleetService', 'WatchRollout')
   watchRollout(req: { id: string }): Observable<unknown> {
     return this.rollouts.watch(req.id).pipe(map(protoRollout));
   }
 
+  @Access('operator')
   @GrpcMethod('FleetService', 'PauseRollout')
   async pauseRollout(req: { id: string; reason?: string }) {
     return protoRollout(await this.rollouts.act(req.id, 'pause', 'grpc', req.reason || undefined));
   }
 
+  @Access('operator')
   @GrpcMethod('FleetService', 'ResumeRollout')
   async resumeRollout(req: { id: string; reason?: string }) {
     return protoRollout(await this.rollouts.act(req.id, 'resume', 'grpc', req.reason || undefined));
   }
 
+  @Access('operator')
   @GrpcMethod('FleetService', 'PromoteRollout')
   async promoteRollout(req: { id: string; reason?: string }) {
     return protoRollout(
@@ -101,11 +108,13 @@ export class FleetGrpcController {
     );
   }
 
+  @Access('operator')
   @GrpcMethod('FleetService', 'AbortRollout')
   async abortRollout(req: { id: string; reason?: string }) {
     return protoRollout(await this.rollouts.act(req.id, 'abort', 'grpc', req.reason || undefined));
   }
 
+  @Access('operator')
   @GrpcMethod('FleetService', 'RollbackRollout')
   async rollbackRollout(req: { id: string; reason?: string }) {
     return protoRollout(
@@ -113,12 +122,14 @@ export class FleetGrpcController {
     );
   }
 
+  @Access('admin')
   @GrpcMethod('FleetService', 'RegisterCluster')
   async registerCluster(req: { name: string; labels?: Record<string, string> }) {
     const { cluster, token } = await this.clusters.register(req.name, req.labels ?? {});
     return { cluster: protoCluster(cluster), token };
   }
 
+  @Access('viewer')
   @GrpcMethod('FleetService', 'ListClusters')
   async listClusters(req: { labelSelector?: string; limit?: number; continueToken?: string }) {
     const result = await this.clusters.list(
@@ -128,11 +139,13 @@ export class FleetGrpcController {
     return { items: result.items.map(protoCluster), continueToken: result.continue ?? '' };
   }
 
+  @Access('viewer')
   @GrpcMethod('FleetService', 'GetCluster')
   async getCluster(req: { name: string }) {
     return protoCluster(await this.clusters.get(req.name));
   }
 
+  @Access('viewer')
   @GrpcMethod('FleetService', 'ListClusterGroups')
   async listClusterGroups(req: { limit?: number; continueToken?: string }) {
     const result = await this.groups.listWithMembers(page(req.limit, req.continueToken));
@@ -152,11 +165,13 @@ export class FleetGrpcController {
     };
   }
 
+  @Access('viewer')
   @GrpcMethod('FleetService', 'GetFleetStatus')
   getFleetStatus(): Promise<FleetStatus> {
     return this.fleet.status();
   }
 
+  @Access('viewer')
   @GrpcMethod('FleetService', 'WatchFleetStatus')
   watchFleetStatus(): Observable<unknown> {
     return this.fleet.watch().pipe(

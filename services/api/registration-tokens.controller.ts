@@ -2,9 +2,11 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/co
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CreateRegistrationTokenBody, openApiSchema, parseBody } from './dto.js';
 import { RegistrationTokensService } from './registration-tokens.service.js';
+import { Access } from '../shared/access.decorator.js';
 
 /** `/api/v1/registration-tokens`: tokens agents use to register themselves. */
 @ApiTags('registration-tokens')
+@Access('admin')
 @Controller('api/v1/registration-tokens')
 export class RegistrationTokensController {
   constructor(private readonly tokens: RegistrationTokensService) {}

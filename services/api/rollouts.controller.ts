@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parsePageRequest } from '../../libs/db/index.js';
 import { openApiSchema } from './dto.js';
 import { RolloutsService } from './rollouts.service.js';
+import { Access } from '../shared/access.decorator.js';
 
 const ActionBody = z.strictObject({ reason: z.string().max(500).optional() });
 
@@ -13,6 +14,7 @@ const ActionBody = z.strictObject({ reason: z.string().max(500).optional() });
 export class RolloutsController {
   constructor(private readonly rollouts: RolloutsService) {}
 
+  @Access('viewer')
   @Get()
   @ApiOperation({ summary: 'List rollouts, newest first' })
   @ApiQuery({ name: 'bundle', required: false })
@@ -29,12 +31,14 @@ export class RolloutsController {
     );
   }
 
+  @Access('viewer')
   @Get(':id')
   @ApiOperation({ summary: 'A rollout with its stages, per-cluster states and audit trail' })
   async get(@Param('id') id: string) {
     return { ...(await this.rollouts.get(id)), audit: await this.rollouts.audit(id) };
   }
 
+  @Access('operator')
   @Post(':id/:action')
   @HttpCode(200)
   @ApiOperation({ summary: 'pause | resume | promote (pass the current gate) | abort | rollback' })

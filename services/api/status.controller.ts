@@ -8,9 +8,11 @@ import {
 } from '../../libs/db/index.js';
 import { FleetStatusService } from './fleet-status.service.js';
 import { summarize } from './fleet-summary.js';
+import { Access } from '../shared/access.decorator.js';
 
 /** `/api/v1/status`: the whole fleet at a glance, with every non-ready deployment (paginated). */
 @ApiTags('status')
+@Access('viewer')
 @Controller('api/v1/status')
 export class StatusController {
   constructor(

@@ -16,6 +16,7 @@ import { GitRepoRepository } from '../../libs/db/index.js';
 import { WebhookError, normalizeRepoUrl, parsePushWebhook } from '../../libs/git/index.js';
 import { publishJson } from '../../libs/nats/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { Access } from '../shared/access.decorator.js';
 
 /**
  * `POST /api/v1/webhooks/git`: GitHub, GitLab and Gitea push events sync the GitRepos whose
@@ -23,6 +24,7 @@ import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
  * synced by a push signed with it.
  */
 @ApiTags('webhooks')
+@Access('public')
 @Controller('api/v1/webhooks')
 export class WebhooksController {
   constructor(

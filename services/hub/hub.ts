@@ -5,11 +5,15 @@ import { NestFactory } from '@nestjs/core';
 import { type GrpcOptions, Transport } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { DataSource } from 'typeorm';
+import type { Role } from '../../libs/auth/index.js';
 import type { HubConfig } from '../../libs/config/config.js';
+import { ApiTokenRepository } from '../../libs/db/index.js';
 import { fleetProtoPath, flotillaVersion } from '../../libs/contracts/index.js';
 import { findFreePort, startLocalInfrastructure } from '../../libs/runtime/index.js';
 import { ErrorsFilter } from '../shared/errors.filter.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
+import { DATA_SOURCE } from '../shared/tokens.js';
 import { HubModule } from './hub.module.js';
 import { type HubServiceName, hubServiceNames } from './service-names.js';
 
@@ -34,6 +38,11 @@ export interface RunningHub {
   grpcAddress: string | undefined;
   config: ResolvedHubConfig;
   embedded: { postgres: boolean; nats: boolean };
+  /**
+   * Issues an API token `name` with `role` (replacing an earlier secret of that name), for a
+   * program running the hub in-process, such as `flotilla dev` and the demo. Needs the api service.
+   */
+  issueApiToken(name: string, role: Role): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -83,6 +92,8 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
           .setDescription('GitOps hub for fleets of Kubernetes clusters')
           .setVersion(flotillaVersion())
           .addBearerAuth()
+          // Every endpoint but health, metrics, webhooks and the agent's own takes an API token.
+          .addSecurityRequirements('bearer')
           .build(),
       );
       SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/openapi.json' });
@@ -116,6 +127,12 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
       grpcAddress: grpcAddress?.replace('0.0.0.0', '127.0.0.1'),
       config,
       embedded: infra.embedded,
+      issueApiToken: (name, role) =>
+        new ApiTokenRepository(app.get<DataSource>(DATA_SOURCE)).issue(
+          name,
+          role,
+          'issued in-process by the program running the hub',
+        ),
       close: async () => {
         if (closed) return;
         closed = true;

@@ -91,6 +91,8 @@ export class ErrorsFilter implements ExceptionFilter {
       return throwError(() => ({ code: grpcCodes[status] ?? GrpcStatus.INTERNAL, message }));
     }
     const res = host.switchToHttp().getResponse<Response>();
+    const retryAfter = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+    if (status === 429 && typeof retryAfter === 'number') res.setHeader('retry-after', retryAfter);
     res.status(status).json({
       statusCode: status,
       error: (HttpStatus[status] ?? 'Error')

@@ -13,9 +13,11 @@ import type { Response } from 'express';
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { DATA_SOURCE, METRICS_REGISTRY, NATS_CONNECTION } from './tokens.js';
+import { Access } from './access.decorator.js';
 
 /** Liveness, readiness and Prometheus metrics, served by every hub process. */
 @ApiExcludeController()
+@Access('public')
 @Controller()
 export class ObservabilityController {
   constructor(

@@ -18,7 +18,8 @@ afterAll(async () => {
   await hub?.stop();
 });
 
-const flotilla = (...args: string[]) => runCli([...args, ...server]);
+const flotilla = (...args: string[]) =>
+  runCli([...args, ...server], { FLOTILLA_TOKEN: hub.adminToken });
 
 describe('flotilla cluster and group commands', () => {
   it('registers clusters and prints the agent token with how to run the agent', async () => {
@@ -166,7 +167,7 @@ describe('flotilla agent', () => {
   it('an agent with a registration token registers itself under --name with its labels', async () => {
     const token = await fetch(`${hub.httpUrl}/api/v1/registration-tokens`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${hub.adminToken}` },
       body: JSON.stringify({ maxUses: 1, labels: { site: 'edge' } }),
     }).then((r) => r.json() as Promise<{ token: string }>);
     const agent = spawnCli([

@@ -1,13 +1,12 @@
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
 let hub: TestHub;
-let api: ReturnType<typeof request>;
+let api: ReturnType<TestHub['api']>;
 
 beforeAll(async () => {
   hub = await startTestHub();
-  api = request(hub.httpUrl);
+  api = hub.api();
 });
 afterAll(async () => {
   await hub?.stop();

@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
@@ -13,7 +12,7 @@ afterAll(async () => {
 
 describe('Git URL allowlist', () => {
   it('a hub without FLOTILLA_ALLOW_FILE_URLS refuses file:// repositories with a 400 saying how to allow them', async () => {
-    const api = request(hub.httpUrl);
+    const api = hub.api();
     const res = await api
       .post('/api/v1/gitrepos')
       .send({ name: 'local', url: 'file:///srv/fleet.git' })

@@ -1,5 +1,4 @@
 import fc from 'fast-check';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
@@ -7,7 +6,7 @@ let hub: TestHub;
 
 beforeAll(async () => {
   hub = await startTestHub();
-  const api = request(hub.httpUrl);
+  const api = hub.api();
   await api
     .post('/api/v1/clusters')
     .send({ name: 'fuzz-1', labels: { env: 'prod' } })
@@ -32,6 +31,7 @@ const routes: [method: 'post' | 'put' | 'patch', path: string, fields: string[]]
   ['post', '/api/v1/cluster-groups', ['name', 'selector']],
   ['put', '/api/v1/cluster-groups/fuzz-g', ['name', 'selector']],
   ['post', '/api/v1/registration-tokens', ['ttl', 'maxUses', 'labels', 'description']],
+  ['post', '/api/v1/api-tokens', ['name', 'role', 'ttl', 'description']],
   [
     'post',
     '/api/v1/gitrepos',
@@ -105,7 +105,7 @@ const request_ = fc
 
 describe('random request bodies', () => {
   it('300 random JSON bodies across the routes that take one: only 2xx or 4xx, never 5xx, and the hub stays ready', async () => {
-    const api = request(hub.httpUrl);
+    const api = hub.api();
     const failures: string[] = [];
     await fc
       .assert(

@@ -1,6 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetClient } from '../support/grpc.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
@@ -10,8 +9,8 @@ let fleet: ReturnType<typeof fleetClient>;
 
 beforeAll(async () => {
   hub = await startTestHub();
-  fleet = fleetClient(hub.grpcAddress!);
-  const api = request(hub.httpUrl);
+  fleet = fleetClient(hub.grpcAddress!, hub.adminToken);
+  const api = hub.api();
   for (const [name, labels] of Object.entries({
     'a-1': { env: 'prod', region: 'eu' },
     'a-2': { env: 'prod', region: 'us' },
@@ -31,7 +30,8 @@ describe('FleetService over gRPC', () => {
   it.each(['', 'env=prod', 'region notin (us)', '!region', 'env in (dev),region'])(
     'ListClusters with selector "%s" returns exactly what REST returns',
     async (selector) => {
-      const rest = await request(hub.httpUrl)
+      const rest = await hub
+        .api()
         .get('/api/v1/clusters')
         .query({ labelSelector: selector })
         .expect(200);
@@ -107,17 +107,18 @@ describe('FleetService over gRPC', () => {
 
   it('WatchFleetStatus streams a snapshot, then each change with the counts after it', async () => {
     const events: any[] = [];
-    const stream = fleet.client.WatchFleetStatus!({});
+    const stream = fleet.client.WatchFleetStatus!({}, fleet.auth());
     stream.on('data', (e: any) => events.push(e));
     stream.on('error', () => undefined);
     await expect.poll(() => events.length).toBeGreaterThanOrEqual(1);
     expect(events[0]).toMatchObject({ type: 'Snapshot', status: { clusters: { total: 5 } } });
 
-    await request(hub.httpUrl)
+    await hub
+      .api()
       .post('/api/v1/clusters')
       .send({ name: 'w-1', labels: { env: 'dev' } })
       .expect(201);
-    await request(hub.httpUrl).delete('/api/v1/clusters/w-1').expect(204);
+    await hub.api().delete('/api/v1/clusters/w-1').expect(204);
     await expect.poll(() => events.length, { timeout: 5000 }).toBeGreaterThanOrEqual(3);
     expect(events.slice(1, 3).map((e) => [e.type, e.cluster.name])).toEqual([
       ['Registered', 'w-1'],

@@ -1,8 +1,8 @@
+import request from 'supertest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from '../../agents/agent/agent.js';
 import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 async function clusterOf(name: string) {
-  return (await request(hub.httpUrl).get(`/api/v1/clusters/${name}`).expect(200)).body;
+  return (await hub.api().get(`/api/v1/clusters/${name}`).expect(200)).body;
 }
 
 function agentFor(token: string): Promise<RunningAgent> {
@@ -36,15 +36,16 @@ function agentFor(token: string): Promise<RunningAgent> {
 
 describe('agent liveness', () => {
   it('a cluster is Pending until its agent connects, Online within 5 s, Offline within three intervals of its death', async () => {
-    const { body } = await request(hub.httpUrl)
+    const { body } = await hub
+      .api()
       .post('/api/v1/clusters')
       .send({ name: 'live-1', labels: { env: 'dev' } })
       .expect(201);
     expect((await clusterOf('live-1')).state).toBe('Pending');
 
-    const fleet = fleetClient(hub.grpcAddress!);
+    const fleet = fleetClient(hub.grpcAddress!, hub.adminToken);
     const events: { type: string; cluster?: { name: string; state: string } }[] = [];
-    const stream = fleet.client.WatchFleetStatus!({});
+    const stream = fleet.client.WatchFleetStatus!({}, fleet.auth());
     stream.on('data', (e: any) => events.push(e));
     stream.on('error', () => undefined);
     await expect.poll(() => events.length).toBeGreaterThanOrEqual(1);
@@ -96,10 +97,7 @@ describe('agent liveness', () => {
   });
 
   it('an agent that comes back makes its cluster Online again, and fleet counts follow', async () => {
-    const { body } = await request(hub.httpUrl)
-      .post('/api/v1/clusters')
-      .send({ name: 'live-2' })
-      .expect(201);
+    const { body } = await hub.api().post('/api/v1/clusters').send({ name: 'live-2' }).expect(201);
     const first = await agentFor(body.token);
     await eventually(
       'live-2 Online',
@@ -118,7 +116,8 @@ describe('agent liveness', () => {
       () => clusterOf('live-2'),
       (c) => c.state === 'Online',
     );
-    const group = await request(hub.httpUrl)
+    const group = await hub
+      .api()
       .post('/api/v1/cluster-groups')
       .send({ name: 'all', selector: '' })
       .expect(201);
@@ -127,10 +126,7 @@ describe('agent liveness', () => {
   });
 
   it('a hub restart keeps Offline detection: leases granted before it are timed after it', async () => {
-    const { body } = await request(hub.httpUrl)
-      .post('/api/v1/clusters')
-      .send({ name: 'live-3' })
-      .expect(201);
+    const { body } = await hub.api().post('/api/v1/clusters').send({ name: 'live-3' }).expect(201);
     const agent = await agentFor(body.token);
     await eventually(
       'live-3 Online',
@@ -148,7 +144,7 @@ describe('agent liveness', () => {
       logLevels: ['fatal', 'error'],
     });
     try {
-      const api = request(restarted.httpUrl);
+      const api = request.agent(restarted.httpUrl).set('authorization', `Bearer ${hub.adminToken}`);
       await eventually(
         'live-3 Offline after the restart',
         async () => (await api.get('/api/v1/clusters/live-3').expect(200)).body,

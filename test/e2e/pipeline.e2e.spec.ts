@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
 import { pino } from 'pino';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
 import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
@@ -38,7 +37,7 @@ const clusters = {
 
 let hub: TestHub;
 let git: GitServer;
-let api: ReturnType<typeof request>;
+let api: ReturnType<TestHub['api']>;
 const agents = new Map<string, RunningAgent>();
 const tokens = new Map<string, string>();
 const stateDirs = new Map<string, string>();
@@ -79,7 +78,7 @@ async function readyAt(name: string, commit: string, on: string[]) {
 
 beforeAll(async () => {
   hub = await startTestHub({ heartbeatInterval: '300ms' });
-  api = request(hub.httpUrl);
+  api = hub.api();
   git = await startGitServer();
   const repo = await git.createRepo('fleet', {
     'apps/web/deployment.yaml': deployment('web'),
@@ -141,13 +140,13 @@ describe('the GitOps pipeline: Git → hub → NATS → agents → status', () =
   });
 
   it('gRPC carries deployment counts, and WatchFleetStatus streams deployment changes', async () => {
-    const fleet = fleetClient(hub.grpcAddress!);
+    const fleet = fleetClient(hub.grpcAddress!, hub.adminToken);
     try {
       const status = await fleet.call<any>('GetFleetStatus', {});
       expect(status.deployments).toEqual({ total: 5, byState: { Ready: 5 } });
       expect(status.nonReady).toEqual([]);
       const events: any[] = [];
-      const stream = fleet.client.WatchFleetStatus!({});
+      const stream = fleet.client.WatchFleetStatus!({}, fleet.auth());
       stream.on('data', (e: any) => events.push(e));
       stream.on('error', () => undefined);
       await expect.poll(() => events.length).toBeGreaterThanOrEqual(1);

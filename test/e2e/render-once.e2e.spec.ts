@@ -1,4 +1,3 @@
-import request from 'supertest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
@@ -42,7 +41,7 @@ describe('rendering at fleet scale', () => {
       'apps/regional/cm.yaml':
         'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: regional}\ndata: {region: "${cluster.labels.region}"}\n',
     });
-    const api = request(hub.httpUrl);
+    const api = hub.api();
     const before = rendersOf((await api.get('/metrics').expect(200)).text);
     await api
       .post('/api/v1/gitrepos')

@@ -17,7 +17,8 @@ let hub: TestHub;
 let git: GitServer;
 let locked: GitServer;
 let agent: RunningAgent;
-const flotilla = (...args: string[]) => runCli([...args, '--server', hub.httpUrl]);
+const flotilla = (...args: string[]) =>
+  runCli([...args, '--server', hub.httpUrl], { FLOTILLA_TOKEN: hub.adminToken });
 
 beforeAll(async () => {
   hub = await startTestHub({ heartbeatInterval: '300ms' });
@@ -108,9 +109,7 @@ describe('flotilla repo and status', () => {
           '--server',
           hub.httpUrl,
         ],
-        {
-          FLOTILLA_GIT_PASSWORD: password,
-        },
+        { FLOTILLA_GIT_PASSWORD: password, FLOTILLA_TOKEN: hub.adminToken },
       );
     expect((await add('wrong-password')).code).toBe(0);
     const failing = await eventually(

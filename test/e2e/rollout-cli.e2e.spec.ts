@@ -29,7 +29,8 @@ interface RolloutJson {
 let hub: TestHub;
 let git: GitServer;
 const agents: RunningAgent[] = [];
-const flotilla = (...args: string[]) => runCli([...args, '--server', hub.httpUrl]);
+const flotilla = (...args: string[]) =>
+  runCli([...args, '--server', hub.httpUrl], { FLOTILLA_TOKEN: hub.adminToken });
 
 async function rollouts(): Promise<RolloutJson[]> {
   const res = await flotilla('rollout', 'list', '--bundle', 'ring/app', '-o', 'json');

@@ -29,7 +29,7 @@ let hub: TestHub;
 let current: RunningHub;
 let git: GitServer;
 const agents: RunningAgent[] = [];
-const api = () => request(current.httpUrl);
+const api = () => request.agent(current.httpUrl).set('authorization', `Bearer ${hub.adminToken}`);
 
 async function bundleView() {
   return (
@@ -284,7 +284,7 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
   });
 
   it('gRPC: ListRollouts matches REST, WatchRollout streams a rollout until it finishes', async () => {
-    const fleet = fleetClient(current.grpcAddress!);
+    const fleet = fleetClient(current.grpcAddress!, hub.adminToken);
     try {
       const listed = await fleet.call<any>('ListRollouts', { bundle: 'ring/app' });
       const rest = (await api().get('/api/v1/rollouts').query({ bundle: 'ring/app' }).expect(200))
@@ -297,7 +297,7 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
       const rollout = await rolloutFor(head);
       const seen: any[] = [];
       await new Promise<void>((resolve, reject) => {
-        const stream = fleet.client.WatchRollout!({ id: rollout.id });
+        const stream = fleet.client.WatchRollout!({ id: rollout.id }, fleet.auth());
         stream.on('data', (r: any) => seen.push(r));
         stream.on('end', () => resolve());
         stream.on('error', reject);

@@ -46,7 +46,19 @@ describe('flotilla hub with no environment (npm start)', () => {
     );
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(first.output()).toMatch(/Postgres embedded/);
-    expect((await runCli(['cluster', 'register', 'kept-1', '--server', url])).code).toBe(0);
+    // The first start makes an admin API token and shows it once.
+    const adminToken = await eventually(
+      'the generated admin token in the output',
+      () => Promise.resolve(/^\s+(flt_[A-Za-z0-9_-]{40,})\s*$/m.exec(first.output())?.[1]),
+      (t) => t !== undefined,
+    );
+    const withToken = { FLOTILLA_TOKEN: adminToken };
+    const anonymous = await runCli(['cluster', 'register', 'kept-0', '--server', url]);
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toMatch(/Authorization: Bearer.*--token or FLOTILLA_TOKEN/);
+    expect((await runCli(['cluster', 'register', 'kept-1', '--server', url], withToken)).code).toBe(
+      0,
+    );
 
     const natsPid = Number(readFileSync(join(dataDir, 'nats-server.pid'), 'utf8'));
     const pgPid = Number(
@@ -70,8 +82,13 @@ describe('flotilla hub with no environment (npm start)', () => {
           intervalMs: 200,
         },
       );
-      const res = await runCli(['cluster', 'get', 'kept-1', '--server', url, '-o', 'json']);
+      const res = await runCli(
+        ['cluster', 'get', 'kept-1', '--server', url, '-o', 'json'],
+        withToken,
+      );
       expect(JSON.parse(res.stdout)).toMatchObject({ name: 'kept-1', state: 'Pending' });
+      // The token outlives the restart and is not shown again.
+      expect(second.output()).not.toMatch(/flt_/);
     } finally {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);

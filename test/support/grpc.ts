@@ -3,7 +3,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { fleetProtoPath } from '../../libs/contracts/index.js';
 
 /** A FleetService client with promise helpers for unary calls. */
-export function fleetClient(address: string) {
+export function fleetClient(address: string, token?: string) {
   const def = protoLoader.loadSync(fleetProtoPath(), {
     keepCase: false,
     longs: String,
@@ -16,11 +16,17 @@ export function fleetClient(address: string) {
     address,
     grpc.credentials.createInsecure(),
   ) as grpc.Client & Record<string, (...args: any[]) => any>;
-  const call = <T>(method: string, req: unknown, metadata = new grpc.Metadata()): Promise<T> =>
+  /** Metadata carrying `token` as `authorization: Bearer`, for calls and streams. */
+  const auth = (as: string | undefined = token) => {
+    const metadata = new grpc.Metadata();
+    if (as !== undefined) metadata.set('authorization', `Bearer ${as}`);
+    return metadata;
+  };
+  const call = <T>(method: string, req: unknown, metadata = auth()): Promise<T> =>
     new Promise((resolve, reject) => {
       client[method]!(req, metadata, (err: grpc.ServiceError | null, res: T) =>
         err ? reject(err) : resolve(res),
       );
     });
-  return { client, call };
+  return { client, call, auth };
 }

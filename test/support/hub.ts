@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
+import request from 'supertest';
 import { connect } from '@nats-io/transport-node';
 import { loadHubConfig } from '../../libs/config/config.js';
 import { statusStreamName } from '../../libs/nats/index.js';
@@ -11,8 +13,15 @@ import { type RunningHub, runHub } from '../../services/hub/hub.js';
 
 /** A hub on its own database and subject prefix, on free ports, against the real servers. */
 export interface TestHub extends RunningHub {
-  /** Environment for a CLI or agent process talking to this hub's infrastructure. */
+  /**
+   * Environment for a CLI or agent process talking to this hub's infrastructure; it holds the
+   * admin token as FLOTILLA_TOKEN, so the CLI run with it is an admin.
+   */
   env: Record<string, string>;
+  /** The bootstrap admin API token (FLOTILLA_ADMIN_TOKEN). */
+  adminToken: string;
+  /** supertest against the hub, sending `token` (default: the admin token) on every request. */
+  api(token?: string | null): request.Agent;
   stop(): Promise<void>;
 }
 
@@ -25,16 +34,20 @@ export async function startTestHub(
 ): Promise<TestHub> {
   const db = await createTestDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'flotilla-hub-'));
-  const env = {
+  const adminToken = `flt_test-admin-${randomBytes(16).toString('hex')}`;
+  const subjectPrefix = testSubjectPrefix();
+  const env: Record<string, string> = {
     DATABASE_URL: db.url,
     NATS_URL: testNatsUrl(),
     PORT: '0',
     GRPC_PORT: '0',
     HOST: '127.0.0.1',
     FLOTILLA_DATA_DIR: dataDir,
-    FLOTILLA_SUBJECT_PREFIX: testSubjectPrefix(),
+    FLOTILLA_SUBJECT_PREFIX: subjectPrefix,
     FLOTILLA_HEARTBEAT_INTERVAL: options.heartbeatInterval ?? '5s',
     FLOTILLA_ALLOW_FILE_URLS: 'true',
+    FLOTILLA_ADMIN_TOKEN: adminToken,
+    FLOTILLA_TOKEN: adminToken,
     ...options.env,
   };
   const hub = await runHub({
@@ -45,9 +58,14 @@ export async function startTestHub(
   return {
     ...hub,
     env,
+    adminToken,
+    api: (token = adminToken) => {
+      const agent = request.agent(hub.httpUrl);
+      return token === null ? agent : agent.set('authorization', `Bearer ${token}`);
+    },
     stop: async () => {
       await hub.close();
-      await deleteStream(statusStreamName(env.FLOTILLA_SUBJECT_PREFIX));
+      await deleteStream(statusStreamName(env.FLOTILLA_SUBJECT_PREFIX ?? subjectPrefix));
       await db.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },

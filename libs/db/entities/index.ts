@@ -1,4 +1,5 @@
 import { AgentTokenEntity } from './agent-token.entity.js';
+import { ApiTokenEntity } from './api-token.entity.js';
 import { BundleRevisionEntity } from './bundle-revision.entity.js';
 import { BundleTargetEntity } from './bundle-target.entity.js';
 import { BundleEntity } from './bundle.entity.js';
@@ -15,6 +16,7 @@ import { VariantRenderEntity } from './variant-render.entity.js';
 
 export {
   AgentTokenEntity,
+  ApiTokenEntity,
   BundleEntity,
   BundleRevisionEntity,
   BundleTargetEntity,
@@ -48,4 +50,5 @@ export const entities = [
   RolloutAuditEntity,
   DeliveryLeaseEntity,
   HubSettingEntity,
+  ApiTokenEntity,
 ];

@@ -4,6 +4,7 @@ import { TargetHolds1732200000000 } from './1732200000000-target-holds.js';
 import { Rollouts1732300000000 } from './1732300000000-rollouts.js';
 import { DeliveryLeases1732400000000 } from './1732400000000-delivery-leases.js';
 import { HubSettings1732500000000 } from './1732500000000-hub-settings.js';
+import { ApiTokens1732610000000 } from './1732610000000-api-tokens.js';
 
 /** Every migration, oldest first. Add new ones at the end; never edit a released one. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   Rollouts1732300000000,
   DeliveryLeases1732400000000,
   HubSettings1732500000000,
+  ApiTokens1732610000000,
 ];

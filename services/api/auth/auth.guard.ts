@@ -1,0 +1,91 @@
+import {
+  type CanActivate,
+  type ExecutionContext,
+  ForbiddenException,
+  Inject,
+  Injectable,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Metadata } from '@grpc/grpc-js';
+import type { Request } from 'express';
+import { type Access, type Role, decideAccess } from '../../../libs/auth/index.js';
+import { ApiTokenRepository, UnauthorizedError } from '../../../libs/db/index.js';
+import type { ResolvedHubConfig } from '../../shared/infrastructure.module.js';
+import { HUB_CONFIG } from '../../shared/tokens.js';
+import { ACCESS_KEY } from '../../shared/access.decorator.js';
+
+/** The caller of a request, once authenticated; put on the request for handlers that want it. */
+export interface Caller {
+  name: string;
+  role: Role;
+}
+
+/** last_used_at is written at most this often per token and replica. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+/** `Authorization: Bearer <token>` from an HTTP header or gRPC metadata value. */
+function bearer(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  return /^Bearer\s+(\S+)\s*$/i.exec(value)?.[1];
+}
+
+/**
+ * Checks every REST and gRPC call against the access its handler declares with `@Access` (admin
+ * when it declares none): 401 without a valid API token, 403 when the token's role is too low.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  private readonly touched = new Map<string, number>();
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly tokens: ApiTokenRepository,
+    @Inject(HUB_CONFIG) private readonly config: ResolvedHubConfig,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const type = context.getType<'http' | 'rpc'>();
+    if (type !== 'http' && type !== 'rpc') return true;
+    const need =
+      this.reflector.getAllAndOverride<Access | undefined>(ACCESS_KEY, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? 'admin';
+    if (need === 'public' || need === 'agent' || this.config.authDisabled) return true;
+
+    const header =
+      type === 'http'
+        ? context.switchToHttp().getRequest<Request>().headers.authorization
+        : context.switchToRpc().getContext<Metadata>().get('authorization')[0];
+    const presented = bearer(header);
+    let caller: Caller | undefined;
+    let reason = 'missing "Authorization: Bearer <API token>"';
+    if (presented !== undefined) {
+      const found = await this.tokens.lookup(presented);
+      if (found.ok) {
+        caller = { name: found.token.name, role: found.token.role };
+        this.touch(found.token.id);
+      } else {
+        reason = found.reason;
+      }
+    }
+    const decision = decideAccess(need, caller, reason);
+    if (!decision.allow) {
+      if (decision.status === 401) throw new UnauthorizedError(decision.message);
+      throw new ForbiddenException(decision.message);
+    }
+    if (type === 'http') {
+      (context.switchToHttp().getRequest<Request>() as Request & { caller?: Caller }).caller =
+        caller;
+    }
+    return true;
+  }
+
+  /** Records when a token was last used, at most once a minute (a failed write is harmless). */
+  private touch(id: string): void {
+    const now = Date.now();
+    if ((this.touched.get(id) ?? 0) + TOUCH_INTERVAL_MS > now) return;
+    this.touched.set(id, now);
+    void this.tokens.touch(id, new Date(now)).catch(() => this.touched.delete(id));
+  }
+}
