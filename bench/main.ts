@@ -161,6 +161,8 @@ export async function runBench(opts: Options): Promise<BenchResult> {
         FLOTILLA_SUBJECT_PREFIX: prefix,
         FLOTILLA_HEARTBEAT_INTERVAL: '5s',
         FLOTILLA_ADMIN_TOKEN: ADMIN_TOKEN,
+        // The benchmark's Git repository is on this machine.
+        FLOTILLA_ALLOW_FILE_URLS: 'true',
       }),
       logLevels: ['fatal', 'error'],
     });
