@@ -1,3 +1,4 @@
+import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import { type Observable, map } from 'rxjs';
@@ -11,6 +12,8 @@ import {
 } from './fleet-status.service.js';
 import { type RolloutView, RolloutsService } from './rollouts.service.js';
 import { Access } from '../shared/access.decorator.js';
+import { grpcCallerName } from './auth/auth.guard.js';
+import { actorName } from './rollouts.controller.js';
 import type { ClusterView } from './views.js';
 
 /** proto Rollout: null strings become empty. */
@@ -90,35 +93,66 @@ export class FleetGrpcController {
 
   @Access('operator')
   @GrpcMethod('FleetService', 'PauseRollout')
-  async pauseRollout(req: { id: string; reason?: string }) {
-    return protoRollout(await this.rollouts.act(req.id, 'pause', 'grpc', req.reason || undefined));
+  async pauseRollout(req: { id: string; reason?: string }, metadata?: Metadata) {
+    return protoRollout(
+      await this.rollouts.act(
+        req.id,
+        'pause',
+        actorName('grpc', grpcCallerName(metadata)),
+        req.reason || undefined,
+      ),
+    );
   }
 
   @Access('operator')
   @GrpcMethod('FleetService', 'ResumeRollout')
-  async resumeRollout(req: { id: string; reason?: string }) {
-    return protoRollout(await this.rollouts.act(req.id, 'resume', 'grpc', req.reason || undefined));
+  async resumeRollout(req: { id: string; reason?: string }, metadata?: Metadata) {
+    return protoRollout(
+      await this.rollouts.act(
+        req.id,
+        'resume',
+        actorName('grpc', grpcCallerName(metadata)),
+        req.reason || undefined,
+      ),
+    );
   }
 
   @Access('operator')
   @GrpcMethod('FleetService', 'PromoteRollout')
-  async promoteRollout(req: { id: string; reason?: string }) {
+  async promoteRollout(req: { id: string; reason?: string }, metadata?: Metadata) {
     return protoRollout(
-      await this.rollouts.act(req.id, 'promote', 'grpc', req.reason || undefined),
+      await this.rollouts.act(
+        req.id,
+        'promote',
+        actorName('grpc', grpcCallerName(metadata)),
+        req.reason || undefined,
+      ),
     );
   }
 
   @Access('operator')
   @GrpcMethod('FleetService', 'AbortRollout')
-  async abortRollout(req: { id: string; reason?: string }) {
-    return protoRollout(await this.rollouts.act(req.id, 'abort', 'grpc', req.reason || undefined));
+  async abortRollout(req: { id: string; reason?: string }, metadata?: Metadata) {
+    return protoRollout(
+      await this.rollouts.act(
+        req.id,
+        'abort',
+        actorName('grpc', grpcCallerName(metadata)),
+        req.reason || undefined,
+      ),
+    );
   }
 
   @Access('operator')
   @GrpcMethod('FleetService', 'RollbackRollout')
-  async rollbackRollout(req: { id: string; reason?: string }) {
+  async rollbackRollout(req: { id: string; reason?: string }, metadata?: Metadata) {
     return protoRollout(
-      await this.rollouts.act(req.id, 'rollback', 'grpc', req.reason || undefined),
+      await this.rollouts.act(
+        req.id,
+        'rollback',
+        actorName('grpc', grpcCallerName(metadata)),
+        req.reason || undefined,
+      ),
     );
   }
 

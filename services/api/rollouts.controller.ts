@@ -5,6 +5,7 @@ import { parsePageRequest } from '../../libs/db/index.js';
 import { openApiSchema } from './dto.js';
 import { RolloutsService } from './rollouts.service.js';
 import { Access } from '../shared/access.decorator.js';
+import { CallerName } from './auth/auth.guard.js';
 
 const ActionBody = z.strictObject({ reason: z.string().max(500).optional() });
 
@@ -47,15 +48,25 @@ export class RolloutsController {
     @Param('id') id: string,
     @Param('action') action: string,
     @Body() body: unknown,
+    @CallerName() caller: string | undefined,
     @Headers('x-flotilla-actor') actor?: string,
   ) {
     const { reason } = ActionBody.parse(body ?? {});
-    return this.rollouts.act(id, action, actorName(actor), reason);
+    return this.rollouts.act(id, action, actorName('api', caller, actor), reason);
   }
 }
 
-/** Who asked, for the audit trail (API tokens name the caller once authentication is on). */
-export function actorName(header: string | undefined): string {
-  const name = header?.trim().slice(0, 100);
-  return name ? `api:${name}` : 'api';
+/**
+ * Who asked, for the audit trail: the API the action came through, the API token's name, and
+ * the person the client says it acts for (`X-Flotilla-Actor`, not verified), e.g.
+ * `api:ci-deployer/alice`. With authentication off there is no token name.
+ */
+export function actorName(
+  via: 'api' | 'grpc',
+  token: string | undefined,
+  onBehalfOf?: string,
+): string {
+  const person = onBehalfOf?.trim().slice(0, 100);
+  const who = [token, person].filter((p) => p !== undefined && p !== '').join('/');
+  return who === '' ? via : `${via}:${who}`;
 }

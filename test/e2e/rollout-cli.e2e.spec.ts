@@ -169,7 +169,7 @@ describe('flotilla rollout', () => {
     expect(paused.stdout).toMatch(/^ID\s+BUNDLE\s+STATE\s+PROGRESS\s+STAGE\s+REASON$/m);
     expect(paused.stdout).toMatch(
       new RegExp(
-        `^${r.id.slice(0, 8)}\\s+ring/app\\s+Paused\\s+.*paused by api: checking dashboards$`,
+        `^${r.id.slice(0, 8)}\\s+ring/app\\s+Paused\\s+.*paused by api:bootstrap-admin: checking dashboards$`,
         'm',
       ),
     );
@@ -178,14 +178,14 @@ describe('flotilla rollout', () => {
     expect(get.code).toBe(0);
     expect(get.stdout.split('\n')[0]).toMatch(
       new RegExp(
-        `^Rollout ${r.id} of ring/app [0-9a-f]{8}→${head.slice(0, 8)}: Paused \\(paused by api: checking dashboards\\)`,
+        `^Rollout ${r.id} of ring/app [0-9a-f]{8}→${head.slice(0, 8)}: Paused \\(paused by api:bootstrap-admin: checking dashboards\\)`,
       ),
     );
     expect(get.stdout).toMatch(/^NAME\s+STATE\s+CLUSTERS$/m);
     expect(get.stdout).toMatch(/^rest\s+\w+\s+0\/4$/m);
     expect(get.stdout).toMatch(/^CLUSTER\s+STAGE\s+STATE\s+REASON$/m);
     expect(get.stdout).toMatch(
-      /^\S+Z\s+api\s+RolloutStateChanged\s+Progressing→Paused\s+paused by api: checking dashboards$/m,
+      /^\S+Z\s+api:bootstrap-admin\s+RolloutStateChanged\s+Progressing→Paused\s+paused by api:bootstrap-admin: checking dashboards$/m,
     );
     const detail = JSON.parse(
       (await flotilla('rollout', 'get', r.id, '-o', 'json')).stdout,
@@ -193,10 +193,10 @@ describe('flotilla rollout', () => {
     expect(detail.state).toBe('Paused');
     expect(detail.audit).toContainEqual(
       expect.objectContaining({
-        actor: 'api',
+        actor: 'api:bootstrap-admin',
         from: 'Progressing',
         to: 'Paused',
-        reason: 'paused by api: checking dashboards',
+        reason: 'paused by api:bootstrap-admin: checking dashboards',
       }),
     );
 

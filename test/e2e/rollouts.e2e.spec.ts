@@ -271,9 +271,11 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
         ),
       );
       const detail = (await api().get(`/api/v1/rollouts/${rollout.id}`).expect(200)).body;
-      expect(detail.audit.some((a: any) => a.actor === 'api:alice' && a.to === 'RolledBack')).toBe(
-        true,
-      );
+      expect(
+        detail.audit.some(
+          (a: any) => a.actor === 'api:bootstrap-admin/alice' && a.to === 'RolledBack',
+        ),
+      ).toBe(true);
       await expect
         .poll(() => events.filter((e) => e.id === rollout.id).map((e) => e.state))
         .toEqual(expect.arrayContaining(['Progressing', 'RolledBack']));

@@ -4,6 +4,7 @@ import {
   ForbiddenException,
   Inject,
   Injectable,
+  createParamDecorator,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Metadata } from '@grpc/grpc-js';
@@ -19,6 +20,9 @@ export interface Caller {
   name: string;
   role: Role;
 }
+
+/** gRPC metadata key the guard sets to the caller's token name (never taken from the client). */
+export const CALLER_METADATA_KEY = 'x-flotilla-caller';
 
 /** last_used_at is written at most this often per token and replica. */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -46,6 +50,9 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const type = context.getType<'http' | 'rpc'>();
     if (type !== 'http' && type !== 'rpc') return true;
+    const metadata = type === 'rpc' ? context.switchToRpc().getContext<Metadata>() : undefined;
+    // Only this guard says who the caller is.
+    metadata?.remove(CALLER_METADATA_KEY);
     const need =
       this.reflector.getAllAndOverride<Access | undefined>(ACCESS_KEY, [
         context.getHandler(),
@@ -56,7 +63,7 @@ export class AuthGuard implements CanActivate {
     const header =
       type === 'http'
         ? context.switchToHttp().getRequest<Request>().headers.authorization
-        : context.switchToRpc().getContext<Metadata>().get('authorization')[0];
+        : metadata?.get('authorization')[0];
     const presented = bearer(header);
     let caller: Caller | undefined;
     let reason = 'missing "Authorization: Bearer <API token>"';
@@ -74,9 +81,11 @@ export class AuthGuard implements CanActivate {
       if (decision.status === 401) throw new UnauthorizedError(decision.message);
       throw new ForbiddenException(decision.message);
     }
-    if (type === 'http') {
-      (context.switchToHttp().getRequest<Request>() as Request & { caller?: Caller }).caller =
-        caller;
+    if (caller !== undefined) {
+      if (metadata) metadata.set(CALLER_METADATA_KEY, caller.name);
+      else
+        (context.switchToHttp().getRequest<Request>() as Request & { caller?: Caller }).caller =
+          caller;
     }
     return true;
   }
@@ -88,4 +97,16 @@ export class AuthGuard implements CanActivate {
     this.touched.set(id, now);
     void this.tokens.touch(id, new Date(now)).catch(() => this.touched.delete(id));
   }
+}
+
+/** The name of the API token a REST request was authenticated with (undefined with auth off). */
+export const CallerName = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): string | undefined =>
+    ctx.switchToHttp().getRequest<Request & { caller?: Caller }>().caller?.name,
+);
+
+/** The name of the API token a gRPC call was authenticated with (undefined with auth off). */
+export function grpcCallerName(metadata: Metadata | undefined): string | undefined {
+  const value = metadata?.get(CALLER_METADATA_KEY)[0];
+  return typeof value === 'string' ? value : undefined;
 }
