@@ -20,8 +20,9 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/proto ./proto
-# Agents keep their agent token in /state (a volume in docker-compose.yml).
-RUN mkdir -p /state && chown node:node /state
+# Agents keep their agent token in /state, the hub its Git cache and (without
+# FLOTILLA_SECRET_KEY) its key file in /data (volumes in docker-compose.yml).
+RUN mkdir -p /state /data && chown node:node /state /data
 USER node
 EXPOSE 8080 9090
 ENTRYPOINT ["node", "/app/bin/flotilla.js"]

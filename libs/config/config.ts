@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SECRET_KEY_FORMAT, Secret, isValidSecretKey, parseSecretKey } from '../secrets/index.js';
 
 /** Hub configuration, read from the environment (see README "Configuration"). */
 export interface HubConfig {
@@ -37,6 +38,11 @@ export interface HubConfig {
    * local setups only; the hub says so loudly at start.
    */
   authDisabled: boolean;
+  /**
+   * The key secrets are encrypted with at rest (FLOTILLA_SECRET_KEY: 32 bytes as 64 hex digits or
+   * base64). Unset: `<dataDir>/secret.key`, generated at first start. Replicas must share it.
+   */
+  secretKey: Secret<Buffer> | undefined;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -63,6 +69,11 @@ const EnvSchema = z.object({
         'must be 20 to 512 letters, digits or _.~+/=- (e.g. `openssl rand -hex 32`)',
       )
       .optional(),
+  ),
+  // Empty counts as unset. Never echoed: the message names only the expected format.
+  FLOTILLA_SECRET_KEY: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().refine(isValidSecretKey, SECRET_KEY_FORMAT).optional(),
   ),
   FLOTILLA_REGISTRATION_TOKEN: z
     .string()
@@ -111,5 +122,9 @@ export function loadHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     allowFileUrls: isTrue(e.FLOTILLA_ALLOW_FILE_URLS),
     adminToken: e.FLOTILLA_ADMIN_TOKEN,
     authDisabled: isTrue(e.FLOTILLA_INSECURE_DISABLE_AUTH),
+    secretKey:
+      e.FLOTILLA_SECRET_KEY === undefined
+        ? undefined
+        : new Secret(parseSecretKey(e.FLOTILLA_SECRET_KEY)),
   };
 }

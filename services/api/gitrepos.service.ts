@@ -6,13 +6,14 @@ import type { Subjects } from '../../libs/contracts/index.js';
 import {
   BundleRepository,
   DeploymentRepository,
-  type GitRepoEntity,
+  type GitRepo,
   GitRepoRepository,
   type GitRepoSpec,
   InvalidInputError,
   type PageRequest,
   type TargetSpec,
 } from '../../libs/db/index.js';
+import { redactUrl } from '../../libs/git/index.js';
 import { publishJson } from '../../libs/nats/index.js';
 import { toLabelSelector, validateClusterName } from '../../libs/selectors/index.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
@@ -43,9 +44,8 @@ export function toGitRepoSpec(
   try {
     url = new URL(body.url);
   } catch {
-    throw new InvalidInputError(
-      `url "${body.url}" is not a URL (use https://..., http://... or file:///...)`,
-    );
+    // Not echoed: a malformed URL may still hold a password.
+    throw new InvalidInputError('url is not a URL (use https://..., http://... or file:///...)');
   }
   if (!['https:', 'http:', 'file:'].includes(url.protocol)) {
     throw new InvalidInputError(
@@ -163,20 +163,20 @@ export class GitReposService {
     });
   }
 
-  private async view(r: GitRepoEntity) {
+  private async view(r: GitRepo) {
     const bundles = await this.bundles.ofRepo(r.name);
     const deployments = await this.deployments.list({ bundles: bundles.map((b) => b.name) });
     const summary = summarize(deployments);
     const broken = bundles.filter((b) => b.error !== null);
     return {
       name: r.name,
-      url: r.url,
+      url: redactUrl(r.url),
       branch: r.branch,
       revision: r.revision,
       paths: r.paths,
       pollingInterval: formatDuration(r.pollingIntervalMs),
       targets: r.targets,
-      auth: r.credentials ? ('token' in r.credentials ? 'token' : 'basic') : null,
+      auth: r.credentials ? ('token' in r.credentials.reveal() ? 'token' : 'basic') : null,
       webhookSecret: r.webhookSecret ? 'set' : null,
       createdAt: r.createdAt.toISOString(),
       status: {

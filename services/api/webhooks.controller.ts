@@ -58,7 +58,7 @@ export class WebhooksController {
           continue;
         if (repo.webhookSecret !== null) {
           try {
-            parsePushWebhook(headers, raw, repo.webhookSecret);
+            parsePushWebhook(headers, raw, repo.webhookSecret.reveal());
           } catch (err) {
             if (err instanceof WebhookError && err.status === 401) {
               refused += 1;

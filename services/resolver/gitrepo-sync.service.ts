@@ -28,8 +28,9 @@ import {
   BundleRepository,
   ClusterGroupRepository,
   DeploymentRepository,
-  type GitRepoEntity,
+  type GitRepo,
   GitRepoRepository,
+  NotFoundError,
   type TargetRow,
 } from '../../libs/db/index.js';
 import { GitSource } from '../../libs/git/index.js';
@@ -177,8 +178,13 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async syncLocked(name: string, reason: SyncReason): Promise<void> {
-    const repo = await this.repos.get(name).catch(() => undefined);
-    if (!repo) return;
+    let repo: GitRepo;
+    try {
+      repo = await this.repos.get(name);
+    } catch (err) {
+      if (err instanceof NotFoundError) return; // deleted meanwhile
+      throw err; // e.g. its secrets cannot be decrypted: logged by trigger()
+    }
     try {
       let commit = repo.commit;
       if (reason !== 'retarget' || commit === null) {
@@ -216,7 +222,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     }
   }
 
-  private schedulePoll(repo: GitRepoEntity): void {
+  private schedulePoll(repo: GitRepo): void {
     if (this.stopped || repo.pollingIntervalMs <= 0) return;
     const existing = this.timers.get(repo.name);
     if (existing) clearTimeout(existing);
@@ -228,8 +234,12 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     this.timers.set(repo.name, timer);
   }
 
-  private sourceFor(repo: GitRepoEntity): GitSource {
-    const key = JSON.stringify([repo.url, repo.credentials]);
+  private sourceFor(repo: GitRepo): GitSource {
+    const credentials = repo.credentials?.reveal();
+    // A new source when the URL or credentials change; the key holds a hash, not the secret.
+    const key = createHash('sha256')
+      .update(JSON.stringify([repo.url, credentials ?? null]))
+      .digest('hex');
     const cached = this.sources.get(repo.name);
     if (cached?.key === key) return cached.source;
     const source = new GitSource({
@@ -239,7 +249,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         'git',
         createHash('sha256').update(repo.url).digest('hex').slice(0, 16),
       ),
-      auth: repo.credentials ?? undefined,
+      auth: credentials,
       allowFileUrls: this.config.allowFileUrls,
     });
     this.sources.set(repo.name, { key, source });
@@ -247,7 +257,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   /** Finds, renders and targets every bundle of `repo` at `commit`. */
-  private async resolveAt(repo: GitRepoEntity, commit: string): Promise<void> {
+  private async resolveAt(repo: GitRepo, commit: string): Promise<void> {
     const tree = this.sourceFor(repo).tree(commit);
     const discovery = await discoverBundles(tree, repo.name, repo.paths);
     const [clusters, groups] = await Promise.all([this.clusterRefs(), this.groupRequirements()]);
@@ -283,7 +293,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async resolveBundle(
-    repo: GitRepoEntity,
+    repo: GitRepo,
     commit: string,
     tree: FileTree,
     bundle: BundleSource,

@@ -54,13 +54,22 @@ export function classifyError(err: unknown): { status: number; message: string }
   ) {
     const message =
       e.type === 'entity.parse.failed'
-        ? `malformed JSON body: ${String(e.message)}`
+        ? `malformed JSON body${jsonErrorPosition(String(e.message))}`
         : e.type === 'entity.too.large'
           ? 'request body is too large'
           : String(e.message);
     return { status: e.status, message };
   }
   return undefined;
+}
+
+/**
+ * Where JSON.parse failed, e.g. ` at position 38`. Only that: V8's messages quote the input
+ * (`"hunter2..." is not valid JSON`), and a body may carry passwords and tokens.
+ */
+function jsonErrorPosition(message: string): string {
+  const m = /at position (\d+)/.exec(message);
+  return m ? ` at position ${m[1]}` : '';
 }
 
 const grpcCodes: Record<number, GrpcStatus> = {

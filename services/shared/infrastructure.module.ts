@@ -22,23 +22,27 @@ import {
   RolloutRepository,
   TokenRepository,
   openDatabase,
+  prepareSecretsAtRest,
 } from '../../libs/db/index.js';
+import { SecretBox, loadSecretKey } from '../../libs/secrets/index.js';
 
 /** Repositories every service may use; each wraps the shared data source. */
 const repositories = [
   ClusterRepository,
   ClusterGroupRepository,
   TokenRepository,
-  GitRepoRepository,
   BundleRepository,
   DeploymentRepository,
   RolloutRepository,
 ] as const;
+/** Repositories that keep secrets: they encrypt with the hub's SecretBox. */
+const secretRepositories = [GitRepoRepository, HubSettingsRepository] as const;
 import {
   DATA_SOURCE,
   HUB_CONFIG,
   METRICS_REGISTRY,
   NATS_CONNECTION,
+  SECRET_BOX,
   SIGNER,
   SUBJECTS,
 } from './tokens.js';
@@ -89,12 +93,44 @@ export class InfrastructureModule implements OnApplicationShutdown {
           },
         },
         {
+          // FLOTILLA_SECRET_KEY or <dataDir>/secret.key; checked against what the database holds,
+          // and secrets an older hub stored in plaintext are encrypted now.
+          provide: SECRET_BOX,
+          inject: [DATA_SOURCE],
+          useFactory: async (ds: DataSource) => {
+            const logger = new Logger('Secrets');
+            const loaded = await loadSecretKey({
+              key: config.secretKey?.reveal(),
+              dataDir: config.dataDir,
+            });
+            for (const warning of loaded.warnings) logger.warn(warning);
+            const box = new SecretBox(loaded.key);
+            if (loaded.source === 'generated') {
+              logger.log(
+                `generated the secret key ${loaded.file} (key id ${box.keyId}); every replica needs the same key: set FLOTILLA_SECRET_KEY`,
+              );
+            }
+            const { encrypted } = await prepareSecretsAtRest(ds, box);
+            if (encrypted.hubSettings + encrypted.gitrepos > 0) {
+              logger.log(
+                `encrypted ${encrypted.gitrepos} GitRepo(s) and ${encrypted.hubSettings} hub setting(s) stored in plaintext by an earlier version`,
+              );
+            }
+            return box;
+          },
+        },
+        ...secretRepositories.map((Repo) => ({
+          provide: Repo,
+          inject: [DATA_SOURCE, SECRET_BOX],
+          useFactory: (ds: DataSource, box: SecretBox) => new Repo(ds, box),
+        })),
+        {
           // One signing key for every replica, created by the first one to start.
           provide: SIGNER,
-          inject: [DATA_SOURCE],
-          useFactory: async (ds: DataSource) =>
+          inject: [HubSettingsRepository],
+          useFactory: async (settings: HubSettingsRepository) =>
             new PayloadSigner(
-              await new HubSettingsRepository(ds).ensure(
+              await settings.ensure(
                 'desired-state-signing-key',
                 () => generateSigningKeyPair().privateKeyPem,
               ),
@@ -112,8 +148,10 @@ export class InfrastructureModule implements OnApplicationShutdown {
         DATA_SOURCE,
         NATS_CONNECTION,
         METRICS_REGISTRY,
+        SECRET_BOX,
         SIGNER,
         ...repositories,
+        ...secretRepositories,
       ],
     };
   }

@@ -6,3 +6,8 @@ export const SUBJECTS = Symbol('SUBJECTS');
 export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
 /** The hub's PayloadSigner (desired state is signed with it). */
 export const SIGNER = Symbol('SIGNER');
+/**
+ * The hub's SecretBox (libs/secrets): encrypts secrets at rest with FLOTILLA_SECRET_KEY or the
+ * key file. By the time it is injected, the key has been checked against the database.
+ */
+export const SECRET_BOX = Symbol('SECRET_BOX');

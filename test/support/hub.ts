@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
+import type { LogLevel } from '@nestjs/common';
 import request from 'supertest';
 import { connect } from '@nats-io/transport-node';
 import { loadHubConfig } from '../../libs/config/config.js';
@@ -30,6 +31,8 @@ export async function startTestHub(
     heartbeatInterval?: string;
     services?: HubServiceName[];
     env?: Record<string, string>;
+    /** Nest log levels (default: fatal and error). */
+    logLevels?: LogLevel[];
   } = {},
 ): Promise<TestHub> {
   const db = await createTestDatabase();
@@ -53,7 +56,7 @@ export async function startTestHub(
   const hub = await runHub({
     config: loadHubConfig(env),
     services: options.services,
-    logLevels: ['fatal', 'error'],
+    logLevels: options.logLevels ?? ['fatal', 'error'],
   });
   return {
     ...hub,

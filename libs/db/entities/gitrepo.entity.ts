@@ -35,9 +35,14 @@ export class GitRepoEntity {
   @Column({ type: 'jsonb', default: [] })
   targets: TargetSpec[];
 
-  @Column({ type: 'jsonb', nullable: true })
-  credentials: GitCredentials | null;
+  /**
+   * `GitCredentials` as JSON, encrypted (`enc:v1:…`, see libs/secrets); only GitRepoRepository
+   * reads and writes it.
+   */
+  @Column({ type: 'text', nullable: true })
+  credentials: string | null;
 
+  /** The webhook secret, encrypted like `credentials`. */
   @Column({ name: 'webhook_secret', type: 'text', nullable: true })
   webhookSecret: string | null;
 

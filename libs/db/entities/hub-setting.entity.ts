@@ -6,6 +6,7 @@ export class HubSettingEntity {
   @PrimaryColumn({ type: 'text' })
   key: string;
 
+  /** Encrypted (`enc:v1:…`, see libs/secrets); only HubSettingsRepository reads and writes it. */
   @Column({ type: 'text' })
   value: string;
 

@@ -5,6 +5,7 @@ import { Rollouts1732300000000 } from './1732300000000-rollouts.js';
 import { DeliveryLeases1732400000000 } from './1732400000000-delivery-leases.js';
 import { HubSettings1732500000000 } from './1732500000000-hub-settings.js';
 import { ApiTokens1732610000000 } from './1732610000000-api-tokens.js';
+import { SecretsAtRest1732650000000 } from './1732650000000-secrets-at-rest.js';
 
 /** Every migration, oldest first. Add new ones at the end; never edit a released one. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   DeliveryLeases1732400000000,
   HubSettings1732500000000,
   ApiTokens1732610000000,
+  SecretsAtRest1732650000000,
 ];

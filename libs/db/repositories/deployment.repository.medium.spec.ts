@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecretBox } from '../../secrets/index.js';
 import { createTestDatabase, type TestDatabase } from '../../testing/index.js';
 import { openDatabase } from '../data-source.js';
 import { BundleRepository } from './bundle.repository.js';
@@ -21,7 +23,7 @@ beforeAll(async () => {
   bundles = new BundleRepository(ds);
   const clusters = new ClusterRepository(ds);
   for (const name of ['a', 'b', 'c']) await clusters.create(name, {});
-  await new GitRepoRepository(ds).create('demo', {
+  await new GitRepoRepository(ds, new SecretBox(randomBytes(32))).create('demo', {
     url: 'file:///x',
     branch: 'main',
     revision: null,

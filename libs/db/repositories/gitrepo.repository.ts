@@ -1,35 +1,47 @@
 import type { DataSource } from 'typeorm';
-import { GitRepoEntity } from '../entities/gitrepo.entity.js';
+import { Secret, SecretBox } from '../../secrets/index.js';
+import { type GitCredentials, GitRepoEntity } from '../entities/gitrepo.entity.js';
 import { ConflictError, NotFoundError, isUniqueViolation } from '../errors.js';
 import { type Page, type PageRequest, toPage } from '../pagination.js';
 
 /** The fields of a GitRepo a user sets. */
 export type GitRepoSpec = Pick<
   GitRepoEntity,
-  | 'url'
-  | 'branch'
-  | 'revision'
-  | 'paths'
-  | 'pollingIntervalMs'
-  | 'targets'
-  | 'credentials'
-  | 'webhookSecret'
->;
+  'url' | 'branch' | 'revision' | 'paths' | 'pollingIntervalMs' | 'targets'
+> & {
+  credentials: GitCredentials | null;
+  webhookSecret: string | null;
+};
 
-/** Git sources and their sync status. */
+/**
+ * A GitRepo as the hub uses it: its secrets decrypted, but wrapped so that they stay out of
+ * logs, JSON and messages unless `reveal()`ed.
+ */
+export type GitRepo = Omit<GitRepoEntity, 'credentials' | 'webhookSecret'> & {
+  credentials: Secret<GitCredentials> | null;
+  webhookSecret: Secret<string> | null;
+};
+
+/**
+ * Git sources and their sync status. Credentials and webhook secrets are encrypted with the
+ * hub's SecretBox on every write and decrypted on read; nothing else sees the stored form.
+ */
 export class GitRepoRepository {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly box: SecretBox,
+  ) {}
 
   private get repo() {
     return this.ds.getRepository(GitRepoEntity);
   }
 
-  async create(name: string, spec: GitRepoSpec): Promise<GitRepoEntity> {
+  async create(name: string, spec: GitRepoSpec): Promise<GitRepo> {
     try {
       await this.ds.query(
         `INSERT INTO gitrepos (name, url, branch, revision, paths, polling_interval_ms, targets, credentials, webhook_secret)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [name, ...specParams(spec)],
+        [name, ...this.specParams(name, spec)],
       );
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`gitrepo "${name}" already exists`);
@@ -38,33 +50,34 @@ export class GitRepoRepository {
     return this.get(name);
   }
 
-  async get(name: string): Promise<GitRepoEntity> {
+  async get(name: string): Promise<GitRepo> {
     const found = await this.repo.findOneBy({ name });
     if (!found) throw new NotFoundError(`gitrepo "${name}" not found`);
-    return found;
+    return this.open(found);
   }
 
-  async list(page: PageRequest): Promise<Page<GitRepoEntity>> {
+  async list(page: PageRequest): Promise<Page<GitRepo>> {
     const qb = this.repo
       .createQueryBuilder('g')
       .orderBy('g.name', 'ASC')
       .limit(page.limit + 1);
     if (page.after !== undefined) qb.where('g.name > :after', { after: page.after });
-    return toPage(await qb.getMany(), page.limit, (g) => g.name);
+    const result = toPage(await qb.getMany(), page.limit, (g) => g.name);
+    return { ...result, items: result.items.map((g) => this.open(g)) };
   }
 
   /** Every GitRepo (the resolver schedules them all). */
-  async all(): Promise<GitRepoEntity[]> {
-    return this.repo.find({ order: { name: 'ASC' } });
+  async all(): Promise<GitRepo[]> {
+    return (await this.repo.find({ order: { name: 'ASC' } })).map((g) => this.open(g));
   }
 
   /** Replaces the spec and bumps the generation, so the next sync re-resolves. */
-  async replace(name: string, spec: GitRepoSpec): Promise<GitRepoEntity> {
+  async replace(name: string, spec: GitRepoSpec): Promise<GitRepo> {
     const [, affected] = await this.ds.query<[unknown, number]>(
       `UPDATE gitrepos SET url = $2, branch = $3, revision = $4, paths = $5, polling_interval_ms = $6,
               targets = $7, credentials = $8, webhook_secret = $9, generation = generation + 1, updated_at = now()
         WHERE name = $1`,
-      [name, ...specParams(spec)],
+      [name, ...this.specParams(name, spec)],
     );
     if (!affected) throw new NotFoundError(`gitrepo "${name}" not found`);
     return this.get(name);
@@ -87,17 +100,103 @@ export class GitRepoRepository {
   async recordError(name: string, error: string): Promise<void> {
     await this.repo.update({ name }, { error, lastSyncedAt: new Date() });
   }
+
+  /**
+   * Encrypts credentials and webhook secrets written in plaintext by an earlier version of the
+   * hub (or still being written by one during a rolling upgrade); returns how many GitRepos.
+   * Idempotent and safe with several replicas: a row is updated only if still unchanged.
+   */
+  async encryptLegacySecrets(): Promise<number> {
+    const rows: { name: string; credentials: string | null; webhook_secret: string | null }[] =
+      await this.ds.query(
+        `SELECT name, credentials, webhook_secret FROM gitrepos
+          WHERE credentials NOT LIKE 'enc:%' OR webhook_secret NOT LIKE 'enc:%'`,
+      );
+    let encrypted = 0;
+    for (const row of rows) {
+      const credentials =
+        row.credentials === null || SecretBox.isEncrypted(row.credentials)
+          ? row.credentials
+          : this.box.encrypt(
+              JSON.stringify(parseCredentials(row.name, row.credentials)),
+              credentialsContext(row.name),
+            );
+      const webhookSecret =
+        row.webhook_secret === null || SecretBox.isEncrypted(row.webhook_secret)
+          ? row.webhook_secret
+          : this.box.encrypt(row.webhook_secret, webhookContext(row.name));
+      const [, affected] = await this.ds.query<[unknown, number]>(
+        `UPDATE gitrepos SET credentials = $4, webhook_secret = $5
+          WHERE name = $1 AND credentials IS NOT DISTINCT FROM $2
+            AND webhook_secret IS NOT DISTINCT FROM $3`,
+        [row.name, row.credentials, row.webhook_secret, credentials, webhookSecret],
+      );
+      encrypted += affected;
+    }
+    return encrypted;
+  }
+
+  private specParams(name: string, spec: GitRepoSpec): unknown[] {
+    return [
+      spec.url,
+      spec.branch,
+      spec.revision,
+      JSON.stringify(spec.paths),
+      spec.pollingIntervalMs,
+      JSON.stringify(spec.targets),
+      spec.credentials === null
+        ? null
+        : this.box.encrypt(JSON.stringify(spec.credentials), credentialsContext(name)),
+      spec.webhookSecret === null
+        ? null
+        : this.box.encrypt(spec.webhookSecret, webhookContext(name)),
+    ];
+  }
+
+  /** Decrypts the secrets of a stored row; plaintext ones (an older hub wrote them) are read too. */
+  private open(entity: GitRepoEntity): GitRepo {
+    const { credentials, webhookSecret, ...rest } = entity;
+    const name = entity.name;
+    return {
+      ...rest,
+      credentials:
+        credentials === null
+          ? null
+          : new Secret(
+              parseCredentials(
+                name,
+                SecretBox.isEncrypted(credentials)
+                  ? this.box.decrypt(credentials, credentialsContext(name))
+                  : credentials,
+              ),
+            ),
+      webhookSecret:
+        webhookSecret === null
+          ? null
+          : new Secret(
+              SecretBox.isEncrypted(webhookSecret)
+                ? this.box.decrypt(webhookSecret, webhookContext(name))
+                : webhookSecret,
+            ),
+    };
+  }
 }
 
-function specParams(spec: GitRepoSpec): unknown[] {
-  return [
-    spec.url,
-    spec.branch,
-    spec.revision,
-    JSON.stringify(spec.paths),
-    spec.pollingIntervalMs,
-    JSON.stringify(spec.targets),
-    spec.credentials === null ? null : JSON.stringify(spec.credentials),
-    spec.webhookSecret,
-  ];
+const credentialsContext = (name: string) => `gitrepos.credentials:${name}`;
+const webhookContext = (name: string) => `gitrepos.webhook_secret:${name}`;
+
+/** The credentials JSON `text` holds; the error names the GitRepo, never the content. */
+function parseCredentials(name: string, text: string): GitCredentials {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const v = value as Record<string, unknown> | null | undefined;
+  if (typeof v?.token === 'string') return { token: v.token };
+  if (typeof v?.username === 'string' && typeof v.password === 'string') {
+    return { username: v.username, password: v.password };
+  }
+  throw new Error(`gitrepo "${name}": stored credentials are malformed`);
 }

@@ -21,3 +21,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "flotilla-hub.secretName" -}}
 {{- default (include "flotilla-hub.fullname" .) .Values.existingSecret -}}
 {{- end -}}
+
+{{- /* The Secret holding FLOTILLA_SECRET_KEY: the user's, or the one this chart keeps. */}}
+{{- define "flotilla-hub.secretKeySecretName" -}}
+{{- default (printf "%s-secret-key" (include "flotilla-hub.fullname" .)) .Values.secretKey.existingSecret -}}
+{{- end -}}
