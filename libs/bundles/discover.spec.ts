@@ -152,6 +152,47 @@ const rows: [string, Row][] = [
     },
   ],
   [
+    'a remote helm chart in fleet.yaml is an error of that bundle',
+    {
+      files: {
+        'apps/evil/fleet.yaml': 'helm: {chart: "oci://registry.example/charts/web"}\n',
+        'apps/ok/d.yaml': CM,
+      },
+      paths: ['apps'],
+      bundles: { 'demo/ok': { dir: 'apps/ok', kind: 'yaml' } },
+      errors: [
+        'demo/evil: fleet.yaml helm.chart: "oci://registry.example/charts/web" is a URL; only paths inside the bundle are allowed',
+      ],
+    },
+  ],
+  [
+    'a values file URL in fleet.yaml is an error of that bundle',
+    {
+      files: {
+        'apps/evil/fleet.yaml': 'helm: {valuesFiles: ["https://example.com/values.yaml"]}\n',
+        'apps/evil/Chart.yaml': 'name: evil\n',
+      },
+      paths: ['apps'],
+      bundles: {},
+      errors: [
+        'demo/evil: fleet.yaml helm.valuesFiles[0]: "https://example.com/values.yaml" is a URL',
+      ],
+    },
+  ],
+  [
+    'GitRepo paths leaving the repository, absolute or remote are refused, the others searched',
+    {
+      files: { 'apps/web/d.yaml': CM },
+      paths: ['../outside', '/etc', 'https://example.com/repo', 'apps'],
+      bundles: { 'demo/web': { dir: 'apps/web', kind: 'yaml' } },
+      errors: [
+        'GitRepo demo: path "../outside": path "../outside" leaves the repository root',
+        'GitRepo demo: path "/etc": path "/etc" must be relative',
+        'GitRepo demo: path "https://example.com/repo": is a URL; paths are directories of the repository',
+      ],
+    },
+  ],
+  [
     'a missing path is reported and the other paths are still searched',
     {
       files: { 'apps/web/d.yaml': CM },

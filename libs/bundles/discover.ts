@@ -2,6 +2,7 @@
 // Kustomization, a Helm chart or a fleet.yaml. A bundle owns its subdirectories (overlays,
 // templates, charts) unless one of them has a fleet.yaml of its own.
 import { posix } from 'node:path';
+import { remoteReason } from './confine.js';
 import { BundleError } from './errors.js';
 import { normalizeTreePath, type FileTree, type TreeEntry } from './file-tree.js';
 import { parseFleetYaml, type FleetYaml } from './fleet-yaml.js';
@@ -61,9 +62,29 @@ function isHidden(name: string): boolean {
 
 /**
  * Resolves `rel` (a path from fleet.yaml) against the bundle dir; throws `BundleError` when it is
- * absolute or leaves the bundle. Returns the path relative to the bundle dir ('' for itself).
+ * a URL or remote reference (remote Helm charts are not supported), absolute or leaves the
+ * bundle. Returns the path relative to the bundle dir ('' for itself).
  */
 export function pathInBundle(
+  bundle: { name: string; dir: string },
+  rel: string,
+  field: string,
+): string {
+  const remote = remoteReason(rel);
+  if (remote !== undefined) {
+    throw new BundleError(
+      `${bundle.name}: fleet.yaml ${field}: ${JSON.stringify(rel)} ${remote}; only paths inside the bundle are allowed (remote charts and bases are not supported)`,
+      { bundle: bundle.name, path: join(bundle.dir, 'fleet.yaml') },
+    );
+  }
+  return localPathInBundle(bundle, rel, field);
+}
+
+/**
+ * Like `pathInBundle` for a path known to be local (a file of the bundle, whatever its name):
+ * throws `BundleError` only when it is absolute or leaves the bundle.
+ */
+export function localPathInBundle(
   bundle: { name: string; dir: string },
   rel: string,
   field: string,
@@ -163,6 +184,10 @@ export async function discoverBundles(
     let base: string;
     let entries: TreeEntry[];
     try {
+      const remote = remoteReason(raw);
+      if (remote !== undefined) {
+        throw new Error(`${remote}; paths are directories of the repository`);
+      }
       base = normalizeTreePath(raw);
       entries = await tree.list(base);
     } catch (err) {

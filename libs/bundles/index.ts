@@ -37,6 +37,12 @@ export { discoverBundles, pathInBundle } from './discover.js';
 /** A discovered bundle, its kind, and the result of discovery. */
 export type { BundleKind, BundleSource, Discovery } from './discover.js';
 
+/**
+ * Keeping a render inside its bundle: the Kustomization graph and Helm chart checks run before
+ * the tools, and what counts as a remote reference.
+ */
+export { checkHelmChart, checkKustomization, remoteReason } from './confine.js';
+
 /** Whether a bundle targets a cluster, and whether one target selects it. */
 export { isTargeted, matchesTarget } from './targeting.js';
 /** Inputs and result of targeting. */
@@ -51,7 +57,15 @@ export type { Variant } from './variants.js';
 export { findReferences, substituteValues } from './substitution.js';
 
 /** Rendering a variant, and its building blocks. */
-export { applyPatches, mergeValues, parseManifests, releaseName, renderVariant } from './render.js';
+export {
+  KUSTOMIZE_FLAGS,
+  applyPatches,
+  mergeValues,
+  parseManifests,
+  releaseName,
+  renderVariant,
+  toolEnv,
+} from './render.js';
 /** Tool binaries and limits for rendering. */
 export type { RenderTools } from './render.js';
 

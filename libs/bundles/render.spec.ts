@@ -13,6 +13,7 @@ const deploy = (name: string, namespace?: string): KubeObject => ({
   metadata: namespace === undefined ? { name } : { name, namespace },
   spec: { replicas: 1 },
 });
+const CM_YAML = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: db}\n';
 const cm: KubeObject = {
   apiVersion: 'v1',
   kind: 'ConfigMap',
@@ -228,6 +229,11 @@ customizations:
       'helm: {valuesFiles: [a/../../x.yaml]}\n',
       'helm.valuesFiles[0]: "a/../../x.yaml" leaves the bundle directory',
     ],
+    [
+      'a remote helm chart',
+      'helm: {chart: "https://charts.example/web-1.0.0.tgz"}\n',
+      'helm.chart: "https://charts.example/web-1.0.0.tgz" is a URL',
+    ],
   ])('never lets %s escape', async (_name, fleet, message) => {
     const tree = new MemoryTree({
       'apps/web/fleet.yaml': fleet,
@@ -253,4 +259,95 @@ customizations:
       ),
     ).rejects.toThrow(BundleError);
   });
+});
+
+describe('renderVariant refuses references out of the bundle before any tool runs', () => {
+  // The tools are /bin/false: reaching one would fail with "kustomize failed" / "helm template failed".
+  const tools = { kubectl: '/bin/false', helm: '/bin/false' };
+  it.each([
+    [
+      'a remote kustomize base',
+      {
+        'apps/web/kustomization.yaml': 'resources: ["https://github.com/org/repo//base?ref=v1"]\n',
+      },
+      'demo/web: apps/web/kustomization.yaml resources[0]: "https://github.com/org/repo//base?ref=v1" is a URL',
+    ],
+    [
+      'a kustomize resource leaving the repository',
+      { 'apps/web/kustomization.yaml': 'resources: [../../../etc]\n' },
+      'resources[0]: "../../../etc" leaves the repository',
+    ],
+    [
+      'an overlay reaching a sibling bundle',
+      {
+        'apps/web/fleet.yaml': 'kustomize: {dir: overlays/eu}\n',
+        'apps/web/overlays/eu/kustomization.yaml': 'resources: [../../../db]\n',
+        'apps/db/d.yaml': CM_YAML,
+      },
+      'apps/web/overlays/eu/kustomization.yaml resources[0]: "../../../db" is outside the bundle directory "apps/web"',
+    ],
+    [
+      'a helm chart whose values schema reads a file of the hub',
+      {
+        'apps/web/Chart.yaml': 'apiVersion: v2\nname: web\nversion: 0.1.0\n',
+        'apps/web/values.schema.json': '{"$ref": "file:///etc/passwd"}',
+      },
+      'apps/web/values.schema.json: $ref "file:///etc/passwd" is not a local reference',
+    ],
+  ])('%s', async (_name, files, message) => {
+    const tree = new MemoryTree(files);
+    const { bundles } = await discoverBundles(tree, 'demo', ['apps']);
+    const web = bundles.find((b) => b.name === 'demo/web')!;
+    const err: unknown = await renderVariant(
+      tree,
+      web,
+      { customizations: [], substitution: {} },
+      tools,
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BundleError);
+    expect(err).toMatchObject({ bundle: 'demo/web' });
+    expect((err as BundleError).message).toContain(message);
+  });
+});
+
+it('renderVariant refuses two files of a bundle that would land on the same path of the copy', async () => {
+  // A Git tree may hold a file named `a\b.yaml` next to `a/b.yaml`; both become `a/b.yaml`.
+  const tree = {
+    list: () => Promise.resolve([]),
+    read: () => Promise.resolve(new TextEncoder().encode(CM_YAML)),
+  };
+  const bundle = {
+    name: 'demo/web',
+    dir: 'apps/web',
+    kind: 'kustomize' as const,
+    fleet: parseFleetYaml('', 'apps/web/fleet.yaml'),
+    files: ['apps/web/a/b.yaml', 'apps/web/a\\b.yaml', 'apps/web/kustomization.yaml'],
+    references: [],
+  };
+  const err: unknown = await renderVariant(
+    tree,
+    bundle,
+    { customizations: [], substitution: {} },
+    { kubectl: '/bin/false' },
+  ).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(BundleError);
+  expect((err as BundleError).message).toBe(
+    'demo/web: file apps/web/a\\b.yaml collides with another file of the bundle (EEXIST)',
+  );
+});
+
+it('renderVariant copies bundle files whose names only look remote', async () => {
+  const tree = new MemoryTree({
+    'apps/web/kustomization.yaml': 'resources: [./github.com/cm.yaml]\n',
+    'apps/web/github.com/cm.yaml': CM_YAML,
+  });
+  const { bundles } = await discoverBundles(tree, 'demo', ['apps']);
+  const err: unknown = await renderVariant(
+    tree,
+    bundles[0]!,
+    { customizations: [], substitution: {} },
+    { kubectl: '/bin/false' },
+  ).catch((e: unknown) => e);
+  // the copy and the checks pass; only the stand-in kubectl fails
+  expect((err as BundleError).message).toMatch(/^demo\/web: kustomize failed/);
 });

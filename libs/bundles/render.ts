@@ -3,11 +3,12 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import jsonpatch from 'fast-json-patch';
 import mergePatch from 'json-merge-patch';
 import { parseAllDocuments } from 'yaml';
-import { pathInBundle, type BundleSource } from './discover.js';
+import { checkHelmChart, checkKustomization } from './confine.js';
+import { localPathInBundle, pathInBundle, type BundleSource } from './discover.js';
 import { BundleError } from './errors.js';
 import type { FileTree } from './file-tree.js';
 import type { Customization, Patch } from './fleet-yaml.js';
@@ -28,6 +29,48 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 /** Rendered output may be large (bundles up to 100 MiB). */
 const MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 const MANIFEST = /\.(ya?ml|json)$/;
+/**
+ * Flags for `kubectl kustomize`, stated even where they are the defaults: files only from inside
+ * each kustomization's directory, no exec or container KRM functions (plugins), no Helm inflation,
+ * no network for functions.
+ */
+export const KUSTOMIZE_FLAGS = [
+  '--load-restrictor=LoadRestrictionsRootOnly',
+  '--enable-alpha-plugins=false',
+  '--enable-helm=false',
+  '--network=false',
+] as const;
+/**
+ * Where the tools' HTTP clients are sent: a closed local port, so that nothing that slipped past
+ * the reference checks reaches the network.
+ */
+const NO_NETWORK_PROXY = 'http://127.0.0.1:9';
+
+/**
+ * The environment the tools run in: a private empty HOME and Helm dirs under `home`, no
+ * kubeconfig, every HTTP(S) request sent to a dead proxy and Git allowed no transport at all
+ * (kustomize clones remote bases with `git`).
+ */
+export function toolEnv(home: string, path: string): NodeJS.ProcessEnv {
+  return {
+    PATH: path,
+    HOME: home,
+    KUBECONFIG: join(home, 'kubeconfig'),
+    HELM_CACHE_HOME: join(home, 'helm-cache'),
+    HELM_CONFIG_HOME: join(home, 'helm-config'),
+    HELM_DATA_HOME: join(home, 'helm-data'),
+    HTTP_PROXY: NO_NETWORK_PROXY,
+    HTTPS_PROXY: NO_NETWORK_PROXY,
+    ALL_PROXY: NO_NETWORK_PROXY,
+    http_proxy: NO_NETWORK_PROXY,
+    https_proxy: NO_NETWORK_PROXY,
+    all_proxy: NO_NETWORK_PROXY,
+    GIT_ALLOW_PROTOCOL: 'none',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: join(home, 'gitconfig'),
+  };
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -216,10 +259,13 @@ async function isFile(path: string): Promise<boolean> {
  *   when `substitute: true`); the release name defaults to the last segment of the bundle name.
  *
  * Then each applying customization's patches in order, then `${cluster.…}` substitution in
- * string values (`substitute: true`). The bundle's files are materialized in a temp dir that is
- * always removed; tools run without a shell, each limited to `timeoutMs` (60 s). Every problem
- * (paths leaving the bundle, YAML errors, tool failures with their trimmed stderr, unknown
- * substitutions) is a `BundleError`.
+ * string values (`substitute: true`). The bundle's files (regular files only, never links) are
+ * materialized in a temp dir that is always removed; tools run without a shell, each limited to
+ * `timeoutMs` (60 s), with `KUSTOMIZE_FLAGS` and in `toolEnv` (no network). Before a tool runs,
+ * the Kustomization graph or the Helm chart is checked (`checkKustomization`,
+ * `checkHelmChart`): a bundle renders only from its own files, never from the network. Every
+ * problem (paths leaving the bundle, remote references, YAML errors, tool failures with their
+ * trimmed stderr, unknown substitutions) is a `BundleError`.
  */
 export async function renderVariant(
   tree: FileTree,
@@ -297,20 +343,30 @@ async function renderWithTool(
           path: file,
         });
       }
-      const target = join(src, pathInBundle(bundle, file.slice(prefix.length), 'file'));
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, await tree.read(file));
+      const target = join(src, localPathInBundle(bundle, file.slice(prefix.length), 'file'));
+      const within = relative(src, target);
+      if (within === '' || within.startsWith('..') || isAbsolute(within)) {
+        throw new BundleError(`${name}: file ${file} is outside the bundle directory`, {
+          bundle: name,
+          path: file,
+        });
+      }
+      const content = await tree.read(file);
+      try {
+        await mkdir(dirname(target), { recursive: true });
+        // Regular files only, never through an existing entry: the copy holds no links.
+        await writeFile(target, content, { flag: 'wx' });
+      } catch (err) {
+        throw new BundleError(
+          `${name}: file ${file} collides with another file of the bundle (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+          { bundle: name, path: file },
+          { cause: err },
+        );
+      }
     }
     const home = join(temp, 'home');
     await mkdir(home);
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH ?? '',
-      HOME: home,
-      KUBECONFIG: join(home, 'kubeconfig'),
-      HELM_CACHE_HOME: join(home, 'helm-cache'),
-      HELM_CONFIG_HOME: join(home, 'helm-config'),
-      HELM_DATA_HOME: join(home, 'helm-data'),
-    };
+    const env = toolEnv(home, process.env.PATH ?? '');
     const shownDir = bundle.dir === '' ? '.' : bundle.dir;
     const runOpts = {
       bundle: name,
@@ -337,6 +393,8 @@ async function renderWithTool(
           { bundle: name },
         );
       }
+      await checkHelmChart(tree, bundle, repoPath(bundle.dir, chartRel));
+      // No --dependency-update (or --repo): dependencies come only from the chart's charts/.
       const args = ['template', fleet.helm?.releaseName ?? releaseName(name), chartDir];
       args.push('--namespace', fleet.defaultNamespace ?? 'default', '--include-crds');
       for (const [i, file] of (fleet.helm?.valuesFiles ?? []).entries()) {
@@ -377,8 +435,9 @@ async function renderWithTool(
         },
       );
     }
+    await checkKustomization(tree, bundle, repoPath(bundle.dir, rel));
     const kubectl = tools.kubectl ?? (await resolveTool('kubectl'));
-    const out = await run(kubectl, ['kustomize', join(src, rel)], {
+    const out = await run(kubectl, ['kustomize', ...KUSTOMIZE_FLAGS, join(src, rel)], {
       ...runOpts,
       tool: 'kustomize',
     });
@@ -386,6 +445,12 @@ async function renderWithTool(
   } finally {
     await rm(temp, { recursive: true, force: true });
   }
+}
+
+/** A path relative to the bundle dir as a path relative to the repo root. */
+function repoPath(bundleDir: string, rel: string): string {
+  if (rel === '') return bundleDir;
+  return bundleDir === '' ? rel : `${bundleDir}/${rel}`;
 }
 
 /** The default Helm release name: the last path segment of the bundle name. */

@@ -13,6 +13,7 @@ import {
   type PageRequest,
   type TargetSpec,
 } from '../../libs/db/index.js';
+import { remoteReason } from '../../libs/bundles/index.js';
 import { redactUrl } from '../../libs/git/index.js';
 import { publishJson } from '../../libs/nats/index.js';
 import { toLabelSelector, validateClusterName } from '../../libs/selectors/index.js';
@@ -67,6 +68,12 @@ export function toGitRepoSpec(
   for (const p of paths) {
     if (p.startsWith('/') || p.split('/').includes('..')) {
       throw new InvalidInputError(`path "${p}" must stay inside the repository`);
+    }
+    const remote = remoteReason(p);
+    if (remote !== undefined) {
+      throw new InvalidInputError(
+        `path "${p}" ${remote}; paths are directories of this repository`,
+      );
     }
   }
   let pollingIntervalMs: number;

@@ -28,3 +28,19 @@ describe('Git URL allowlist', () => {
       .expect(400);
   });
 });
+
+describe('GitRepo paths', () => {
+  it.each([
+    ['../other', /must stay inside the repository/],
+    ['apps/../../x', /must stay inside the repository/],
+    ['https://example.invalid/fleet', /is a URL/],
+    ['git@github.com:org/fleet', /is a remote Git repository/],
+  ])('refuses "%s" with a 400', async (path, message) => {
+    const res = await hub
+      .api()
+      .post('/api/v1/gitrepos')
+      .send({ name: 'paths', url: 'https://example.invalid/f.git', paths: [path] })
+      .expect(400);
+    expect(res.body.message).toMatch(message);
+  });
+});
