@@ -48,6 +48,52 @@ describe('FlushScheduler', () => {
     expect(maxInFlight).toBe(1);
   });
 
+  it('requests during a flush queue one flush behind it, however many there are', async () => {
+    let release: () => void = () => undefined;
+    const flush = vi.fn(
+      () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+    );
+    const s = new FlushScheduler(flush, 50);
+    s.request(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flush).toHaveBeenCalledTimes(1);
+    // The buffer fills again and again while the first flush writes.
+    for (let i = 0; i < 5; i++) {
+      s.request(true);
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    expect(flush).toHaveBeenCalledTimes(1);
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flush).toHaveBeenCalledTimes(2);
+    release();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(flush).toHaveBeenCalledTimes(2);
+    // Once the queued flush has started, a new request gets a flush of its own.
+    s.request(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flush).toHaveBeenCalledTimes(3);
+    release();
+  });
+
+  it('a shorter retry replaces a later pending flush, a longer one does not delay it', async () => {
+    const flush = vi.fn(() => Promise.resolve());
+    const s = new FlushScheduler(flush, 50);
+    s.retry(1000);
+    s.request();
+    await vi.advanceTimersByTimeAsync(50);
+    expect(flush).toHaveBeenCalledTimes(1);
+    s.request();
+    s.retry(1000);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(flush).toHaveBeenCalledTimes(2);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(flush).toHaveBeenCalledTimes(2);
+  });
+
   it('a retry runs after its delay, and nothing runs after stop', async () => {
     const flush = vi.fn(() => Promise.resolve());
     const s = new FlushScheduler(flush, 50);

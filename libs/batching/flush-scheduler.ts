@@ -2,9 +2,17 @@
  * Schedules the flushes of a write-behind buffer: a flush at most `delayMs` after the first
  * request, at once when the buffer is full, one flush at a time (never overlapping), and a
  * retry after a failure. The buffer itself stays with the caller.
+ *
+ * At most one flush waits behind the one in progress: it takes the whole buffer when it
+ * starts, so requests made meanwhile (a burst filling the buffer again and again) add no
+ * further flushes that would each write a sliver.
  */
 export class FlushScheduler {
   private timer: NodeJS.Timeout | undefined;
+  /** When the scheduled timer fires (epoch ms). */
+  private timerAt = 0;
+  /** A flush is queued behind the one in progress and has not started yet. */
+  private queued = false;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -38,11 +46,22 @@ export class FlushScheduler {
 
   private schedule(delay: number): void {
     if (this.stopped) return;
-    if (this.timer && delay > 0) return; // one is already coming soon enough
-    if (this.timer) clearTimeout(this.timer);
+    const at = Date.now() + delay;
+    if (this.timer) {
+      if (this.timerAt <= at) return; // one is already coming soon enough
+      clearTimeout(this.timer);
+    }
+    this.timerAt = at;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.running = this.running.then(() => this.flush()).catch(() => undefined);
+      if (this.queued) return; // the flush waiting to start will take everything
+      this.queued = true;
+      this.running = this.running
+        .then(() => {
+          this.queued = false;
+          return this.flush();
+        })
+        .catch(() => undefined);
     }, delay);
   }
 }

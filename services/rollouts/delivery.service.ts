@@ -79,7 +79,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   /** (cluster, revision) pairs this replica sent, so content requests need no query. */
   private readonly entitled = new Set<string>();
   private dependentsCache:
-    { at: number; list: { name: string; dependsOn: string[] }[] } | undefined;
+    { at: number; list: Promise<{ name: string; dependsOn: string[] }[]> } | undefined;
   private readonly queue = new Map<string, Promise<void>>();
   private readonly waiting = new Set<string>();
   /** Bundles with a rollout in progress (re-planned on their deployments' reports). */
@@ -316,15 +316,18 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
 
   /**
    * Bundles that depend on others, cached: every status report would otherwise read the bundles
-   * table. Invalidated when the resolver announces a bundle, and at most 2 s old.
+   * table. Invalidated when the resolver announces a bundle, and at most 2 s old. The query in
+   * flight is shared: a burst of reports arriving while it runs must not each start one.
    */
-  private async dependents(): Promise<{ name: string; dependsOn: string[] }[]> {
-    if (this.dependentsCache && Date.now() - this.dependentsCache.at < DEPENDENTS_TTL_MS) {
-      return this.dependentsCache.list;
-    }
-    const list = await this.bundles.dependents();
-    this.dependentsCache = { at: Date.now(), list };
-    return list;
+  private dependents(): Promise<{ name: string; dependsOn: string[] }[]> {
+    const cached = this.dependentsCache;
+    if (cached && Date.now() - cached.at < DEPENDENTS_TTL_MS) return cached.list;
+    const entry = { at: Date.now(), list: this.bundles.dependents() };
+    this.dependentsCache = entry;
+    entry.list.catch(() => {
+      if (this.dependentsCache === entry) this.dependentsCache = undefined;
+    });
+    return entry.list;
   }
 
   /** A payload and the headers carrying the hub's signature over its exact bytes. */

@@ -109,11 +109,14 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
       const changed = await this.deployments.recordReports(batch.map((b) => b.row));
       for (const b of batch) b.msg.ack();
       this.ingested.inc(batch.length);
+      const at = new Date().toISOString();
       for (const c of changed) {
         publishJson(this.nc, this.subjects.event('deployment', c.cluster), {
           type: 'DeploymentChanged',
-          ...c,
-          at: new Date().toISOString(),
+          bundle: c.bundle,
+          cluster: c.cluster,
+          state: c.state,
+          at,
         });
       }
     } catch (err) {

@@ -149,48 +149,58 @@ export class DeploymentRepository {
    * Records a batch of agent reports; a report older than the stored one is ignored. A
    * `Removed` report deletes a deployment whose removal was asked for. Returns the deployments
    * that changed, for change events.
+   *
+   * The rows go to PostgreSQL as one JSON parameter (`json_to_recordset`) rather than one text
+   * array per column: a single `JSON.stringify` instead of quoting every element of seven
+   * arrays, and the reports' resources travel as JSON, not as JSON strings inside an array.
+   * Only the positions of the rows written come back.
    */
   async recordReports(
     reports: ReportRow[],
   ): Promise<{ bundle: string; cluster: string; state: string }[]> {
     if (reports.length === 0) return [];
-    // One row per deployment: the newest report of the batch.
+    // One row per deployment: the newest report of the batch (the later one on a tie).
     const newest = new Map<string, ReportRow>();
     for (const r of reports) {
       const key = `${r.bundle}\u0000${r.cluster}`;
       const seen = newest.get(key);
       if (!seen || seen.observedAt <= r.observedAt) newest.set(key, r);
     }
-    const rows = [...newest.values()];
-    const removed = rows.filter((r) => r.state === 'Removed');
-    const live = rows.filter((r) => r.state !== 'Removed');
+    const live: ReportRow[] = [];
+    const removed: ReportRow[] = [];
+    for (const r of newest.values()) (r.state === 'Removed' ? removed : live).push(r);
     const changed: { bundle: string; cluster: string; state: string }[] = [];
     if (live.length > 0) {
-      const updated = await queryReturning<{
-        bundle: string;
-        cluster: string;
-        state: string;
-      }>(
-        this.ds,
-        `UPDATE deployments d
-            SET applied_revision = r.revision, state = r.state, message = r.message,
-                resources = r.resources, reported_at = r.observed_at
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[])
-                AS r(bundle, cluster, revision, state, message, resources, observed_at)
-          WHERE d.bundle = r.bundle AND d.cluster = r.cluster
-            AND (d.reported_at IS NULL OR d.reported_at <= r.observed_at)
-          RETURNING d.bundle, d.cluster, d.state`,
+      const rows: { written: number[] }[] = await this.ds.query(
+        `WITH written AS (
+           UPDATE deployments d
+              SET applied_revision = r.revision, state = r.state, message = r.message,
+                  resources = r.resources, reported_at = r.observed_at
+             FROM json_to_recordset($1::json) AS r(i int, bundle text, cluster text, revision text,
+                  state text, message text, resources jsonb, observed_at timestamptz)
+            WHERE d.bundle = r.bundle AND d.cluster = r.cluster
+              AND (d.reported_at IS NULL OR d.reported_at <= r.observed_at)
+            RETURNING r.i)
+         SELECT coalesce(array_agg(i), '{}') AS written FROM written`,
         [
-          live.map((r) => r.bundle),
-          live.map((r) => r.cluster),
-          live.map((r) => r.revision),
-          live.map((r) => r.state),
-          live.map((r) => r.message),
-          live.map((r) => JSON.stringify(r.resources)),
-          live.map((r) => r.observedAt.toISOString()),
+          JSON.stringify(
+            live.map((r, i) => ({
+              i,
+              bundle: r.bundle,
+              cluster: r.cluster,
+              revision: r.revision,
+              state: r.state,
+              message: r.message,
+              resources: r.resources,
+              observed_at: r.observedAt,
+            })),
+          ),
         ],
       );
-      changed.push(...updated);
+      for (const i of rows[0]?.written ?? []) {
+        const r = live[i]!;
+        changed.push({ bundle: r.bundle, cluster: r.cluster, state: r.state });
+      }
     }
     if (removed.length > 0) {
       const deleted = await queryReturning<{ bundle: string; cluster: string }>(
