@@ -7,6 +7,7 @@ import {
   type AgentRegisterResponse,
   type BootstrapResponse,
 } from '../../libs/contracts/index.js';
+import { postJson, type HubHttpResponse } from './hub-http.js';
 
 /** The hub refused a request for a reason retrying cannot fix (bad token, name taken, ...). */
 export class HubError extends Error {
@@ -127,20 +128,20 @@ async function callHub<T>(call: HubCall<T>): Promise<T> {
     throw new HubError(`invalid hub URL "${call.hubUrl}"`, undefined);
   }
   const timeout = AbortSignal.timeout(call.requestTimeoutMs ?? 15_000);
-  let response: Response;
+  let response: HubHttpResponse;
   let text: string;
   try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: {
+    response = await postJson(
+      url,
+      {
         authorization: `Bearer ${call.token}`,
         'content-type': 'application/json',
         accept: 'application/json',
       },
-      body: JSON.stringify(call.body),
-      signal: call.signal ? AbortSignal.any([call.signal, timeout]) : timeout,
-    });
-    text = await response.text();
+      JSON.stringify(call.body),
+      call.signal ? AbortSignal.any([call.signal, timeout]) : timeout,
+    );
+    text = response.text;
   } catch (err) {
     if (call.signal?.aborted === true) throw call.signal.reason;
     throw new TransientError(`hub ${url.origin} unreachable: ${describeFetchError(err)}`);

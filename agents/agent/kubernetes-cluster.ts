@@ -1,16 +1,5 @@
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ApiException,
-  KubeConfig,
-  Observable,
-  VersionApi,
-  type ObservableMiddleware,
-  type RequestContext,
-  type ResponseContext,
-} from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import {
   DeploymentOptionsSchema,
@@ -59,11 +48,12 @@ import type {
   HeldBundle,
 } from './cluster-driver.js';
 import { backoffDelayMs } from './hub-client.js';
-import { KubeApiError, KubeClient, type ResourceInfo } from './kube/kube-client.js';
+import { KubeApiError, KubeClient, describeError, type ResourceInfo } from './kube/kube-client.js';
+import { KubeConnection, SERVICE_ACCOUNT_DIR } from './kube/kube-config.js';
 import { ResourceWatcher } from './kube/resource-watcher.js';
 
 /** Where a pod finds its service account token (in-cluster configuration). */
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const SERVICE_ACCOUNT_TOKEN = `${SERVICE_ACCOUNT_DIR}/token`;
 
 /** Options of {@link KubernetesCluster}. */
 export interface KubernetesClusterOptions {
@@ -88,7 +78,8 @@ export function runsInPod(): boolean {
 }
 
 /**
- * A real cluster, reached through its Kubernetes API server with @kubernetes/client-node: applies
+ * A real cluster, reached through its Kubernetes API server (kubeconfig and authenticators of
+ * @kubernetes/client-node, see {@link KubeConnection}; requests in `kube/kube-client.ts`): applies
  * bundles with server-side apply (field manager `flotilla-agent`), prunes by an inventory kept in
  * the cluster, watches the health of what it applied, and detects (and optionally reverts) drift.
  *
@@ -108,16 +99,13 @@ export class KubernetesCluster implements ClusterDriver, Applier {
   readonly kind = 'kubernetes' as const;
   /** The API server URL, for messages. */
   readonly server: string;
-  private readonly versionApi: VersionApi;
   private readonly client: KubeClient;
-  private readonly kc: KubeConfig;
   private readonly log: Logger;
   private readonly requestTimeoutMs: number;
   private readonly versionCacheMs: number;
   private readonly crdTimeoutMs: number;
   private cachedVersion: { value: string; until: number } | undefined;
   private pendingVersion: Promise<string> | undefined;
-  private readonly inFlight = new Set<AbortController>();
   private closed = false;
   private readonly records = new Map<string, BundleRecord>();
   /** Which bundles hold an object key (also while an apply is under way). */
@@ -136,16 +124,9 @@ export class KubernetesCluster implements ClusterDriver, Applier {
     this.versionCacheMs = options.versionCacheMs ?? 10 * 60_000;
     this.crdTimeoutMs = options.crdEstablishedTimeoutMs ?? 30_000;
     this.log = options.logger ?? pino({ name: 'flotilla-agent', level: 'info' });
-    const kc = new KubeConfig();
-    const source = loadKubeConfig(kc, options.kubeconfigPath);
-    const cluster = kc.getCurrentCluster();
-    if (cluster === null) {
-      throw new Error(`kubeconfig ${source} has no current cluster (check its current-context)`);
-    }
-    this.server = cluster.server;
-    this.kc = kc;
-    this.versionApi = kc.makeApiClient(VersionApi);
-    this.client = KubeClient.create(kc, this.requestTimeoutMs);
+    const connection = loadKubeConfig(options.kubeconfigPath);
+    this.server = connection.cluster.server;
+    this.client = new KubeClient(connection, this.requestTimeoutMs);
   }
 
   /** The API server's `gitVersion`, asked at most once per cache period. */
@@ -163,9 +144,8 @@ export class KubernetesCluster implements ClusterDriver, Applier {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    for (const controller of this.inFlight) controller.abort(new Error('driver closed'));
-    this.inFlight.clear();
     this.client.abortAll(new Error('driver closed'));
+    this.client.connection.close();
     for (const watcher of this.watchers.values()) watcher.stop();
     this.watchers.clear();
     for (const revert of this.reverts.values()) clearTimeout(revert.timer);
@@ -573,7 +553,6 @@ export class KubernetesCluster implements ClusterDriver, Applier {
       watcher = new ResourceWatcher(
         info,
         this.client,
-        this.kc,
         `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
         (key) => this.keyIndex.has(key),
         (key) => this.objectChanged(key),
@@ -727,32 +706,15 @@ export class KubernetesCluster implements ClusterDriver, Applier {
   }
 
   private async fetchVersion(): Promise<string> {
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new Error(`timed out after ${this.requestTimeoutMs} ms`)),
-      this.requestTimeoutMs,
-    );
-    this.inFlight.add(controller);
     try {
-      const info = await this.versionApi.getCode(
-        {},
-        { middleware: [withSignal(controller.signal)], middlewareMergeStrategy: 'append' },
-      );
-      const version = info.gitVersion;
-      if (typeof version !== 'string' || version === '') {
-        throw new Error('the answer of /version has no gitVersion');
-      }
+      const version = await this.client.version();
       this.cachedVersion = { value: version, until: Date.now() + this.versionCacheMs };
       return version;
     } catch (err) {
-      const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
       throw new Error(
-        `cannot get the Kubernetes version from the API server at ${this.server}: ${describe(reason)}`,
+        `cannot get the Kubernetes version from the API server at ${this.server}: ${describeError(err)}`,
         { cause: err },
       );
-    } finally {
-      clearTimeout(timer);
-      this.inFlight.delete(controller);
     }
   }
 }
@@ -874,65 +836,20 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function loadKubeConfig(kc: KubeConfig, path: string | undefined): string {
+function loadKubeConfig(path: string | undefined): KubeConnection {
   try {
-    if (path !== undefined) {
-      kc.loadFromFile(path);
-      return path;
-    }
-    if (runsInPod()) {
-      kc.loadFromCluster();
-      return '(in-cluster service account)';
-    }
-    const envPath = process.env.KUBECONFIG ?? '';
-    const homePath = join(homedir(), '.kube', 'config');
-    if (envPath === '' && !existsSync(homePath)) {
+    if (path !== undefined) return KubeConnection.fromFiles([path]);
+    if (runsInPod()) return KubeConnection.inCluster();
+    const paths = KubeConnection.defaultPaths();
+    if (paths === undefined) {
       throw new Error(
         'no kubeconfig given, not running in a pod, and neither $KUBECONFIG nor ~/.kube/config exists',
       );
     }
-    kc.loadFromDefault();
-    return envPath !== '' ? envPath : homePath;
+    return KubeConnection.fromFiles(paths);
   } catch (err) {
-    throw new Error(`cannot load the Kubernetes configuration: ${describe(err)}`, { cause: err });
+    throw new Error(`cannot load the Kubernetes configuration: ${describeError(err)}`, {
+      cause: err,
+    });
   }
-}
-
-/** Client-node middleware that makes a request abortable. */
-function withSignal(signal: AbortSignal): ObservableMiddleware {
-  return {
-    pre: (context: RequestContext) => {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (context: ResponseContext) => new Observable(Promise.resolve(context)),
-  };
-}
-
-function describe(err: unknown): string {
-  if (err instanceof ApiException) {
-    const detail = statusMessage(err.body);
-    return `the API server answered HTTP ${err.code}${detail !== '' ? `: ${oneLine(detail)}` : ''}`;
-  }
-  return oneLine(err instanceof Error ? err.message : String(err));
-}
-
-/** The `message` of a Kubernetes `Status` body (an object or its JSON text), else the text. */
-function statusMessage(body: unknown): string {
-  let value = body;
-  if (typeof body === 'string') {
-    try {
-      value = JSON.parse(body);
-    } catch {
-      return body;
-    }
-  }
-  if (typeof value === 'object' && value !== null && 'message' in value) {
-    return typeof value.message === 'string' ? value.message : '';
-  }
-  return typeof body === 'string' ? body : '';
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim().slice(0, 500);
 }

@@ -1,4 +1,3 @@
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { backoffDelayMs } from '../hub-client.js';
 import {
@@ -7,7 +6,7 @@ import {
   scopedKey,
   type KubeObject,
 } from '../../../libs/manifests/index.js';
-import { describeError, type KubeClient, type ResourceInfo } from './kube-client.js';
+import { KubeApiError, describeError, type KubeClient, type ResourceInfo } from './kube-client.js';
 
 /** What a {@link ResourceWatcher} tells its owner. */
 export interface WatchListener {
@@ -40,7 +39,6 @@ export class ResourceWatcher {
   constructor(
     readonly info: ResourceInfo,
     private readonly client: KubeClient,
-    private readonly kc: KubeConfig,
     private readonly labelSelector: string,
     private readonly tracked: (key: string) => boolean,
     private readonly listener: WatchListener,
@@ -143,51 +141,60 @@ export class ResourceWatcher {
 
   private async watch(): Promise<void> {
     if (this.stopped) return;
-    const path = this.client.collectionPath(this.info);
+    const abort = new AbortController();
+    this.abort = abort;
     let gone = false;
     let failure: unknown;
-    this.abort = await new Watch(this.kc).watch(
-      path,
-      {
-        labelSelector: this.labelSelector,
-        resourceVersion: this.resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds: WATCH_TIMEOUT_SECONDS,
-      },
-      (type: string, object: unknown) => {
-        if (!isPlainObject(object)) return;
-        if (type === 'ERROR') {
-          gone = object.code === 410;
-          failure = new Error(typeof object.message === 'string' ? object.message : 'watch error');
-          return;
-        }
-        const rv = metadataOf(object)?.resourceVersion;
-        if (typeof rv === 'string' && rv !== '') this.resourceVersion = rv;
-        if (type === 'BOOKMARK') return;
-        this.attempt = 0;
-        const key = this.keyOf(object);
-        if (key === undefined || !this.tracked(key)) return;
-        if (type === 'DELETED') {
-          this.objects.delete(key);
-          this.listener(key, undefined);
-        } else {
-          this.update(key, object);
-        }
-      },
-      (err: unknown) => {
-        if (this.stopped) return;
-        if (err !== null && err !== undefined) failure = err;
-        if (gone) {
-          this.log.debug({ kind: this.info.kind }, 'watch expired (410); listing again');
-          void this.relist();
-        } else if (failure !== undefined) {
-          this.retry(failure);
-        } else {
-          // The server ended the watch (its timeout): resume where it stopped.
-          void this.watch();
-        }
-      },
-    );
+    try {
+      await this.client.watch(
+        this.client.collectionPath(this.info),
+        {
+          labelSelector: this.labelSelector,
+          resourceVersion: this.resourceVersion,
+          allowWatchBookmarks: 'true',
+          timeoutSeconds: String(WATCH_TIMEOUT_SECONDS),
+        },
+        (type, object) => {
+          if (!isPlainObject(object) || gone) return;
+          if (type === 'ERROR') {
+            gone = object.code === 410;
+            failure = new Error(
+              typeof object.message === 'string' ? object.message : 'watch error',
+            );
+            // The server ends the stream after an ERROR event; do not wait for it.
+            abort.abort(failure);
+            return;
+          }
+          const rv = metadataOf(object)?.resourceVersion;
+          if (typeof rv === 'string' && rv !== '') this.resourceVersion = rv;
+          if (type === 'BOOKMARK') return;
+          this.attempt = 0;
+          const key = this.keyOf(object);
+          if (key === undefined || !this.tracked(key)) return;
+          if (type === 'DELETED') {
+            this.objects.delete(key);
+            this.listener(key, undefined);
+          } else {
+            this.update(key, object);
+          }
+        },
+        abort.signal,
+        (WATCH_TIMEOUT_SECONDS + 60) * 1000,
+      );
+    } catch (err) {
+      if (failure === undefined) failure = err;
+      if (err instanceof KubeApiError && err.code === 410) gone = true;
+    }
+    if (this.stopped) return;
+    if (gone) {
+      this.log.debug({ kind: this.info.kind }, 'watch expired (410); listing again');
+      void this.relist();
+    } else if (failure !== undefined) {
+      this.retry(failure);
+    } else {
+      // The server ended the watch (its timeout): resume where it stopped.
+      void this.watch();
+    }
   }
 
   private update(key: string, object: KubeObject): void {
