@@ -21,8 +21,9 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/proto ./proto
 # Agents keep their agent token in /state, the hub its Git cache and (without
-# FLOTILLA_SECRET_KEY) its key file in /data (volumes in docker-compose.yml).
-RUN mkdir -p /state /data && chown node:node /state /data
+# FLOTILLA_SECRET_KEY) its key file in /data, `flotilla hub nats-init` the NATS keys in
+# /nats-auth (volumes in docker-compose.yml).
+RUN mkdir -p /state /data /nats-auth && chown node:node /state /data /nats-auth
 USER node
 EXPOSE 8080 9090
 ENTRYPOINT ["node", "/app/bin/flotilla.js"]

@@ -3,7 +3,13 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  AuthorizationError,
+  UserAuthenticationExpiredError,
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+} from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import {
   PayloadVerifier,
@@ -128,7 +134,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const heartbeatSubject = subjects.heartbeat(boot.cluster);
   const log = logger.child({ cluster: boot.cluster });
   log.info(
-    { natsUrl: boot.natsUrl, heartbeatIntervalMs: intervalMs, driver: opts.driver.kind },
+    {
+      natsUrl: boot.natsUrl,
+      heartbeatIntervalMs: intervalMs,
+      driver: opts.driver.kind,
+      natsCredentials: boot.credentials !== undefined,
+    },
     'bootstrapped at the hub',
   );
   const delivery = isApplier(opts.driver)
@@ -140,7 +151,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       'this cluster driver does not apply bundles yet; the agent only heartbeats',
     );
   }
-  return new Agent(boot, heartbeatSubject, intervalMs, opts.driver, log, delivery);
+  // When NATS refuses its credentials, the agent asks the hub for new ones with the same token.
+  const rebootstrap = (signal: AbortSignal) => bootstrap(opts.hubUrl, token, logger, signal);
+  return new Agent(boot, rebootstrap, heartbeatSubject, intervalMs, opts.driver, log, delivery);
 }
 
 type TokenSource = 'state' | 'registered' | 'option';
@@ -218,7 +231,9 @@ class Agent implements RunningAgent {
   private beatAgain = false;
 
   constructor(
-    private readonly boot: BootstrapResponse,
+    /** Updated when NATS refuses the credentials and the hub hands out new ones. */
+    private boot: BootstrapResponse,
+    private readonly rebootstrap: (signal: AbortSignal) => Promise<BootstrapResponse>,
     private readonly heartbeatSubject: string,
     private readonly intervalMs: number,
     private readonly driver: ClusterDriver,
@@ -277,16 +292,23 @@ class Agent implements RunningAgent {
 
   /** Connects, waits for the connection to end for good, and starts over unless stopping. */
   private async runNats(): Promise<void> {
-    const servers = this.boot.natsUrl
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '');
     for (let attempt = 0; !this.stopping;) {
+      const servers = this.boot.natsUrl
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
       let nc: NatsConnection;
       try {
         nc = await connect({
           servers,
           name: `flotilla-agent/${this.cluster}`,
+          // This cluster's own NATS user, when the hub's NATS authenticates: it may receive
+          // replies only under its inbox prefix.
+          authenticator:
+            this.boot.credentials === undefined
+              ? undefined
+              : credsAuthenticator(new TextEncoder().encode(this.boot.credentials)),
+          inboxPrefix: this.boot.inboxPrefix,
           reconnect: true,
           maxReconnectAttempts: -1,
           waitOnFirstConnect: true,
@@ -304,6 +326,7 @@ class Agent implements RunningAgent {
         if (this.stopping) return;
         const delayMs = backoffDelayMs(attempt++, 1_000, 30_000);
         this.log.error({ err, retryInMs: delayMs }, 'cannot connect to NATS');
+        if (isAuthError(err)) await this.refreshCredentials();
         await this.pause(delayMs);
         continue;
       }
@@ -324,7 +347,38 @@ class Agent implements RunningAgent {
       if (this.stopping) return;
       const delayMs = backoffDelayMs(attempt++, 1_000, 30_000);
       this.log.error({ err, retryInMs: delayMs }, 'NATS connection closed; connecting again');
+      if (isAuthError(err)) await this.refreshCredentials();
       await this.pause(delayMs);
+    }
+  }
+
+  /**
+   * NATS refused this agent's credentials: they were revoked (the agent token was rotated or the
+   * cluster deleted), or the hub's NATS keys changed. Bootstraps again with the same token: new
+   * credentials in the second case, a clear error from the hub in the first.
+   */
+  private async refreshCredentials(): Promise<void> {
+    try {
+      const boot = await this.rebootstrap(this.stopController.signal);
+      if (boot.cluster !== this.cluster) {
+        throw new HubError(
+          `the hub now names this agent's cluster "${boot.cluster}", not "${this.cluster}"`,
+          undefined,
+        );
+      }
+      this.boot = {
+        ...this.boot,
+        natsUrl: boot.natsUrl,
+        credentials: boot.credentials,
+        inboxPrefix: boot.inboxPrefix,
+      };
+      this.log.info('NATS refused the credentials; the hub handed out new ones');
+    } catch (err) {
+      if (this.stopping) return;
+      this.log.error(
+        { err },
+        'NATS refused the credentials and the hub gave no new ones (was the agent token rotated, or the cluster deleted?)',
+      );
     }
   }
 
@@ -402,4 +456,13 @@ class Agent implements RunningAgent {
   private async pause(ms: number): Promise<void> {
     await sleep(ms, undefined, { signal: this.stopController.signal }).catch(() => undefined);
   }
+}
+
+/** Whether NATS refused the connection's credentials (unknown, revoked or expired user). */
+export function isAuthError(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof AuthorizationError || e instanceof UserAuthenticationExpiredError) return true;
+    if (/authorization violation|authentication (revoked|expired)/i.test(e.message)) return true;
+  }
+  return false;
 }

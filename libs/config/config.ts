@@ -9,6 +9,12 @@ export interface HubConfig {
   natsUrl: string | undefined;
   /** NATS URL handed to agents at bootstrap (defaults to natsUrl). */
   agentNatsUrl: string | undefined;
+  /**
+   * FLOTILLA_NATS_AUTH_DIR: the NATS auth directory (`flotilla hub nats-init`) whose keys the hub
+   * signs NATS users with. Unset: `<dataDir>/nats-auth` for the embedded nats-server; with
+   * NATS_URL, no NATS authentication (agents are not isolated from each other).
+   */
+  natsAuthDir: string | undefined;
   port: number;
   grpcPort: number;
   /** Bind address for HTTP and gRPC. */
@@ -51,6 +57,7 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   NATS_URL: z.string().min(1).optional(),
   FLOTILLA_AGENT_NATS_URL: z.string().min(1).optional(),
+  FLOTILLA_NATS_AUTH_DIR: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   PORT: port.default(8080),
   GRPC_PORT: port.default(9090),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -112,6 +119,7 @@ export function loadHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     databaseUrl: e.DATABASE_URL,
     natsUrl: e.NATS_URL,
     agentNatsUrl: e.FLOTILLA_AGENT_NATS_URL ?? e.NATS_URL,
+    natsAuthDir: e.FLOTILLA_NATS_AUTH_DIR,
     port: e.PORT,
     grpcPort: e.GRPC_PORT,
     host: e.HOST,

@@ -23,6 +23,14 @@ export const BootstrapResponseSchema = z.object({
   heartbeatIntervalMs: z.number().int().positive(),
   /** The hub's ed25519 public key (PEM): the agent pins it and refuses unsigned desired state. */
   hubPublicKey: z.string().min(1),
+  /**
+   * The agent's own NATS user (a `.creds` file: user JWT and nkey seed), allowed to publish only
+   * `flotilla.hub.<cluster>.>` and to subscribe only to `flotilla.agent.<cluster>.>` and its
+   * inbox. Absent when the hub's NATS runs without authentication.
+   */
+  credentials: z.string().min(1).optional(),
+  /** The prefix the agent must use for reply subjects (its user may receive nothing else). */
+  inboxPrefix: z.string().min(1).optional(),
 });
 export type BootstrapResponse = z.infer<typeof BootstrapResponseSchema>;
 

@@ -31,6 +31,15 @@ export interface Subjects {
   allEvents(kind?: string): string;
   /** Position of the cluster token within a hub-bound subject, for parsing. */
   clusterOf(subject: string): string | undefined;
+  /** Every subject one agent publishes to (its NATS user may publish only these). */
+  agentPublishes(cluster: string): string;
+  /** Every subject the hub sends one agent (its NATS user may subscribe only to these). */
+  agentReceives(cluster: string): string;
+  /**
+   * The prefix of one agent's reply subjects (request replies, JetStream publish acks): its NATS
+   * user may subscribe under it, and no other agent's user may.
+   */
+  agentInboxPrefix(cluster: string): string;
 }
 
 /** A NATS subject token may not contain '.', '*', '>' or white space. */
@@ -65,5 +74,10 @@ export function createSubjects(prefix = ''): Subjects {
       const parts = subject.split('.');
       return parts.length === depth + 3 ? parts[depth + 1] : undefined;
     },
+    agentPublishes: (c) => `${root}.hub.${token(c)}.>`,
+    agentReceives: (c) => `${root}.agent.${token(c)}.>`,
+    // Under `_INBOX.` like every NATS inbox, but never one a client makes by default
+    // (`_INBOX.<nuid>`): the root's first token is not a 22-character nuid.
+    agentInboxPrefix: (c) => `_INBOX.${root}.agent.${token(c)}`,
   };
 }

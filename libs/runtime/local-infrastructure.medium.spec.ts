@@ -1,8 +1,9 @@
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
+import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { NatsAuthority, readNatsAuthKeys } from '../nats-auth/index.js';
 import { startLocalInfrastructure, type LocalInfrastructure } from './local-infrastructure.js';
 
 describe('startLocalInfrastructure', () => {
@@ -16,7 +17,7 @@ describe('startLocalInfrastructure', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('starts only NATS when a database URL is given, in a data dir it creates', async () => {
+  it('starts only NATS when a database URL is given, in a data dir it creates, with JWT authentication', async () => {
     const dataDir = join(root, 'only-nats', '.flotilla');
     const databaseUrl = 'postgres://someone@db.example:5432/flotilla';
     const infra = await startLocalInfrastructure({ databaseUrl, dataDir });
@@ -26,8 +27,19 @@ describe('startLocalInfrastructure', () => {
     expect(infra.databaseUrl).toBe(databaseUrl);
     expect(existsSync(join(dataDir, 'nats'))).toBe(true);
     expect(existsSync(join(dataDir, 'postgres'))).toBe(false);
+    expect(infra.natsAuthDir).toBe(join(dataDir, 'nats-auth'));
 
-    const nc = await connect({ servers: infra.natsUrl, reconnect: false });
+    // Only users of Flotilla's operator get in.
+    await expect(connect({ servers: infra.natsUrl, reconnect: false })).rejects.toThrow(
+      /Authorization Violation/i,
+    );
+    const authority = NatsAuthority.fromKeys(await readNatsAuthKeys(infra.natsAuthDir!));
+    const creds = new TextEncoder().encode(await authority.hubCredentials());
+    const nc = await connect({
+      servers: infra.natsUrl,
+      reconnect: false,
+      authenticator: credsAuthenticator(creds),
+    });
     await nc.flush();
     await nc.close();
 
@@ -45,6 +57,7 @@ describe('startLocalInfrastructure', () => {
     });
     expect(infra.embedded).toEqual({ postgres: false, nats: false });
     expect(infra.natsUrl).toBe('nats://c:4222');
+    expect(infra.natsAuthDir).toBeUndefined();
     await infra.stop();
   });
 

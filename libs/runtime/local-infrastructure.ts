@@ -1,6 +1,9 @@
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { credsAuthenticator } from '@nats-io/transport-node';
+import { NatsAuthority, ensureNatsAuthDir } from '../nats-auth/index.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
-import { startNatsServer } from './nats-server.js';
+import { startNatsServer, type NatsServerHandle } from './nats-server.js';
 
 export interface LocalInfrastructureOptions {
   /** Use this PostgreSQL; when absent an embedded one is started in `<dataDir>/postgres`. */
@@ -9,6 +12,11 @@ export interface LocalInfrastructureOptions {
   natsUrl?: string;
   /** Flotilla's data dir (created when missing), e.g. `.flotilla`. */
   dataDir: string;
+  /**
+   * The NATS auth directory of a started nats-server (keys generated there at the first start);
+   * default `<dataDir>/nats-auth`. Not used when `natsUrl` is given.
+   */
+  natsAuthDir?: string;
   /** Receives progress lines and the started servers' output. */
   log?: (line: string) => void;
 }
@@ -17,6 +25,8 @@ export interface LocalInfrastructureOptions {
 export interface LocalInfrastructure {
   databaseUrl: string;
   natsUrl: string;
+  /** The NATS auth directory of the nats-server started here; undefined when `natsUrl` was given. */
+  natsAuthDir: string | undefined;
   embedded: { postgres: boolean; nats: boolean };
   /** Stops what was started here (NATS, then PostgreSQL); given URLs are left alone. Idempotent. */
   stop(): Promise<void>;
@@ -37,14 +47,13 @@ export async function startLocalInfrastructure(
 ): Promise<LocalInfrastructure> {
   const log = opts.log ?? (() => undefined);
   await mkdir(opts.dataDir, { recursive: true });
+  const natsAuthDir = opts.natsAuthDir ?? join(opts.dataDir, 'nats-auth');
 
   const [postgres, nats] = await Promise.allSettled([
     opts.databaseUrl === undefined
       ? startEmbeddedPostgres({ dataDir: opts.dataDir, log: (line) => log(`[postgres] ${line}`) })
       : undefined,
-    opts.natsUrl === undefined
-      ? startNatsServer({ dataDir: opts.dataDir, log: (line) => log(`[nats] ${line}`) })
-      : undefined,
+    opts.natsUrl === undefined ? startAuthenticatedNats(opts, natsAuthDir, log) : undefined,
   ]);
   const started: Started[] = [postgres, nats].flatMap((r) =>
     r.status === 'fulfilled' && r.value !== undefined ? [r.value] : [],
@@ -69,7 +78,30 @@ export async function startLocalInfrastructure(
   return {
     databaseUrl,
     natsUrl,
+    natsAuthDir: opts.natsUrl === undefined ? natsAuthDir : undefined,
     embedded: { postgres: opts.databaseUrl === undefined, nats: opts.natsUrl === undefined },
     stop: () => (stopping ??= stopAll()),
   };
+}
+
+/**
+ * A nats-server with decentralized JWT authentication: its keys and configuration are made in
+ * `natsAuthDir` at the first start and kept (agents' credentials and revocations survive
+ * restarts); account JWTs are kept in `<dataDir>/nats/jwt`.
+ */
+async function startAuthenticatedNats(
+  opts: LocalInfrastructureOptions,
+  natsAuthDir: string,
+  log: (line: string) => void,
+): Promise<NatsServerHandle> {
+  // Relative to the data dir, which is nats-server's working directory.
+  const auth = await ensureNatsAuthDir(natsAuthDir, join('nats', 'jwt'));
+  if (auth.created) log(`[nats] generated NATS operator and account keys in ${natsAuthDir}`);
+  const probe = await NatsAuthority.fromKeys(auth.keys).hubCredentials('flotilla-readiness-probe');
+  return startNatsServer({
+    dataDir: opts.dataDir,
+    configFile: auth.serverConfigFile,
+    authenticator: credsAuthenticator(new TextEncoder().encode(probe)),
+    log: (line) => log(`[nats] ${line}`),
+  });
 }

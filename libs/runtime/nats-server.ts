@@ -3,7 +3,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect } from '@nats-io/transport-node';
+import { type Authenticator, connect } from '@nats-io/transport-node';
 import { findFreePort } from './free-port.js';
 import { inspectProcess, isOrphan, tail, terminate } from './processes.js';
 
@@ -21,6 +21,13 @@ export interface NatsServerOptions {
   binary?: string;
   /** Receives our own progress lines and anything nats-server prints outside its log file. */
   log?: (line: string) => void;
+  /**
+   * A configuration file to start with (`-c`), e.g. the NATS auth directory's
+   * `nats-server.conf`; address, port, JetStream store and log stay as given here.
+   */
+  configFile?: string;
+  /** How the readiness probe logs in, when the configuration requires authentication. */
+  authenticator?: Authenticator;
 }
 
 /** nats-server could not be found; the message is one line that says how to get it. */
@@ -117,8 +124,10 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
       logFile,
       '-P',
       pidFile,
+      ...(opts.configFile === undefined ? [] : ['-c', resolve(opts.configFile)]),
     ];
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // In the data dir: relative paths of the configuration (the JWT resolver's) are relative to it.
+    const child = spawn(binary, args, { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
     const onOutput = (chunk: Buffer): void => {
       for (const line of chunk.toString('utf8').split('\n')) {
@@ -145,7 +154,7 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
         await unlink(pidFile).catch(() => undefined);
       })());
 
-    const failure = await waitUntilReady(url, exited);
+    const failure = await waitUntilReady(url, exited, opts.authenticator);
     if (failure === undefined) {
       log(`nats-server (pid ${child.pid}) is ready on ${url}`);
       return { url, stop };
@@ -162,7 +171,11 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
 }
 
 /** Undefined once a client can connect; otherwise why it never could. */
-async function waitUntilReady(url: string, exited: Promise<string>): Promise<string | undefined> {
+async function waitUntilReady(
+  url: string,
+  exited: Promise<string>,
+  authenticator: Authenticator | undefined,
+): Promise<string | undefined> {
   let gone: string | undefined;
   void exited.then((why) => (gone = why));
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -170,7 +183,7 @@ async function waitUntilReady(url: string, exited: Promise<string>): Promise<str
   while (Date.now() < deadline) {
     if (gone !== undefined) return gone;
     try {
-      const nc = await connect({ servers: url, timeout: 1_000, reconnect: false });
+      const nc = await connect({ servers: url, timeout: 1_000, reconnect: false, authenticator });
       await nc.close();
       return undefined;
     } catch (err) {

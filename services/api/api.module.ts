@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { DataSource } from 'typeorm';
-import { ApiTokenRepository } from '../../libs/db/index.js';
+import { ApiTokenRepository, NatsRevocationRepository } from '../../libs/db/index.js';
 import { DATA_SOURCE } from '../shared/tokens.js';
 import { AgentRateLimiter } from './auth/agent-rate-limit.js';
 import { ApiTokensController } from './auth/api-tokens.controller.js';
 import { ApiTokensService } from './auth/api-tokens.service.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { AgentController } from './agent.controller.js';
+import { AgentCredentialsService } from './agent-credentials.service.js';
 import { BundlesController } from './bundles.controller.js';
 import { ClusterEventsPublisher } from './cluster-events.publisher.js';
 import { ClusterGroupsController } from './cluster-groups.controller.js';
@@ -51,6 +52,12 @@ import { WebhooksController } from './webhooks.controller.js';
     },
     ApiTokensService,
     AgentRateLimiter,
+    {
+      provide: NatsRevocationRepository,
+      inject: [DATA_SOURCE],
+      useFactory: (ds: DataSource) => new NatsRevocationRepository(ds),
+    },
+    AgentCredentialsService,
     // Every REST and gRPC handler of this process is checked against its @Access.
     { provide: APP_GUARD, useClass: AuthGuard },
     ClustersService,

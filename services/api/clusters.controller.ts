@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { parsePageRequest } from '../../libs/db/index.js';
 import { ClustersService } from './clusters.service.js';
 import { PatchClusterBody, RegisterClusterBody, openApiSchema, parseBody } from './dto.js';
@@ -56,9 +56,25 @@ export class ClustersController {
   }
 
   @Access('admin')
+  @Post(':name/token')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Rotate a cluster's agent token: the old one and its agent's NATS credentials are revoked; the new token is shown once",
+  })
+  @ApiOkResponse({
+    schema: { type: 'object', properties: { token: { type: 'string' } }, required: ['token'] },
+  })
+  rotateToken(@Param('name') name: string) {
+    return this.clusters.rotateAgentToken(name);
+  }
+
+  @Access('admin')
   @Delete(':name')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a cluster and revoke its agent token' })
+  @ApiOperation({
+    summary: "Delete a cluster, revoking its agent token and its agent's NATS credentials",
+  })
   async delete(@Param('name') name: string): Promise<void> {
     await this.clusters.delete(name);
   }

@@ -14,6 +14,7 @@ import { parseSelector, validateClusterName, validateLabels } from '../../libs/s
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { DATA_SOURCE, HUB_CONFIG, SIGNER } from '../shared/tokens.js';
 import type { PayloadSigner } from '../../libs/contracts/signing.js';
+import { AgentCredentialsService } from './agent-credentials.service.js';
 import { ClusterEventsPublisher } from './cluster-events.publisher.js';
 import { type DeploymentView, deploymentView } from './fleet-summary.js';
 import { type ClusterView, clusterView } from './views.js';
@@ -38,6 +39,7 @@ export class ClustersService {
     private readonly events: ClusterEventsPublisher,
     private readonly deployments: DeploymentRepository,
     @Inject(SIGNER) private readonly signer: PayloadSigner,
+    private readonly natsCredentials: AgentCredentialsService,
   ) {}
 
   /** Manager-initiated registration: the cluster and the token its agent runs with. */
@@ -89,9 +91,31 @@ export class ClustersService {
     return clusterView(cluster);
   }
 
+  /** Deletes a cluster, revoking its agent token and its agent's NATS user. */
   async delete(name: string): Promise<void> {
-    const cluster = await this.clusters.delete(name);
+    const cluster = await this.ds.transaction(async (m) => {
+      await this.clusters.lock(name, m);
+      const live = await this.tokens.liveAgentTokenHashes(name, m);
+      await this.natsCredentials.recordRevocations(name, live, 'cluster-deleted', m);
+      return this.clusters.delete(name, m);
+    });
+    await this.natsCredentials.publishRevocations();
     this.events.publish('Deleted', cluster);
+  }
+
+  /**
+   * Issues a new agent token for a cluster; the old one stops working, and its agent's NATS user
+   * is revoked (the agent is disconnected, and needs the new token to bootstrap again).
+   */
+  async rotateAgentToken(name: string): Promise<{ token: string }> {
+    const token = await this.ds.transaction(async (m) => {
+      await this.clusters.lock(name, m);
+      const { token, revokedHashes } = await this.tokens.rotateAgentToken(name, m);
+      await this.natsCredentials.recordRevocations(name, revokedHashes, 'token-rotated', m);
+      return token;
+    });
+    await this.natsCredentials.publishRevocations();
+    return { token };
   }
 
   /** Exchanges an agent token for the agent's cluster name and NATS connection details. */
@@ -104,6 +128,8 @@ export class ClustersService {
       subjectPrefix: this.config.subjectPrefix,
       heartbeatIntervalMs: this.config.heartbeatIntervalMs,
       hubPublicKey: this.signer.publicKeyPem,
+      // The agent's own NATS user, when NATS authenticates.
+      ...(await this.natsCredentials.issue(cluster, agentToken)),
     };
   }
 }

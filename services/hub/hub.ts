@@ -61,6 +61,7 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
     databaseUrl: options.config.databaseUrl,
     natsUrl: options.config.natsUrl,
     dataDir: options.config.dataDir,
+    natsAuthDir: options.config.natsAuthDir,
     log: options.infraLog,
   });
   try {
@@ -69,6 +70,8 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
       databaseUrl: infra.databaseUrl,
       natsUrl: infra.natsUrl,
       agentNatsUrl: options.config.agentNatsUrl ?? infra.natsUrl,
+      // The embedded nats-server's keys, unless FLOTILLA_NATS_AUTH_DIR names others.
+      natsAuthDir: options.config.natsAuthDir ?? infra.natsAuthDir,
     };
     const app = await NestFactory.create<NestExpressApplication>(
       HubModule.forRoot(config, services),

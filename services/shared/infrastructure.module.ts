@@ -6,7 +6,7 @@ import {
   Module,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { type NatsConnection, connect, credsAuthenticator } from '@nats-io/transport-node';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { HubConfig } from '../../libs/config/config.js';
@@ -24,6 +24,7 @@ import {
   openDatabase,
   prepareSecretsAtRest,
 } from '../../libs/db/index.js';
+import { NatsAuthority, readNatsAuthKeys } from '../../libs/nats-auth/index.js';
 import { SecretBox, loadSecretKey } from '../../libs/secrets/index.js';
 
 /** Repositories every service may use; each wraps the shared data source. */
@@ -41,6 +42,7 @@ import {
   DATA_SOURCE,
   HUB_CONFIG,
   METRICS_REGISTRY,
+  NATS_AUTH,
   NATS_CONNECTION,
   SECRET_BOX,
   SIGNER,
@@ -74,14 +76,21 @@ export class InfrastructureModule implements OnApplicationShutdown {
         { provide: HUB_CONFIG, useValue: config },
         { provide: SUBJECTS, useValue: createSubjects(config.subjectPrefix) },
         { provide: DATA_SOURCE, useFactory: () => openDatabase(config.databaseUrl) },
+        { provide: NATS_AUTH, useFactory: () => loadNatsAuth(config) },
         {
+          // As a hub user of the Flotilla account (full access in it) when NATS authenticates.
           provide: NATS_CONNECTION,
-          useFactory: () =>
+          inject: [NATS_AUTH],
+          useFactory: async (auth: NatsAuthority | null) =>
             connect({
               servers: config.natsUrl,
               name: 'flotilla-hub',
               maxReconnectAttempts: -1,
               reconnectTimeWait: 1000,
+              authenticator:
+                auth === null
+                  ? undefined
+                  : credsAuthenticator(new TextEncoder().encode(await auth.hubCredentials())),
             }),
         },
         {
@@ -146,6 +155,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         HUB_CONFIG,
         SUBJECTS,
         DATA_SOURCE,
+        NATS_AUTH,
         NATS_CONNECTION,
         METRICS_REGISTRY,
         SECRET_BOX,
@@ -164,4 +174,18 @@ export class InfrastructureModule implements OnApplicationShutdown {
     }
     if (this.ds.isInitialized) await this.ds.destroy();
   }
+}
+
+/**
+ * The NatsAuthority of FLOTILLA_NATS_AUTH_DIR (or of the embedded nats-server), or null, with one
+ * warning, when NATS runs without authentication.
+ */
+async function loadNatsAuth(config: ResolvedHubConfig): Promise<NatsAuthority | null> {
+  if (config.natsAuthDir === undefined) {
+    new Logger('NATS').warn(
+      'NATS_URL is set without FLOTILLA_NATS_AUTH_DIR: NATS is used without authentication, so agents are not isolated from each other (any agent could read or forge any cluster\'s messages); see README "NATS security"',
+    );
+    return null;
+  }
+  return NatsAuthority.fromKeys(await readNatsAuthKeys(config.natsAuthDir));
 }

@@ -11,3 +11,8 @@ export const SIGNER = Symbol('SIGNER');
  * key file. By the time it is injected, the key has been checked against the database.
  */
 export const SECRET_BOX = Symbol('SECRET_BOX');
+/**
+ * The hub's NatsAuthority (libs/nats-auth), which signs NATS users with the keys of the NATS auth
+ * directory; null when NATS runs without authentication (NATS_URL without FLOTILLA_NATS_AUTH_DIR).
+ */
+export const NATS_AUTH = Symbol('NATS_AUTH');

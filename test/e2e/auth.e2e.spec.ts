@@ -39,6 +39,7 @@ const routes: [method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string
     ['get', '/api/v1/clusters/{name}', 'viewer'],
     ['patch', '/api/v1/clusters/{name}', 'admin'],
     ['delete', '/api/v1/clusters/{name}', 'admin'],
+    ['post', '/api/v1/clusters/{name}/token', 'admin'],
     ['get', '/api/v1/cluster-groups', 'viewer'],
     ['post', '/api/v1/cluster-groups', 'admin'],
     ['get', '/api/v1/cluster-groups/{name}', 'viewer'],

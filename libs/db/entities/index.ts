@@ -9,6 +9,7 @@ import { DeliveryLeaseEntity } from './delivery-lease.entity.js';
 import { DeploymentEntity } from './deployment.entity.js';
 import { GitRepoEntity } from './gitrepo.entity.js';
 import { HubSettingEntity } from './hub-setting.entity.js';
+import { NatsRevocationEntity } from './nats-revocation.entity.js';
 import { RegistrationTokenEntity } from './registration-token.entity.js';
 import { RolloutAuditEntity } from './rollout-audit.entity.js';
 import { RolloutEntity } from './rollout.entity.js';
@@ -26,6 +27,7 @@ export {
   DeploymentEntity,
   GitRepoEntity,
   HubSettingEntity,
+  NatsRevocationEntity,
   RegistrationTokenEntity,
   RolloutAuditEntity,
   RolloutEntity,
@@ -51,4 +53,5 @@ export const entities = [
   DeliveryLeaseEntity,
   HubSettingEntity,
   ApiTokenEntity,
+  NatsRevocationEntity,
 ];

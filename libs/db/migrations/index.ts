@@ -6,6 +6,7 @@ import { DeliveryLeases1732400000000 } from './1732400000000-delivery-leases.js'
 import { HubSettings1732500000000 } from './1732500000000-hub-settings.js';
 import { ApiTokens1732610000000 } from './1732610000000-api-tokens.js';
 import { SecretsAtRest1732650000000 } from './1732650000000-secrets-at-rest.js';
+import { NatsRevocations1732700000000 } from './1732700000000-nats-revocations.js';
 
 /** Every migration, oldest first. Add new ones at the end; never edit a released one. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   HubSettings1732500000000,
   ApiTokens1732610000000,
   SecretsAtRest1732650000000,
+  NatsRevocations1732700000000,
 ];

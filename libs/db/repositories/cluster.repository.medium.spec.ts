@@ -5,6 +5,7 @@ import { parseSelector } from '../../selectors/index.js';
 import { openDatabase } from '../data-source.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { ClusterRepository } from './cluster.repository.js';
+import { hashToken } from '../tokens.js';
 import { TokenRepository } from './token.repository.js';
 
 let db: TestDatabase;
@@ -142,7 +143,9 @@ describe('TokenRepository', () => {
   it('rotating an agent token revokes the old one', async () => {
     await clusters.create('rotated', {});
     const old = await tokens.createAgentToken('rotated');
-    const fresh = await tokens.rotateAgentToken('rotated');
+    const { token: fresh, revokedHashes } = await tokens.rotateAgentToken('rotated');
+    expect(revokedHashes).toEqual([hashToken(old)]);
+    expect(await tokens.liveAgentTokenHashes('rotated')).toEqual([hashToken(fresh)]);
     expect(await tokens.clusterForAgentToken(old)).toBeUndefined();
     expect(await tokens.clusterForAgentToken(fresh)).toBe('rotated');
   });

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { ClusterState } from '../../contracts/states.js';
 import { type Requirement, selectorToSql } from '../../selectors/index.js';
 import { ClusterEntity } from '../entities/cluster.entity.js';
@@ -104,10 +104,24 @@ export class ClusterRepository {
   }
 
   /** Deletes a cluster (its agent tokens go with it); returns what was deleted. */
-  async delete(name: string): Promise<ClusterEntity> {
-    const existing = await this.get(name);
-    await this.repo.delete({ name });
+  async delete(name: string, manager = this.ds.manager): Promise<ClusterEntity> {
+    const existing = await manager.findOneBy(ClusterEntity, { name });
+    if (!existing) throw new NotFoundError(`cluster "${name}" not found`);
+    await manager.delete(ClusterEntity, { name });
     return existing;
+  }
+
+  /**
+   * The named cluster, locked (FOR UPDATE) until `manager`'s transaction ends, or NotFoundError:
+   * what the transaction reads about the cluster's agent tokens then stays true until it ends.
+   */
+  async lock(name: string, manager: EntityManager): Promise<ClusterEntity> {
+    const found = await manager.findOne(ClusterEntity, {
+      where: { name },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (!found) throw new NotFoundError(`cluster "${name}" not found`);
+    return found;
   }
 
   /**

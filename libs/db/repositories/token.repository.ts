@@ -35,16 +35,39 @@ export class TokenRepository {
     return row?.clusterName;
   }
 
-  /** Revokes every agent token of a cluster and issues a fresh one (token rotation). */
-  async rotateAgentToken(clusterName: string): Promise<string> {
-    return this.ds.transaction(async (m) => {
-      await m.update(
-        AgentTokenEntity,
-        { clusterName, revokedAt: IsNull() },
-        { revokedAt: new Date() },
-      );
-      return this.createAgentToken(clusterName, m);
+  /** Hashes of a cluster's agent tokens that are not revoked (normally one). */
+  async liveAgentTokenHashes(
+    clusterName: string,
+    manager: EntityManager = this.ds.manager,
+  ): Promise<string[]> {
+    const rows = await manager.find(AgentTokenEntity, {
+      select: { tokenHash: true },
+      where: { clusterName, revokedAt: IsNull() },
+      order: { createdAt: 'ASC' },
     });
+    return rows.map((r) => r.tokenHash);
+  }
+
+  /**
+   * Revokes every agent token of a cluster and issues a fresh one (token rotation), in
+   * `manager`'s transaction when given. Returns the new token and the hashes of those revoked.
+   */
+  async rotateAgentToken(
+    clusterName: string,
+    manager?: EntityManager,
+  ): Promise<{ token: string; revokedHashes: string[] }> {
+    const rotate = async (m: EntityManager) => {
+      const revoked = await queryReturning<{ token_hash: string }>(
+        m,
+        `UPDATE agent_tokens SET revoked_at = now()
+          WHERE cluster_name = $1 AND revoked_at IS NULL
+        RETURNING token_hash`,
+        [clusterName],
+      );
+      const token = await this.createAgentToken(clusterName, m);
+      return { token, revokedHashes: revoked.map((r) => r.token_hash) };
+    };
+    return manager === undefined ? this.ds.transaction(rotate) : rotate(manager);
   }
 
   /** Creates a registration token. */
