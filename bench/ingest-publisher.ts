@@ -1,10 +1,16 @@
 // The child process of the ingest measurement (bench/ingest.ts): publishes a burst of status
 // reports exactly as agents do (JetStream publishes with a Nats-Msg-Id on `status(cluster)`,
-// StatusReport JSON), as fast as one connection can, in its own process so that the hub's
+// StatusBatch JSON: a cluster's reports of one moment in one message), as fast as one connection can, in its own process so that the hub's
 // process spends nothing on publishing.
 import { randomUUID } from 'node:crypto';
 import { connect, createInbox, headers, type NatsConnection } from '@nats-io/transport-node';
-import { createSubjects, StatusReportSchema, type StatusReport } from '../libs/contracts/index.js';
+import {
+  createSubjects,
+  MAX_REPORTS_PER_MESSAGE,
+  StatusReportSchema,
+  type StatusBatch,
+  type StatusReport,
+} from '../libs/contracts/index.js';
 
 /** One deployment of the fleet, as the hub holds it after convergence. */
 export interface BurstDeployment {
@@ -53,22 +59,26 @@ function send(reply: PublisherReply): void {
 interface Burst {
   nc: NatsConnection;
   messages: { subject: string; payload: string }[];
+  reports: number;
   lastRoundAt: number;
 }
 
 /**
  * `rounds` reports per deployment, round by round (every deployment once per round), the last
  * round `Ready` and the ones before alternately `Modified` / `Ready`, so that every report
- * changes the row it is about. Round r is observed at `start + r` ms. Serialized up front, so
- * that the publisher is not what is measured.
+ * changes the row it is about. Round r is observed at `start + r` ms. A cluster's reports of one
+ * round go in one message, as an agent sends the reports that queue up together. Serialized up
+ * front, so that the publisher is not what is measured.
  */
 async function prepare(req: Extract<PublisherRequest, { op: 'prepare' }>): Promise<Burst> {
   const subjects = createSubjects(req.prefix);
   const start = Date.now();
   const messages: Burst['messages'] = [];
+  let reports = 0;
   for (let round = 0; round < req.rounds; round++) {
     const modified = (req.rounds - 1 - round) % 2 === 1;
     const observedAt = new Date(start + round).toISOString();
+    const byCluster = new Map<string, StatusReport[]>();
     for (const d of req.deployments) {
       const report: StatusReport = StatusReportSchema.parse({
         cluster: d.cluster,
@@ -83,11 +93,23 @@ async function prepare(req: Extract<PublisherRequest, { op: 'prepare' }>): Promi
           : d.resources,
         observedAt,
       });
-      messages.push({ subject: subjects.status(d.cluster), payload: JSON.stringify(report) });
+      const batch = byCluster.get(d.cluster) ?? [];
+      batch.push(report);
+      byCluster.set(d.cluster, batch);
+      reports++;
+    }
+    for (const [cluster, batch] of byCluster) {
+      for (let i = 0; i < batch.length; i += MAX_REPORTS_PER_MESSAGE) {
+        const message: StatusBatch = {
+          cluster,
+          reports: batch.slice(i, i + MAX_REPORTS_PER_MESSAGE),
+        };
+        messages.push({ subject: subjects.status(cluster), payload: JSON.stringify(message) });
+      }
     }
   }
   const nc = await connect({ servers: req.natsUrl, name: 'flotilla-bench-ingest' });
-  return { nc, messages, lastRoundAt: start + req.rounds - 1 };
+  return { nc, messages, reports, lastRoundAt: start + req.rounds - 1 };
 }
 
 /**
@@ -143,7 +165,7 @@ process.on('message', (req: PublisherRequest) => {
   if (req.op === 'prepare') {
     burst = prepare(req);
     burst.then(
-      (b) => send({ op: 'prepared', reports: b.messages.length, lastRoundAt: b.lastRoundAt }),
+      (b) => send({ op: 'prepared', reports: b.reports, lastRoundAt: b.lastRoundAt }),
       fail,
     );
     return;

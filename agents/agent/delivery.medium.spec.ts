@@ -12,7 +12,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CONTENT_CHUNK_BYTES,
   ContentRequestSchema,
-  StatusReportSchema,
+  StatusMessageSchema,
+  reportsOf,
   SyncRequestSchema,
   createSubjects,
   type DeploymentOptions,
@@ -246,7 +247,8 @@ describe('delivery', () => {
     const messages: ConsumerMessages = await consumer.consume();
     cleanups.push(() => messages.close());
     void (async () => {
-      for await (const m of messages) reports.push(StatusReportSchema.parse(m.json()));
+      for await (const m of messages)
+        reports.push(...reportsOf(StatusMessageSchema.parse(m.json())));
     })();
 
     hub = new FakeHubNats(nc, subjects, cluster);

@@ -56,6 +56,8 @@ interface BundleWork {
   current: { desired: DesiredState; abort: AbortController; applying: boolean } | undefined;
   /** The bundle's status should be reported again (its health changed). */
   refresh: boolean;
+  /** The next refresh reports even an unchanged status (the hub may have missed it). */
+  forceReport: boolean;
   running: Promise<void> | undefined;
   retryTimer: NodeJS.Timeout | undefined;
   retryAttempt: number;
@@ -199,6 +201,7 @@ export class Delivery {
         pending: undefined,
         current: undefined,
         refresh: false,
+        forceReport: false,
         running: undefined,
         retryTimer: undefined,
         retryAttempt: 0,
@@ -228,10 +231,11 @@ export class Delivery {
     this.run(work);
   }
 
-  private refresh(bundle: string): void {
+  private refresh(bundle: string, force = false): void {
     if (this.stopping) return;
     const work = this.bundleWork(bundle);
     work.refresh = true;
+    if (force) work.forceReport = true;
     this.run(work);
   }
 
@@ -258,7 +262,9 @@ export class Delivery {
         }
       } else if (work.refresh) {
         work.refresh = false;
-        await this.reportStatus(work.bundle).catch((err: unknown) => {
+        const force = work.forceReport;
+        work.forceReport = false;
+        await this.reportStatus(work.bundle, force).catch((err: unknown) => {
           this.log.warn({ err, bundle: work.bundle }, 'cannot read the bundle status');
         });
       } else {
@@ -292,7 +298,9 @@ export class Delivery {
         'bundle applied',
       );
       work.retryAttempt = 0;
-      await this.reportStatus(bundle);
+      // Always reported: a desired state the agent already runs comes again only when the hub
+      // has not seen its report (lost at a hub restart), so an unchanged status must go too.
+      await this.reportStatus(bundle, true);
     } catch (err) {
       if (signal.aborted || this.stopping) {
         log.debug({ reason: errorMessage(signal.reason) }, 'abandoned applying a revision');
@@ -346,16 +354,20 @@ export class Delivery {
     }, delayMs);
   }
 
-  private async reportStatus(bundle: string): Promise<void> {
+  /** Reports a bundle's status; unless `force`, only when it differs from the last report. */
+  private async reportStatus(bundle: string, force = false): Promise<void> {
     const status = await this.opts.applier.bundleStatus(bundle);
     if (status === undefined) return;
-    this.reporter.report({
-      bundle,
-      revision: status.revision,
-      state: status.state,
-      message: status.message,
-      resources: status.resources,
-    });
+    this.reporter.report(
+      {
+        bundle,
+        revision: status.revision,
+        state: status.state,
+        message: status.message,
+        resources: status.resources,
+      },
+      { force },
+    );
   }
 
   /** Sync requests until one is answered, unless a newer sync or stop() takes over. */
@@ -394,7 +406,7 @@ export class Delivery {
           this.enqueue(change, seq);
         }
         // Report what did not change too: the hub may have missed it (e.g. after a restart).
-        for (const h of held) if (!changed.has(h.bundle)) this.refresh(h.bundle);
+        for (const h of held) if (!changed.has(h.bundle)) this.refresh(h.bundle, true);
         this.log.info(
           { held: held.length, changes: parsed.data.changes.length },
           'synced with the hub',

@@ -104,3 +104,26 @@ export const StatusReportSchema = z.object({
   observedAt: z.string(),
 });
 export type StatusReport = z.infer<typeof StatusReportSchema>;
+
+/** A status message carries at most this many reports. */
+export const MAX_REPORTS_PER_MESSAGE = 100;
+
+/**
+ * agent → hub on `flotilla.hub.<cluster>.status`: several bundles' reports in one message (what
+ * agents send: the reports that queue up while one message is being published travel together).
+ * A message may also be one bare {@link StatusReport}.
+ */
+export const StatusBatchSchema = z.object({
+  cluster: z.string(),
+  reports: z.array(StatusReportSchema).min(1).max(MAX_REPORTS_PER_MESSAGE),
+});
+export type StatusBatch = z.infer<typeof StatusBatchSchema>;
+
+/** What the hub accepts on a status subject: a batch, or one report. */
+export const StatusMessageSchema = z.union([StatusBatchSchema, StatusReportSchema]);
+export type StatusMessage = z.infer<typeof StatusMessageSchema>;
+
+/** The reports of a status message. */
+export function reportsOf(message: StatusMessage): StatusReport[] {
+  return 'reports' in message ? message.reports : [message];
+}

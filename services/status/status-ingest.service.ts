@@ -8,7 +8,7 @@ import {
 import { type ConsumerMessages, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
-import { StatusReportSchema, type Subjects } from '../../libs/contracts/index.js';
+import { StatusMessageSchema, reportsOf, type Subjects } from '../../libs/contracts/index.js';
 import { FlushScheduler } from '../../libs/batching/flush-scheduler.js';
 import { DeploymentRepository, type ReportRow } from '../../libs/db/index.js';
 import {
@@ -34,7 +34,9 @@ const FLUSH_SIZE = 1000;
 export class StatusIngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('StatusIngest');
   private messages: ConsumerMessages | undefined;
-  private buffer: { msg: JsMsg; row: ReportRow }[] = [];
+  /** Reports waiting to be written, and the messages they came in (acked once written). */
+  private rows: ReportRow[] = [];
+  private msgs: JsMsg[] = [];
   private readonly flusher = new FlushScheduler(() => this.flush(), FLUSH_MS);
   private stopped = false;
   private readonly ingested: Counter;
@@ -76,19 +78,27 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
   }
 
   private accept(msg: JsMsg): void {
+    if (this.stopped) {
+      msg.nak(); // for another replica, or the next start
+      return;
+    }
     const cluster = this.subjects.clusterOf(msg.subject);
-    const parsed = StatusReportSchema.safeParse(parseJson(msg.data));
+    const parsed = StatusMessageSchema.safeParse(parseJson(msg.data));
+    const reports = parsed.success ? reportsOf(parsed.data) : [];
     // The subject names the sender; a report about another cluster is refused.
-    if (!parsed.success || cluster === undefined || parsed.data.cluster !== cluster) {
+    if (
+      !parsed.success ||
+      cluster === undefined ||
+      parsed.data.cluster !== cluster ||
+      reports.some((r) => r.cluster !== cluster)
+    ) {
       this.rejected.inc();
       msg.term();
       return;
     }
-    const r = parsed.data;
-    const observedAt = new Date(r.observedAt);
-    this.buffer.push({
-      msg,
-      row: {
+    for (const r of reports) {
+      const observedAt = new Date(r.observedAt);
+      this.rows.push({
         cluster,
         bundle: r.bundle,
         revision: r.revision,
@@ -96,19 +106,22 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
         message: r.message,
         resources: r.resources,
         observedAt: Number.isNaN(observedAt.getTime()) ? new Date() : observedAt,
-      },
-    });
-    this.flusher.request(this.buffer.length >= FLUSH_SIZE);
+      });
+    }
+    this.msgs.push(msg);
+    this.flusher.request(this.rows.length >= FLUSH_SIZE);
   }
 
   private async flush(): Promise<void> {
-    const batch = this.buffer;
-    this.buffer = [];
-    if (batch.length === 0) return;
+    const rows = this.rows;
+    const msgs = this.msgs;
+    this.rows = [];
+    this.msgs = [];
+    if (msgs.length === 0) return;
     try {
-      const changed = await this.deployments.recordReports(batch.map((b) => b.row));
-      for (const b of batch) b.msg.ack();
-      this.ingested.inc(batch.length);
+      const changed = await this.deployments.recordReports(rows);
+      for (const msg of msgs) msg.ack();
+      this.ingested.inc(rows.length);
       const at = new Date().toISOString();
       for (const c of changed) {
         publishJson(this.nc, this.subjects.event('deployment', c.cluster), {
@@ -120,17 +133,24 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
         });
       }
     } catch (err) {
-      if (this.stopped) return;
+      if (this.stopped) {
+        // Stopping: hand them back at once, for another replica or the next start.
+        for (const msg of msgs) msg.nak();
+        return;
+      }
       this.logger.error(
-        `writing ${batch.length} status reports: ${String(err)}; they will be redelivered`,
+        `writing ${rows.length} status reports: ${String(err)}; they will be redelivered`,
       );
-      for (const b of batch) b.msg.nak(1000);
+      for (const msg of msgs) msg.nak(1000);
     }
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
-    await this.flusher.stop();
     await this.messages?.close().catch(() => undefined);
+    await this.flusher.stop();
+    // Reports received but not written yet: written now, or handed back. Left alone, they would
+    // come again only after the consumer's ack wait (30 s).
+    await this.flush().catch(() => undefined);
   }
 }
