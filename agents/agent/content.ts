@@ -19,6 +19,8 @@ export interface RevisionRef {
   chunks: number;
   /** sha256 (hex) of the content, from the hub's signed desired state. */
   contentSha256?: string;
+  /** The content itself, when the hub sent it inline: nothing to fetch. */
+  content?: string;
 }
 
 /**
@@ -111,6 +113,11 @@ export class ContentFetcher {
     signal.throwIfAborted();
     const cached = this.opts.cache.get(ref.revision);
     if (cached !== undefined) return cached;
+    if (ref.content !== undefined) {
+      const objects = checkedContent(ref, Buffer.from(ref.content, 'utf8'));
+      this.opts.cache.set(ref.revision, objects, ref.size);
+      return objects;
+    }
     let download = this.downloads.get(ref.revision);
     if (download === undefined) {
       const abort = new AbortController();
@@ -139,18 +146,7 @@ export class ContentFetcher {
     await this.slots.acquire(signal);
     try {
       const parts = await this.chunks(ref, signal);
-      const content = Buffer.concat(parts);
-      if (content.length !== ref.size) {
-        throw new Error(
-          `content of revision ${short(ref.revision)} is ${content.length} bytes, expected ${ref.size}`,
-        );
-      }
-      if (ref.contentSha256 !== undefined && contentDigest(content) !== ref.contentSha256) {
-        throw new InvalidContentError(
-          `content of revision ${short(ref.revision)} does not match the digest the hub signed; refusing it`,
-        );
-      }
-      return parseContent(ref.revision, content);
+      return checkedContent(ref, Buffer.concat(parts));
     } finally {
       this.slots.release();
     }
@@ -297,4 +293,19 @@ class Semaphore {
     if (next !== undefined) next();
     else this.available++;
   }
+}
+
+/** A revision's objects from its content bytes, once size and digest match its Upsert. */
+function checkedContent(ref: RevisionRef, content: Buffer): KubeObject[] {
+  if (content.length !== ref.size) {
+    throw new Error(
+      `content of revision ${short(ref.revision)} is ${content.length} bytes, expected ${ref.size}`,
+    );
+  }
+  if (ref.contentSha256 !== undefined && contentDigest(content) !== ref.contentSha256) {
+    throw new InvalidContentError(
+      `content of revision ${short(ref.revision)} does not match the digest the hub signed; refusing it`,
+    );
+  }
+  return parseContent(ref.revision, content);
 }

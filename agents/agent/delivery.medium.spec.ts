@@ -412,6 +412,41 @@ describe('delivery', () => {
     ).toEqual(['Ready']);
   });
 
+  it('applies every change of one message in order; inline content needs no fetch and is refused when it does not match its digest', async () => {
+    const sim = new SimulatedCluster();
+    await start(sim);
+    await eventually(
+      'the first sync',
+      () => hub.syncRequests.length,
+      (n) => n === 1,
+    );
+    const inline = (bundle: string, rev: Revision): Upsert => ({
+      ...hub.want(bundle, rev),
+      content: rev.content.toString('utf8'),
+    });
+    const a1 = revisionOf([configMap('a', { v: '1' })]);
+    const a2 = revisionOf([configMap('a', { v: '2' })]);
+    const b = revisionOf([configMap('b')]);
+    const forged = revisionOf([configMap('forged')]);
+    const tampered = inline('forged', forged);
+    // Same size, other bytes: only the digest the hub signed tells.
+    tampered.content = tampered.content!.replace('forged', 'FORGED');
+    hub.send({ changes: [inline('a', a1), tampered, inline('b', b), inline('a', a2)] });
+
+    const a = await eventually(
+      'a at its second revision',
+      () => last('a'),
+      (r) => r?.state === 'Ready' && r.revision === a2.revision,
+    );
+    expect(a!.revision).toBe(a2.revision);
+    await until('b', 'Ready');
+    const refused = await until('forged', 'ErrApplied');
+    expect(refused.message).toContain('does not match the digest the hub signed');
+    expect(sim.liveObject('v1/ConfigMap/shop/a')?.data).toEqual({ v: '2' });
+    expect(sim.liveKeys().some((k) => /forged/i.test(k))).toBe(false);
+    expect(hub.contentRequests).toEqual([]);
+  });
+
   it('skips malformed desired-state messages and goes on with the next', async () => {
     const sim = new SimulatedCluster();
     await start(sim);

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import {
   type PayloadVerifier,
   SIGNATURE_HEADER,
-  DesiredStateSchema,
+  DesiredMessageSchema,
+  changesOf,
   SyncReplySchema,
   type DesiredState,
   type Subjects,
@@ -178,7 +179,7 @@ export class Delivery {
       );
       return;
     }
-    const parsed = DesiredStateSchema.safeParse(parseJson(msg.data));
+    const parsed = DesiredMessageSchema.safeParse(parseJson(msg.data));
     if (!parsed.success) {
       this.log.warn(
         {
@@ -189,8 +190,8 @@ export class Delivery {
       );
       return;
     }
-    const seq = ++this.desiredSeq;
-    this.enqueue(parsed.data, seq);
+    // Several bundles' changes may come in one message; they are applied in order.
+    for (const change of changesOf(parsed.data)) this.enqueue(change, ++this.desiredSeq);
   }
 
   private bundleWork(bundle: string): BundleWork {

@@ -55,10 +55,35 @@ export const DesiredStateSchema = z.discriminatedUnion('kind', [
     chunks: z.number().int().positive(),
     /** sha256 (hex) of the content bytes; the agent refuses content that does not match. */
     contentSha256: z.string().regex(/^[0-9a-f]{64}$/),
+    /**
+     * The content itself (its exact bytes as UTF-8 text), when it is at most
+     * {@link INLINE_CONTENT_BYTES}: the agent then has nothing to fetch.
+     */
+    content: z.string().optional(),
   }),
   z.object({ kind: z.literal('Remove'), bundle: z.string() }),
 ]);
 export type DesiredState = z.infer<typeof DesiredStateSchema>;
+
+/** Content up to this size travels inside the Upsert instead of being fetched. */
+export const INLINE_CONTENT_BYTES = 16 * 1024;
+
+/**
+ * hub → agent on `flotilla.agent.<cluster>.desired`: several bundles' changes in one message
+ * (what the hub sends when one delivery turn changes several bundles on a cluster), applied in
+ * order. A message may also be one bare {@link DesiredState}.
+ */
+export const DesiredBatchSchema = z.object({ changes: z.array(DesiredStateSchema).min(1) });
+export type DesiredBatch = z.infer<typeof DesiredBatchSchema>;
+
+/** What the agent accepts on its desired subject: a batch, or one change. */
+export const DesiredMessageSchema = z.union([DesiredBatchSchema, DesiredStateSchema]);
+export type DesiredMessage = z.infer<typeof DesiredMessageSchema>;
+
+/** The changes of a desired-state message, in order. */
+export function changesOf(message: DesiredMessage): DesiredState[] {
+  return 'changes' in message ? message.changes : [message];
+}
 
 /** agent → hub request on `flotilla.hub.<cluster>.content`: one chunk of a revision's content. */
 export const ContentRequestSchema = z.object({

@@ -48,6 +48,10 @@ import {
 const QUEUE = 'flotilla-resolver';
 /** Cluster and group changes within this window cause one re-resolution. */
 const RETARGET_DEBOUNCE_MS = 150;
+/** Longest the first bundle of a commit waits for the next ones before delivery hears of it. */
+const ANNOUNCE_GROUP_MS = 1000;
+/** Bundles of one commit resolved at once. */
+const RESOLVE_CONCURRENCY = 4;
 
 /** Why a sync runs: a new commit may exist (poll, webhook, request) or only targeting changed. */
 type SyncReason = 'poll' | 'request' | 'retarget';
@@ -262,9 +266,34 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     const discovery = await discoverBundles(tree, repo.name, repo.paths);
     const [clusters, groups] = await Promise.all([this.clusterRefs(), this.groupRequirements()]);
     const found = new Set<string>();
-    for (const bundle of discovery.bundles) {
-      found.add(bundle.name);
-      await this.resolveBundle(repo, commit, tree, bundle, clusters, groups);
+    // Bundles are announced to delivery in groups, so that a commit's bundles reach each agent
+    // together (one desired-state message instead of one per bundle), at most
+    // ANNOUNCE_GROUP_MS after the first of a group was resolved.
+    let group: string[] = [];
+    let groupStart = 0;
+    const announceGroup = () => {
+      for (const name of group) this.announceTargets(name);
+      group = [];
+    };
+    // A few bundles at a time: rendering runs kustomize and helm, and PostgreSQL works on
+    // several bundles' targets at once.
+    const queue = [...discovery.bundles];
+    const worker = async (): Promise<void> => {
+      for (let bundle = queue.shift(); bundle !== undefined; bundle = queue.shift()) {
+        found.add(bundle.name);
+        if (await this.resolveBundle(repo, commit, tree, bundle, clusters, groups)) {
+          if (group.length === 0) groupStart = Date.now();
+          group.push(bundle.name);
+        }
+        if (group.length > 0 && Date.now() - groupStart >= ANNOUNCE_GROUP_MS) announceGroup();
+      }
+    };
+    try {
+      const workers = Array.from({ length: RESOLVE_CONCURRENCY }, () => worker());
+      const failed = (await Promise.allSettled(workers)).find((r) => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    } finally {
+      announceGroup();
     }
     for (const error of discovery.errors) {
       // A bundle whose fleet.yaml is broken keeps its last good revision everywhere.
@@ -299,7 +328,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     bundle: BundleSource,
     clusters: ClusterRef[],
     groups: ClusterGroups,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const options: DeploymentOptions = {
       defaultNamespace: bundle.fleet.defaultNamespace,
       correctDrift: bundle.fleet.correctDrift ?? false,
@@ -340,7 +369,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         errorCommit: null,
       });
       await this.deployments.replaceTargets(bundle.name, targets);
-      this.announceTargets(bundle.name);
+      return true;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.logger.warn(`bundle ${bundle.name} at ${commit.slice(0, 8)}: ${message}`);
@@ -352,6 +381,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         message,
         commit,
       );
+      return false;
     }
   }
 

@@ -23,6 +23,7 @@ import {
   type DeploymentOptions,
   DeploymentOptionsSchema,
   type DesiredState,
+  INLINE_CONTENT_BYTES,
   type Subjects,
   SyncRequestSchema,
 } from '../../libs/contracts/index.js';
@@ -57,6 +58,12 @@ const CONTENT_CACHE = 64;
 const ENTITLED_MAX = 500_000;
 /** How old the cached list of dependent bundles may get. */
 const DEPENDENTS_TTL_MS = 2000;
+/** Longest a desired-state change waits for the delivery passes running beside it. */
+const COALESCE_MS = 250;
+/** A desired-state message stays below this many bytes (NATS's default max payload is 1 MiB). */
+const MAX_DESIRED_MESSAGE_BYTES = 512 * 1024;
+/** Inline content a sync reply may carry in all; what does not fit is fetched. */
+const SYNC_INLINE_BUDGET = 256 * 1024;
 
 /** Event asking delivery to act on a bundle (published by the resolver). */
 export interface BundleEvent {
@@ -90,6 +97,13 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   private resendTimer: NodeJS.Timeout | undefined;
   private readonly published: Counter;
   private readonly resent: Counter;
+  /**
+   * Desired-state changes waiting to be sent, per cluster, in order: the changes of delivery
+   * passes that run together (a commit touching ten bundles) reach each agent as one message.
+   */
+  private outbox = new Map<string, DesiredState[]>();
+  private outboxTimer: NodeJS.Timeout | undefined;
+  private passes = 0;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -104,7 +118,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   ) {
     this.published = new Counter({
       name: 'flotilla_desired_state_messages_total',
-      help: 'Desired-state messages published to agents',
+      help: 'Desired-state changes published to agents',
       labelNames: ['kind'],
       registers: [registry],
     });
@@ -203,6 +217,16 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
 
   /** One delivery pass: dependency holds, rollout decisions, then targets to deployments. */
   private async deliverNow(bundle: string, actions: OperatorAction[]): Promise<RolloutDecision> {
+    this.passes++;
+    try {
+      return await this.deliverPass(bundle, actions);
+    } finally {
+      // The last pass of a turn sends what the passes queued.
+      if (--this.passes === 0) this.flushOutbox();
+    }
+  }
+
+  private async deliverPass(bundle: string, actions: OperatorAction[]): Promise<RolloutDecision> {
     if (!(await this.deployments.acquireLease(bundle, this.holder, LEASE_MS))) {
       // Another replica drives this bundle (and its rollout) for now.
       return { held: new Map(), rollbacks: [], rejected: [], rollout: undefined, leased: false };
@@ -332,7 +356,11 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
 
   /** A payload and the headers carrying the hub's signature over its exact bytes. */
   private signed(value: unknown): [Uint8Array, { headers: MsgHdrs }] {
-    const data = new TextEncoder().encode(JSON.stringify(value));
+    return this.signedText(JSON.stringify(value));
+  }
+
+  private signedText(text: string): [Uint8Array, { headers: MsgHdrs }] {
+    const data = new TextEncoder().encode(text);
     const h = headers();
     h.set(SIGNATURE_HEADER, this.signer.sign(data));
     return [data, { headers: h }];
@@ -348,21 +376,76 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     return this.digests;
   }
 
+  /**
+   * Queues changes for their clusters: sent when no delivery pass runs any more, or after
+   * COALESCE_MS at the latest.
+   */
   private async publish(changes: DesiredChange[]): Promise<void> {
     if (changes.length === 0) return;
-    const messages = await this.toMessages(changes);
+    const messages = await this.toMessages(changes, Infinity);
     for (const [cluster, message] of messages) {
-      this.nc.publish(this.subjects.desired(cluster), ...this.signed(message));
-      this.published.inc({ kind: message.kind });
+      const queued = this.outbox.get(cluster);
+      if (queued === undefined) this.outbox.set(cluster, [message]);
+      else queued.push(message);
+    }
+    if (this.passes === 0) this.flushOutbox();
+    else this.outboxTimer ??= setTimeout(() => this.flushOutbox(), COALESCE_MS);
+  }
+
+  /**
+   * Sends every queued change: one signed message per cluster (a bare change when it is the
+   * only one, else `{changes}`), split where a message would grow past its size limit.
+   */
+  private flushOutbox(): void {
+    clearTimeout(this.outboxTimer);
+    this.outboxTimer = undefined;
+    const outbox = this.outbox;
+    this.outbox = new Map();
+    for (const [cluster, changes] of outbox) {
+      const subject = this.subjects.desired(cluster);
+      let parts: string[] = [];
+      let bytes = 0;
+      const send = () => {
+        const payload = parts.length === 1 ? parts[0]! : `{"changes":[${parts.join(',')}]}`;
+        this.nc.publish(subject, ...this.signedText(payload));
+        parts = [];
+        bytes = 0;
+      };
+      for (const change of changes) {
+        const part = JSON.stringify(change);
+        const partBytes = Buffer.byteLength(part) + 1;
+        if (parts.length > 0 && bytes + partBytes > MAX_DESIRED_MESSAGE_BYTES) send();
+        parts.push(part);
+        bytes += partBytes;
+        this.published.inc({ kind: change.kind });
+      }
+      if (parts.length > 0) send();
     }
   }
 
-  /** Desired-state messages for changes, with options and content sizes filled in. */
-  private async toMessages(changes: DesiredChange[]): Promise<[string, DesiredState][]> {
+  /**
+   * Desired-state messages for changes, with options, content sizes and digests filled in, and
+   * the content itself for revisions of at most INLINE_CONTENT_BYTES while `inlineBudget`
+   * (bytes, over all of them) lasts.
+   */
+  private async toMessages(
+    changes: DesiredChange[],
+    inlineBudget: number,
+  ): Promise<[string, DesiredState][]> {
     const upserts = changes.filter((c) => c.kind === 'Upsert');
     const ids = [...new Set(upserts.map((u) => u.revision))];
     const sizes = await this.bundles.revisionSizes(ids);
     const digests = await this.digestsOf(ids);
+    const inline = new Map<string, string>();
+    for (const id of ids) {
+      if ((sizes.get(id) ?? Infinity) > INLINE_CONTENT_BYTES) continue;
+      const content = await this.contentOf(id);
+      if (content === undefined) continue;
+      const text = content.toString('utf8');
+      // Only content whose bytes survive as text (JSON the hub wrote always does).
+      if (Buffer.byteLength(text) === content.length) inline.set(id, text);
+    }
+    let budget = inlineBudget;
     const options = new Map<string, DeploymentOptions>();
     for (const name of new Set(upserts.map((u) => u.bundle))) {
       const bundle = await this.bundles.get(name).catch(() => undefined);
@@ -372,6 +455,9 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       if (c.kind === 'Remove') return [c.cluster, { kind: 'Remove', bundle: c.bundle }];
       this.entitle(c.cluster, c.revision);
       const size = sizes.get(c.revision) ?? 0;
+      let content = inline.get(c.revision);
+      if (content !== undefined && budget >= size) budget -= size;
+      else content = undefined;
       return [
         c.cluster,
         {
@@ -383,6 +469,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
           size,
           chunks: Math.max(1, Math.ceil(size / CONTENT_CHUNK_BYTES)),
           contentSha256: digests.get(c.revision) ?? '0'.repeat(64),
+          ...(content === undefined ? {} : { content }),
         },
       ];
     });
@@ -406,7 +493,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       // Bundles the agent holds that the hub no longer knows for it: remove them.
       for (const bundle of held.keys())
         if (!wanted.has(bundle)) changes.push({ kind: 'Remove', bundle, cluster });
-      const messages = await this.toMessages(changes);
+      const messages = await this.toMessages(changes, SYNC_INLINE_BUDGET);
       msg.respond(...this.signed({ changes: messages.map(([, m]) => m) }));
     } catch (err) {
       this.logger.error(`sync for ${cluster}: ${String(err)}`);
@@ -490,6 +577,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     if (this.resendTimer) clearInterval(this.resendTimer);
     for (const s of this.subs) s.unsubscribe();
     await this.idle();
+    this.flushOutbox();
     // Hand the bundles over at once rather than after the leases lapse.
     await this.deployments.releaseLeases(this.holder).catch(() => undefined);
   }
