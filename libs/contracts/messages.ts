@@ -73,3 +73,45 @@ export function clusterEvent(
     at: new Date().toISOString(),
   };
 }
+
+/** One deployment whose reported state changed. */
+export interface DeploymentChange {
+  bundle: string;
+  cluster: string;
+  state: string;
+  at: string;
+}
+
+/**
+ * Published on `flotilla.events.deployment.<cluster>` when status reports changed deployments of
+ * that cluster: every deployment one write changed, in one event.
+ */
+export interface DeploymentsChangedEvent {
+  type: 'DeploymentsChanged';
+  cluster: string;
+  deployments: { bundle: string; state: string }[];
+  at: string;
+}
+
+/**
+ * The deployments a `flotilla.events.deployment.<cluster>` event is about: a
+ * {@link DeploymentsChangedEvent}, or one `{type: 'DeploymentChanged', bundle, cluster, state, at}`
+ * (what earlier hubs published). Anything else is about none.
+ */
+export function deploymentChangesOf(event: unknown): DeploymentChange[] {
+  if (typeof event !== 'object' || event === null) return [];
+  const e = event as Record<string, unknown>;
+  const at = typeof e.at === 'string' ? e.at : new Date().toISOString();
+  if (e.type === 'DeploymentChanged') {
+    return typeof e.bundle === 'string' && typeof e.cluster === 'string'
+      ? [{ bundle: e.bundle, cluster: e.cluster, state: String(e.state), at }]
+      : [];
+  }
+  if (e.type !== 'DeploymentsChanged' || typeof e.cluster !== 'string') return [];
+  if (!Array.isArray(e.deployments)) return [];
+  const cluster = e.cluster;
+  return e.deployments.flatMap((d: unknown) => {
+    const { bundle, state } = (d ?? {}) as { bundle?: unknown; state?: unknown };
+    return typeof bundle === 'string' ? [{ bundle, cluster, state: String(state), at }] : [];
+  });
+}

@@ -4,6 +4,7 @@ import { Observable, Subject, bufferTime, concatMap, filter, from, share } from 
 import {
   type ClusterEvent,
   ClusterEventSchema,
+  deploymentChangesOf,
   type Subjects,
 } from '../../libs/contracts/index.js';
 import { ClusterRepository, DeploymentRepository } from '../../libs/db/index.js';
@@ -142,19 +143,8 @@ export class FleetStatusService implements OnModuleDestroy {
       this.nc.subscribe(this.subjects.allEvents('deployment'), {
         callback: (err, msg) => {
           if (err) return this.logger.warn(`deployment events subscription: ${err.message}`);
-          const e = parseJson(msg.data) as Partial<DeploymentEvent> | undefined;
-          if (
-            e?.type === 'DeploymentChanged' &&
-            typeof e.bundle === 'string' &&
-            typeof e.cluster === 'string'
-          ) {
-            this.events.next({
-              type: 'DeploymentChanged',
-              bundle: e.bundle,
-              cluster: e.cluster,
-              state: String(e.state),
-              at: typeof e.at === 'string' ? e.at : new Date().toISOString(),
-            });
+          for (const c of deploymentChangesOf(parseJson(msg.data))) {
+            this.events.next({ type: 'DeploymentChanged', ...c });
           }
         },
       }),

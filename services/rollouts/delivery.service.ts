@@ -23,6 +23,7 @@ import {
   type DeploymentOptions,
   DeploymentOptionsSchema,
   type DesiredState,
+  deploymentChangesOf,
   INLINE_CONTENT_BYTES,
   type Subjects,
   SyncRequestSchema,
@@ -144,10 +145,10 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       this.nc.subscribe(this.subjects.allEvents('deployment'), {
         queue: QUEUE,
         callback: (_err, msg) => {
-          const event = parseJson(msg.data) as { type?: string; bundle?: unknown } | undefined;
-          if (event?.type === 'DeploymentChanged' && typeof event.bundle === 'string') {
-            this.onDeploymentChanged(event.bundle).catch((err: unknown) =>
-              this.logger.error(`dependents of ${String(event.bundle)}: ${String(err)}`),
+          const bundles = new Set(deploymentChangesOf(parseJson(msg.data)).map((c) => c.bundle));
+          for (const bundle of bundles) {
+            this.onDeploymentChanged(bundle).catch((err: unknown) =>
+              this.logger.error(`dependents of ${bundle}: ${String(err)}`),
             );
           }
         },

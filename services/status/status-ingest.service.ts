@@ -8,7 +8,12 @@ import {
 import { type ConsumerMessages, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
-import { StatusMessageSchema, reportsOf, type Subjects } from '../../libs/contracts/index.js';
+import {
+  type DeploymentsChangedEvent,
+  StatusMessageSchema,
+  reportsOf,
+  type Subjects,
+} from '../../libs/contracts/index.js';
 import { FlushScheduler } from '../../libs/batching/flush-scheduler.js';
 import { DeploymentRepository, type ReportRow } from '../../libs/db/index.js';
 import {
@@ -28,7 +33,8 @@ const FLUSH_SIZE = 1000;
 /**
  * Agents' status reports, from the JetStream stream into PostgreSQL in batches. A batch is
  * acked only after it is written, so a crash loses nothing (the reports are redelivered).
- * Each changed deployment is announced on `flotilla.events.deployment.<cluster>`.
+ * Changed deployments are announced on `flotilla.events.deployment.<cluster>`, one event per
+ * cluster and write.
  */
 @Injectable()
 export class StatusIngestService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -122,15 +128,19 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
       const changed = await this.deployments.recordReports(rows);
       for (const msg of msgs) msg.ack();
       this.ingested.inc(rows.length);
+      // One event per cluster with every deployment of it this write changed.
       const at = new Date().toISOString();
+      const byCluster = new Map<string, DeploymentsChangedEvent>();
       for (const c of changed) {
-        publishJson(this.nc, this.subjects.event('deployment', c.cluster), {
-          type: 'DeploymentChanged',
-          bundle: c.bundle,
-          cluster: c.cluster,
-          state: c.state,
-          at,
-        });
+        let event = byCluster.get(c.cluster);
+        if (event === undefined) {
+          event = { type: 'DeploymentsChanged', cluster: c.cluster, deployments: [], at };
+          byCluster.set(c.cluster, event);
+        }
+        event.deployments.push({ bundle: c.bundle, state: c.state });
+      }
+      for (const event of byCluster.values()) {
+        publishJson(this.nc, this.subjects.event('deployment', event.cluster), event);
       }
     } catch (err) {
       if (this.stopped) {
