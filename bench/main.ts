@@ -1,5 +1,6 @@
-// `npm run bench -- --clusters N --bundles B [--json FILE]`: the hub, N simulated agents (in this
-// process, or with --agents child in one child process) and a Git repository with B bundles.
+// `npm run bench -- --clusters N --bundles B [--json FILE]`: the hub, N simulated agents (in one
+// child process, or with --agents inline in the hub's process) and a Git repository with B
+// bundles.
 // Measures registration, convergence of a commit, status ingest and desired-state fan-out
 // against raw PostgreSQL / NATS baselines, and memory.
 import { randomBytes } from 'node:crypto';
@@ -459,15 +460,18 @@ function table(r: BenchResult): string {
 
 const program = new Command('bench')
   .description('Benchmark the hub with simulated clusters (see README "Benchmark")')
-  .option('--clusters <n>', 'simulated clusters (agents in this process)', positiveInt, 100)
+  .option('--clusters <n>', 'simulated clusters (one agent each)', positiveInt, 100)
   .option('--bundles <n>', 'plain-YAML bundles in the Git repository', positiveInt, 5)
   .option('--json <file>', 'write the figures to this JSON file')
   .option('--concurrency <n>', 'registrations and agent starts at a time', positiveInt, 50)
   .option('--timeout <seconds>', 'give up waiting for a phase after this long', positiveInt, 120)
   .addOption(
-    new Option('--agents <where>', 'run the agents in this process or in one child process')
+    new Option(
+      '--agents <where>',
+      "run the agents in one child process (default) or in the hub's process",
+    )
       .choices(['inline', 'child'])
-      .default('inline'),
+      .default('child'),
   )
   .option('--cpu-profile <file>', 'write a CPU profile of the measured commit (.cpuprofile)')
   .option('--ingest-cpu-profile <file>', 'write a CPU profile of the ingest burst (.cpuprofile)')
