@@ -29,6 +29,12 @@ import { HUB_CONFIG, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shar
 /** Reports are written at most this far apart, or when this many are waiting. */
 const FLUSH_MS = 50;
 const FLUSH_SIZE = 1000;
+/**
+ * Most reports one statement writes: a burst is written in statements of this size one after
+ * another rather than in one huge statement (PostgreSQL and the hub's JSON handling slow down
+ * past this, and acks wait for the whole statement).
+ */
+const MAX_WRITE_ROWS = 5000;
 
 /**
  * Agents' status reports, from the JetStream stream into PostgreSQL in batches. A batch is
@@ -40,9 +46,9 @@ const FLUSH_SIZE = 1000;
 export class StatusIngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('StatusIngest');
   private messages: ConsumerMessages | undefined;
-  /** Reports waiting to be written, and the messages they came in (acked once written). */
-  private rows: ReportRow[] = [];
-  private msgs: JsMsg[] = [];
+  /** Messages waiting to be written with their reports (acked once written), and their count. */
+  private waiting: { msg: JsMsg; rows: ReportRow[] }[] = [];
+  private waitingRows = 0;
   private readonly flusher = new FlushScheduler(() => this.flush(), FLUSH_MS);
   private stopped = false;
   private readonly ingested: Counter;
@@ -102,9 +108,9 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
       msg.term();
       return;
     }
-    for (const r of reports) {
+    const rows = reports.map((r): ReportRow => {
       const observedAt = new Date(r.observedAt);
-      this.rows.push({
+      return {
         cluster,
         bundle: r.bundle,
         revision: r.revision,
@@ -112,18 +118,30 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
         message: r.message,
         resources: r.resources,
         observedAt: Number.isNaN(observedAt.getTime()) ? new Date() : observedAt,
-      });
-    }
-    this.msgs.push(msg);
-    this.flusher.request(this.rows.length >= FLUSH_SIZE);
+      };
+    });
+    this.waiting.push({ msg, rows });
+    this.waitingRows += rows.length;
+    this.flusher.request(this.waitingRows >= FLUSH_SIZE);
   }
 
   private async flush(): Promise<void> {
-    const rows = this.rows;
-    const msgs = this.msgs;
-    this.rows = [];
-    this.msgs = [];
-    if (msgs.length === 0) return;
+    // The oldest messages, up to MAX_WRITE_ROWS reports; the rest in the next statement.
+    let n = 0;
+    let count = 0;
+    while (
+      n < this.waiting.length &&
+      (n === 0 || count + this.waiting[n]!.rows.length <= MAX_WRITE_ROWS)
+    ) {
+      count += this.waiting[n]!.rows.length;
+      n++;
+    }
+    const taken = this.waiting.splice(0, n);
+    this.waitingRows -= count;
+    if (this.waiting.length > 0) this.flusher.request(true);
+    if (taken.length === 0) return;
+    const msgs = taken.map((t) => t.msg);
+    const rows = taken.flatMap((t) => t.rows);
     try {
       const changed = await this.deployments.recordReports(rows);
       for (const msg of msgs) msg.ack();
@@ -161,6 +179,6 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
     await this.flusher.stop();
     // Reports received but not written yet: written now, or handed back. Left alone, they would
     // come again only after the consumer's ack wait (30 s).
-    await this.flush().catch(() => undefined);
+    while (this.waiting.length > 0) await this.flush().catch(() => undefined);
   }
 }
