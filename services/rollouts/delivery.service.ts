@@ -59,6 +59,9 @@ const CONTENT_CACHE = 64;
 const ENTITLED_MAX = 500_000;
 /** How old the cached list of dependent bundles may get. */
 const DEPENDENTS_TTL_MS = 2000;
+/** First and longest wait before a failed delivery pass is run again. */
+const RETRY_MS = 1000;
+const RETRY_MAX_MS = 30_000;
 /** Longest a desired-state change waits for the delivery passes running beside it. */
 const COALESCE_MS = 250;
 /** A desired-state message stays below this many bytes (NATS's default max payload is 1 MiB). */
@@ -103,6 +106,10 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
    * passes that run together (a commit touching ten bundles) reach each agent as one message.
    */
   private outbox = new Map<string, DesiredState[]>();
+  /** Failed passes in a row per bundle, and the timers that deliver them again. */
+  private readonly failures = new Map<string, number>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private stopping = false;
   private outboxTimer: NodeJS.Timeout | undefined;
   private passes = 0;
 
@@ -195,7 +202,29 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     void this.enqueue(bundle, async () => {
       this.waiting.delete(bundle);
       await this.deliverNow(bundle, []);
-    }).catch(() => undefined);
+    }).then(
+      () => this.failures.delete(bundle),
+      () => this.retryLater(bundle),
+    );
+  }
+
+  /**
+   * A pass that failed (PostgreSQL gone for a moment, a deadlock with a status write) rolled
+   * back: nothing was sent, so the bundle is delivered again, after 1 s, doubling up to 30 s.
+   */
+  private retryLater(bundle: string): void {
+    if (this.stopping) return;
+    const failures = (this.failures.get(bundle) ?? 0) + 1;
+    this.failures.set(bundle, failures);
+    const timer = setTimeout(
+      () => {
+        this.retryTimers.delete(timer);
+        if (!this.stopping) this.deliver(bundle);
+      },
+      Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** (failures - 1)),
+    );
+    timer.unref();
+    this.retryTimers.add(timer);
   }
 
   /** Applies an operator action to a bundle's rollout, in the bundle's queue. */
@@ -574,6 +603,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.retryTimers) clearTimeout(timer);
     if (this.tick) clearInterval(this.tick);
     if (this.resendTimer) clearInterval(this.resendTimer);
     for (const s of this.subs) s.unsubscribe();

@@ -99,6 +99,7 @@ export class DeploymentRepository {
         `INSERT INTO deployments (bundle, cluster, desired_revision, desired_commit, desired_at)
          SELECT t.bundle, t.cluster, t.revision, t.commit, now() FROM bundle_targets t
           WHERE t.bundle = $1 AND NOT (t.cluster = ANY($2::text[]))
+          ORDER BY t.cluster
          ON CONFLICT (bundle, cluster) DO UPDATE
            SET desired_revision = EXCLUDED.desired_revision, desired_commit = EXCLUDED.desired_commit,
                desired_at = now()
@@ -169,6 +170,9 @@ export class DeploymentRepository {
     const live: ReportRow[] = [];
     const removed: ReportRow[] = [];
     for (const r of newest.values()) (r.state === 'Removed' ? removed : live).push(r);
+    // Rows are locked in (bundle, cluster) order, as delivery locks them: a status write and a
+    // delivery pass over the same deployments then wait for each other instead of deadlocking.
+    live.sort(byDeploymentKey);
     const changed: { bundle: string; cluster: string; state: string }[] = [];
     if (live.length > 0) {
       const rows: { written: number[] }[] = await this.ds.query(
@@ -395,4 +399,10 @@ export class DeploymentRepository {
     }
     return missing;
   }
+}
+
+/** Orders deployments by (bundle, cluster), the primary key's order (code points, as `C`). */
+function byDeploymentKey(a: ReportRow, b: ReportRow): number {
+  if (a.bundle !== b.bundle) return a.bundle < b.bundle ? -1 : 1;
+  return a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0;
 }
