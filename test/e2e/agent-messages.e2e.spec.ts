@@ -1,5 +1,6 @@
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DesiredMessageSchema,
@@ -156,6 +157,53 @@ describe('desired state', () => {
       expect(bytes.length).toBe(c.size);
       expect(contentDigest(bytes)).toBe(c.contentSha256);
       expect(JSON.parse(c.content!)[0].metadata.name).toMatch(/-v2$/);
+    }
+  });
+});
+
+describe('delivery', () => {
+  it('a delivery pass that fails is run again: the commit still reaches the cluster', async () => {
+    const received: Msg[] = [];
+    const sub = nc.subscribe(subjects.desired('b'), { callback: (_e, m) => void received.push(m) });
+    await nc.flush();
+    const db = new pg.Client({ connectionString: hub.config.databaseUrl });
+    await db.connect();
+    try {
+      // The first write of a new desired commit to b's fleet/one fails, as a deadlock or a
+      // dropped connection would make it (a sequence, unlike a table, keeps its count when the
+      // failing transaction rolls back).
+      await db.query(`CREATE SEQUENCE test_fail_once;
+        CREATE FUNCTION test_fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF nextval('test_fail_once') = 1 THEN RAISE EXCEPTION 'injected failure'; END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER test_fail_once BEFORE UPDATE ON deployments FOR EACH ROW
+          WHEN (NEW.bundle = 'fleet/one' AND NEW.cluster = 'b'
+                AND NEW.desired_commit IS DISTINCT FROM OLD.desired_commit)
+          EXECUTE FUNCTION test_fail_once()`);
+      const commit = await git.commit(repoName, { 'apps/one/cm.yaml': configMap('one-v3') });
+      await hub.api().post(`/api/v1/gitrepos/${repoName}/sync`).expect(202);
+      const upsert = await eventually(
+        'the commit delivered to b after all',
+        () =>
+          Promise.resolve(
+            received
+              .flatMap((m) => changesOf(DesiredMessageSchema.parse(m.json())))
+              .find((c) => c.kind === 'Upsert' && c.bundle === 'fleet/one' && c.commit === commit),
+          ),
+        (c) => c !== undefined,
+        { timeoutMs: 10_000 },
+      );
+      expect(upsert).toBeDefined();
+      // It did fail once, and was written by a later pass.
+      const fired = await db.query<{ n: string }>('SELECT last_value AS n FROM test_fail_once');
+      expect(Number(fired.rows[0]!.n)).toBeGreaterThanOrEqual(2);
+    } finally {
+      sub.unsubscribe();
+      await db.query(`DROP TRIGGER IF EXISTS test_fail_once ON deployments;
+        DROP FUNCTION IF EXISTS test_fail_once(); DROP SEQUENCE IF EXISTS test_fail_once`);
+      await db.end();
     }
   });
 });
