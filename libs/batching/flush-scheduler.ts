@@ -4,8 +4,9 @@
  * retry after a failure. The buffer itself stays with the caller.
  *
  * At most one flush waits behind the one in progress: it takes the whole buffer when it
- * starts, so requests made meanwhile (a burst filling the buffer again and again) add no
- * further flushes that would each write a sliver.
+ * starts (or as much as one write should hold, asking at once for the next), so requests made
+ * meanwhile (a burst filling the buffer again and again) add no further flushes that would each
+ * write a sliver.
  */
 export class FlushScheduler {
   private timer: NodeJS.Timeout | undefined;

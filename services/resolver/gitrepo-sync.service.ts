@@ -270,8 +270,10 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     // together (one desired-state message instead of one per bundle), at most
     // ANNOUNCE_GROUP_MS after the first of a group was resolved.
     let group: string[] = [];
-    let groupStart = 0;
+    let groupTimer: NodeJS.Timeout | undefined;
     const announceGroup = () => {
+      clearTimeout(groupTimer);
+      groupTimer = undefined;
       for (const name of group) this.announceTargets(name);
       group = [];
     };
@@ -282,10 +284,9 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       for (let bundle = queue.shift(); bundle !== undefined; bundle = queue.shift()) {
         found.add(bundle.name);
         if (await this.resolveBundle(repo, commit, tree, bundle, clusters, groups)) {
-          if (group.length === 0) groupStart = Date.now();
           group.push(bundle.name);
+          groupTimer ??= setTimeout(announceGroup, ANNOUNCE_GROUP_MS);
         }
-        if (group.length > 0 && Date.now() - groupStart >= ANNOUNCE_GROUP_MS) announceGroup();
       }
     };
     try {
