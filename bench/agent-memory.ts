@@ -13,7 +13,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInt, runBenchCommand } from './cli.js';
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { formatTable } from '../cli/output.js';
@@ -58,12 +59,6 @@ interface Options {
   idle: number;
   timeout: number;
   json?: string;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
-  return n;
 }
 
 function log(line: string): void {
@@ -348,12 +343,4 @@ const program = new Command('bench-agent-memory')
     }
   });
 
-program.parseAsync(process.argv).then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(
-      `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runBenchCommand(program);

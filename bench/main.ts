@@ -10,7 +10,8 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { positiveInt, runBenchCommand } from './cli.js';
 import pg from 'pg';
 import { formatTable } from '../cli/output.js';
 import { loadHubConfig } from '../libs/config/config.js';
@@ -76,12 +77,6 @@ interface Options {
 
 const GITREPO = 'bench';
 const POLL_MS = 50;
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
 
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -484,12 +479,4 @@ const program = new Command('bench')
     }
   });
 
-program.parseAsync(process.argv).then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(
-      `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runBenchCommand(program);
