@@ -7,9 +7,11 @@ class FakeClock implements TimerClock {
   private timers: { at: number; fn: () => void; id: number }[] = [];
   private next = 1;
   now = () => this.t;
+  /** How much earlier than asked timers fire (Node's may, by a millisecond). */
+  early = 0;
   setTimeout = (fn: () => void, ms: number) => {
     const id = this.next++;
-    this.timers.push({ at: this.t + ms, fn, id });
+    this.timers.push({ at: this.t + Math.max(0, ms - this.early), fn, id });
     return id;
   };
   clearTimeout = (id: unknown) => {
@@ -85,5 +87,17 @@ describe('LeaseTimers', () => {
     timers.cancel('a');
     await clock.advance(1000);
     expect(expired).toEqual([]);
+  });
+
+  it('a timer that fires before the expiry time waits out the rest instead of firing early', async () => {
+    const { clock, expired, timers } = setup();
+    clock.early = 1;
+    timers.schedule('a', new Date(1000));
+    await clock.advance(999);
+    expect(expired).toEqual([]);
+    expect(timers.size).toBe(1);
+    await clock.advance(1);
+    expect(expired).toEqual([['a']]);
+    expect(timers.size).toBe(0);
   });
 });

@@ -45,9 +45,13 @@ export class LeaseTimers {
       if (existing.at === at.getTime()) return;
       this.clock.clearTimeout(existing.handle);
     }
-    const delay = Math.max(0, at.getTime() - this.clock.now());
-    const handle = this.clock.setTimeout(() => this.fire(name), delay);
-    this.timers.set(name, { at: at.getTime(), handle });
+    this.arm(name, at.getTime());
+  }
+
+  private arm(name: string, at: number): void {
+    const delay = Math.max(0, at - this.clock.now());
+    const handle = this.clock.setTimeout(() => this.fire(name, at), delay);
+    this.timers.set(name, { at, handle });
   }
 
   /** Forgets the lease of `name` (e.g. the cluster was deleted). */
@@ -69,7 +73,14 @@ export class LeaseTimers {
     this.due = [];
   }
 
-  private fire(name: string): void {
+  private fire(name: string, at: number): void {
+    // Node's timers may fire a millisecond before the wall clock reaches `at`; the caller's
+    // check (`lease_expires_at <= now`) would then find nothing due, and nothing would look
+    // again until a sweep. Wait out the rest instead.
+    if (this.clock.now() < at) {
+      this.arm(name, at);
+      return;
+    }
     this.timers.delete(name);
     this.due.push(name);
     if (this.flushScheduled) return;
