@@ -377,10 +377,12 @@ export class KubernetesCluster implements ClusterDriver, Applier {
         return { change: 'unchanged' };
       }
       const force = options.forceConflicts || options.correctDrift;
+      // Drift only of what the agent applied before (an object it adopts has none).
+      const owned = live === undefined ? undefined : appliedFieldsOf(live, FLOTILLA_FIELD_MANAGER);
       const drift =
-        live === undefined || !options.correctDrift
+        live === undefined || owned === undefined || !options.correctDrift
           ? []
-          : driftedFields(marked, live, appliedFieldsOf(live, FLOTILLA_FIELD_MANAGER));
+          : driftedFields(marked, live, owned);
       const applied = await this.client.applyObject(info, entry.ref, marked, force);
       watcher.remember(entry.key, applied);
       if (live === undefined) return { change: 'created' };
