@@ -314,7 +314,14 @@ export function kubernetesScenarios(
     expect(status?.message).toBe('ConfigMap b: modified: data.color: "blue" → "red"');
   });
 
-  it('with correctDrift (and no forceConflicts), takes such an edit back, reverts the next and says so', async () => {
+  it('refuses to take such an edit back without correctDrift (409 naming field and manager); with correctDrift alone takes it back, reverts the next and says so', async () => {
+    // Without correctDrift or forceConflicts, the apply refuses to take the field back.
+    await cluster!.apply(bundle, REV(3), objects(false), options());
+    const refused = await cluster!.bundleStatus(bundle);
+    expect(refused?.state).toBe('ErrApplied');
+    expect(refused?.message).toMatch(
+      /^ConfigMap b: .*HTTP 409: Apply failed with 1 conflict: conflict with "kubectl-patch" using v1: \.data\.color$/,
+    );
     const result = await cluster!.apply(bundle, REV(3), objects(false), options(corrected));
     expect(result.configured).toContain(key(bRef));
     expect((await cluster!.bundleStatus(bundle))?.state).not.toBe('ErrApplied');
