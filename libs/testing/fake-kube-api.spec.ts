@@ -193,4 +193,32 @@ describe('FakeKubeApi answers like a real kube-apiserver', () => {
       ),
     ).toEqual(['flotilla-agent']);
   });
+
+  it('an item of a keyed list the applier no longer applies goes; one another manager added stays', async () => {
+    const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'obs', name: 'api' };
+    const withEnv = (env: { name: string; value: string }[]): KubeObject => {
+      const copy = structuredClone(deployment);
+      copy.spec.template.spec.containers[0]!.env = env;
+      return copy;
+    };
+    const envOf = (o: KubeObject | undefined): unknown =>
+      (o?.spec as { template: { spec: { containers: { env?: unknown }[] } } }).template.spec
+        .containers[0]!.env;
+    await apply(
+      'deployments',
+      withEnv([
+        { name: 'A', value: '1' },
+        { name: 'B', value: '2' },
+      ]),
+    );
+    api.editAs('kubectl-edit', ref, (o) => {
+      (envOf(o) as unknown[]).push({ name: 'C', value: '3' });
+    });
+    const res = await apply('deployments', withEnv([{ name: 'A', value: '1' }]));
+    expect(res.status).toBe(200);
+    expect(envOf(res.body)).toEqual([
+      { name: 'A', value: '1' },
+      { name: 'C', value: '3' },
+    ]);
+  });
 });

@@ -905,10 +905,11 @@ function deleteFields(
     else if (Array.isArray(value)) {
       const map = schema.listMap(at);
       object[key] = value.filter((item) => {
-        const item_ = Object.entries(children).find(([k]) => itemMatchesKey(k, item, map));
-        if (item_ === undefined) return true;
-        if (item_[1]['.'] !== undefined) return false;
-        if (isPlainObject(item)) deleteFields(item, item_[1], schema, `${at}[]`);
+        const released = Object.entries(children).find(([k]) => itemMatchesKey(k, item, map));
+        if (released === undefined) return true;
+        const [, fields] = released;
+        if (fields['.'] !== undefined) return false;
+        if (isPlainObject(item)) deleteFields(item, fields, schema, `${at}[]`);
         return true;
       });
     }
