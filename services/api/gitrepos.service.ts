@@ -113,6 +113,25 @@ export function toGitRepoSpec(
   };
 }
 
+/** Why a GitRepo is not doing what its owner may think, though nothing failed. */
+export interface GitRepoWarning {
+  /** `NoTargets`: the GitRepo has no targets, so its bundles deploy to no cluster. */
+  reason: 'NoTargets';
+  message: string;
+}
+
+/** The warnings of a GitRepo's spec (shown in its status). */
+export function gitRepoWarnings(r: Pick<GitRepo, 'targets'>): GitRepoWarning[] {
+  if (r.targets.length > 0) return [];
+  return [
+    {
+      reason: 'NoTargets',
+      message:
+        'no targets: its bundles deploy to no cluster; add targets (e.g. {"clusterSelector": "env=prod"}, a clusterGroup or a clusterName)',
+    },
+  ];
+}
+
 /** GitRepos: Git sources of bundles, with their sync status and deployment summary. */
 @Injectable()
 export class GitReposService {
@@ -189,7 +208,9 @@ export class GitReposService {
       status: {
         commit: r.commit,
         lastSyncedAt: r.lastSyncedAt?.toISOString() ?? null,
+        lastChangedAt: r.lastChangedAt?.toISOString() ?? null,
         error: r.error,
+        warnings: gitRepoWarnings(r),
         bundles: bundles.map((b) => b.name),
         bundleErrors: broken.map((b) => ({
           bundle: b.name,

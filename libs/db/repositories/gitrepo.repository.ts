@@ -88,12 +88,28 @@ export class GitRepoRepository {
     if (!result.affected) throw new NotFoundError(`gitrepo "${name}" not found`);
   }
 
-  /** Records a successful sync at `commit` of spec `generation`. */
-  async recordSynced(name: string, commit: string, generation: number): Promise<void> {
-    await this.repo.update(
-      { name },
-      { commit, syncedGeneration: generation, lastSyncedAt: new Date(), error: null },
+  /**
+   * Records a sync at `commit` of spec `generation`: bundles were resolved at that commit, with
+   * `error` telling what was held back (a missing path, a path that lost every bundle) or null.
+   * `lastChangedAt` moves only when the commit does.
+   */
+  async recordSynced(
+    name: string,
+    commit: string,
+    generation: number,
+    error: string | null = null,
+  ): Promise<void> {
+    await this.ds.query(
+      `UPDATE gitrepos SET last_changed_at = CASE WHEN commit IS DISTINCT FROM $2 THEN now() ELSE last_changed_at END,
+              commit = $2, synced_generation = $3, last_synced_at = now(), error = $4
+        WHERE name = $1`,
+      [name, commit, generation, error],
     );
+  }
+
+  /** Records a poll that found nothing new: only `lastSyncedAt` moves. */
+  async recordPolled(name: string): Promise<void> {
+    await this.repo.update({ name }, { lastSyncedAt: new Date() });
   }
 
   /** Records a failed sync; the last good commit stays. */
