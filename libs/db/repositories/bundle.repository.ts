@@ -132,6 +132,14 @@ export class BundleRepository {
     return new Map(rows.map((r) => [r.variantKey, r.revision]));
   }
 
+  /** The variants rendered for a bundle at a commit (key and revision), by key. */
+  async variantsAt(bundle: string, commit: string): Promise<{ key: string; revision: string }[]> {
+    const rows = await this.ds
+      .getRepository(VariantRenderEntity)
+      .find({ where: { bundle, commit }, order: { variantKey: 'ASC' } });
+    return rows.map((r) => ({ key: r.variantKey, revision: r.revision }));
+  }
+
   async recordRender(
     bundle: string,
     commit: string,

@@ -71,15 +71,24 @@ export class GitRepoRepository {
     return (await this.repo.find({ order: { name: 'ASC' } })).map((g) => this.open(g));
   }
 
-  /** Replaces the spec and bumps the generation, so the next sync re-resolves. */
-  async replace(name: string, spec: GitRepoSpec): Promise<GitRepo> {
+  /**
+   * Replaces the spec and bumps the generation, so the next sync re-resolves. With
+   * `expectedGeneration`, only if the GitRepo is still at that generation (`ConflictError`
+   * otherwise): an update based on what the caller read never undoes another's.
+   */
+  async replace(name: string, spec: GitRepoSpec, expectedGeneration?: number): Promise<GitRepo> {
     const [, affected] = await this.ds.query<[unknown, number]>(
       `UPDATE gitrepos SET url = $2, branch = $3, revision = $4, paths = $5, polling_interval_ms = $6,
               targets = $7, credentials = $8, webhook_secret = $9, generation = generation + 1, updated_at = now()
-        WHERE name = $1`,
-      [name, ...this.specParams(name, spec)],
+        WHERE name = $1 AND ($10::integer IS NULL OR generation = $10)`,
+      [name, ...this.specParams(name, spec), expectedGeneration ?? null],
     );
-    if (!affected) throw new NotFoundError(`gitrepo "${name}" not found`);
+    if (!affected) {
+      const current = await this.get(name); // NotFoundError when it is gone
+      throw new ConflictError(
+        `gitrepo "${name}" is at generation ${current.generation}, not ${expectedGeneration}: it changed since it was read; read it again and retry`,
+      );
+    }
     return this.get(name);
   }
 
