@@ -80,6 +80,29 @@ export function bootstrap(
   });
 }
 
+/**
+ * `POST /api/v1/agent/bootstrap` once: rejects when the hub is unreachable or answers 5xx, for a
+ * caller that paces its own attempts.
+ */
+export function bootstrapOnce(
+  hubUrl: string,
+  agentToken: string,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<BootstrapResponse> {
+  return callHub({
+    hubUrl,
+    path: 'api/v1/agent/bootstrap',
+    token: agentToken,
+    body: {},
+    expect: 200,
+    schema: BootstrapResponseSchema,
+    what: 'bootstrap',
+    logger,
+    signal,
+  });
+}
+
 /** `POST /api/v1/agent/register`, retried forever while the hub is unreachable or answers 5xx. */
 export function register(
   hubUrl: string,
