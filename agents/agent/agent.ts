@@ -27,6 +27,7 @@ import {
   bootstrap,
   bootstrapOnce,
   clusterNameFromHostname,
+  HubUnreachableError,
   register,
 } from './hub-client.js';
 import { NatsRediscovery, changedNatsDetails } from './nats-rediscovery.js';
@@ -497,11 +498,12 @@ class Agent implements RunningAgent {
    */
   private async rediscover(): Promise<void> {
     if (this.connected || this.stopping) return;
-    this.rediscovery.asked();
     let fresh: BootstrapResponse;
     try {
       fresh = await this.hub.once(this.stopController.signal);
+      this.rediscovery.asked('answered');
     } catch (err) {
+      this.rediscovery.asked(err instanceof HubUnreachableError ? 'unreachable' : 'answered');
       if (this.stopping) return;
       this.log.warn({ err }, 'NATS is unreachable, and asking the hub where it is now failed');
       return;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NatsRediscovery, changedNatsDetails } from './nats-rediscovery.js';
 
 type Step =
-  | { at: number; event: 'reachable' | 'unreachable' | 'asked' }
+  | { at: number; event: 'reachable' | 'unreachable' | 'answered' | 'unanswered' }
   | { at: number; expectDelay: number | undefined };
 
 describe('NatsRediscovery', () => {
@@ -47,14 +47,41 @@ describe('NatsRediscovery', () => {
       name: 'while NATS stays unreachable, asks again after 20 s, 40 s, then every 60 s',
       steps: [
         { at: 0, event: 'unreachable' },
-        { at: 10_000, event: 'asked' },
+        { at: 10_000, event: 'answered' },
         { at: 10_000, expectDelay: 20_000 },
-        { at: 30_000, event: 'asked' },
+        { at: 30_000, event: 'answered' },
         { at: 30_000, expectDelay: 40_000 },
-        { at: 70_000, event: 'asked' },
+        { at: 70_000, event: 'answered' },
         { at: 70_000, expectDelay: 60_000 },
-        { at: 130_000, event: 'asked' },
+        { at: 130_000, event: 'answered' },
         { at: 130_000, expectDelay: 60_000 },
+      ],
+    },
+    {
+      name: 'while the hub does not answer (restarting), asks again after 1 s, 2 s, 4 s, ... at most 10 s',
+      steps: [
+        { at: 0, event: 'unreachable' },
+        { at: 10_000, event: 'unanswered' },
+        { at: 10_000, expectDelay: 1_000 },
+        { at: 11_000, event: 'unanswered' },
+        { at: 11_000, expectDelay: 2_000 },
+        { at: 13_000, event: 'unanswered' },
+        { at: 13_000, expectDelay: 4_000 },
+        { at: 17_000, event: 'unanswered' },
+        { at: 17_000, expectDelay: 8_000 },
+        { at: 25_000, event: 'unanswered' },
+        { at: 25_000, expectDelay: 10_000 },
+      ],
+    },
+    {
+      name: 'once the hub answers again, the answered backoff goes on where it was',
+      steps: [
+        { at: 0, event: 'unreachable' },
+        { at: 10_000, event: 'answered' },
+        { at: 30_000, event: 'unanswered' },
+        { at: 30_000, expectDelay: 1_000 },
+        { at: 31_000, event: 'answered' },
+        { at: 31_000, expectDelay: 40_000 },
       ],
     },
     {
@@ -62,7 +89,7 @@ describe('NatsRediscovery', () => {
       random: 0.999_999,
       steps: [
         { at: 0, event: 'unreachable' },
-        { at: 10_000, event: 'asked' },
+        { at: 10_000, event: 'answered' },
         { at: 10_000, expectDelay: 15_000 },
       ],
     },
@@ -70,12 +97,12 @@ describe('NatsRediscovery', () => {
       name: 'reaching NATS resets the backoff: the next outage asks after 10 s again',
       steps: [
         { at: 0, event: 'unreachable' },
-        { at: 10_000, event: 'asked' },
-        { at: 30_000, event: 'asked' },
+        { at: 10_000, event: 'answered' },
+        { at: 30_000, event: 'answered' },
         { at: 31_000, event: 'reachable' },
         { at: 100_000, event: 'unreachable' },
         { at: 100_000, expectDelay: 10_000 },
-        { at: 110_000, event: 'asked' },
+        { at: 110_000, event: 'answered' },
         { at: 110_000, expectDelay: 20_000 },
       ],
     },
@@ -84,8 +111,11 @@ describe('NatsRediscovery', () => {
     const policy = new NatsRediscovery(10_000, 60_000, { now: () => now, random: () => random });
     for (const step of steps) {
       now = step.at;
-      if ('event' in step) policy[step.event]();
-      else expect(policy.delayMs(), `delay at ${step.at}`).toBe(step.expectDelay);
+      if (!('event' in step))
+        expect(policy.delayMs(), `delay at ${step.at}`).toBe(step.expectDelay);
+      else if (step.event === 'answered') policy.asked('answered');
+      else if (step.event === 'unanswered') policy.asked('unreachable');
+      else policy[step.event]();
     }
   });
 });

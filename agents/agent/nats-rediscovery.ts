@@ -4,6 +4,11 @@ import type { BootstrapResponse } from '../../libs/contracts/index.js';
 export const REDISCOVER_AFTER_MS = 10_000;
 /** The longest wait between two asks while NATS stays unreachable. */
 export const REDISCOVER_MAX_INTERVAL_MS = 60_000;
+/** The first wait after an ask the hub did not answer at all (it may be restarting). */
+const UNANSWERED_FIRST_WAIT_MS = 1_000;
+
+/** How an ask went: the hub answered (whatever it said), or could not be reached. */
+export type AskOutcome = 'answered' | 'unreachable';
 
 /** What a {@link NatsRediscovery} reads the time and chance from; tests inject fixed ones. */
 export interface RediscoveryClock {
@@ -18,13 +23,17 @@ const systemClock: RediscoveryClock = { now: () => Date.now(), random: () => Mat
  * When an agent that cannot reach NATS asks the hub again (bootstrap) for the NATS URL and
  * credentials: the hub may have moved NATS (a restarted hub whose port was taken) or issued new
  * keys. The first ask comes `afterMs` after NATS became unreachable — a short blip costs no
- * request — and later ones back off (doubling, at most `maxIntervalMs`, with up to a quarter
- * less by chance so that a fleet does not ask in step). Reaching NATS resets it.
+ * request. After an answer, later asks back off (doubling, at most `maxIntervalMs`); while the
+ * hub does not answer at all (it may be restarting, and will name its new NATS once up), they
+ * come sooner: after 1 s, doubling up to `afterMs`. Every wait is up to a quarter shorter by
+ * chance, so that a fleet does not ask in step. Reaching NATS resets it.
  */
 export class NatsRediscovery {
   private unreachableSince: number | undefined;
   private lastAsk: number | undefined;
-  private asks = 0;
+  private answered = 0;
+  private unanswered = 0;
+  private lastOutcome: AskOutcome = 'answered';
 
   constructor(
     private readonly afterMs = REDISCOVER_AFTER_MS,
@@ -36,7 +45,8 @@ export class NatsRediscovery {
   reachable(): void {
     this.unreachableSince = undefined;
     this.lastAsk = undefined;
-    this.asks = 0;
+    this.answered = 0;
+    this.unanswered = 0;
   }
 
   /** NATS is not reachable (since now, unless it was not already). */
@@ -44,10 +54,16 @@ export class NatsRediscovery {
     this.unreachableSince ??= this.clock.now();
   }
 
-  /** The hub was asked (whatever it answered): the next ask waits longer. */
-  asked(): void {
+  /** The hub was asked, and answered or not: the next ask waits longer. */
+  asked(outcome: AskOutcome): void {
     this.lastAsk = this.clock.now();
-    this.asks++;
+    this.lastOutcome = outcome;
+    if (outcome === 'answered') {
+      this.answered++;
+      this.unanswered = 0;
+    } else {
+      this.unanswered++;
+    }
   }
 
   /** How long until the hub should be asked (0: now); undefined while NATS is reachable. */
@@ -55,7 +71,10 @@ export class NatsRediscovery {
     if (this.unreachableSince === undefined) return undefined;
     const now = this.clock.now();
     if (this.lastAsk === undefined) return Math.max(0, this.unreachableSince + this.afterMs - now);
-    const ceiling = Math.min(this.maxIntervalMs, this.afterMs * 2 ** Math.min(this.asks, 20));
+    const ceiling =
+      this.lastOutcome === 'answered'
+        ? Math.min(this.maxIntervalMs, this.afterMs * 2 ** Math.min(this.answered, 20))
+        : Math.min(this.afterMs, UNANSWERED_FIRST_WAIT_MS * 2 ** Math.min(this.unanswered - 1, 20));
     const wait = Math.round(ceiling * (1 - this.clock.random() / 4));
     return Math.max(0, this.lastAsk + wait - now);
   }
