@@ -20,6 +20,12 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** Receives PostgreSQL's own output, one line per call. */
   log?: (line: string) => void;
+  /**
+   * Receives what the operator should know: the port of the last start was taken, a stale
+   * `postmaster.pid` was removed, a server left running by an earlier run was stopped.
+   * Default: `log`.
+   */
+  notice?: (line: string) => void;
 }
 
 const DATABASE = 'flotilla';
@@ -40,6 +46,7 @@ export async function startEmbeddedPostgres(
   opts: EmbeddedPostgresOptions,
 ): Promise<EmbeddedPostgresHandle> {
   const log = opts.log ?? (() => undefined);
+  const notice = opts.notice ?? log;
   const dataDir = resolve(opts.dataDir);
   const clusterDir = join(dataDir, 'postgres');
   const isRoot = process.getuid?.() === 0;
@@ -56,7 +63,7 @@ export async function startEmbeddedPostgres(
     const init = new Embedded({ ...serverOptions(clusterDir, 0, password, isRoot, log) });
     await init.initialise();
   } else {
-    await clearStalePid(clusterDir, log);
+    await clearStalePid(clusterDir, notice);
   }
 
   const portFile = join(dataDir, 'postgres.port');
@@ -64,7 +71,7 @@ export async function startEmbeddedPostgres(
   for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
     const port =
       attempt === 1
-        ? await chooseRememberedPort(portFile, 'PostgreSQL', log)
+        ? await chooseRememberedPort(portFile, 'PostgreSQL', notice)
         : await findFreePort();
     const output: string[] = [];
     const instance = new Embedded(

@@ -26,6 +26,11 @@ export interface NatsServerOptions {
   /** Receives our own progress lines and anything nats-server prints outside its log file. */
   log?: (line: string) => void;
   /**
+   * Receives what the operator should know: the port of the last start was taken, a server left
+   * running by an earlier run was stopped. Default: `log`.
+   */
+  notice?: (line: string) => void;
+  /**
    * A configuration file to start with (`-c`), e.g. the NATS auth directory's
    * `nats-server.conf`; address, port, JetStream store and log stay as given here.
    */
@@ -102,6 +107,7 @@ const PORT_ATTEMPTS = 3;
  */
 export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServerHandle> {
   const log = opts.log ?? (() => undefined);
+  const notice = opts.notice ?? log;
   const binary = findNatsServerBinary({ binary: opts.binary });
   const dataDir = resolve(opts.dataDir);
   const storeDir = join(dataDir, 'nats');
@@ -109,13 +115,13 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
   const pidFile = join(dataDir, 'nats-server.pid');
   const portFile = join(dataDir, 'nats-server.port');
   await mkdir(storeDir, { recursive: true });
-  await stopOrphan(pidFile, storeDir, log);
+  await stopOrphan(pidFile, storeDir, notice);
 
   let lastError: unknown;
   for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
     const port =
       attempt === 1
-        ? await chooseRememberedPort(portFile, 'nats-server', log)
+        ? await chooseRememberedPort(portFile, 'nats-server', notice)
         : await findFreePort();
     const url = `nats://127.0.0.1:${port}`;
     const logOffset = await stat(logFile).then(
