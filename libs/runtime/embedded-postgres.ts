@@ -88,7 +88,7 @@ export async function startEmbeddedPostgres(
       if (
         /could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(text)
       ) {
-        log(`port ${port} was taken before PostgreSQL could bind it; retrying on another port`);
+        notice(`port ${port} was taken before PostgreSQL could bind it; retrying on another port`);
         continue;
       }
       throw err;

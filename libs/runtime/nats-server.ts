@@ -184,7 +184,7 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
       `nats-server (${binary}) did not start on ${url}: ${failure}\n${logTail}`,
     );
     if (!/address already in use/i.test(logTail)) break;
-    log(`port ${port} was taken before nats-server could bind it; retrying on another port`);
+    notice(`port ${port} was taken before nats-server could bind it; retrying on another port`);
   }
   throw lastError instanceof Error ? lastError : new Error('nats-server did not start');
 }
