@@ -54,7 +54,7 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
   private readonly leases: LeaseTimers;
   /** Lease expiry (epoch ms, by this hub's clock) of the last heartbeat received per cluster. */
   private readonly received = new Map<string, number>();
-  private readonly observation: ObservationWindow;
+  private observation: ObservationWindow;
   private readonly intervalMs: number;
   private readonly heartbeats: Counter;
   private readonly rejected: Counter;
@@ -70,14 +70,7 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
   ) {
     this.intervalMs = config.heartbeatIntervalMs;
     this.leases = new LeaseTimers((names) => void this.expire(names));
-    this.observation = new ObservationWindow(
-      this.intervalMs,
-      { now: () => Date.now() },
-      (gap, from) =>
-        this.logger.warn(
-          `the hub observed nothing for ${gap} ms (event loop blocked?); leases are judged again from ${new Date(from).toISOString()}`,
-        ),
-    );
+    this.observation = this.observeFromNow();
     this.heartbeats = new Counter({
       name: 'flotilla_heartbeats_total',
       help: 'Heartbeats received',
@@ -96,7 +89,18 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     });
   }
 
+  /** The hub starts observing now: leases are judged one interval from now at the earliest. */
+  private observeFromNow(): ObservationWindow {
+    return new ObservationWindow(this.intervalMs, { now: () => Date.now() }, (gap, from) =>
+      this.logger.warn(
+        `the hub observed nothing for ${gap} ms (event loop blocked?); leases are judged again from ${new Date(from).toISOString()}`,
+      ),
+    );
+  }
+
   async onApplicationBootstrap(): Promise<void> {
+    // Starting up (migrations, other modules) is no stall: observing starts here.
+    this.observation = this.observeFromNow();
     // Leases granted before this process started: expire the lapsed ones, time the rest.
     await this.expire(undefined);
     for (const lease of await this.clusters.onlineLeases())
