@@ -8,7 +8,7 @@ export const HeartbeatSchema = z.object({
   agentVersion: z.string().max(100),
   /** Kubernetes server version (`v1.31.2`; a simulated cluster reports `v1.31.0+flotilla-sim`). */
   kubernetesVersion: z.string().max(100),
-  /** How often this agent heartbeats; the hub's lease is three of these. */
+  /** How often this agent heartbeats (informational: the hub's lease is three of its own interval). */
   intervalMs: z.number().int().positive().max(3_600_000),
   /** Agent clock at sending, ISO 8601; informational only. */
   sentAt: z.string(),
