@@ -36,6 +36,7 @@ import {
   TERMINAL_ROLLOUT_STATES,
 } from '../../libs/db/index.js';
 import { ActionType, type OperatorAction } from '../../libs/rollouts/index.js';
+import { AgentRequestKind, syncRequestProblem } from '../../libs/gateway/index.js';
 import { parseJson } from '../../libs/nats/index.js';
 import {
   DATA_SOURCE,
@@ -44,6 +45,7 @@ import {
   SIGNER,
   SUBJECTS,
 } from '../shared/tokens.js';
+import { AgentGateway, type AgentAnswer, type AgentRequest, agentError } from './agent-gateway.js';
 import { type RolloutDecision, RolloutController } from './rollout-controller.js';
 
 const QUEUE = 'flotilla-rollouts';
@@ -123,6 +125,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly rollouts: RolloutRepository,
     private readonly controller: RolloutController,
     @Inject(SIGNER) private readonly signer: PayloadSigner,
+    private readonly gateway: AgentGateway,
   ) {
     this.published = new Counter({
       name: 'flotilla_desired_state_messages_total',
@@ -164,15 +167,10 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
         queue: QUEUE,
         callback: (_e, msg) => void this.answerAction(msg),
       }),
-      this.nc.subscribe(this.subjects.allSync(), {
-        queue: QUEUE,
-        callback: (_e, msg) => void this.answerSync(msg),
-      }),
-      this.nc.subscribe(this.subjects.allContent(), {
-        queue: QUEUE,
-        callback: (_e, msg) => void this.answerContent(msg),
-      }),
     );
+    // Agents' requests are answered through the gateway only (their own inbox, within limits).
+    this.gateway.serve(AgentRequestKind.Sync, (req) => this.answerSync(req));
+    this.gateway.serve(AgentRequestKind.Content, (req) => this.answerContent(req));
     // Catch up on whatever changed while no delivery ran.
     for (const bundle of await this.deployments.bundlesWithWork()) this.deliver(bundle);
     // Bake times and deadlines pass without any event: re-plan running rollouts every second.
@@ -384,9 +382,10 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     return entry.list;
   }
 
-  /** A payload and the headers carrying the hub's signature over its exact bytes. */
-  private signed(value: unknown): [Uint8Array, { headers: MsgHdrs }] {
-    return this.signedText(JSON.stringify(value));
+  /** An answer carrying `value` and the hub's signature over its exact bytes. */
+  private signedAnswer(value: unknown): AgentAnswer {
+    const [data, { headers }] = this.signedText(JSON.stringify(value));
+    return { data, headers };
   }
 
   private signedText(text: string): [Uint8Array, { headers: MsgHdrs }] {
@@ -506,13 +505,11 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   /** Agent after (re)connect: "I hold these"; answer with everything that differs. */
-  private async answerSync(msg: Msg): Promise<void> {
-    const cluster = this.subjects.clusterOf(msg.subject);
-    const parsed = SyncRequestSchema.safeParse(parseJson(msg.data));
-    if (cluster === undefined || !parsed.success) {
-      msg.respond(...this.signed({ changes: [] }));
-      return;
-    }
+  private async answerSync({ cluster, data }: AgentRequest): Promise<AgentAnswer> {
+    const parsed = SyncRequestSchema.safeParse(parseJson(data));
+    if (!parsed.success) return agentError('malformed sync request');
+    const tooMany = syncRequestProblem(parsed.data.held);
+    if (tooMany !== undefined) return agentError(tooMany);
     try {
       const held = new Map(parsed.data.held.map((h) => [h.bundle, h.revision]));
       const desired = await this.deployments.desiredForCluster(cluster);
@@ -524,38 +521,30 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       for (const bundle of held.keys())
         if (!wanted.has(bundle)) changes.push({ kind: 'Remove', bundle, cluster });
       const messages = await this.toMessages(changes, SYNC_INLINE_BUDGET);
-      msg.respond(...this.signed({ changes: messages.map(([, m]) => m) }));
+      return this.signedAnswer({ changes: messages.map(([, m]) => m) });
     } catch (err) {
       this.logger.error(`sync for ${cluster}: ${String(err)}`);
-      const h = headers();
-      h.set('Flotilla-Error', 'sync failed; retry');
-      msg.respond(JSON.stringify({ changes: [] }), { headers: h });
+      return agentError('sync failed; retry');
     }
   }
 
   /** One chunk of a revision's content, for a cluster that is meant to run it. */
-  private async answerContent(msg: Msg): Promise<void> {
-    const cluster = this.subjects.clusterOf(msg.subject);
-    const parsed = ContentRequestSchema.safeParse(parseJson(msg.data));
-    const fail = (reason: string) => {
-      const h = headers();
-      h.set('Flotilla-Error', reason);
-      msg.respond(new Uint8Array(), { headers: h });
-    };
-    if (cluster === undefined || !parsed.success) return fail('malformed content request');
+  private async answerContent({ cluster, data }: AgentRequest): Promise<AgentAnswer> {
+    const parsed = ContentRequestSchema.safeParse(parseJson(data));
+    if (!parsed.success) return agentError('malformed content request');
     const { revision, chunk } = parsed.data;
     try {
       if (!(await this.isEntitled(cluster, revision))) {
-        return fail(`revision ${revision} is not desired on cluster ${cluster}`);
+        return agentError(`revision ${revision} is not desired on cluster ${cluster}`);
       }
       const content = await this.contentOf(revision);
-      if (!content) return fail(`revision ${revision} not found`);
+      if (!content) return agentError(`revision ${revision} not found`);
       const start = chunk * CONTENT_CHUNK_BYTES;
-      if (chunk > 0 && start >= content.length) return fail(`chunk ${chunk} is out of range`);
-      msg.respond(content.subarray(start, start + CONTENT_CHUNK_BYTES));
+      if (chunk > 0 && start >= content.length) return agentError(`chunk ${chunk} is out of range`);
+      return { data: content.subarray(start, start + CONTENT_CHUNK_BYTES) };
     } catch (err) {
       this.logger.error(`content for ${cluster}: ${String(err)}`);
-      fail('content lookup failed; retry');
+      return agentError('content lookup failed; retry');
     }
   }
 
