@@ -29,6 +29,7 @@ import {
   SyncRequestSchema,
 } from '../../libs/contracts/index.js';
 import {
+  AgentSequenceRepository,
   BundleRepository,
   type DesiredChange,
   DeploymentRepository,
@@ -113,6 +114,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private stopping = false;
   private outboxTimer: NodeJS.Timeout | undefined;
+  /** The flush publishing now (flushes publish one after another, in order). */
+  private flushing: Promise<void> = Promise.resolve();
   private passes = 0;
 
   constructor(
@@ -126,6 +129,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly controller: RolloutController,
     @Inject(SIGNER) private readonly signer: PayloadSigner,
     private readonly gateway: AgentGateway,
+    private readonly sequences: AgentSequenceRepository,
   ) {
     this.published = new Counter({
       name: 'flotilla_desired_state_messages_total',
@@ -250,7 +254,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       return await this.deliverPass(bundle, actions);
     } finally {
       // The last pass of a turn sends what the passes queued.
-      if (--this.passes === 0) this.flushOutbox();
+      if (--this.passes === 0) void this.flushOutbox();
     }
   }
 
@@ -417,39 +421,68 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       if (queued === undefined) this.outbox.set(cluster, [message]);
       else queued.push(message);
     }
-    if (this.passes === 0) this.flushOutbox();
-    else this.outboxTimer ??= setTimeout(() => this.flushOutbox(), COALESCE_MS);
+    if (this.passes === 0) void this.flushOutbox();
+    else this.outboxTimer ??= setTimeout(() => void this.flushOutbox(), COALESCE_MS);
   }
 
   /**
-   * Sends every queued change: one signed message per cluster (a bare change when it is the
-   * only one, else `{changes}`), split where a message would grow past its size limit.
+   * Sends every queued change: one signed message per cluster, split where a message would grow
+   * past its size limit, each numbered in its cluster's sequence (taken after the passes that
+   * made the changes committed). When no numbers can be taken (PostgreSQL gone for a moment) the
+   * changes are not sent; the agents do not acknowledge them, so they are re-sent later.
    */
-  private flushOutbox(): void {
+  private flushOutbox(): Promise<void> {
     clearTimeout(this.outboxTimer);
     this.outboxTimer = undefined;
     const outbox = this.outbox;
     this.outbox = new Map();
+    if (outbox.size === 0) return this.flushing;
+    const messages = new Map<string, string[][]>();
     for (const [cluster, changes] of outbox) {
-      const subject = this.subjects.desired(cluster);
+      const split: string[][] = [];
       let parts: string[] = [];
       let bytes = 0;
-      const send = () => {
-        const payload = parts.length === 1 ? parts[0]! : `{"changes":[${parts.join(',')}]}`;
-        this.nc.publish(subject, ...this.signedText(payload));
-        parts = [];
-        bytes = 0;
-      };
       for (const change of changes) {
         const part = JSON.stringify(change);
         const partBytes = Buffer.byteLength(part) + 1;
-        if (parts.length > 0 && bytes + partBytes > MAX_DESIRED_MESSAGE_BYTES) send();
+        if (parts.length > 0 && bytes + partBytes > MAX_DESIRED_MESSAGE_BYTES) {
+          split.push(parts);
+          parts = [];
+          bytes = 0;
+        }
         parts.push(part);
         bytes += partBytes;
         this.published.inc({ kind: change.kind });
       }
-      if (parts.length > 0) send();
+      if (parts.length > 0) split.push(parts);
+      messages.set(cluster, split);
     }
+    // Flushes publish in the order they were made: a later one's numbers are higher.
+    const flush = this.flushing
+      .then(async () => {
+        let newest: Map<string, number>;
+        try {
+          newest = await this.sequences.take(
+            new Map([...messages].map(([cluster, split]) => [cluster, split.length])),
+          );
+        } catch (err) {
+          this.logger.error(`numbering desired state (re-sent later): ${String(err)}`);
+          return;
+        }
+        const issuedAt = new Date().toISOString();
+        for (const [cluster, split] of messages) {
+          const subject = this.subjects.desired(cluster);
+          let seq = newest.get(cluster)! - split.length;
+          for (const parts of split) {
+            const envelope = JSON.stringify({ cluster, seq: ++seq, issuedAt });
+            const payload = `${envelope.slice(0, -1)},"changes":[${parts.join(',')}]}`;
+            this.nc.publish(subject, ...this.signedText(payload));
+          }
+        }
+      })
+      .catch((err: unknown) => this.logger.error(`publishing desired state: ${String(err)}`));
+    this.flushing = flush;
+    return flush;
   }
 
   /**
@@ -511,6 +544,9 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     const tooMany = syncRequestProblem(parsed.data.held);
     if (tooMany !== undefined) return agentError(tooMany);
     try {
+      // Numbered before the desired state is read: the reply holds every change sent with a
+      // lower number (those were committed before), so the agent may refuse them from now on.
+      const seq = (await this.sequences.take(new Map([[cluster, 1]]))).get(cluster)!;
       const held = new Map(parsed.data.held.map((h) => [h.bundle, h.revision]));
       const desired = await this.deployments.desiredForCluster(cluster);
       const wanted = new Set(desired.map((d) => d.bundle));
@@ -521,7 +557,12 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       for (const bundle of held.keys())
         if (!wanted.has(bundle)) changes.push({ kind: 'Remove', bundle, cluster });
       const messages = await this.toMessages(changes, SYNC_INLINE_BUDGET);
-      return this.signedAnswer({ changes: messages.map(([, m]) => m) });
+      return this.signedAnswer({
+        cluster,
+        seq,
+        issuedAt: new Date().toISOString(),
+        changes: messages.map(([, m]) => m),
+      });
     } catch (err) {
       this.logger.error(`sync for ${cluster}: ${String(err)}`);
       return agentError('sync failed; retry');
@@ -598,7 +639,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     if (this.resendTimer) clearInterval(this.resendTimer);
     for (const s of this.subs) s.unsubscribe();
     await this.idle();
-    this.flushOutbox();
+    await this.flushOutbox();
     // Hand the bundles over at once rather than after the leases lapse.
     await this.deployments.releaseLeases(this.holder).catch(() => undefined);
   }
