@@ -23,6 +23,7 @@ import {
   type DeploymentOptions,
   DeploymentOptionsSchema,
   type DesiredState,
+  type DeploymentsChangedEvent,
   deploymentChangesOf,
   INLINE_CONTENT_BYTES,
   type Subjects,
@@ -38,7 +39,7 @@ import {
 } from '../../libs/db/index.js';
 import { ActionType, type OperatorAction } from '../../libs/rollouts/index.js';
 import { AgentRequestKind, syncRequestProblem } from '../../libs/gateway/index.js';
-import { parseJson } from '../../libs/nats/index.js';
+import { parseJson, publishJson } from '../../libs/nats/index.js';
 import {
   DATA_SOURCE,
   METRICS_REGISTRY,
@@ -556,6 +557,21 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       // Bundles the agent holds that the hub no longer knows for it: remove them.
       for (const bundle of held.keys())
         if (!wanted.has(bundle)) changes.push({ kind: 'Remove', bundle, cluster });
+      // What the hub saw applied but the cluster does not hold is not Ready any more.
+      const missing = desired.filter((d) => d.kind === 'Upsert' && !held.has(d.bundle));
+      const notHeld = await this.deployments.markNotHeld(
+        cluster,
+        missing.map((d) => d.bundle),
+      );
+      if (notHeld.length > 0) {
+        const event: DeploymentsChangedEvent = {
+          type: 'DeploymentsChanged',
+          cluster,
+          deployments: notHeld.map((bundle) => ({ bundle, state: 'Pending' })),
+          at: new Date().toISOString(),
+        };
+        publishJson(this.nc, this.subjects.event('deployment', cluster), event);
+      }
       const messages = await this.toMessages(changes, SYNC_INLINE_BUDGET);
       return this.signedAnswer({
         cluster,
