@@ -380,7 +380,11 @@ class Agent implements RunningAgent {
             this.boot.credentials === undefined
               ? undefined
               : credsAuthenticator(new TextEncoder().encode(this.boot.credentials)),
-          inboxPrefix: this.boot.inboxPrefix,
+          // The hub answers requests only under this cluster's own inbox prefix (also without
+          // NATS authentication, and from a hub too old to hand it out).
+          inboxPrefix:
+            this.boot.inboxPrefix ??
+            createSubjects(this.boot.subjectPrefix).agentInboxPrefix(this.cluster),
           reconnect: true,
           maxReconnectAttempts: -1,
           waitOnFirstConnect: true,

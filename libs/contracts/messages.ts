@@ -29,7 +29,10 @@ export const BootstrapResponseSchema = z.object({
    * inbox. Absent when the hub's NATS runs without authentication.
    */
   credentials: z.string().min(1).optional(),
-  /** The prefix the agent must use for reply subjects (its user may receive nothing else). */
+  /**
+   * The prefix the agent must use for reply subjects: its user may receive nothing else, and the
+   * hub answers its requests on no other subject. Handed out also without NATS authentication.
+   */
   inboxPrefix: z.string().min(1).optional(),
 });
 export type BootstrapResponse = z.infer<typeof BootstrapResponseSchema>;

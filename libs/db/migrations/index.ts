@@ -8,6 +8,7 @@ import { ApiTokens1732610000000 } from './1732610000000-api-tokens.js';
 import { SecretsAtRest1732650000000 } from './1732650000000-secrets-at-rest.js';
 import { NatsRevocations1732700000000 } from './1732700000000-nats-revocations.js';
 import { GitRepoLastChanged1732810000000 } from './1732810000000-gitrepo-last-changed.js';
+import { AgentSequences1732830000000 } from './1732830000000-agent-sequences.js';
 
 /** Every migration, oldest first. Add new ones at the end; never edit a released one. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   SecretsAtRest1732650000000,
   NatsRevocations1732700000000,
   GitRepoLastChanged1732810000000,
+  AgentSequences1732830000000,
 ];
