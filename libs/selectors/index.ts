@@ -2,6 +2,7 @@
 export {
   MAX_LABEL_LENGTH,
   MAX_SUBDOMAIN_LENGTH,
+  mergeRegistrationLabels,
   validateClusterName,
   validateLabelKey,
   validateLabelValue,

@@ -12,6 +12,7 @@ import { throwError, type Observable } from 'rxjs';
 import { ZodError } from 'zod';
 import {
   ConflictError,
+  ForbiddenError,
   InvalidInputError,
   NotFoundError,
   UnauthorizedError,
@@ -33,6 +34,7 @@ export function classifyError(err: unknown): { status: number; message: string }
   if (err instanceof NotFoundError) return { status: 404, message: err.message };
   if (err instanceof ConflictError) return { status: 409, message: err.message };
   if (err instanceof UnauthorizedError) return { status: 401, message: err.message };
+  if (err instanceof ForbiddenError) return { status: 403, message: err.message };
   if (err instanceof InvalidInputError || err instanceof SelectorError) {
     return { status: 400, message: err.message };
   }
