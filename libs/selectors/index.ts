@@ -9,6 +9,8 @@ export {
   validateLabels,
 } from './labels.js';
 export {
+  MAX_SELECTOR_LENGTH,
+  MAX_SELECTOR_VALUES,
   SelectorError,
   SelectorOperator,
   formatSelector,

@@ -12,6 +12,7 @@ import { ApiTokenRepository } from '../../libs/db/index.js';
 import { fleetProtoPath, flotillaVersion } from '../../libs/contracts/index.js';
 import { findFreePort, startLocalInfrastructure } from '../../libs/runtime/index.js';
 import { ErrorsFilter } from '../shared/errors.filter.js';
+import { RequestInputsInterceptor } from '../shared/request-inputs.interceptor.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { DATA_SOURCE } from '../shared/tokens.js';
 import { HubModule } from './hub.module.js';
@@ -84,6 +85,7 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
     );
     app.useBodyParser('json', { limit: BODY_LIMIT });
     app.useGlobalFilters(new ErrorsFilter());
+    app.useGlobalInterceptors(new RequestInputsInterceptor());
     app.enableCors();
 
     let grpcAddress: string | undefined;

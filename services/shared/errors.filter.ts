@@ -46,6 +46,13 @@ export function classifyError(err: unknown): { status: number; message: string }
         .join('; '),
     };
   }
+  // PostgreSQL refusing text no request should carry (a NUL byte, bytes that are not UTF-8):
+  // the input's fault, wherever it slipped past the checks in front.
+  const pg = err as { code?: unknown; driverError?: { code?: unknown } };
+  const pgCode = pg.driverError?.code ?? pg.code;
+  if (pgCode === '22021' || pgCode === '22P05') {
+    return { status: 400, message: 'input holds characters that cannot be stored (a NUL byte?)' };
+  }
   // Errors raised by the HTTP body parser carry their status (400 malformed JSON, 413 too large).
   const e = err as { type?: unknown; status?: unknown; message?: unknown };
   if (
