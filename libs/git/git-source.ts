@@ -18,6 +18,7 @@ import {
 } from './errors.js';
 import type { FileTree } from './file-tree.js';
 import { createHttpClient } from './http-client.js';
+import { confineToRoot } from './local-root.js';
 
 /** Credentials for an http(s) remote: basic auth, or a token sent as `Authorization: Bearer`. */
 export type GitCredentials = { username: string; password: string } | { token: string };
@@ -35,6 +36,11 @@ export interface GitSourceOptions {
   auth?: GitCredentials;
   /** Whether `file://` URLs and local paths are accepted (default `true`). */
   allowFileUrls?: boolean;
+  /**
+   * When set, a local repository (and the git directory it points to) must be inside this
+   * directory with symbolic links followed; checked at every `resolve`.
+   */
+  fileUrlRoot?: string;
   /** Abort an http(s) transfer when no bytes arrive for this long (default 60 s). */
   idleTimeoutMs?: number;
   /** Refetch the cache afresh once it holds more packs than this (default {@link MAX_CACHE_PACKS}). */
@@ -138,6 +144,7 @@ export class GitSource {
   // isomorphic-git's object cache (parsed pack indexes); shared by all reads of this source.
   private cache: object = {};
   private readonly maxCachePacks: number;
+  private readonly fileUrlRoot: string | undefined;
   private gitdirPromise: Promise<string> | undefined;
 
   constructor({
@@ -147,9 +154,11 @@ export class GitSource {
     allowFileUrls = true,
     idleTimeoutMs = 60_000,
     maxCachePacks = MAX_CACHE_PACKS,
+    fileUrlRoot,
   }: GitSourceOptions) {
     this.http = createHttpClient({ idleTimeoutMs });
     this.maxCachePacks = maxCachePacks;
+    this.fileUrlRoot = fileUrlRoot;
     let parsed: URL | undefined;
     if (!isAbsolute(url)) {
       try {
@@ -217,6 +226,9 @@ export class GitSource {
    * @throws GitUnreachableError network, DNS, timeout or server error (retryable)
    */
   async resolve(ref: GitRef): Promise<string> {
+    // A local repository is located (and confined) afresh at every resolve: a symbolic link on
+    // its path may have changed since.
+    if (this.kind === 'file') this.gitdirPromise = undefined;
     if ('branch' in ref) {
       const branch = validBranch(ref.branch);
       return this.kind === 'file' ? this.resolveLocalBranch(branch) : this.fetchBranch(branch);
@@ -386,14 +398,14 @@ export class GitSource {
       await git.addRemote({ fs, gitdir: dir, remote: 'origin', url: this.remoteUrl, force: true });
       return dir;
     }
-    const path = this.localPath ?? '';
+    const path = this.confined(this.localPath ?? '');
     const dotGit = join(path, '.git');
     const dotGitStat = await stat(dotGit).catch(() => undefined);
-    if (dotGitStat?.isDirectory()) return dotGit;
+    if (dotGitStat?.isDirectory()) return this.confined(dotGit);
     if (dotGitStat?.isFile()) {
       // A linked work tree or submodule: ".git" is a file "gitdir: <path>".
       const match = /^gitdir:\s*(.+)$/m.exec(await readFile(dotGit, 'utf8'));
-      if (match?.[1]) return resolvePath(path, match[1].trim());
+      if (match?.[1]) return this.confined(resolvePath(path, match[1].trim()));
     }
     const [head, objects] = await Promise.all([
       stat(join(path, 'HEAD')).catch(() => undefined),
@@ -401,6 +413,14 @@ export class GitSource {
     ]);
     if (head?.isFile() && objects?.isDirectory()) return path;
     throw new GitError(`not a git repository: ${this.url}`);
+  }
+
+  /** `path` with symbolic links followed, when it is inside `fileUrlRoot` (or no root is set). */
+  private confined(path: string): string {
+    if (this.fileUrlRoot === undefined) return path;
+    const result = confineToRoot(path, this.fileUrlRoot);
+    if (!result.ok) throw new GitError(`local repository refused: ${result.reason}`);
+    return result.realPath;
   }
 
   private async wrap<T>(action: string, fn: () => Promise<T>): Promise<T> {

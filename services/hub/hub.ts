@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { mkdir } from 'node:fs/promises';
 import { ReflectionService } from '@grpc/reflection';
 import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -74,6 +75,8 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
       // The embedded nats-server's keys, unless FLOTILLA_NATS_AUTH_DIR names others.
       natsAuthDir: options.config.natsAuthDir ?? infra.natsAuthDir,
     };
+    // The directory file:// GitRepos may read from exists from the start, so it can be resolved.
+    if (config.fileUrlRoot !== undefined) await mkdir(config.fileUrlRoot, { recursive: true });
     const app = await NestFactory.create<NestExpressApplication>(
       HubModule.forRoot(config, services),
       {
