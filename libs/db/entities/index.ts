@@ -14,6 +14,7 @@ import { RegistrationTokenEntity } from './registration-token.entity.js';
 import { RolloutAuditEntity } from './rollout-audit.entity.js';
 import { RolloutEntity } from './rollout.entity.js';
 import { VariantRenderEntity } from './variant-render.entity.js';
+import { WebhookDeliveryEntity } from './webhook-delivery.entity.js';
 
 export {
   AgentTokenEntity,
@@ -32,6 +33,7 @@ export {
   RolloutAuditEntity,
   RolloutEntity,
   VariantRenderEntity,
+  WebhookDeliveryEntity,
 };
 export type { GitCredentials, TargetSpec } from './gitrepo.entity.js';
 export type { RolloutRevisions } from './rollout.entity.js';
@@ -54,4 +56,5 @@ export const entities = [
   HubSettingEntity,
   ApiTokenEntity,
   NatsRevocationEntity,
+  WebhookDeliveryEntity,
 ];
