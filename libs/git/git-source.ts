@@ -45,6 +45,11 @@ export interface GitSourceOptions {
   idleTimeoutMs?: number;
   /** Refetch the cache afresh once it holds more packs than this (default {@link MAX_CACHE_PACKS}). */
   maxCachePacks?: number;
+  /**
+   * Stop an http(s) transfer once one response passes this many bytes (`GitTooLargeError`);
+   * what it left in the cache repository is removed. Default: no limit.
+   */
+  maxFetchBytes?: number;
 }
 
 const SHA_RE = /^[0-9a-f]{4,40}$/i;
@@ -58,6 +63,18 @@ export const MAX_CACHE_PACKS = 32;
 async function packCount(gitdir: string): Promise<number> {
   const names = await readdir(join(gitdir, 'objects', 'pack')).catch(() => [] as string[]);
   return names.filter((n) => n.endsWith('.pack')).length;
+}
+
+/** The names in a cache repository's pack directory. */
+async function packFiles(gitdir: string): Promise<Set<string>> {
+  return new Set(await readdir(join(gitdir, 'objects', 'pack')).catch(() => [] as string[]));
+}
+
+/** Removes what a failed fetch left in the pack directory (a partial or unindexed pack). */
+async function removeNewPackFiles(gitdir: string, before: Set<string>): Promise<void> {
+  for (const name of await packFiles(gitdir)) {
+    if (!before.has(name)) await rm(join(gitdir, 'objects', 'pack', name), { force: true });
+  }
 }
 
 // Fetches into one cache repository are serialised across all GitSource instances.
@@ -155,8 +172,9 @@ export class GitSource {
     idleTimeoutMs = 60_000,
     maxCachePacks = MAX_CACHE_PACKS,
     fileUrlRoot,
+    maxFetchBytes,
   }: GitSourceOptions) {
-    this.http = createHttpClient({ idleTimeoutMs });
+    this.http = createHttpClient({ idleTimeoutMs, maxBytes: maxFetchBytes });
     this.maxCachePacks = maxCachePacks;
     this.fileUrlRoot = fileUrlRoot;
     let parsed: URL | undefined;
@@ -491,6 +509,7 @@ export class GitSource {
         this.cache = {};
         gitdir = await this.gitdir();
       }
+      const packsBefore = await packFiles(gitdir);
       try {
         const result = await git.fetch({
           fs,
@@ -513,6 +532,7 @@ export class GitSource {
         }
         return result.fetchHead;
       } catch (err) {
+        await removeNewPackFiles(gitdir, packsBefore);
         if ((err as { code?: unknown }).code === 'NotFoundError') {
           throw new GitRefNotFoundError(`branch "${branch}" not found in ${this.url}`);
         }
@@ -526,6 +546,7 @@ export class GitSource {
 
   private async fetchAll(gitdir: string): Promise<void> {
     await withLock(gitdir, async () => {
+      const packsBefore = await packFiles(gitdir);
       try {
         await git.fetch({
           fs,
@@ -540,6 +561,7 @@ export class GitSource {
           cache: this.cache,
         });
       } catch (err) {
+        await removeNewPackFiles(gitdir, packsBefore);
         // No remote HEAD (empty repository or dangling default branch): nothing to search.
         if ((err as { code?: unknown }).code === 'NotFoundError') return;
         throw toGitError(err, { action: `fetching from ${this.url}`, secrets: this.secrets });

@@ -258,6 +258,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       auth: credentials,
       allowFileUrls: this.config.fileUrlRoot !== undefined,
       fileUrlRoot: this.config.fileUrlRoot,
+      maxFetchBytes: this.config.gitMaxBytes,
     });
     this.sources.set(repo.name, { key, source });
     return source;
