@@ -99,7 +99,7 @@ export function createHttpClient({
         const status = res.statusCode ?? 0;
         const location = res.headers.location;
         if ([301, 302, 303, 307, 308].includes(status) && location && hop < MAX_REDIRECTS) {
-          res.resume();
+          res.destroy(); // a redirect's body is not read, however long it is
           const next = new URL(location, current);
           if (next.origin !== current.origin) {
             // Credentials are for the origin they were configured for, never a redirect target.
