@@ -140,7 +140,8 @@ async function measure(opts: Options): Promise<AgentMemoryResult[]> {
         FLOTILLA_DATA_DIR: join(dir, 'hub'),
         FLOTILLA_SUBJECT_PREFIX: prefix,
         FLOTILLA_ADMIN_TOKEN: adminToken,
-        FLOTILLA_ALLOW_FILE_URLS: 'true',
+        // The benchmark's Git repository is in a temporary directory.
+        FLOTILLA_FILE_URL_ROOT: tmpdir(),
       }),
       logLevels: ['fatal', 'error'],
     });

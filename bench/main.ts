@@ -190,7 +190,7 @@ export async function runBench(opts: Options): Promise<BenchResult> {
         FLOTILLA_HEARTBEAT_INTERVAL: '5s',
         FLOTILLA_ADMIN_TOKEN: ADMIN_TOKEN,
         // The benchmark's Git repository is on this machine.
-        FLOTILLA_ALLOW_FILE_URLS: 'true',
+        FLOTILLA_FILE_URL_ROOT: tmpdir(),
       }),
       logLevels: ['fatal', 'error'],
     });

@@ -43,11 +43,12 @@ export function demoCommand(): Command {
     .option('--exit', 'stop once the tour is over instead of running until Ctrl-C')
     .action(async (opts: { exit?: boolean }) => {
       const say = (line: string) => process.stdout.write(`${line}\n`);
+      const dataDir = process.env.FLOTILLA_DATA_DIR ?? join('.flotilla', 'demo');
       const env = {
         ...process.env,
-        FLOTILLA_DATA_DIR: process.env.FLOTILLA_DATA_DIR ?? join('.flotilla', 'demo'),
-        // The demo's Git repository is on this machine.
-        FLOTILLA_ALLOW_FILE_URLS: process.env.FLOTILLA_ALLOW_FILE_URLS ?? 'true',
+        FLOTILLA_DATA_DIR: dataDir,
+        // The demo's Git repository is on this machine, and file:// GitRepos may read only it.
+        FLOTILLA_FILE_URL_ROOT: process.env.FLOTILLA_FILE_URL_ROOT ?? join(dataDir, 'demo-repo'),
       };
       const config = loadHubConfig(env);
 

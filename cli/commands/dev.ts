@@ -16,10 +16,13 @@ export function devCommand(): Command {
       if (!Number.isInteger(count) || count < 0 || count > 1000) {
         throw new Error('--agents must be a whole number from 0 to 1000');
       }
-      // One machine: repositories on its disk are fine unless turned off explicitly.
+      // One machine: file:// GitRepos may read repositories under <data dir>/repos, unless
+      // FLOTILLA_FILE_URL_ROOT names another directory (or is empty: none).
       const config = loadHubConfig({
         ...process.env,
-        FLOTILLA_ALLOW_FILE_URLS: process.env.FLOTILLA_ALLOW_FILE_URLS ?? 'true',
+        FLOTILLA_FILE_URL_ROOT:
+          process.env.FLOTILLA_FILE_URL_ROOT ??
+          join(process.env.FLOTILLA_DATA_DIR || '.flotilla', 'repos'),
       });
       const { runHub } = await import('../../services/hub/hub.js');
       const { startSimulatedFleet } = await import('../sim-fleet.js');

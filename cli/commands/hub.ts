@@ -20,6 +20,9 @@ export function describeHub(hub: RunningHub): string {
     `  NATS     ${hub.embedded.nats ? `local nats-server at ${hub.config.natsUrl}` : hub.config.natsUrl}`,
     `           ${hub.config.natsAuthDir === undefined ? 'no authentication: agents are not isolated from each other' : `JWT auth, per-cluster credentials (keys in ${hub.config.natsAuthDir})`}`,
   );
+  lines.push(
+    `  Git      ${hub.config.fileUrlRoot === undefined ? 'no file:// repositories (FLOTILLA_FILE_URL_ROOT is unset)' : `file:// repositories only under ${hub.config.fileUrlRoot}`}`,
+  );
   return lines.join('\n');
 }
 

@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { SECRET_KEY_FORMAT, Secret, isValidSecretKey, parseSecretKey } from '../secrets/index.js';
 
@@ -30,10 +31,17 @@ export interface HubConfig {
    */
   presetRegistrationToken: string | undefined;
   /**
-   * Whether GitRepos may point at `file://` repositories on the hub's disk: on for one-machine
-   * setups (`npm start`, `flotilla dev`, the demo), off by default and in the Helm chart.
+   * FLOTILLA_FILE_URL_ROOT: the one directory (absolute) `file://` GitRepos may read from, with
+   * symbolic links followed; undefined = `file://` GitRepos are refused. `npm start`, `flotilla
+   * dev` and the demo set it to a directory in their data directory; unset by default and in the
+   * Helm chart.
    */
-  allowFileUrls: boolean;
+  fileUrlRoot: string | undefined;
+  /**
+   * FLOTILLA_GIT_MAX_BYTES: the most one Git transfer may bring (default 256 MiB); a fetch past
+   * it is stopped while streaming and shown as the GitRepo's error.
+   */
+  gitMaxBytes: number;
   /**
    * The bootstrap admin API token (FLOTILLA_ADMIN_TOKEN). Unset: one is generated at first start
    * and printed once.
@@ -53,6 +61,16 @@ export interface HubConfig {
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+const BYTE_SIZE = /^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$/;
+
+/** Parses a size such as `1048576`, `512KiB`, `256MiB`, `2GiB` into bytes. */
+export function parseByteSize(text: string): number {
+  const m = BYTE_SIZE.exec(text);
+  if (!m) throw new Error(`invalid size "${text}" (use e.g. 1048576, 512KiB, 256MiB, 2GiB)`);
+  const factor = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[m[2] ?? 'B'] ?? 1;
+  return Number(m[1]) * factor;
+}
+
 const EnvSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   NATS_URL: z.string().min(1).optional(),
@@ -65,6 +83,11 @@ const EnvSchema = z.object({
   FLOTILLA_SUBJECT_PREFIX: z.string().default(''),
   FLOTILLA_HEARTBEAT_INTERVAL: z.string().default('5s'),
   FLOTILLA_ALLOW_FILE_URLS: z.enum(['true', 'false', '1', '0', '']).default('false'),
+  FLOTILLA_FILE_URL_ROOT: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+  FLOTILLA_GIT_MAX_BYTES: z
+    .string()
+    .regex(BYTE_SIZE, 'must be a number of bytes, or of KiB, MiB or GiB (e.g. 256MiB)')
+    .default('256MiB'),
   FLOTILLA_INSECURE_DISABLE_AUTH: z.enum(['true', 'false', '1', '0', '']).default('false'),
   // Empty counts as unset (docker-compose passes `${FLOTILLA_ADMIN_TOKEN:-}`).
   FLOTILLA_ADMIN_TOKEN: z.preprocess(
@@ -113,7 +136,16 @@ export function loadHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     throw new Error(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (isTrue(e.FLOTILLA_ALLOW_FILE_URLS) && e.FLOTILLA_FILE_URL_ROOT === undefined) {
+    // It opened the whole disk (and /proc/self/cwd); the root names the one directory instead.
+    throw new Error(
+      'invalid configuration: FLOTILLA_ALLOW_FILE_URLS is replaced by FLOTILLA_FILE_URL_ROOT: set it to the directory file:// GitRepos may read from',
+    );
+  }
   const heartbeatIntervalMs = parseDuration(e.FLOTILLA_HEARTBEAT_INTERVAL);
+  const gitMaxBytes = parseByteSize(e.FLOTILLA_GIT_MAX_BYTES);
+  if (gitMaxBytes < 1)
+    throw new Error('invalid configuration: FLOTILLA_GIT_MAX_BYTES must be positive');
   if (heartbeatIntervalMs <= 0) throw new Error('FLOTILLA_HEARTBEAT_INTERVAL must be positive');
   return {
     databaseUrl: e.DATABASE_URL,
@@ -127,7 +159,9 @@ export function loadHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     subjectPrefix: e.FLOTILLA_SUBJECT_PREFIX,
     heartbeatIntervalMs,
     presetRegistrationToken: e.FLOTILLA_REGISTRATION_TOKEN,
-    allowFileUrls: isTrue(e.FLOTILLA_ALLOW_FILE_URLS),
+    gitMaxBytes,
+    fileUrlRoot:
+      e.FLOTILLA_FILE_URL_ROOT === undefined ? undefined : resolvePath(e.FLOTILLA_FILE_URL_ROOT),
     adminToken: e.FLOTILLA_ADMIN_TOKEN,
     authDisabled: isTrue(e.FLOTILLA_INSECURE_DISABLE_AUTH),
     secretKey:

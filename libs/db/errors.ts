@@ -18,6 +18,11 @@ export class UnauthorizedError extends Error {
   override name = 'UnauthorizedError';
 }
 
+/** The credentials are valid but do not allow what was asked (maps to 403). */
+export class ForbiddenError extends Error {
+  override name = 'ForbiddenError';
+}
+
 /** True for PostgreSQL's unique_violation. */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: unknown; driverError?: { code?: unknown } };

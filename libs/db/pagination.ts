@@ -38,7 +38,7 @@ export function encodeContinue(key: string): string {
 function decodeContinue(token: string): string {
   try {
     const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { a?: unknown };
-    if (typeof v.a === 'string') return v.a;
+    if (typeof v.a === 'string' && !v.a.includes('\u0000')) return v.a;
   } catch {
     // fall through to the error below
   }

@@ -5,6 +5,7 @@ import {
   GitPathNotFoundError,
   GitRefNotFoundError,
   GitUnreachableError,
+  excerpt,
   redactCredentials,
   redactUrl,
   toGitError,
@@ -194,4 +195,47 @@ describe('redaction', () => {
   ])('redactUrl %s', (_behaviour, input, expected) => {
     expect(redactUrl(input)).toBe(expected);
   });
+});
+
+describe('remote text in errors is an excerpt', () => {
+  it.each<[string, unknown, (message: string) => void]>([
+    [
+      'a status line of 10,000 characters is cut to 80',
+      httpError(502, 'x'.repeat(10_000)),
+      (m) => {
+        expect(m).toMatch(/server error \(HTTP 502 x{80}… \(9920 more characters\)\)$/);
+        expect(m.length).toBeLessThan(300);
+      },
+    ],
+    [
+      'a remote error line of 1 MiB is cut to 200 characters',
+      new Error(`Remote error: ${'y'.repeat(1024 * 1024)}`),
+      (m) => expect(m.length).toBeLessThan(action.length + 260),
+    ],
+    [
+      'control characters and ANSI escapes from the remote become spaces',
+      new Error('Remote error: \u001b[31mred\u001b[0m\rbell\u0007'),
+      (m) => expect(m).toBe(`${action}: Remote error: [31mred [0m bell`),
+    ],
+    [
+      'only the first line of a many-line remote message is kept',
+      new Error('Remote error: first\nsecond\nthird'),
+      (m) => expect(m).toBe(`${action}: Remote error: first`),
+    ],
+  ])('%s', (_behaviour, err, check) => {
+    check(toGitError(err, { action }).message);
+  });
+
+  it.each<[string, string, number, string]>([
+    ['short text is kept', 'abc', 10, 'abc'],
+    ['runs of white space become one space', 'a \t\n b', 10, 'a b'],
+    ['text past the limit says how much was cut', 'abcdefghij', 4, 'abcd… (6 more characters)'],
+  ])('excerpt: %s', (_behaviour, text, max, expected) => {
+    expect(excerpt(text, max)).toBe(expected);
+  });
+});
+
+it('redactCredentials takes one pass over a megabyte of letters (a remote can send that)', () => {
+  const text = `${'a'.repeat(1024 * 1024)} https://user:pw@host/x`;
+  expect(redactCredentials(text)).toBe(`${'a'.repeat(1024 * 1024)} https://***@host/x`);
 });

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import {
   GitPathNotFoundError,
   GitRefNotFoundError,
   GitSource,
+  GitTooLargeError,
   GitUnreachableError,
 } from './index.js';
 
@@ -444,5 +446,51 @@ describe('cache compaction', () => {
     expect(seen).toEqual([2, 3, 4, 1, 2]);
     const text = new TextDecoder().decode(await source.tree(head).read('a.txt'));
     expect(text).toBe('5');
+  });
+});
+
+/** The pack directory of a cache repository (empty when it does not exist). */
+async function packDir(gitdir: string): Promise<string[]> {
+  return (await readdir(join(gitdir, 'objects', 'pack')).catch(() => [] as string[])).sort();
+}
+
+describe('fetch size limit (maxFetchBytes)', () => {
+  // Random bytes as base64 hardly compress: a pack of about 1.5 MiB.
+  const big = { 'apps/blob/data.txt': randomBytes(1_100_000).toString('base64') };
+
+  it('a fetch past the limit stops with GitTooLargeError (not retryable) and leaves no pack in the cache', async () => {
+    const repo = await server.createRepo('too-big', { ...files, ...big });
+    const source = new GitSource({ url: repo.url, cacheDir, maxFetchBytes: 256 * 1024 });
+    const err = await expectRejection(source.resolve({ branch: 'main' }), GitTooLargeError);
+    expect(err.message).toMatch(
+      /^fetching branch "main" from http:.*too-big\.git: the repository sent more than 256 KiB in one response.*FLOTILLA_GIT_MAX_BYTES/,
+    );
+    expect(err.retryable).toBe(false);
+    expect(err.limitBytes).toBe(256 * 1024);
+    expect((await packDir(source.cacheRepoDir!)).filter((n) => n.startsWith('pack'))).toEqual([]);
+    // The same repository within a larger limit.
+    const roomy = new GitSource({ url: repo.url, cacheDir, maxFetchBytes: 16 * 1024 * 1024 });
+    expect(await roomy.resolve({ branch: 'main' })).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it('a push past the limit keeps the cache of the last good fetch as it was', async () => {
+    const repo = await server.createRepo('grows', files);
+    const source = new GitSource({ url: repo.url, cacheDir, maxFetchBytes: 256 * 1024 });
+    const first = await source.resolve({ branch: 'main' });
+    const packsBefore = await packDir(source.cacheRepoDir!);
+    await server.commit('grows', big);
+
+    await expectRejection(source.resolve({ branch: 'main' }), GitTooLargeError);
+    expect(await packDir(source.cacheRepoDir!)).toEqual(packsBefore);
+    expect(text(await source.tree(first).read('README.md'))).toBe('# demo\n');
+  });
+
+  it('within the limit, fetches are unchanged', async () => {
+    const repo = await server.createRepo('small', files);
+    const source = new GitSource({ url: repo.url, cacheDir, maxFetchBytes: 64 * 1024 });
+    const sha = await source.resolve({ branch: 'main' });
+    expect(text(await source.tree(sha).read('apps/web/fleet.yaml'))).toBe(
+      'defaultNamespace: web\n',
+    );
   });
 });

@@ -18,6 +18,7 @@ import {
 } from './errors.js';
 import type { FileTree } from './file-tree.js';
 import { createHttpClient } from './http-client.js';
+import { confineToRoot } from './local-root.js';
 
 /** Credentials for an http(s) remote: basic auth, or a token sent as `Authorization: Bearer`. */
 export type GitCredentials = { username: string; password: string } | { token: string };
@@ -35,10 +36,20 @@ export interface GitSourceOptions {
   auth?: GitCredentials;
   /** Whether `file://` URLs and local paths are accepted (default `true`). */
   allowFileUrls?: boolean;
+  /**
+   * When set, a local repository (and the git directory it points to) must be inside this
+   * directory with symbolic links followed; checked at every `resolve`.
+   */
+  fileUrlRoot?: string;
   /** Abort an http(s) transfer when no bytes arrive for this long (default 60 s). */
   idleTimeoutMs?: number;
   /** Refetch the cache afresh once it holds more packs than this (default {@link MAX_CACHE_PACKS}). */
   maxCachePacks?: number;
+  /**
+   * Stop an http(s) transfer once one response passes this many bytes (`GitTooLargeError`);
+   * what it left in the cache repository is removed. Default: no limit.
+   */
+  maxFetchBytes?: number;
 }
 
 const SHA_RE = /^[0-9a-f]{4,40}$/i;
@@ -52,6 +63,18 @@ export const MAX_CACHE_PACKS = 32;
 async function packCount(gitdir: string): Promise<number> {
   const names = await readdir(join(gitdir, 'objects', 'pack')).catch(() => [] as string[]);
   return names.filter((n) => n.endsWith('.pack')).length;
+}
+
+/** The names in a cache repository's pack directory. */
+async function packFiles(gitdir: string): Promise<Set<string>> {
+  return new Set(await readdir(join(gitdir, 'objects', 'pack')).catch(() => [] as string[]));
+}
+
+/** Removes what a failed fetch left in the pack directory (a partial or unindexed pack). */
+async function removeNewPackFiles(gitdir: string, before: Set<string>): Promise<void> {
+  for (const name of await packFiles(gitdir)) {
+    if (!before.has(name)) await rm(join(gitdir, 'objects', 'pack', name), { force: true });
+  }
 }
 
 // Fetches into one cache repository are serialised across all GitSource instances.
@@ -138,6 +161,7 @@ export class GitSource {
   // isomorphic-git's object cache (parsed pack indexes); shared by all reads of this source.
   private cache: object = {};
   private readonly maxCachePacks: number;
+  private readonly fileUrlRoot: string | undefined;
   private gitdirPromise: Promise<string> | undefined;
 
   constructor({
@@ -147,9 +171,12 @@ export class GitSource {
     allowFileUrls = true,
     idleTimeoutMs = 60_000,
     maxCachePacks = MAX_CACHE_PACKS,
+    fileUrlRoot,
+    maxFetchBytes,
   }: GitSourceOptions) {
-    this.http = createHttpClient({ idleTimeoutMs });
+    this.http = createHttpClient({ idleTimeoutMs, maxBytes: maxFetchBytes });
     this.maxCachePacks = maxCachePacks;
+    this.fileUrlRoot = fileUrlRoot;
     let parsed: URL | undefined;
     if (!isAbsolute(url)) {
       try {
@@ -217,6 +244,9 @@ export class GitSource {
    * @throws GitUnreachableError network, DNS, timeout or server error (retryable)
    */
   async resolve(ref: GitRef): Promise<string> {
+    // A local repository is located (and confined) afresh at every resolve: a symbolic link on
+    // its path may have changed since.
+    if (this.kind === 'file') this.gitdirPromise = undefined;
     if ('branch' in ref) {
       const branch = validBranch(ref.branch);
       return this.kind === 'file' ? this.resolveLocalBranch(branch) : this.fetchBranch(branch);
@@ -386,14 +416,14 @@ export class GitSource {
       await git.addRemote({ fs, gitdir: dir, remote: 'origin', url: this.remoteUrl, force: true });
       return dir;
     }
-    const path = this.localPath ?? '';
+    const path = this.confined(this.localPath ?? '');
     const dotGit = join(path, '.git');
     const dotGitStat = await stat(dotGit).catch(() => undefined);
-    if (dotGitStat?.isDirectory()) return dotGit;
+    if (dotGitStat?.isDirectory()) return this.confined(dotGit);
     if (dotGitStat?.isFile()) {
       // A linked work tree or submodule: ".git" is a file "gitdir: <path>".
       const match = /^gitdir:\s*(.+)$/m.exec(await readFile(dotGit, 'utf8'));
-      if (match?.[1]) return resolvePath(path, match[1].trim());
+      if (match?.[1]) return this.confined(resolvePath(path, match[1].trim()));
     }
     const [head, objects] = await Promise.all([
       stat(join(path, 'HEAD')).catch(() => undefined),
@@ -401,6 +431,14 @@ export class GitSource {
     ]);
     if (head?.isFile() && objects?.isDirectory()) return path;
     throw new GitError(`not a git repository: ${this.url}`);
+  }
+
+  /** `path` with symbolic links followed, when it is inside `fileUrlRoot` (or no root is set). */
+  private confined(path: string): string {
+    if (this.fileUrlRoot === undefined) return path;
+    const result = confineToRoot(path, this.fileUrlRoot);
+    if (!result.ok) throw new GitError(`local repository refused: ${result.reason}`);
+    return result.realPath;
   }
 
   private async wrap<T>(action: string, fn: () => Promise<T>): Promise<T> {
@@ -471,6 +509,7 @@ export class GitSource {
         this.cache = {};
         gitdir = await this.gitdir();
       }
+      const packsBefore = await packFiles(gitdir);
       try {
         const result = await git.fetch({
           fs,
@@ -493,6 +532,7 @@ export class GitSource {
         }
         return result.fetchHead;
       } catch (err) {
+        await removeNewPackFiles(gitdir, packsBefore);
         if ((err as { code?: unknown }).code === 'NotFoundError') {
           throw new GitRefNotFoundError(`branch "${branch}" not found in ${this.url}`);
         }
@@ -506,6 +546,7 @@ export class GitSource {
 
   private async fetchAll(gitdir: string): Promise<void> {
     await withLock(gitdir, async () => {
+      const packsBefore = await packFiles(gitdir);
       try {
         await git.fetch({
           fs,
@@ -520,6 +561,7 @@ export class GitSource {
           cache: this.cache,
         });
       } catch (err) {
+        await removeNewPackFiles(gitdir, packsBefore);
         // No remote HEAD (empty repository or dangling default branch): nothing to search.
         if ((err as { code?: unknown }).code === 'NotFoundError') return;
         throw toGitError(err, { action: `fetching from ${this.url}`, secrets: this.secrets });

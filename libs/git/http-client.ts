@@ -1,9 +1,11 @@
 // A small isomorphic-git HTTP client on node:http/node:https. Unlike the stock client it stops
-// a stalled transfer (socket idle timeout) so a hung server cannot block a poller forever, and
-// it never forwards credentials to another origin when following a redirect.
+// a stalled transfer (socket idle timeout) so a hung server cannot block a poller forever, stops
+// a response past a byte limit while it streams (isomorphic-git holds a whole pack in memory),
+// and it never forwards credentials to another origin when following a redirect.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
+import { GitTooLargeError, formatBytes } from './errors.js';
 
 const MAX_REDIRECTS = 5;
 
@@ -42,8 +44,49 @@ function send(
   });
 }
 
-/** Creates an isomorphic-git `HttpClient` with an idle timeout (no bytes for `idleTimeoutMs`). */
-export function createHttpClient({ idleTimeoutMs }: { idleTimeoutMs: number }): HttpClient {
+function tooLarge(maxBytes: number): GitTooLargeError {
+  return new GitTooLargeError(
+    `the repository sent more than ${formatBytes(maxBytes)} in one response, the most this hub fetches (FLOTILLA_GIT_MAX_BYTES); the transfer was stopped`,
+    maxBytes,
+  );
+}
+
+/**
+ * The response body, stopped (the connection closed, an error thrown to isomorphic-git) as
+ * soon as more than `maxBytes` arrived, or at once when Content-Length says it will.
+ */
+async function* limited(
+  res: IncomingMessage,
+  maxBytes: number | undefined,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  try {
+    const declared = Number(res.headers['content-length']);
+    if (maxBytes !== undefined && Number.isFinite(declared) && declared > maxBytes) {
+      throw tooLarge(maxBytes);
+    }
+    let received = 0;
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      received += chunk.length;
+      if (maxBytes !== undefined && received > maxBytes) throw tooLarge(maxBytes);
+      yield chunk;
+    }
+  } finally {
+    // Stopped early (the limit, or isomorphic-git gave up reading): drop the connection.
+    if (!res.complete) res.destroy();
+  }
+}
+
+/**
+ * Creates an isomorphic-git `HttpClient` with an idle timeout (no bytes for `idleTimeoutMs`) and,
+ * with `maxBytes`, a limit on each response body (`GitTooLargeError` past it).
+ */
+export function createHttpClient({
+  idleTimeoutMs,
+  maxBytes,
+}: {
+  idleTimeoutMs: number;
+  maxBytes?: number;
+}): HttpClient {
   return {
     async request({ url, method = 'GET', headers = {}, body }): Promise<GitHttpResponse> {
       const payload = await collect(body);
@@ -56,7 +99,7 @@ export function createHttpClient({ idleTimeoutMs }: { idleTimeoutMs: number }): 
         const status = res.statusCode ?? 0;
         const location = res.headers.location;
         if ([301, 302, 303, 307, 308].includes(status) && location && hop < MAX_REDIRECTS) {
-          res.resume();
+          res.destroy(); // a redirect's body is not read, however long it is
           const next = new URL(location, current);
           if (next.origin !== current.origin) {
             // Credentials are for the origin they were configured for, never a redirect target.
@@ -81,7 +124,7 @@ export function createHttpClient({ idleTimeoutMs }: { idleTimeoutMs: number }): 
           statusCode: status,
           statusMessage: res.statusMessage ?? '',
           headers: flat,
-          body: res[Symbol.asyncIterator]() as AsyncIterableIterator<Uint8Array>,
+          body: limited(res, maxBytes),
         };
       }
     },

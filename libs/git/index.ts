@@ -7,7 +7,10 @@ export {
   GitError,
   GitPathNotFoundError,
   GitRefNotFoundError,
+  GitTooLargeError,
   GitUnreachableError,
+  excerpt,
+  formatBytes,
   redactCredentials,
   redactUrl,
   toGitError,
@@ -20,7 +23,9 @@ export type { FileTree } from './file-tree.js';
 export { GitSource } from './git-source.js';
 /** Options and argument types of `GitSource`. */
 export type { GitCredentials, GitRef, GitSourceOptions } from './git-source.js';
+/** Confinement of local repositories to one directory (FLOTILLA_FILE_URL_ROOT). */
+export { confineToRoot } from './local-root.js';
 /** Push webhooks from GitHub, GitLab and Gitea, and repository URL comparison. */
-export { WebhookError, normalizeRepoUrl, parsePushWebhook } from './webhooks.js';
+export { WebhookError, normalizeRepoUrl, parsePushWebhook, webhookReplayKeys } from './webhooks.js';
 /** The parsed webhook and its provider. */
 export type { PushEvent, WebhookProvider } from './webhooks.js';

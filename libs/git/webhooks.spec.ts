@@ -1,6 +1,12 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { normalizeRepoUrl, parsePushWebhook, WebhookError, type PushEvent } from './webhooks.js';
+import {
+  normalizeRepoUrl,
+  parsePushWebhook,
+  webhookReplayKeys,
+  WebhookError,
+  type PushEvent,
+} from './webhooks.js';
 
 const SHA = '6113728f27ae82c7b1a177c8d03f9e96e0adf246';
 const ZERO = '0000000000000000000000000000000000000000';
@@ -422,5 +428,42 @@ describe('normalizeRepoUrl', () => {
     const event = parsePushWebhook({ 'x-github-event': 'push' }, body(githubPush));
     const registered = normalizeRepoUrl('https://github.com/acme/fleet');
     expect(event.repoUrls.map(normalizeRepoUrl).every((u) => u === registered)).toBe(true);
+  });
+});
+
+describe('webhookReplayKeys', () => {
+  const body = Buffer.from('{"ref":"refs/heads/main"}');
+  const digest = `body:${createHash('sha256').update(body).digest('hex')}`;
+  it.each<[string, Record<string, string>, string[]]>([
+    [
+      'GitHub: the delivery GUID and the body',
+      { 'X-GitHub-Event': 'push', 'X-GitHub-Delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958' },
+      ['delivery:github:72d3162e-cc78-11e3-81ab-4c9367dc0958', digest],
+    ],
+    [
+      'GitLab: the idempotency key and the event UUID',
+      { 'X-Gitlab-Event': 'Push Hook', 'Idempotency-Key': 'k-1', 'X-Gitlab-Event-UUID': 'u-1' },
+      ['delivery:gitlab:k-1', 'delivery:gitlab:u-1', digest],
+    ],
+    [
+      'Gitea (which also sends X-GitHub-Delivery) by its own delivery id',
+      { 'X-Gitea-Event': 'push', 'X-Gitea-Delivery': 'g-1', 'X-GitHub-Delivery': 'g-1' },
+      ['delivery:gitea:g-1', digest],
+    ],
+    ['no delivery id: the body alone', { 'X-GitHub-Event': 'push' }, [digest]],
+    [
+      'a delivery id is cut to 200 characters',
+      { 'X-GitHub-Event': 'push', 'X-GitHub-Delivery': 'x'.repeat(500) },
+      [`delivery:github:${'x'.repeat(200)}`, digest],
+    ],
+  ])('%s', (_behaviour, headers, keys) => {
+    expect(webhookReplayKeys(headers, body)).toEqual(keys);
+  });
+
+  it('another body under the same delivery id shares the id key only', () => {
+    const headers = { 'X-GitHub-Event': 'push', 'X-GitHub-Delivery': 'd-1' };
+    const a = webhookReplayKeys(headers, body);
+    const b = webhookReplayKeys(headers, Buffer.from('{"ref":"refs/heads/other"}'));
+    expect(a.filter((k) => b.includes(k))).toEqual(['delivery:github:d-1']);
   });
 });

@@ -228,6 +228,30 @@ export function parsePushWebhook(headers: Headers, rawBody: Buffer, secret?: str
   };
 }
 
+/** Headers that carry a provider's id of one delivery (kept by the provider across retries). */
+const DELIVERY_ID_HEADERS: Record<WebhookProvider, string[]> = {
+  github: ['x-github-delivery'],
+  gitlab: ['idempotency-key', 'x-gitlab-event-uuid'],
+  gitea: ['x-gitea-delivery', 'x-forgejo-delivery'],
+};
+
+/**
+ * The keys one delivery is remembered by, to accept it once: the provider's delivery id
+ * (`delivery:<provider>:<id>`) when it sends one, and the sha256 of the exact bytes received
+ * (`body:<hex>`), which a replay under a new delivery id still has (GitHub and Gitea sign the
+ * body, so the same signature means the same body). Ids are cut to 200 characters.
+ */
+export function webhookReplayKeys(headers: Headers, rawBody: Buffer): string[] {
+  const { provider } = detectProvider(headers);
+  const keys: string[] = [];
+  for (const name of DELIVERY_ID_HEADERS[provider]) {
+    const id = header(headers, name)?.trim();
+    if (id) keys.push(`delivery:${provider}:${id.slice(0, 200)}`);
+  }
+  keys.push(`body:${createHash('sha256').update(rawBody).digest('hex')}`);
+  return keys;
+}
+
 // Hosts whose owner and repository names are case-insensitive.
 const CASE_INSENSITIVE_HOSTS = new Set(['github.com', 'gitlab.com']);
 

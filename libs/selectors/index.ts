@@ -2,12 +2,15 @@
 export {
   MAX_LABEL_LENGTH,
   MAX_SUBDOMAIN_LENGTH,
+  mergeRegistrationLabels,
   validateClusterName,
   validateLabelKey,
   validateLabelValue,
   validateLabels,
 } from './labels.js';
 export {
+  MAX_SELECTOR_LENGTH,
+  MAX_SELECTOR_VALUES,
   SelectorError,
   SelectorOperator,
   formatSelector,

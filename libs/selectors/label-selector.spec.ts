@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import {
+  MAX_SELECTOR_VALUES,
   SelectorError,
   formatSelector,
   matchesLabels,
@@ -172,6 +173,67 @@ describe('parseSelector rejects malformed selectors', () => {
     );
     expect((error as SelectorError).message).toMatch(message);
     expect((error as SelectorError).position).toBeTypeOf('number');
+  });
+});
+
+const values = (n: number) => Array.from({ length: n }, (_, i) => `v${i}`);
+
+describe('selectors are capped at MAX_SELECTOR_VALUES values', () => {
+  it.each<[string, () => unknown]>([
+    [
+      'a string selector at the cap is accepted',
+      () => parseSelector(`k in (${values(1000).join(',')})`),
+    ],
+    [
+      'values and bare keys together at the cap are accepted',
+      () => parseSelector(`k in (${values(998).join(',')}),a,!b`),
+    ],
+    [
+      'an object selector at the cap is accepted',
+      () =>
+        selectorFromObject({
+          matchExpressions: [{ key: 'k', operator: 'In', values: values(1000) }],
+        }),
+    ],
+  ])('%s', (_behaviour, parse) => {
+    expect(parse).not.toThrow();
+    expect(MAX_SELECTOR_VALUES).toBe(1000);
+  });
+
+  it.each<[string, () => unknown, RegExp]>([
+    [
+      'one value over the cap in a string selector',
+      () => parseSelector(`k in (${values(1001).join(',')})`),
+      /too large: at most 1000 values .*\(got 1001 values\)/,
+    ],
+    [
+      'tens of thousands of values',
+      () => parseSelector(`k in (${values(30_000).join(',')})`),
+      /too large/,
+    ],
+    [
+      'duplicates count before they are merged',
+      () => parseSelector(`k in (${Array(1001).fill('x').join(',')})`),
+      /got 1001 values/,
+    ],
+    ['bare keys count as values', () => parseSelector(values(1001).join(',')), /got 1001 values/],
+    [
+      'a string selector longer than 64 KiB, before it is parsed',
+      () => parseSelector('k'.repeat(64 * 1024 + 1)),
+      /got 65537 characters/,
+    ],
+    [
+      'one value over the cap in an object selector',
+      () =>
+        selectorFromObject({
+          matchLabels: { a: 'b' },
+          matchExpressions: [{ key: 'k', operator: 'NotIn', values: values(1000) }],
+        }),
+      /got 1001 values/,
+    ],
+  ])('%s is refused', (_behaviour, parse, message) => {
+    expect(parse).toThrow(SelectorError);
+    expect(parse).toThrow(message);
   });
 });
 

@@ -245,13 +245,36 @@ class Parser {
 }
 
 /**
+ * Most values a selector may hold, counting each key without values (`k`, `!k`) as one: enough
+ * for any real fleet (Kubernetes itself is bounded only by the request size), and it keeps the
+ * SQL a selector becomes small. A larger selector is refused with a SelectorError.
+ */
+export const MAX_SELECTOR_VALUES = 1000;
+/** Longest string selector accepted (checked before parsing). */
+export const MAX_SELECTOR_LENGTH = 64 * 1024;
+
+function tooLarge(got: string): SelectorError {
+  return new SelectorError(
+    `label selector is too large: at most ${MAX_SELECTOR_VALUES} values and ${MAX_SELECTOR_LENGTH} characters in all (got ${got})`,
+  );
+}
+
+/** Throws unless the requirements hold at most MAX_SELECTOR_VALUES values. */
+function withinCap(reqs: Requirement[]): Requirement[] {
+  const count = reqs.reduce((sum, req) => sum + Math.max(1, req.values.length), 0);
+  if (count > MAX_SELECTOR_VALUES) throw tooLarge(`${count} values`);
+  return reqs;
+}
+
+/**
  * Parses the Kubernetes string syntax of a label selector (`kubectl -l`, `?labelSelector=`):
  * `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`, joined by commas (AND).
  * A blank string selects everything. Returns normalized requirements (see `Requirement`,
  * sorted by key); throws `SelectorError` naming the column of the first problem.
  */
 export function parseSelector(text: string): Requirement[] {
-  return normalize(new Parser(text, tokenize(text)).parse());
+  if (text.length > MAX_SELECTOR_LENGTH) throw tooLarge(`${text.length} characters`);
+  return normalize(withinCap(new Parser(text, tokenize(text)).parse()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,7 +353,7 @@ export function selectorFromObject(input: unknown): Requirement[] {
   if (problems.length > 0) {
     throw new SelectorError(`invalid label selector: ${problems.join('; ')}`);
   }
-  return normalize(reqs);
+  return normalize(withinCap(reqs));
 }
 
 function requirementFromObject(

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import {
+  mergeRegistrationLabels,
   validateClusterName,
   validateLabelKey,
   validateLabelValue,
@@ -149,5 +150,35 @@ describe('validateLabels', () => {
     ],
   ])('%s', (_behaviour, labels: unknown, problems) => {
     expect(validateLabels(labels)).toEqual(problems);
+  });
+});
+
+describe('mergeRegistrationLabels', () => {
+  it.each([
+    ['the token labels apply when the agent asks for none', { env: 'dev' }, {}, { env: 'dev' }, []],
+    [
+      'the agent may add labels of keys the token does not set',
+      { env: 'dev' },
+      { site: 'edge' },
+      { env: 'dev', site: 'edge' },
+      [],
+    ],
+    [
+      'repeating a token label with the same value is not an override',
+      { env: 'dev' },
+      { env: 'dev', site: 'edge' },
+      { env: 'dev', site: 'edge' },
+      [],
+    ],
+    [
+      'another value for a token key is an override, and the token value stays',
+      { env: 'dev', ring: 'main' },
+      { env: 'prod', ring: 'canary', site: 'edge' },
+      { env: 'dev', ring: 'main', site: 'edge' },
+      ['env', 'ring'],
+    ],
+    ['an empty value is still another value', { env: 'dev' }, { env: '' }, { env: 'dev' }, ['env']],
+  ])('%s', (_behaviour, token, requested, labels, overridden) => {
+    expect(mergeRegistrationLabels(token, requested)).toEqual({ labels, overridden });
   });
 });

@@ -114,3 +114,19 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
 }
+
+/**
+ * The labels of a cluster that registers itself with a registration token: the token's labels
+ * are a ceiling the agent cannot lift, so the agent may add labels of other keys (and repeat a
+ * token label with the same value) but never give one of the token's keys another value.
+ * Returns the merged labels, or the token keys the agent tried to override.
+ */
+export function mergeRegistrationLabels(
+  tokenLabels: Readonly<Record<string, string>>,
+  requested: Readonly<Record<string, string>>,
+): { labels: Record<string, string>; overridden: string[] } {
+  const overridden = Object.keys(requested)
+    .filter((key) => Object.hasOwn(tokenLabels, key) && tokenLabels[key] !== requested[key])
+    .sort();
+  return { labels: { ...requested, ...tokenLabels }, overridden };
+}

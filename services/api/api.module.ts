@@ -1,7 +1,11 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { DataSource } from 'typeorm';
-import { ApiTokenRepository, NatsRevocationRepository } from '../../libs/db/index.js';
+import {
+  ApiTokenRepository,
+  NatsRevocationRepository,
+  WebhookDeliveryRepository,
+} from '../../libs/db/index.js';
 import { DATA_SOURCE } from '../shared/tokens.js';
 import { AgentRateLimiter } from './auth/agent-rate-limit.js';
 import { ApiTokensController } from './auth/api-tokens.controller.js';
@@ -59,6 +63,11 @@ import { WebhooksController } from './webhooks.controller.js';
       useFactory: (ds: DataSource) => new NatsRevocationRepository(ds),
     },
     AgentCredentialsService,
+    {
+      provide: WebhookDeliveryRepository,
+      inject: [DATA_SOURCE],
+      useFactory: (ds: DataSource) => new WebhookDeliveryRepository(ds),
+    },
     // Every REST and gRPC handler of this process is checked against its @Access.
     { provide: APP_GUARD, useClass: AuthGuard },
     BundlesService,

@@ -4,13 +4,19 @@ import type { BootstrapResponse } from '../../libs/contracts/index.js';
 import {
   ClusterRepository,
   DeploymentRepository,
+  ForbiddenError,
   InvalidInputError,
   type Page,
   type PageRequest,
   TokenRepository,
   UnauthorizedError,
 } from '../../libs/db/index.js';
-import { parseSelector, validateClusterName, validateLabels } from '../../libs/selectors/index.js';
+import {
+  mergeRegistrationLabels,
+  parseSelector,
+  validateClusterName,
+  validateLabels,
+} from '../../libs/selectors/index.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { DATA_SOURCE, HUB_CONFIG, SIGNER } from '../shared/tokens.js';
 import type { PayloadSigner } from '../../libs/contracts/signing.js';
@@ -56,7 +62,11 @@ export class ClustersService {
     return { cluster: clusterView(cluster), token };
   }
 
-  /** Agent-initiated registration with a registration token (its labels are defaults). */
+  /**
+   * Agent-initiated registration with a registration token. The token's labels are a ceiling:
+   * the agent may add labels of other keys, but giving one of the token's keys another value is
+   * refused (403), and the token is not used up by the refusal.
+   */
   async registerWithToken(
     registrationToken: string,
     name: string,
@@ -66,7 +76,15 @@ export class ClustersService {
     const { cluster, token } = await this.ds.transaction(async (m) => {
       const grant = await this.tokens.consumeRegistrationToken(registrationToken, m);
       if (!grant) throw new UnauthorizedError('registration token is unknown, expired or used up');
-      const cluster = await this.clusters.create(name, { ...grant.labels, ...labels }, m);
+      const merged = mergeRegistrationLabels(grant.labels, labels);
+      if (merged.overridden.length > 0) {
+        throw new ForbiddenError(
+          `the registration token sets ${merged.overridden
+            .map((key) => `${key}=${grant.labels[key]}`)
+            .join(', ')}; an agent registering with it may add labels but not change these`,
+        );
+      }
+      const cluster = await this.clusters.create(name, merged.labels, m);
       return { cluster, token: await this.tokens.createAgentToken(name, m) };
     });
     this.events.publish('Registered', cluster);

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
 import { type Role, roleSatisfies } from '../../libs/auth/index.js';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -15,7 +16,7 @@ import {
   type TargetSpec,
 } from '../../libs/db/index.js';
 import { remoteReason } from '../../libs/bundles/index.js';
-import { redactUrl } from '../../libs/git/index.js';
+import { confineToRoot, redactUrl } from '../../libs/git/index.js';
 import { publishJson } from '../../libs/nats/index.js';
 import { toLabelSelector, validateClusterName } from '../../libs/selectors/index.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
@@ -38,7 +39,7 @@ export function formatDuration(ms: number): string {
 /** Checks a GitRepo body and turns it into a stored spec; 400 with the reason otherwise. */
 export function toGitRepoSpec(
   body: z.infer<typeof GitRepoBody>,
-  allowFileUrls = false,
+  fileUrlRoot: string | undefined = undefined,
 ): GitRepoSpec {
   const nameError = validateClusterName(body.name);
   if (nameError) throw new InvalidInputError(`name "${body.name}": ${nameError}`);
@@ -57,10 +58,17 @@ export function toGitRepoSpec(
   if (url.username || url.password) {
     throw new InvalidInputError('put credentials in "auth", not in the URL');
   }
-  if (url.protocol === 'file:' && !allowFileUrls) {
-    throw new InvalidInputError(
-      'file:// URLs are turned off on this hub; set FLOTILLA_ALLOW_FILE_URLS=true on it to allow repositories on its disk',
-    );
+  if (url.protocol === 'file:') {
+    if (fileUrlRoot === undefined) {
+      throw new InvalidInputError(
+        'file:// URLs are turned off on this hub; set FLOTILLA_FILE_URL_ROOT on it to the directory local repositories may be in',
+      );
+    }
+    if (url.host !== '') {
+      throw new InvalidInputError('a file:// URL names no host: file:///path/to/repo');
+    }
+    const confined = confineToRoot(fileURLToPath(url), fileUrlRoot);
+    if (!confined.ok) throw new InvalidInputError(`url: ${confined.reason}`);
   }
   if (url.protocol === 'file:' && body.auth) {
     throw new InvalidInputError('auth is only for http(s) URLs');
@@ -146,7 +154,7 @@ export class GitReposService {
   ) {}
 
   async create(body: z.infer<typeof GitRepoBody>) {
-    const repo = await this.repos.create(body.name, toGitRepoSpec(body, this.config.allowFileUrls));
+    const repo = await this.repos.create(body.name, toGitRepoSpec(body, this.config.fileUrlRoot));
     this.announce(repo.name, 'Changed');
     return this.view(repo);
   }
@@ -156,7 +164,7 @@ export class GitReposService {
       throw new InvalidInputError(
         `name in the body ("${body.name}") differs from the path ("${name}")`,
       );
-    const repo = await this.repos.replace(name, toGitRepoSpec(body, this.config.allowFileUrls));
+    const repo = await this.repos.replace(name, toGitRepoSpec(body, this.config.fileUrlRoot));
     this.announce(name, 'Changed');
     return this.view(repo);
   }
@@ -197,7 +205,7 @@ export class GitReposService {
     };
     const repo = await this.repos.replace(
       name,
-      toGitRepoSpec(merged, this.config.allowFileUrls),
+      toGitRepoSpec(merged, this.config.fileUrlRoot),
       body.generation,
     );
     this.announce(name, 'Changed');

@@ -69,7 +69,7 @@ describe('errors never echo secrets from the request', () => {
       () =>
         toGitRepoSpec(
           GitRepoBody.parse({ name: 'demo', url: 'file:///srv/x.git', auth: { token: secret } }),
-          true,
+          '/',
         ),
       /auth is only for http\(s\) URLs/,
     ],

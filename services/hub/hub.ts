@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { mkdir } from 'node:fs/promises';
 import { ReflectionService } from '@grpc/reflection';
 import { type LogLevel, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -12,6 +13,7 @@ import { ApiTokenRepository } from '../../libs/db/index.js';
 import { fleetProtoPath, flotillaVersion } from '../../libs/contracts/index.js';
 import { findFreePort, startLocalInfrastructure } from '../../libs/runtime/index.js';
 import { ErrorsFilter } from '../shared/errors.filter.js';
+import { RequestInputsInterceptor } from '../shared/request-inputs.interceptor.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { DATA_SOURCE } from '../shared/tokens.js';
 import { HubModule } from './hub.module.js';
@@ -79,6 +81,8 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
       // The embedded nats-server's keys, unless FLOTILLA_NATS_AUTH_DIR names others.
       natsAuthDir: options.config.natsAuthDir ?? infra.natsAuthDir,
     };
+    // The directory file:// GitRepos may read from exists from the start, so it can be resolved.
+    if (config.fileUrlRoot !== undefined) await mkdir(config.fileUrlRoot, { recursive: true });
     const app = await NestFactory.create<NestExpressApplication>(
       HubModule.forRoot(config, services),
       {
@@ -90,6 +94,7 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
     );
     app.useBodyParser('json', { limit: BODY_LIMIT });
     app.useGlobalFilters(new ErrorsFilter());
+    app.useGlobalInterceptors(new RequestInputsInterceptor());
     app.enableCors();
 
     let grpcAddress: string | undefined;

@@ -197,8 +197,10 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     try {
       let commit = repo.commit;
       if (reason !== 'retarget' || commit === null) {
-        const source = this.sourceFor(repo);
         try {
+          // Inside the try: a URL this hub refuses (a file:// URL outside FLOTILLA_FILE_URL_ROOT)
+          // is shown on the GitRepo like any other sync error.
+          const source = this.sourceFor(repo);
           commit = await source.resolve(
             repo.revision ? { revision: repo.revision } : { branch: repo.branch ?? 'main' },
           );
@@ -265,7 +267,9 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         createHash('sha256').update(repo.url).digest('hex').slice(0, 16),
       ),
       auth: credentials,
-      allowFileUrls: this.config.allowFileUrls,
+      allowFileUrls: this.config.fileUrlRoot !== undefined,
+      fileUrlRoot: this.config.fileUrlRoot,
+      maxFetchBytes: this.config.gitMaxBytes,
     });
     this.sources.set(repo.name, { key, source });
     return source;

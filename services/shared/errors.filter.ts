@@ -12,6 +12,7 @@ import { throwError, type Observable } from 'rxjs';
 import { ZodError } from 'zod';
 import {
   ConflictError,
+  ForbiddenError,
   InvalidInputError,
   NotFoundError,
   UnauthorizedError,
@@ -33,6 +34,7 @@ export function classifyError(err: unknown): { status: number; message: string }
   if (err instanceof NotFoundError) return { status: 404, message: err.message };
   if (err instanceof ConflictError) return { status: 409, message: err.message };
   if (err instanceof UnauthorizedError) return { status: 401, message: err.message };
+  if (err instanceof ForbiddenError) return { status: 403, message: err.message };
   if (err instanceof InvalidInputError || err instanceof SelectorError) {
     return { status: 400, message: err.message };
   }
@@ -43,6 +45,13 @@ export function classifyError(err: unknown): { status: number; message: string }
         .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
         .join('; '),
     };
+  }
+  // PostgreSQL refusing text no request should carry (a NUL byte, bytes that are not UTF-8):
+  // the input's fault, wherever it slipped past the checks in front.
+  const pg = err as { code?: unknown; driverError?: { code?: unknown } };
+  const pgCode = pg.driverError?.code ?? pg.code;
+  if (pgCode === '22021' || pgCode === '22P05') {
+    return { status: 400, message: 'input holds characters that cannot be stored (a NUL byte?)' };
   }
   // Errors raised by the HTTP body parser carry their status (400 malformed JSON, 413 too large).
   const e = err as { type?: unknown; status?: unknown; message?: unknown };

@@ -241,9 +241,12 @@ describe('agent bootstrap and self-registration', () => {
     const first = await api
       .post('/api/v1/agent/register')
       .set(auth)
-      .send({ name: 'edge-1', labels: { tier: 'a' } })
+      .send({ name: 'edge-1', labels: { site: 'north', tier: 'b' } })
       .expect(201);
-    expect(first.body.cluster).toEqual({ name: 'edge-1', labels: { env: 'edge', tier: 'a' } });
+    expect(first.body.cluster).toEqual({
+      name: 'edge-1',
+      labels: { env: 'edge', tier: 'b', site: 'north' },
+    });
     await api
       .post('/api/v1/agent/bootstrap')
       .set('Authorization', `Bearer ${first.body.token}`)
@@ -263,6 +266,33 @@ describe('agent bootstrap and self-registration', () => {
     const listed = list.body.items.find((t: { id: string }) => t.id === created.body.id);
     expect(listed).toMatchObject({ uses: 2, maxUses: 2 });
     expect(JSON.stringify(list.body)).not.toContain(created.body.token);
+  });
+
+  it("an agent cannot override a registration token's labels (403), and the refusal uses nothing up", async () => {
+    const created = await api
+      .post('/api/v1/registration-tokens')
+      .send({ maxUses: 1, labels: { env: 'dev' } })
+      .expect(201);
+    const auth = { Authorization: `Bearer ${created.body.token}` };
+    const refused = await api
+      .post('/api/v1/agent/register')
+      .set(auth)
+      .send({ name: 'sneaky-1', labels: { env: 'prod', ring: 'canary' } })
+      .expect(403);
+    expect(refused.body).toMatchObject({ statusCode: 403, error: 'Forbidden' });
+    expect(refused.body.message).toMatch(/registration token sets env=dev/);
+    expect(refused.body.message).toMatch(/may add labels but not change/);
+    await api.get('/api/v1/clusters/sneaky-1').expect(404);
+
+    // The token's one use is still there, for a registration within its ceiling.
+    const ok = await api
+      .post('/api/v1/agent/register')
+      .set(auth)
+      .send({ name: 'sneaky-1', labels: { env: 'dev', site: 'lab' } })
+      .expect(201);
+    expect(ok.body.cluster.labels).toEqual({ env: 'dev', site: 'lab' });
+    // Registered clusters take part in the group tests below; this one matches none of them.
+    await api.delete('/api/v1/clusters/sneaky-1').expect(204);
   });
 
   it.each([

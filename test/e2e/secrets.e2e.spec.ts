@@ -181,8 +181,12 @@ describe('secrets at rest and in answers', () => {
           `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
         )
         .send(body);
-    await send('not-the-secret').expect(401);
-    expect((await send(webhookSecret).expect(202)).body.synced).toEqual(['basic']);
+    const gitrepo = async () => (await hub.api().get('/api/v1/gitrepos/basic').expect(200)).body;
+    const before = (await gitrepo()).status.lastSyncedAt;
+    expect((await send(webhookSecret).expect(202)).body).toEqual({ received: true });
+    // Verified with the decrypted secret: the push made the hub sync the repository again (its
+    // stored password is the wrong one, so the sync records that error once more).
+    await eventually('basic synced by the push', gitrepo, (r) => r.status.lastSyncedAt !== before);
   });
 
   it('keeps the generated key in <dataDir>/secret.key (0600) and hub settings encrypted', async () => {

@@ -46,6 +46,9 @@ describe('flotilla hub with no environment (npm start)', () => {
     );
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(first.output()).toMatch(/Postgres embedded/);
+    expect(first.output()).toMatch(
+      /Git {6}no file:\/\/ repositories \(FLOTILLA_FILE_URL_ROOT is unset\)/,
+    );
     // The first start makes an admin API token and shows it once.
     const adminToken = await eventually(
       'the generated admin token in the output',
@@ -115,6 +118,8 @@ describe('npm run demo', () => {
     for (const name of ['eu-1', 'eu-2', 'us-1'])
       expect(res.stdout).toMatch(new RegExp(`${name}\\s+Online`));
     expect(res.stdout).toMatch(/group "prod": eu-1, eu-2/);
+    // file:// GitRepos may read the demo's own repository and nothing else.
+    expect(res.stdout).toMatch(/Git {6}file:\/\/ repositories only under \/.*\/demo-repo$/m);
     // GitOps: three bundles (plain YAML, Kustomize, Helm) on three clusters, then a commit.
     expect(res.stdout).toMatch(/all 9 deployments Ready at [0-9a-f]{8}/);
     // Staged rollout: the canary first; then a failing commit stops at the canary and rolls back.

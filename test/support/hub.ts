@@ -48,7 +48,8 @@ export async function startTestHub(
     FLOTILLA_DATA_DIR: dataDir,
     FLOTILLA_SUBJECT_PREFIX: subjectPrefix,
     FLOTILLA_HEARTBEAT_INTERVAL: options.heartbeatInterval ?? '5s',
-    FLOTILLA_ALLOW_FILE_URLS: 'true',
+    // Tests keep their Git repositories in temporary directories.
+    FLOTILLA_FILE_URL_ROOT: tmpdir(),
     FLOTILLA_ADMIN_TOKEN: adminToken,
     FLOTILLA_TOKEN: adminToken,
     ...options.env,

@@ -15,6 +15,7 @@ import { RegistrationTokenEntity } from './registration-token.entity.js';
 import { RolloutAuditEntity } from './rollout-audit.entity.js';
 import { RolloutEntity } from './rollout.entity.js';
 import { VariantRenderEntity } from './variant-render.entity.js';
+import { WebhookDeliveryEntity } from './webhook-delivery.entity.js';
 
 export {
   AgentSequenceEntity,
@@ -34,6 +35,7 @@ export {
   RolloutAuditEntity,
   RolloutEntity,
   VariantRenderEntity,
+  WebhookDeliveryEntity,
 };
 export type { GitCredentials, TargetSpec } from './gitrepo.entity.js';
 export type { RolloutRevisions } from './rollout.entity.js';
@@ -57,4 +59,5 @@ export const entities = [
   ApiTokenEntity,
   NatsRevocationEntity,
   AgentSequenceEntity,
+  WebhookDeliveryEntity,
 ];

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { RolloutAuditEntity } from '../entities/rollout-audit.entity.js';
 import { type RolloutRevisions, RolloutEntity } from '../entities/rollout.entity.js';
-import { NotFoundError } from '../errors.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
 import { type Page, type PageRequest, toPage } from '../pagination.js';
 
 /** Rollout states after which nothing changes any more. */
@@ -78,7 +78,17 @@ export class RolloutRepository {
     if (filter.bundle) qb.andWhere('r.bundle = :bundle', { bundle: filter.bundle });
     if (filter.state) qb.andWhere('r.state = :state', { state: filter.state });
     if (page.after !== undefined) {
-      const [at, id] = page.after.split('|');
+      const [at, id, ...rest] = page.after.split('|');
+      if (
+        at === undefined ||
+        id === undefined ||
+        rest.length > 0 ||
+        !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(at) ||
+        Number.isNaN(Date.parse(at)) ||
+        !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+      ) {
+        throw new InvalidInputError('continue token is malformed; start the list again without it');
+      }
       qb.andWhere('(r.createdAt, r.id) < (:at, :id)', { at, id });
     }
     return toPage(await qb.getMany(), page.limit, (r) => `${r.createdAt.toISOString()}|${r.id}`);
