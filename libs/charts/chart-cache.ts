@@ -17,6 +17,8 @@ export interface CachedChart {
   version: string;
   /** sha256 (hex) of the archive. */
   digest: string;
+  /** The chart's files, relative to `dir`, sorted. */
+  files: string[];
 }
 
 /** sha256 (hex) of bytes. */
@@ -116,9 +118,11 @@ export class ChartCache {
       const meta = JSON.parse(await readFile(join(base, 'meta.json'), 'utf8')) as {
         name: string;
         version: string;
+        files: string[];
       };
       if (!(await stat(join(base, 'chart', 'Chart.yaml'))).isFile()) return undefined;
-      return { dir: join(base, 'chart'), name: meta.name, version: meta.version, digest };
+      const { name, version, files } = meta;
+      return { dir: join(base, 'chart'), name, version, digest, files };
     } catch {
       return undefined;
     }
@@ -133,7 +137,10 @@ export class ChartCache {
     const existing = await this.get(digest);
     if (existing !== undefined) return existing;
     const files = unpackChart(archive, this.maxUnpackedBytes, what);
-    const meta = chartMeta(files.get('Chart.yaml') ?? new Uint8Array(), what);
+    const meta = {
+      ...chartMeta(files.get('Chart.yaml') ?? new Uint8Array(), what),
+      files: [...files.keys()].sort(),
+    };
     const base = this.entryDir(digest);
     const temp = `${base}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {

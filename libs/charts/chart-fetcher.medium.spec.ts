@@ -137,6 +137,23 @@ describe('charts from an HTTP Helm repository (helm package + helm repo index)',
     );
   });
 
+  it("a fetched chart whose values schema loads from the hub's disk is refused, like a chart in Git", async () => {
+    await repo.add({
+      name: 'sneaky',
+      version: '1.0.0',
+      files: {
+        ...template('sneaky'),
+        'values.schema.json': JSON.stringify({ $ref: 'file:///etc/passwd' }),
+      },
+    });
+    const fetch = newFetcher().forSync({ credentials: {}, allowHttp: true });
+    await expect(
+      fetch({ kind: 'repo', repo: repo.url, chart: 'sneaky' }, 'demo/sneaky'),
+    ).rejects.toThrow(
+      /demo\/sneaky: cannot fetch chart sneaky from .*: chart sneaky 1.0.0: values.schema.json: \$ref "file:\/\/\/etc\/passwd" is not a local reference/,
+    );
+  });
+
   it('a .tgz URL is fetched as is', async () => {
     const chart = await newFetcher()
       .forSync({ credentials: {}, allowHttp: true })

@@ -3,7 +3,9 @@
 // fetch charts; they receive rendered objects.
 import type { ChartFetcher, FetchedChart, RemoteChartSource } from '../bundles/chart-source.js';
 import { describeChartSource } from '../bundles/chart-source.js';
+import { checkHelmChart } from '../bundles/confine.js';
 import { BundleError } from '../bundles/errors.js';
+import { DiskTree } from '../bundles/file-tree.js';
 import { ChartCache, sha256, type CachedChart } from './chart-cache.js';
 import { authorization, credentialFor, type HelmRepoCredentials } from './credentials.js';
 import { ChartFetchError } from './errors.js';
@@ -43,6 +45,8 @@ export interface ChartFetchContext {
 /** A fetched chart: where it is unpacked, what it is, and where it came from. */
 export interface PinnedChart extends FetchedChart {
   name: string;
+  /** Its files, relative to `dir`. */
+  files: string[];
   /** The archive's URL, or `oci://registry/repo:tag`. */
   from: string;
 }
@@ -91,7 +95,9 @@ export class HelmChartFetcher {
     };
     const fetcher = async (source: RemoteChartSource, bundle: string): Promise<FetchedChart> => {
       try {
-        return await pinned(source);
+        const chart = await pinned(source);
+        await checkFetched(chart);
+        return chart;
       } catch (err) {
         const reason =
           err instanceof ChartFetchError
@@ -242,5 +248,21 @@ export class HelmChartFetcher {
 }
 
 function pin(chart: CachedChart, from: string): PinnedChart {
-  return { dir: chart.dir, name: chart.name, version: chart.version, digest: chart.digest, from };
+  const { dir, name, version, digest, files } = chart;
+  return { dir, name, version, digest, files, from };
+}
+
+/**
+ * The checks a chart of the repository gets (`checkHelmChart`), on a fetched chart: no
+ * `values.schema.json` (also in its subcharts) loading from the network or the hub's disk, no
+ * `file://` dependency leaving the chart.
+ */
+async function checkFetched(chart: PinnedChart): Promise<void> {
+  const at = `chart ${chart.name} ${chart.version}`;
+  try {
+    await checkHelmChart(new DiskTree(chart.dir), { name: at, dir: '', files: chart.files }, '');
+  } catch (err) {
+    if (err instanceof BundleError) throw new ChartFetchError(err.message);
+    throw err;
+  }
 }
