@@ -82,8 +82,8 @@ export type { RenderTools } from './render.js';
 
 /** Normalized objects and content-addressed revision ids. */
 export { canonicalJson, normalizeObjects, revisionId } from './revision.js';
-/** A rendered Kubernetes object. */
-export type { KubeObject } from './revision.js';
+/** A rendered Kubernetes object, and a fetched chart a revision was rendered from. */
+export type { ChartPin, KubeObject } from './revision.js';
 
 /** Locating (or extracting) kubectl and helm. */
 export { resolveTool } from './tools.js';

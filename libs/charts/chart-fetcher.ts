@@ -1,7 +1,7 @@
 // The hub's chart fetcher: charts from HTTP(S) Helm repositories (index.yaml), OCI registries
 // and .tgz URLs, checked against their digests, kept in a cache keyed by digest. Agents never
 // fetch charts; they receive rendered objects.
-import type { ChartFetcher, FetchedChart, RemoteChartSource } from '../bundles/chart-source.js';
+import type { FetchedChart, RemoteChartSource } from '../bundles/chart-source.js';
 import { describeChartSource } from '../bundles/chart-source.js';
 import { checkHelmChart } from '../bundles/confine.js';
 import { BundleError } from '../bundles/errors.js';
@@ -51,6 +51,17 @@ export interface PinnedChart extends FetchedChart {
   from: string;
 }
 
+/**
+ * A `ChartFetcher` that says what it fetched (`PinnedChart`); `pinned` is the same without
+ * the bundle's name on errors (they are `ChartFetchError`s).
+ */
+export type SyncChartFetcher = ((
+  source: RemoteChartSource,
+  bundle: string,
+) => Promise<PinnedChart>) & {
+  pinned: (source: RemoteChartSource) => Promise<PinnedChart>;
+};
+
 const MiB = 1024 * 1024;
 
 /** Fetches remote charts into a cache keyed by digest (see `ChartFetcherOptions`). */
@@ -72,9 +83,7 @@ export class HelmChartFetcher {
    * fetcher (a range resolves the same way for every bundle of the sync), and every failure is a
    * `BundleError` naming the bundle and the chart.
    */
-  forSync(
-    context: ChartFetchContext,
-  ): ChartFetcher & { pinned: (source: RemoteChartSource) => Promise<PinnedChart> } {
+  forSync(context: ChartFetchContext): SyncChartFetcher {
     const indexes = new Map<string, Promise<RepoIndex>>();
     const urls = new Map<string, Promise<PinnedChart>>();
     const pinned = (source: RemoteChartSource): Promise<PinnedChart> => {
@@ -93,7 +102,7 @@ export class HelmChartFetcher {
         }
       }
     };
-    const fetcher = async (source: RemoteChartSource, bundle: string): Promise<FetchedChart> => {
+    const fetcher = async (source: RemoteChartSource, bundle: string): Promise<PinnedChart> => {
       try {
         const chart = await pinned(source);
         await checkFetched(chart);

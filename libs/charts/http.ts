@@ -114,10 +114,7 @@ export async function httpGet(url: string | URL, opts: GetOptions): Promise<GetR
     try {
       res = await once(current, opts, headers);
     } catch (err) {
-      const reason =
-        err instanceof ChartFetchError
-          ? err.message
-          : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+      const reason = err instanceof ChartFetchError ? err.message : networkReason(err);
       throw new ChartFetchError(`GET ${safeUrl(current)}: ${reason}`, { cause: err });
     }
     const status = res.statusCode ?? 0;
@@ -153,6 +150,30 @@ export async function httpGet(url: string | URL, opts: GetOptions): Promise<GetR
     }
     return { status, headers: flat, body, url: current.toString() };
   }
+}
+
+const UNTRUSTED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+]);
+
+/** A network error in words, with what to do where there is something to do. */
+function networkReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const message = (err as Error).message;
+  if (code === 'EPROTO' || /wrong version number|packet length too long/i.test(message)) {
+    return `TLS handshake failed (${code || message}); if the server speaks plain http, helmAllowHttp on the GitRepo allows that`;
+  }
+  if (UNTRUSTED.has(code)) {
+    return `the server's certificate is not trusted (${code}); add its CA as caBundle in helmRepoCredentials`;
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return `the server's certificate is for another host (${code})`;
+  if (code === 'CERT_HAS_EXPIRED') return `the server's certificate has expired (${code})`;
+  return code || message;
 }
 
 /** Throws a `ChartFetchError` for a non-2xx response: `GET <url>: 404 Not Found`. */

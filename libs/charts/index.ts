@@ -3,7 +3,12 @@
 
 /** The fetcher, its options and what it returns. */
 export { HelmChartFetcher } from './chart-fetcher.js';
-export type { ChartFetchContext, ChartFetcherOptions, PinnedChart } from './chart-fetcher.js';
+export type {
+  ChartFetchContext,
+  ChartFetcherOptions,
+  PinnedChart,
+  SyncChartFetcher,
+} from './chart-fetcher.js';
 /** The on-disk cache of unpacked charts. */
 export { ChartCache, sha256, unpackChart } from './chart-cache.js';
 export type { CachedChart } from './chart-cache.js';
@@ -25,3 +30,6 @@ export type { IndexEntry, RepoIndex } from './repo-index.js';
 /** The OCI Distribution API subset Helm uses. */
 export { HELM_MEDIA_TYPES, OciRepository, parseOciRef } from './oci.js';
 export type { OciRef } from './oci.js';
+/** The remote charts a bundle may render from. */
+export { chartSourcesOf } from './bundle-charts.js';
+export type { ChartsOfFleet } from './bundle-charts.js';

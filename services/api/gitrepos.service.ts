@@ -14,6 +14,7 @@ import {
   type TargetSpec,
 } from '../../libs/db/index.js';
 import { remoteReason } from '../../libs/bundles/index.js';
+import { helmCredentialsProblem } from '../../libs/charts/index.js';
 import { redactUrl } from '../../libs/git/index.js';
 import { publishJson } from '../../libs/nats/index.js';
 import { toLabelSelector, validateClusterName } from '../../libs/selectors/index.js';
@@ -101,6 +102,11 @@ export function toGitRepoSpec(
     if (refError) throw new InvalidInputError(`targets[${i}]: "${ref}": ${refError}`);
     return t.clusterGroup !== undefined ? { clusterGroup: ref } : { clusterName: ref };
   });
+  const helmProblem =
+    body.helmRepoCredentials === undefined
+      ? undefined
+      : helmCredentialsProblem(body.helmRepoCredentials);
+  if (helmProblem !== undefined) throw new InvalidInputError(helmProblem);
   return {
     url: body.url,
     branch: body.revision ? (body.branch ?? null) : (body.branch ?? 'main'),
@@ -110,7 +116,21 @@ export function toGitRepoSpec(
     targets,
     credentials: body.auth ?? null,
     webhookSecret: body.webhookSecret ?? null,
+    helmCredentials: body.helmRepoCredentials ?? null,
+    helmAllowHttp: body.helmAllowHttp ?? false,
   };
+}
+
+/** What each Helm credential of a GitRepo is (`basic`, `token`, `+ca`), never the secret itself. */
+function helmCredentialsView(r: GitRepo): Record<string, string> | null {
+  const all = r.helmCredentials?.reveal();
+  if (all === undefined) return null;
+  const view: Record<string, string> = {};
+  for (const [prefix, c] of Object.entries(all)) {
+    const kind = c.token !== undefined ? 'token' : c.username !== undefined ? 'basic' : 'ca';
+    view[prefix] = c.caBundle !== undefined && kind !== 'ca' ? `${kind}+ca` : kind;
+  }
+  return view;
 }
 
 /** GitRepos: Git sources of bundles, with their sync status and deployment summary. */
@@ -185,6 +205,8 @@ export class GitReposService {
       targets: r.targets,
       auth: r.credentials ? ('token' in r.credentials.reveal() ? 'token' : 'basic') : null,
       webhookSecret: r.webhookSecret ? 'set' : null,
+      helmRepoCredentials: helmCredentialsView(r),
+      helmAllowHttp: r.helmAllowHttp,
       createdAt: r.createdAt.toISOString(),
       status: {
         commit: r.commit,

@@ -12,6 +12,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import {
   type BundleSource,
+  type ChartPin,
   type ClusterGroups,
   type ClusterRef,
   type FileTree,
@@ -33,6 +34,11 @@ import {
   NotFoundError,
   type TargetRow,
 } from '../../libs/db/index.js';
+import {
+  HelmChartFetcher,
+  chartSourcesOf,
+  type SyncChartFetcher,
+} from '../../libs/charts/index.js';
 import { GitSource } from '../../libs/git/index.js';
 import { parseJson, publishJson } from '../../libs/nats/index.js';
 import { selectorFromObject } from '../../libs/selectors/index.js';
@@ -72,6 +78,13 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   private readonly subs: Subscription[] = [];
   private retargetTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Fetches charts from Helm repositories and registries into `<dataDir>/helm-charts`. */
+  private readonly charts: HelmChartFetcher;
+  /**
+   * GitRepos whose bundles use charts from repositories or registries: polled even when the
+   * commit is unchanged, since a version range may resolve to a new version.
+   */
+  private readonly followsCharts = new Set<string>();
   private readonly renders: Counter;
   private readonly syncs: Counter;
 
@@ -91,6 +104,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       help: 'Bundle variants rendered',
       registers: [registry],
     });
+    this.charts = new HelmChartFetcher({ cacheDir: join(config.dataDir, 'helm-charts') });
     this.syncs = new Counter({
       name: 'flotilla_gitrepo_syncs_total',
       help: 'GitRepo syncs by outcome',
@@ -212,7 +226,9 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       }
       if (commit === null) return;
       const changed = commit !== repo.commit || repo.generation !== repo.syncedGeneration;
-      if (reason === 'poll' && !changed && repo.error === null) return;
+      if (reason === 'poll' && !changed && repo.error === null && !this.followsCharts.has(name)) {
+        return;
+      }
       await this.resolveAt(repo, commit);
       await this.repos.recordSynced(name, commit, repo.generation);
       this.syncs.inc({ outcome: 'ok' });
@@ -265,6 +281,17 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     const tree = this.sourceFor(repo).tree(commit);
     const discovery = await discoverBundles(tree, repo.name, repo.paths);
     const [clusters, groups] = await Promise.all([this.clusterRefs(), this.groupRequirements()]);
+    // One fetcher per sync: a repository's index is read once, so every bundle of the sync
+    // resolves a version range the same way.
+    const charts = this.charts.forSync({
+      credentials: repo.helmCredentials?.reveal() ?? {},
+      allowHttp: repo.helmAllowHttp,
+    });
+    if (discovery.bundles.some((b) => chartSourcesOf(b.fleet).length > 0)) {
+      this.followsCharts.add(repo.name);
+    } else {
+      this.followsCharts.delete(repo.name);
+    }
     const found = new Set<string>();
     // Bundles are announced to delivery in groups, so that a commit's bundles reach each agent
     // together (one desired-state message instead of one per bundle), at most
@@ -283,7 +310,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     const worker = async (): Promise<void> => {
       for (let bundle = queue.shift(); bundle !== undefined; bundle = queue.shift()) {
         found.add(bundle.name);
-        if (await this.resolveBundle(repo, commit, tree, bundle, clusters, groups)) {
+        if (await this.resolveBundle(repo, commit, tree, bundle, clusters, groups, charts)) {
           group.push(bundle.name);
           groupTimer ??= setTimeout(announceGroup, ANNOUNCE_GROUP_MS);
         }
@@ -329,6 +356,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     bundle: BundleSource,
     clusters: ClusterRef[],
     groups: ClusterGroups,
+    charts: SyncChartFetcher,
   ): Promise<boolean> {
     const options: DeploymentOptions = {
       defaultNamespace: bundle.fleet.defaultNamespace,
@@ -343,16 +371,41 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         (c) => isTargeted(c, repoTargets, bundleTargets, groups).targeted,
       );
       const variants = planVariants(bundle, targeted, groups);
+      // Charts from repositories and registries are resolved first (a range to a version, an
+      // archive to its digest): a render is reused only for the same charts.
+      const pins: ChartPin[] = [];
+      for (const source of chartSourcesOf(bundle.fleet))
+        pins.push(await charts(source, bundle.name));
+      const chartsKey =
+        pins.length === 0
+          ? ''
+          : `#charts:${createHash('sha256')
+              .update(JSON.stringify(pins.map((p) => [p.from, p.version, p.digest])))
+              .digest('hex')
+              .slice(0, 16)}`;
       const rendered = await this.bundles.renderedVariants(bundle.name, commit);
       const targets: TargetRow[] = [];
       for (const variant of variants) {
-        let revision = rendered.get(variant.key);
+        const renderKey = `${variant.key}${chartsKey}`;
+        let revision = rendered.get(renderKey);
         if (revision === undefined) {
-          const objects = normalizeObjects(await renderVariant(tree, bundle, variant));
+          // The charts this variant was rendered from go into its revision id.
+          const used = new Map<string, ChartPin>();
+          const fetchChart: typeof charts = Object.assign(
+            async (...args: Parameters<typeof charts>) => {
+              const chart = await charts(...args);
+              used.set(`${chart.from}@${chart.digest}`, chart);
+              return chart;
+            },
+            { pinned: charts.pinned },
+          );
+          const objects = normalizeObjects(
+            await renderVariant(tree, bundle, variant, { fetchChart }),
+          );
           this.renders.inc();
-          revision = revisionId(objects, options);
+          revision = revisionId(objects, options, [...used.values()]);
           await this.bundles.storeRevision(revision, Buffer.from(JSON.stringify(objects), 'utf8'));
-          await this.bundles.recordRender(bundle.name, commit, variant.key, revision);
+          await this.bundles.recordRender(bundle.name, commit, renderKey, revision);
         }
         for (const cluster of variant.clusters) targets.push({ cluster, revision, commit });
       }
@@ -416,6 +469,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     if (timer) clearTimeout(timer);
     this.timers.delete(name);
     this.sources.delete(name);
+    this.followsCharts.delete(name);
     await this.running.get(name);
     await this.cleanOrphans();
   }
