@@ -33,3 +33,6 @@ export type { OciRef } from './oci.js';
 /** The remote charts a bundle may render from. */
 export { chartSourcesOf } from './bundle-charts.js';
 export type { ChartsOfFleet } from './bundle-charts.js';
+/** Chart.yaml dependencies from repositories, fetched as `helm dependency build` would. */
+export { withChartDependencies } from './dependencies.js';
+export type { WithDependencies } from './dependencies.js';

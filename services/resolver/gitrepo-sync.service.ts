@@ -37,6 +37,7 @@ import {
 import {
   HelmChartFetcher,
   chartSourcesOf,
+  withChartDependencies,
   type SyncChartFetcher,
 } from '../../libs/charts/index.js';
 import { GitSource } from '../../libs/git/index.js';
@@ -81,8 +82,8 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   /** Fetches charts from Helm repositories and registries into `<dataDir>/helm-charts`. */
   private readonly charts: HelmChartFetcher;
   /**
-   * GitRepos whose bundles use charts from repositories or registries: polled even when the
-   * commit is unchanged, since a version range may resolve to a new version.
+   * GitRepos with Helm bundles, which may use charts from repositories or registries: polled
+   * even when the commit is unchanged, since a version range may resolve to a new version.
    */
   private readonly followsCharts = new Set<string>();
   private readonly renders: Counter;
@@ -287,7 +288,9 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       credentials: repo.helmCredentials?.reveal() ?? {},
       allowHttp: repo.helmAllowHttp,
     });
-    if (discovery.bundles.some((b) => chartSourcesOf(b.fleet).length > 0)) {
+    // Helm bundles may use charts (or Chart.yaml dependencies) from repositories, whose ranges
+    // may resolve anew at the same commit.
+    if (discovery.bundles.some((b) => b.kind === 'helm')) {
       this.followsCharts.add(repo.name);
     } else {
       this.followsCharts.delete(repo.name);
@@ -374,8 +377,12 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       // Charts from repositories and registries are resolved first (a range to a version, an
       // archive to its digest): a render is reused only for the same charts.
       const pins: ChartPin[] = [];
-      for (const source of chartSourcesOf(bundle.fleet))
+      for (const source of chartSourcesOf(bundle.fleet)) {
         pins.push(await charts(source, bundle.name));
+      }
+      // Chart.yaml dependencies from repositories, as `helm dependency build` would fetch them.
+      const withDeps = await withChartDependencies(tree, bundle, charts);
+      pins.push(...withDeps.pins);
       const chartsKey =
         pins.length === 0
           ? ''
@@ -390,7 +397,9 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         let revision = rendered.get(renderKey);
         if (revision === undefined) {
           // The charts this variant was rendered from go into its revision id.
-          const used = new Map<string, ChartPin>();
+          const used = new Map<string, ChartPin>(
+            withDeps.pins.map((p) => [`${p.from}@${p.digest}`, p]),
+          );
           const fetchChart: typeof charts = Object.assign(
             async (...args: Parameters<typeof charts>) => {
               const chart = await charts(...args);
@@ -400,7 +409,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
             { pinned: charts.pinned },
           );
           const objects = normalizeObjects(
-            await renderVariant(tree, bundle, variant, { fetchChart }),
+            await renderVariant(withDeps.tree, withDeps.bundle, variant, { fetchChart }),
           );
           this.renders.inc();
           revision = revisionId(objects, options, [...used.values()]);

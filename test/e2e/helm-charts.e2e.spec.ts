@@ -36,6 +36,11 @@ beforeAll(async () => {
   db = new pg.Client({ connectionString: hub.config.databaseUrl });
   await db.connect();
   work = hub.config.dataDir;
+  await hub
+    .api()
+    .post('/api/v1/clusters')
+    .send({ name: 'c1', labels: { env: 'prod' } })
+    .expect(201);
   await charts.add({ name: 'web', version: '1.0.0', files: configMap('web') });
   await charts.add({ name: 'web', version: '2.0.0', files: configMap('web') });
   const api = await packageChart(
@@ -195,6 +200,78 @@ describe('charts from a Helm repository and an OCI registry', () => {
       /^fleet\/api: cannot fetch chart oci:\/\/.*\/charts\/api 0.x: GET https:\/\/.*: TLS handshake failed .*helmAllowHttp on the GitRepo allows that$/,
     );
     expect((await rendered('fleet/api')).revision).toBe(api1.revision);
+  });
+
+  it('fetches Chart.yaml dependencies from repositories as helm dependency build does, at the versions Chart.lock pins', async () => {
+    const api = hub.api();
+    const deps = await startHelmRepo();
+    try {
+      await deps.add({ name: 'redis', version: '1.0.0', files: configMap('redis') });
+      const chart = (lock: boolean) => ({
+        'apps/umbrella/Chart.yaml': `apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n- name: redis\n  version: ~1.0.0\n  repository: ${deps.url}\n- name: api\n  version: 0.x\n  repository: oci://${registry.host}/charts\n`,
+        'apps/umbrella/templates/cm.yaml':
+          'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: umbrella}\n',
+        'apps/umbrella/Chart.lock': lock
+          ? `dependencies:\n- name: redis\n  repository: ${deps.url}\n  version: 1.0.0\n- name: api\n  repository: oci://${registry.host}/charts\n  version: 0.1.0\ndigest: sha256:0\ngenerated: "2026-01-01T00:00:00Z"\n`
+          : null,
+      });
+      const files = chart(true);
+      const repo = await git.createRepo('umbrella', {
+        'apps/umbrella/Chart.yaml': files['apps/umbrella/Chart.yaml'],
+        'apps/umbrella/templates/cm.yaml': files['apps/umbrella/templates/cm.yaml'],
+        'apps/umbrella/Chart.lock': files['apps/umbrella/Chart.lock'] ?? '',
+      });
+      await api
+        .post('/api/v1/gitrepos')
+        .send({
+          name: 'umbrella',
+          url: repo.url,
+          paths: ['apps'],
+          pollingInterval: '0',
+          targets: [{ clusterSelector: 'env=prod' }],
+          helmRepoCredentials: {
+            [`oci://${registry.host}`]: { username: 'robot', password: 'oci-pass' },
+          },
+          helmAllowHttp: true,
+        })
+        .expect(201);
+      const versions = (r: { objects: any[] }) =>
+        Object.fromEntries(r.objects.map((o) => [o.metadata.name, o.data?.chartVersion ?? null]));
+      const first = await eventually(
+        'umbrella rendered with its dependencies',
+        () => rendered('umbrella/umbrella'),
+        (r) => r.objects.length > 0,
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      expect(versions(first)).toEqual({ api: '0.1.0', redis: '1.0.0', umbrella: null });
+
+      // A newer redis under the range: Chart.lock still pins 1.0.0, so nothing changes.
+      await deps.add({ name: 'redis', version: '1.0.5', files: configMap('redis') });
+      const synced = (await api.get('/api/v1/gitrepos/umbrella').expect(200)).body.status
+        .lastSyncedAt;
+      await api.post('/api/v1/gitrepos/umbrella/sync').expect(202);
+      await eventually(
+        'the resync',
+        async () =>
+          (await api.get('/api/v1/gitrepos/umbrella').expect(200)).body.status.lastSyncedAt,
+        (at) => at !== synced,
+      );
+      expect((await rendered('umbrella/umbrella')).revision).toBe(first.revision);
+
+      // Without the lock, the range resolves to 1.0.5.
+      await git.commit('umbrella', { 'apps/umbrella/Chart.lock': null });
+      await api.post('/api/v1/gitrepos/umbrella/sync').expect(202);
+      const unlocked = await eventually(
+        'umbrella at redis 1.0.5',
+        () => rendered('umbrella/umbrella'),
+        (r) => versions(r).redis === '1.0.5',
+      );
+      expect(versions(unlocked)).toEqual({ api: '0.1.0', redis: '1.0.5', umbrella: null });
+    } finally {
+      await deps.stop();
+    }
   });
 
   it('refuses malformed Helm credentials with a 400', async () => {
