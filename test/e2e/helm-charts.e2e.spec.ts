@@ -200,7 +200,7 @@ describe('charts from a Helm repository and an OCI registry', () => {
       /^fleet\/api: cannot fetch chart oci:\/\/.*\/charts\/api 0.x: GET https:\/\/.*: TLS handshake failed .*helmAllowHttp on the GitRepo allows that$/,
     );
     expect((await rendered('fleet/api')).revision).toBe(api1.revision);
-  });
+  }, 120_000);
 
   it('fetches Chart.yaml dependencies from repositories as helm dependency build does, at the versions Chart.lock pins', async () => {
     const api = hub.api();
@@ -272,7 +272,7 @@ describe('charts from a Helm repository and an OCI registry', () => {
     } finally {
       await deps.stop();
     }
-  });
+  }, 120_000);
 
   it('refuses malformed Helm credentials with a 400', async () => {
     const res = await hub
@@ -287,5 +287,5 @@ describe('charts from a Helm repository and an OCI registry', () => {
     expect(res.body.message).toMatch(
       /helmRepoCredentials\["charts.example.com"\]: the key must be a URL prefix/,
     );
-  });
+  }, 120_000);
 });
