@@ -431,6 +431,10 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         error: null,
         errorCommit: null,
       });
+      await this.bundles.recordCharts(
+        bundle.name,
+        pins.map(({ from, name, version, digest }) => ({ from, name, version, digest })),
+      );
       await this.deployments.replaceTargets(bundle.name, targets);
       return true;
     } catch (err) {

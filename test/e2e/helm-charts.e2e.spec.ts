@@ -87,10 +87,6 @@ async function rendered(bundle: string): Promise<{ revision: string; objects: an
 describe('charts from a Helm repository and an OCI registry', () => {
   it('renders them, pins a new version under a range as a new revision, and keeps the last good one when fetching fails', async () => {
     const api = hub.api();
-    await api
-      .post('/api/v1/clusters')
-      .send({ name: 'c1', labels: { env: 'prod' } })
-      .expect(201);
     const repo = await git.createRepo('fleet', {
       'apps/web/fleet.yaml': `helm:\n  repo: ${charts.url}\n  chart: web\n  version: ^1.0.0\n  values: {greeting: hi}\n`,
       'apps/api/fleet.yaml': `helm:\n  chart: oci://${registry.host}/charts/api\n  version: 0.x\n`,
@@ -165,6 +161,17 @@ describe('charts from a Helm repository and an OCI registry', () => {
       expect.objectContaining({ data: { chartVersion: '1.1.0', greeting: 'hi' } }),
     ]);
     expect((await api.get('/api/v1/gitrepos/fleet').expect(200)).body.status.commit).toBe(commit);
+    // The bundle shows the exact chart it runs.
+    const view = (await api.get(`/api/v1/bundles/${encodeURIComponent('fleet/web')}`).expect(200))
+      .body;
+    expect(view.charts).toEqual([
+      {
+        from: `${charts.url}/web-1.1.0.tgz`,
+        name: 'web',
+        version: '1.1.0',
+        digest: expect.stringMatching(/^[0-9a-f]{64}$/),
+      },
+    ]);
     expect((await rendered('fleet/api')).revision).toBe(api1.revision);
 
     // The repository breaks: the bundle says why, and clusters keep the last good revision.
