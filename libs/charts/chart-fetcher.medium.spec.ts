@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   packageChart,
   runHelm,
+  selfSignedCertificate,
   startHelmRepo,
   startOciRegistry,
   type HelmRepo,
@@ -203,6 +204,32 @@ describe('a Helm repository behind basic auth', () => {
       );
     expect(message).toMatch(/401/);
     expect(message).not.toContain('wrong-password');
+  });
+});
+
+describe('a Helm repository over https with a private CA', () => {
+  let repo: HelmRepo;
+  let cert: string;
+  beforeAll(async () => {
+    const tls = await selfSignedCertificate(work);
+    cert = tls.cert;
+    repo = await startHelmRepo({ tls });
+    await repo.add({ name: 'web', version: '1.0.0', files: template('web') });
+  });
+  afterAll(async () => {
+    await repo.stop();
+  });
+
+  it('is refused until its CA is given as caBundle, then read over https only', async () => {
+    const source = { kind: 'repo', repo: repo.url, chart: 'web' } as const;
+    await expect(
+      newFetcher().forSync({ credentials: {}, allowHttp: false })(source, 'demo/web'),
+    ).rejects.toThrow(
+      /certificate is not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\); add its CA as caBundle in helmRepoCredentials/,
+    );
+    const credentials = { [repo.url]: { caBundle: cert } };
+    const chart = await newFetcher().forSync({ credentials, allowHttp: false }).pinned(source);
+    expect(chart.version).toBe('1.0.0');
   });
 });
 

@@ -4,7 +4,8 @@
 import { execFile } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
@@ -37,6 +38,30 @@ export async function runHelm(args: string[], home: string): Promise<string> {
     maxBuffer: 64 * 1024 * 1024,
   });
   return stdout;
+}
+
+/** A self-signed certificate for 127.0.0.1 (PEM key and certificate), made with openssl. */
+export async function selfSignedCertificate(dir: string): Promise<{ key: string; cert: string }> {
+  const key = join(dir, 'tls.key');
+  const cert = join(dir, 'tls.crt');
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  ]);
+  return { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') };
 }
 
 /** Writes `chart` under `dir/<name>/` and runs `helm package` into `dest`; returns the .tgz path. */
@@ -75,9 +100,15 @@ export interface HelmRepo {
   stop(): Promise<void>;
 }
 
-/** Starts an empty Helm repository served over HTTP on 127.0.0.1, with optional basic auth. */
+/**
+ * Starts an empty Helm repository served on 127.0.0.1, over HTTP, or HTTPS with `tls` (a PEM
+ * key and certificate), with optional basic auth.
+ */
 export async function startHelmRepo(
-  options: { auth?: { username: string; password: string } } = {},
+  options: {
+    auth?: { username: string; password: string };
+    tls?: { key: string; cert: string };
+  } = {},
 ): Promise<HelmRepo> {
   const root = await mkdtemp(join(tmpdir(), 'flotilla-helm-repo-'));
   const served = join(root, 'charts');
@@ -87,7 +118,7 @@ export async function startHelmRepo(
     options.auth === undefined
       ? undefined
       : `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     log.push(`${req.method ?? 'GET'} ${path}`);
     const given = req.headers.authorization ?? '';
@@ -118,9 +149,12 @@ export async function startHelmRepo(
         res.end();
       },
     );
-  });
+  };
+  const server =
+    options.tls === undefined ? createServer(handler) : createHttpsServer(options.tls, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/charts`;
+  const scheme = options.tls === undefined ? 'http' : 'https';
+  const url = `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}/charts`;
   return {
     url,
     async add(chart) {
