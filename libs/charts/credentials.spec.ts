@@ -51,7 +51,11 @@ describe('helmCredentialsProblem', () => {
       },
       undefined,
     ],
-    ['a key that is not a URL', { 'charts.example.com': { token: 't' } }, /URL prefix/],
+    [
+      'a key that is not a URL',
+      { 'charts.example.com': { token: 't' } },
+      /^helmRepoCredentials: every key must be a URL prefix/,
+    ],
     [
       'another scheme',
       { 'ftp://c.example.com': { token: 't' } },

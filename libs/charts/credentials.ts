@@ -39,13 +39,17 @@ export function credentialFor(
  */
 export function helmCredentialsProblem(value: HelmRepoCredentials): string | undefined {
   for (const [prefix, c] of Object.entries(value)) {
-    const at = `helmRepoCredentials[${JSON.stringify(prefix)}]`;
     let url: URL;
     try {
       url = new URL(prefix);
     } catch {
-      return `${at}: the key must be a URL prefix like https://charts.example.com/ or oci://registry.example.com/org`;
+      // Not echoed: a malformed key may still hold a password.
+      return 'helmRepoCredentials: every key must be a URL prefix like https://charts.example.com/ or oci://registry.example.com/org';
     }
+    const shown = new URL(url);
+    shown.username = '';
+    shown.password = '';
+    const at = `helmRepoCredentials[${JSON.stringify(url.username || url.password ? shown.toString() : prefix)}]`;
     if (!['https:', 'http:', 'oci:'].includes(url.protocol)) {
       return `${at}: the key must start with https://, http:// or oci://`;
     }

@@ -291,8 +291,6 @@ describe('charts from a Helm repository and an OCI registry', () => {
         helmRepoCredentials: { 'charts.example.com': { token: 't' } },
       })
       .expect(400);
-    expect(res.body.message).toMatch(
-      /helmRepoCredentials\["charts.example.com"\]: the key must be a URL prefix/,
-    );
+    expect(res.body.message).toMatch(/helmRepoCredentials: every key must be a URL prefix/);
   }, 120_000);
 });
