@@ -454,4 +454,91 @@ describe('agent', () => {
       (n) => n >= 2,
     );
   });
+  it('asks the hub again where NATS is when it stays unreachable, and reconnects where the hub says, without a restart', async () => {
+    const first = new OwnNatsServer(await freePort());
+    const moved = new OwnNatsServer(await freePort());
+    cleanups.push(
+      () => first.kill(),
+      () => moved.kill(),
+    );
+    await first.start();
+    const prefix = testSubjectPrefix();
+    const subject = createSubjects(prefix).heartbeat('roamer');
+    serveBootstrap({ fla_roam: 'roamer' }, prefix, first.url);
+    const beatsOnFirst = await collectHeartbeats(await natsClient(first.url), subject);
+    const { logger, lines } = memoryLogger();
+
+    await start({ token: 'fla_roam', logger, rediscoverAfterMs: 300 });
+    await eventually(
+      'heartbeats on the first server',
+      () => beatsOnFirst.length,
+      (n) => n >= 2,
+    );
+    const bootstrapsBefore = hub.count('/api/v1/agent/bootstrap');
+
+    // The hub restarts, and its nats-server comes back on another port.
+    await first.kill();
+    await moved.start();
+    serveBootstrap({ fla_roam: 'roamer' }, prefix, moved.url);
+    const beatsOnMoved = await collectHeartbeats(await natsClient(moved.url), subject);
+    await eventually(
+      'heartbeats on the moved server',
+      () => beatsOnMoved.length,
+      (n) => n >= 2,
+    );
+
+    expect(hub.count('/api/v1/agent/bootstrap')).toBeGreaterThan(bootstrapsBefore);
+    expect(
+      lines.some((l) =>
+        l.includes('the hub names other NATS connection details, connecting with them'),
+      ),
+    ).toBe(true);
+    expect(lines.filter((l) => l.includes('bootstrapped at the hub'))).toHaveLength(1);
+  });
+
+  it('asks the hub again when NATS is unreachable from the start, and keeps trying the same NATS when the hub names it', async () => {
+    const dead = new OwnNatsServer(await freePort());
+    const live = new OwnNatsServer(await freePort());
+    cleanups.push(
+      () => dead.kill(),
+      () => live.kill(),
+    );
+    const prefix = testSubjectPrefix();
+    const subject = createSubjects(prefix).heartbeat('late');
+    serveBootstrap({ fla_late: 'late' }, prefix, dead.url);
+    const { logger, lines } = memoryLogger();
+
+    await start({ token: 'fla_late', logger, rediscoverAfterMs: 200 });
+    // The hub still names the dead server: the agent keeps trying it, asking again later.
+    await eventually(
+      'an ask that named the same NATS',
+      () => lines.some((l) => l.includes('the hub names the same NATS, still trying it')),
+      Boolean,
+    );
+
+    await live.start();
+    serveBootstrap({ fla_late: 'late' }, prefix, live.url);
+    const beats = await collectHeartbeats(await natsClient(live.url), subject);
+    await eventually(
+      'heartbeats on the server the hub names now',
+      () => beats.length,
+      (n) => n >= 2,
+    );
+  });
+
+  it('does not ask the hub while NATS is reachable', async () => {
+    const prefix = testSubjectPrefix();
+    serveBootstrap({ fla_calm: 'calm' }, prefix);
+    const beats = await collectHeartbeats(
+      await natsClient(),
+      createSubjects(prefix).heartbeat('calm'),
+    );
+    await start({ token: 'fla_calm', rediscoverAfterMs: 50 });
+    await eventually(
+      'ten heartbeats',
+      () => beats.length,
+      (n) => n >= 10,
+    );
+    expect(hub.count('/api/v1/agent/bootstrap')).toBe(1);
+  });
 });

@@ -25,9 +25,12 @@ import {
   HubError,
   backoffDelayMs,
   bootstrap,
+  bootstrapOnce,
   clusterNameFromHostname,
+  HubUnreachableError,
   register,
 } from './hub-client.js';
+import { NatsRediscovery, changedNatsDetails } from './nats-rediscovery.js';
 
 /** Name of the file in the state directory that keeps the agent token. */
 export const AGENT_TOKEN_FILE = 'agent-token';
@@ -75,13 +78,32 @@ export interface AgentOptions {
   labels?: Record<string, string>;
   /** Where the agent keeps its agent token across restarts; default `.flotilla-agent`. */
   stateDir?: string;
-  /** Heartbeat interval; overrides the one the hub hands out at bootstrap. */
+  /**
+   * Heartbeat interval; overrides the one the hub hands out at bootstrap. The hub times each
+   * cluster's lease with its own interval, so a longer one here makes the cluster go Offline.
+   */
   heartbeatIntervalMs?: number;
   /** Default: `pino({ name: 'flotilla-agent' })`. */
   logger?: Logger;
   /** Aborts a `startAgent` that is still registering or bootstrapping (it then rejects). */
   signal?: AbortSignal;
+  /**
+   * Called once when the hub refuses the agent's token after it ran (HTTP 401: the cluster was
+   * deleted or its token revoked). The agent goes on asking every `revokedRetryMs`; the CLI's
+   * `--exit-on-revoke` stops it and exits non-zero instead.
+   */
+  onRevoked?: (err: HubError) => void;
+  /** How often an agent the hub refused asks again; default 10 minutes. */
+  revokedRetryMs?: number;
+  /**
+   * How long NATS may be unreachable before the agent asks the hub (bootstrap) where NATS is now;
+   * default {@link REDISCOVER_AFTER_MS}. Later asks back off up to a minute apart.
+   */
+  rediscoverAfterMs?: number;
 }
+
+/** How often an agent the hub refused (cluster deleted, token revoked) asks again, by default. */
+export const REVOKED_RETRY_MS = 10 * 60_000;
 
 /** A started agent. */
 export interface RunningAgent {
@@ -103,7 +125,9 @@ const DRAIN_TIMEOUT_MS = 5_000;
  * it refuses the token), then connects to NATS in the background and heartbeats. When the driver
  * applies bundles (see `isApplier`) it also runs the {@link Delivery} loop: receives desired
  * state, resyncs on every (re)connect, applies, and reports status. Resolves once bootstrapped;
- * the NATS connection is retried forever, also when NATS is down at start.
+ * the NATS connection is retried forever, also when NATS is down at start. While NATS stays
+ * unreachable, the agent asks the hub again where NATS is and with which credentials, and
+ * connects with what it names (a restarted hub's nats-server may listen on another port).
  */
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const logger = opts.logger ?? pino({ name: 'flotilla-agent' });
@@ -130,6 +154,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   }
   const verifier = new PayloadVerifier(await pinHubKey(stateDir, boot.hubPublicKey));
   const intervalMs = Math.min(override ?? boot.heartbeatIntervalMs, MAX_INTERVAL_MS);
+  if (override !== undefined && override > boot.heartbeatIntervalMs) {
+    logger.warn(
+      { heartbeatIntervalMs: override, hubHeartbeatIntervalMs: boot.heartbeatIntervalMs },
+      "the heartbeat interval asked for is longer than the hub's: the hub will show this cluster Offline between heartbeats",
+    );
+  }
   const subjects = createSubjects(boot.subjectPrefix);
   const heartbeatSubject = subjects.heartbeat(boot.cluster);
   const log = logger.child({ cluster: boot.cluster });
@@ -151,9 +181,36 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       'this cluster driver does not apply bundles yet; the agent only heartbeats',
     );
   }
-  // When NATS refuses its credentials, the agent asks the hub for new ones with the same token.
-  const rebootstrap = (signal: AbortSignal) => bootstrap(opts.hubUrl, token, logger, signal);
-  return new Agent(boot, rebootstrap, heartbeatSubject, intervalMs, opts.driver, log, delivery);
+  const hub: HubBootstrap = {
+    // When NATS refuses its credentials, the agent asks the hub for new ones with the same token.
+    untilAnswered: (signal) => bootstrap(opts.hubUrl, token, logger, signal),
+    // While NATS is unreachable, the agent asks the hub where NATS is now, at its own pace.
+    once: (signal) => bootstrapOnce(opts.hubUrl, token, logger, signal),
+  };
+  const revocation = {
+    retryMs: opts.revokedRetryMs ?? REVOKED_RETRY_MS,
+    onRevoked: opts.onRevoked,
+  };
+  return new Agent(
+    boot,
+    hub,
+    heartbeatSubject,
+    intervalMs,
+    override !== undefined,
+    opts.driver,
+    log,
+    delivery,
+    new NatsRediscovery(opts.rediscoverAfterMs),
+    revocation,
+  );
+}
+
+/** Bootstrapping again at the hub, with the agent's token. */
+interface HubBootstrap {
+  /** Retried while the hub is unreachable. */
+  untilAnswered(signal: AbortSignal): Promise<BootstrapResponse>;
+  /** One attempt. */
+  once(signal: AbortSignal): Promise<BootstrapResponse>;
 }
 
 type TokenSource = 'state' | 'registered' | 'option';
@@ -229,18 +286,31 @@ class Agent implements RunningAgent {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   private beatAgain = false;
+  /** The hub refused the token (401): said once, then asked again every `revocation.retryMs`. */
+  private revoked = false;
+  private rediscoverTimer: NodeJS.Timeout | undefined;
+  private rediscovering: Promise<void> | undefined;
+  /** The hub named new NATS details: end the current connection (attempt) and use them. */
+  private switching = false;
+  private wake: AbortController | undefined;
 
   constructor(
-    /** Updated when NATS refuses the credentials and the hub hands out new ones. */
+    /** Updated when the hub hands out new NATS details (credentials refused, NATS unreachable). */
     private boot: BootstrapResponse,
-    private readonly rebootstrap: (signal: AbortSignal) => Promise<BootstrapResponse>,
+    private readonly hub: HubBootstrap,
     private readonly heartbeatSubject: string,
-    private readonly intervalMs: number,
+    /** Follows the hub's interval at every bootstrap, unless the agent was given its own. */
+    private intervalMs: number,
+    private readonly ownInterval: boolean,
     private readonly driver: ClusterDriver,
     private readonly log: Logger,
     private readonly delivery: Delivery | undefined,
+    private readonly rediscovery: NatsRediscovery,
+    private readonly revocation: { retryMs: number; onRevoked?: (err: HubError) => void },
   ) {
     this.cluster = boot.cluster;
+    this.rediscovery.unreachable();
+    this.armRediscovery();
     this.natsLoop = this.runNats().catch((err: unknown) => {
       this.log.error({ err }, 'NATS connection loop failed');
     });
@@ -256,6 +326,8 @@ class Agent implements RunningAgent {
     this.stopController.abort();
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.rediscoverTimer);
+    await this.rediscovering;
     await this.beating;
     await this.delivery?.stop();
     const nc = this.nc;
@@ -308,7 +380,11 @@ class Agent implements RunningAgent {
             this.boot.credentials === undefined
               ? undefined
               : credsAuthenticator(new TextEncoder().encode(this.boot.credentials)),
-          inboxPrefix: this.boot.inboxPrefix,
+          // The hub answers requests only under this cluster's own inbox prefix (also without
+          // NATS authentication, and from a hub too old to hand it out).
+          inboxPrefix:
+            this.boot.inboxPrefix ??
+            createSubjects(this.boot.subjectPrefix).agentInboxPrefix(this.cluster),
           reconnect: true,
           maxReconnectAttempts: -1,
           waitOnFirstConnect: true,
@@ -319,15 +395,25 @@ class Agent implements RunningAgent {
           // Called before every dial: the only way to end a first connect that never succeeds.
           reconnectToServer: () => {
             if (this.stopping) throw new Error('agent stopped');
+            if (this.switching) throw new Error('the hub named other NATS connection details');
             return null;
           },
         });
       } catch (err) {
         if (this.stopping) return;
-        const delayMs = backoffDelayMs(attempt++, 1_000, 30_000);
-        this.log.error({ err, retryInMs: delayMs }, 'cannot connect to NATS');
+        if (this.switching) {
+          this.switching = false;
+          attempt = 0;
+          continue;
+        }
         if (isAuthError(err)) await this.refreshCredentials();
-        await this.pause(delayMs);
+        const delayMs = this.retryDelayMs(attempt++);
+        this.log[this.revoked ? 'debug' : 'error'](
+          { err, retryInMs: delayMs },
+          'cannot connect to NATS',
+        );
+        if (!this.switching) await this.pause(delayMs);
+        this.switching = false;
         continue;
       }
       if (this.stopping) {
@@ -337,6 +423,8 @@ class Agent implements RunningAgent {
       attempt = 0;
       this.nc = nc;
       this.connected = true;
+      this.switching = false;
+      this.reachedNats();
       this.log.info({ server: nc.getServer() }, 'connected to NATS');
       this.watchStatus(nc);
       this.delivery?.attach(nc);
@@ -345,10 +433,20 @@ class Agent implements RunningAgent {
       this.connected = false;
       this.nc = undefined;
       if (this.stopping) return;
-      const delayMs = backoffDelayMs(attempt++, 1_000, 30_000);
-      this.log.error({ err, retryInMs: delayMs }, 'NATS connection closed; connecting again');
+      this.lostNats();
+      if (this.switching) {
+        this.switching = false;
+        attempt = 0;
+        continue;
+      }
       if (isAuthError(err)) await this.refreshCredentials();
-      await this.pause(delayMs);
+      const delayMs = this.retryDelayMs(attempt++);
+      this.log[this.revoked ? 'debug' : 'error'](
+        { err, retryInMs: delayMs },
+        'NATS connection closed; connecting again',
+      );
+      if (!this.switching) await this.pause(delayMs);
+      this.switching = false;
     }
   }
 
@@ -359,22 +457,12 @@ class Agent implements RunningAgent {
    */
   private async refreshCredentials(): Promise<void> {
     try {
-      const boot = await this.rebootstrap(this.stopController.signal);
-      if (boot.cluster !== this.cluster) {
-        throw new HubError(
-          `the hub now names this agent's cluster "${boot.cluster}", not "${this.cluster}"`,
-          undefined,
-        );
-      }
-      this.boot = {
-        ...this.boot,
-        natsUrl: boot.natsUrl,
-        credentials: boot.credentials,
-        inboxPrefix: boot.inboxPrefix,
-      };
+      const boot = await this.hub.untilAnswered(this.stopController.signal);
+      this.adopt(boot);
       this.log.info('NATS refused the credentials; the hub handed out new ones');
     } catch (err) {
       if (this.stopping) return;
+      if (this.noteRevoked(err)) return;
       this.log.error(
         { err },
         'NATS refused the credentials and the hub gave no new ones (was the agent token rotated, or the cluster deleted?)',
@@ -382,14 +470,134 @@ class Agent implements RunningAgent {
     }
   }
 
+  /**
+   * When the hub refused the agent's token (401: cluster deleted or token revoked), says so once
+   * and tells `onRevoked`; true when `err` was such a refusal.
+   */
+  private noteRevoked(err: unknown): boolean {
+    if (!(err instanceof HubError && err.status === 401)) return false;
+    if (this.revoked) return true;
+    this.revoked = true;
+    this.log.error(
+      { reason: err.message, retryInMs: this.revocation.retryMs },
+      'this cluster was removed from the hub (deleted, or its agent token revoked); asking again at a long interval',
+    );
+    this.revocation.onRevoked?.(err);
+    return true;
+  }
+
+  /** Backoff between NATS connects; the long revocation interval once the hub refused the token. */
+  private retryDelayMs(attempt: number): number {
+    return this.revoked ? this.revocation.retryMs : backoffDelayMs(attempt, 1_000, 30_000);
+  }
+
+  /** Takes the NATS details (and the hub's heartbeat interval) of a fresh bootstrap answer. */
+  private adopt(boot: BootstrapResponse): void {
+    if (boot.cluster !== this.cluster) {
+      throw new HubError(
+        `the hub now names this agent's cluster "${boot.cluster}", not "${this.cluster}"`,
+        undefined,
+      );
+    }
+    if (this.revoked) this.log.info('the hub accepts this agent again');
+    this.revoked = false;
+    this.boot = {
+      ...this.boot,
+      natsUrl: boot.natsUrl,
+      credentials: boot.credentials,
+      inboxPrefix: boot.inboxPrefix,
+      heartbeatIntervalMs: boot.heartbeatIntervalMs,
+    };
+    if (!this.ownInterval && boot.heartbeatIntervalMs !== this.intervalMs) {
+      this.log.info(
+        { heartbeatIntervalMs: boot.heartbeatIntervalMs, before: this.intervalMs },
+        "heartbeating at the hub's new interval",
+      );
+      this.intervalMs = Math.min(boot.heartbeatIntervalMs, MAX_INTERVAL_MS);
+    }
+  }
+
+  private reachedNats(): void {
+    this.rediscovery.reachable();
+    clearTimeout(this.rediscoverTimer);
+    this.rediscoverTimer = undefined;
+  }
+
+  private lostNats(): void {
+    this.rediscovery.unreachable();
+    if (this.rediscoverTimer === undefined && this.rediscovering === undefined)
+      this.armRediscovery();
+  }
+
+  /** Times the next ask of the hub for where NATS is, while NATS is unreachable. */
+  private armRediscovery(): void {
+    clearTimeout(this.rediscoverTimer);
+    this.rediscoverTimer = undefined;
+    const delayMs = this.rediscovery.delayMs();
+    if (delayMs === undefined || this.stopping) return;
+    this.rediscoverTimer = setTimeout(() => {
+      this.rediscoverTimer = undefined;
+      this.rediscovering = this.rediscover().finally(() => {
+        this.rediscovering = undefined;
+        this.armRediscovery();
+      });
+    }, delayMs);
+  }
+
+  /**
+   * NATS has been unreachable for a while: asks the hub where it is now and with which
+   * credentials (a restarted hub's nats-server may listen on another port), and when that differs
+   * from what the agent uses, ends the current connection attempts and connects with it.
+   */
+  private async rediscover(): Promise<void> {
+    if (this.connected || this.stopping) return;
+    let fresh: BootstrapResponse;
+    try {
+      fresh = await this.hub.once(this.stopController.signal);
+      this.rediscovery.asked('answered');
+    } catch (err) {
+      this.rediscovery.asked(err instanceof HubUnreachableError ? 'unreachable' : 'answered');
+      if (this.stopping || this.noteRevoked(err)) return;
+      this.log.warn({ err }, 'NATS is unreachable, and asking the hub where it is now failed');
+      return;
+    }
+    if (this.stopping || this.connected) return;
+    const changed = changedNatsDetails(this.boot, fresh);
+    try {
+      this.adopt(fresh);
+    } catch (err) {
+      this.log.error({ err }, 'NATS is unreachable, and the hub answered for another cluster');
+      return;
+    }
+    if (changed.length === 0) {
+      this.log.info(
+        { natsUrl: fresh.natsUrl },
+        'NATS is unreachable; the hub names the same NATS, still trying it',
+      );
+      return;
+    }
+    this.log.info(
+      { natsUrl: fresh.natsUrl, changed },
+      'NATS is unreachable; the hub names other NATS connection details, connecting with them',
+    );
+    this.switching = true;
+    this.wake?.abort();
+    // A connection that is reconnecting ends here; a first connect ends at its next dial.
+    if (this.nc !== undefined && !this.nc.isClosed()) await this.nc.close().catch(() => undefined);
+  }
+
   private watchStatus(nc: NatsConnection): void {
     void (async () => {
       for await (const status of nc.status()) {
         if (status.type === 'disconnect') {
           this.connected = false;
-          if (!this.stopping) this.log.warn({ server: status.server }, 'disconnected from NATS');
+          if (!this.stopping) {
+            this.log.warn({ server: status.server }, 'disconnected from NATS');
+            this.lostNats();
+          }
         } else if (status.type === 'reconnect') {
           this.connected = true;
+          this.reachedNats();
           this.log.info({ server: status.server }, 'reconnected to NATS');
           this.heartbeatNow();
           this.delivery?.resync();
@@ -453,8 +661,12 @@ class Agent implements RunningAgent {
     this.log.debug({ kubernetesVersion }, 'heartbeat sent');
   }
 
+  /** Waits between connection attempts; stopping, or new NATS details from the hub, end it. */
   private async pause(ms: number): Promise<void> {
-    await sleep(ms, undefined, { signal: this.stopController.signal }).catch(() => undefined);
+    this.wake = new AbortController();
+    const signal = AbortSignal.any([this.stopController.signal, this.wake.signal]);
+    await sleep(ms, undefined, { signal }).catch(() => undefined);
+    this.wake = undefined;
   }
 }
 

@@ -6,7 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
-import { connect, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import {
+  connect,
+  headers,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+} from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -124,20 +130,55 @@ class FakeHubNats {
     return upsert;
   }
 
-  /** Publishes a desired-state message (or anything else) to the agent. */
+  /** The newest sequence number this fake hub gave a payload. */
+  seq = 0;
+
+  /** A change or `{changes}` in the signed envelope the hub sends: this cluster, the next number. */
+  envelope(message: unknown, envelope: { cluster?: string; seq?: number } = {}): unknown {
+    if (typeof message !== 'object' || message === null) return message;
+    const head = {
+      cluster: envelope.cluster ?? this.cluster,
+      seq: envelope.seq ?? ++this.seq,
+      issuedAt: new Date().toISOString(),
+    };
+    return 'changes' in message ? { ...head, ...message } : { ...head, changes: [message] };
+  }
+
+  /**
+   * Publishes a desired-state message (or anything else) to the agent, in the hub's envelope
+   * unless `raw`; returns what it published, to publish it again.
+   */
   send(
     message: unknown,
-    { sign = true, signatureOf }: { sign?: boolean; signatureOf?: unknown } = {},
-  ): void {
+    {
+      sign = true,
+      signatureOf,
+      raw = false,
+      envelope,
+    }: {
+      sign?: boolean;
+      signatureOf?: unknown;
+      raw?: boolean;
+      envelope?: { cluster?: string; seq?: number };
+    } = {},
+  ): { data: Uint8Array; headers: MsgHdrs } {
     const text = (m: unknown) => (typeof m === 'string' ? m : JSON.stringify(m));
-    const data = new TextEncoder().encode(text(message));
+    const data = new TextEncoder().encode(text(raw ? message : this.envelope(message, envelope)));
     const h = headers();
-    if (sign)
+    if (sign) {
+      const signed = signatureOf === undefined ? data : text(this.envelope(signatureOf));
       h.set(
         SIGNATURE_HEADER,
-        hubSigner.sign(new TextEncoder().encode(text(signatureOf ?? message))),
+        hubSigner.sign(typeof signed === 'string' ? new TextEncoder().encode(signed) : signed),
       );
+    }
     this.nc.publish(this.subjects.desired(this.cluster), data, { headers: h });
+    return { data, headers: h };
+  }
+
+  /** Publishes captured bytes again, as anyone who saw them on the wire could. */
+  republish(sent: { data: Uint8Array; headers: MsgHdrs }): void {
+    this.nc.publish(this.subjects.desired(this.cluster), sent.data, { headers: sent.headers });
   }
 
   contentFetches(revision: Revision): number[] {
@@ -155,7 +196,14 @@ class FakeHubNats {
     for (const bundle of held.keys()) {
       if (!this.desired.has(bundle)) changes.push({ kind: 'Remove', bundle });
     }
-    const reply = new TextEncoder().encode(JSON.stringify({ changes }));
+    const reply = new TextEncoder().encode(
+      JSON.stringify({
+        cluster: this.cluster,
+        seq: ++this.seq,
+        issuedAt: new Date().toISOString(),
+        changes,
+      }),
+    );
     const h = headers();
     h.set(SIGNATURE_HEADER, hubSigner.sign(reply));
     msg.respond(reply, { headers: h });
@@ -309,6 +357,11 @@ describe('delivery', () => {
     // The same revision for a second bundle: fetched once; its objects belong to the first bundle.
     const copy = await until('demo/copy', 'ErrApplied');
     expect(copy.message).toContain('Deployment web: already applied by bundle "demo/web"');
+    // An apply that left objects out is logged as a failure, not as "bundle applied".
+    const logged = lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string; bundle?: string })
+      .filter((l) => l.bundle === 'demo/copy' && l.msg.startsWith('bundle applied'));
+    expect(logged.map((l) => [l.level, l.msg])).toEqual([[50, 'bundle applied with failures']]);
 
     expect(ready).toMatchObject({
       cluster,
@@ -518,5 +571,96 @@ describe('delivery', () => {
     expect(ready.revision).toBe(fast.revision);
     expect(sim.liveObject('v1/ConfigMap/shop/a')?.data).toEqual({ v: 'fast' });
     expect(states('web')).toEqual(['WaitApplied', 'WaitApplied', 'Ready']);
+  });
+  it('refuses a signed desired state for another cluster', async () => {
+    const sim = new SimulatedCluster();
+    await start(sim);
+    await eventually(
+      'the first sync',
+      () => hub.syncRequests.length,
+      (n) => n === 1,
+    );
+    const rev = revisionOf([configMap('elsewhere')]);
+    hub.send(
+      { ...hub.want('elsewhere', rev), content: rev.content.toString('utf8') },
+      { envelope: { cluster: 'another-cluster' } },
+    );
+    const marker = revisionOf([configMap('marker')]);
+    hub.send({ ...hub.want('marker', marker), content: marker.content.toString('utf8') });
+    await until('marker', 'Ready');
+    expect(reported('elsewhere')).toEqual([]);
+    expect(sim.liveKeys().some((k) => k.includes('/elsewhere'))).toBe(false);
+    expect(
+      lines.filter((l) => l.includes('the payload is for cluster \\"another-cluster\\"')),
+    ).toHaveLength(1);
+  });
+
+  it('a captured older desired state published again does not roll the bundle back', async () => {
+    const sim = new SimulatedCluster();
+    await start(sim);
+    await eventually(
+      'the first sync',
+      () => hub.syncRequests.length,
+      (n) => n === 1,
+    );
+    const inline = (bundle: string, rev: Revision): Upsert => ({
+      ...hub.want(bundle, rev),
+      content: rev.content.toString('utf8'),
+    });
+    const v2 = revisionOf([configMap('web', { v: '2' })]);
+    const v3 = revisionOf([configMap('web', { v: '3' })]);
+    const captured = hub.send(inline('web', v2));
+    await eventually(
+      'web at v2',
+      () => last('web'),
+      (r) => r?.state === 'Ready' && r.revision === v2.revision,
+    );
+    hub.send(inline('web', v3));
+    await eventually(
+      'web at v3',
+      () => last('web'),
+      (r) => r?.state === 'Ready' && r.revision === v3.revision,
+    );
+    const before = reported('web').length;
+
+    hub.republish(captured);
+    // Messages are handled in order: once the marker is Ready, the replay was looked at.
+    const marker = revisionOf([configMap('marker')]);
+    hub.send(inline('marker', marker));
+    await until('marker', 'Ready');
+    expect(reported('web').slice(before)).toEqual([]);
+    expect(sim.liveObject('v1/ConfigMap/shop/web')?.data).toEqual({ v: '3' });
+    expect(
+      lines.filter((l) => l.includes('refusing desired states older than ones already accepted')),
+    ).toHaveLength(1);
+  });
+
+  it('an agent restarted with nothing remembered takes the current desired state from its sync', async () => {
+    const sim = new SimulatedCluster();
+    const first = await start(borrowed(sim));
+    await eventually(
+      'the first sync',
+      () => hub.syncRequests.length,
+      (n) => n === 1,
+    );
+    const v1 = revisionOf([configMap('web', { v: '1' })]);
+    hub.send({ ...hub.want('web', v1), content: v1.content.toString('utf8') });
+    await eventually(
+      'web at v1',
+      () => last('web'),
+      (r) => r?.state === 'Ready' && r.revision === v1.revision,
+    );
+    await first.stop();
+    // The hub's numbers went far on meanwhile; the new agent knows none of them.
+    hub.seq += 1000;
+    const v2 = revisionOf([configMap('web', { v: '2' })]);
+    hub.want('web', v2);
+    await start(borrowed(sim));
+    await eventually(
+      'web at v2 after the sync',
+      () => last('web'),
+      (r) => r?.state === 'Ready' && r.revision === v2.revision,
+    );
+    expect(sim.liveObject('v1/ConfigMap/shop/web')?.data).toEqual({ v: '2' });
   });
 });

@@ -6,7 +6,10 @@ import {
   type PayloadVerifier,
   SIGNATURE_HEADER,
   DesiredMessageSchema,
+  type DesiredMessage,
+  DesiredSequence,
   changesOf,
+  envelopeProblem,
   SyncReplySchema,
   type DesiredState,
   type Subjects,
@@ -62,9 +65,10 @@ interface BundleWork {
   running: Promise<void> | undefined;
   retryTimer: NodeJS.Timeout | undefined;
   retryAttempt: number;
-  /** Sequence number of the last desired-state message received for it. */
-  lastDesiredSeq: number;
 }
+
+/** Desired-state messages kept while the first sync is under way (looked at once it is done). */
+const MAX_EARLY_MESSAGES = 1000;
 
 /**
  * The agent's delivery loop: receives desired state on `desired(cluster)`, resyncs with the hub
@@ -90,9 +94,15 @@ export class Delivery {
   private nc: NatsConnection | undefined;
   private js: JetStreamClient | undefined;
   private subscription: Subscription | undefined;
-  private desiredSeq = 0;
+  /** Which desired states may still apply (the hub's per-cluster sequence numbers). */
+  private readonly sequence = new DesiredSequence();
+  /** Desired-state messages that came before the first sync reply. */
+  private early: DesiredMessage[] = [];
   /** Desired-state messages and sync replies refused for a bad or missing signature. */
   refused = 0;
+  /** Payloads refused for naming another cluster, and changes refused as older than one accepted. */
+  refusedForeign = 0;
+  refusedStale = 0;
   private syncAbort: AbortController | undefined;
   private syncing: Promise<void> | undefined;
 
@@ -190,8 +200,42 @@ export class Delivery {
       );
       return;
     }
+    const foreign = envelopeProblem(this.opts.cluster, parsed.data);
+    if (foreign !== undefined) {
+      this.refusedForeign += 1;
+      this.log.error(
+        { subject: msg.subject, seq: parsed.data.seq },
+        `refusing a desired-state message: ${foreign}`,
+      );
+      return;
+    }
+    if (!this.sequence.hasSynced) {
+      // No floor yet (the agent just started): looked at once the first sync reply is in.
+      if (this.early.length < MAX_EARLY_MESSAGES) this.early.push(parsed.data);
+      return;
+    }
+    this.applyDesired(parsed.data);
+  }
+
+  /** Enqueues a message's changes that are newer than what was accepted for their bundles. */
+  private applyDesired(message: DesiredMessage): void {
+    const changes = changesOf(message);
+    const verdicts = this.sequence.acceptDesired(
+      message.seq,
+      changes.map((c) => c.bundle),
+    );
+    const stale = changes.filter((_, i) => !verdicts[i]);
+    if (stale.length > 0) {
+      this.refusedStale += stale.length;
+      this.log.warn(
+        { seq: message.seq, issuedAt: message.issuedAt, bundles: stale.map((c) => c.bundle) },
+        'refusing desired states older than ones already accepted (a message sent again?)',
+      );
+    }
     // Several bundles' changes may come in one message; they are applied in order.
-    for (const change of changesOf(parsed.data)) this.enqueue(change, ++this.desiredSeq);
+    changes.forEach((change, i) => {
+      if (verdicts[i]) this.enqueue(change);
+    });
   }
 
   private bundleWork(bundle: string): BundleWork {
@@ -206,17 +250,15 @@ export class Delivery {
         running: undefined,
         retryTimer: undefined,
         retryAttempt: 0,
-        lastDesiredSeq: 0,
       };
       this.work.set(bundle, work);
     }
     return work;
   }
 
-  private enqueue(desired: DesiredState, seq: number): void {
+  private enqueue(desired: DesiredState): void {
     if (this.stopping) return;
     const work = this.bundleWork(desired.bundle);
-    work.lastDesiredSeq = Math.max(work.lastDesiredSeq, seq);
     clearTimeout(work.retryTimer);
     work.retryTimer = undefined;
     work.retryAttempt = 0;
@@ -289,15 +331,17 @@ export class Delivery {
       signal.throwIfAborted();
       work.current!.applying = true;
       const result = await this.opts.applier.apply(bundle, revision, objects, desired.options);
-      log.info(
-        {
-          created: result.created.length,
-          configured: result.configured.length,
-          unchanged: result.unchanged.length,
-          pruned: result.pruned.length,
-        },
-        'bundle applied',
-      );
+      const counts = {
+        created: result.created.length,
+        configured: result.configured.length,
+        unchanged: result.unchanged.length,
+        pruned: result.pruned.length,
+      };
+      if ((result.failed ?? []).length > 0) {
+        log.error({ ...counts, failed: result.failed }, 'bundle applied with failures');
+      } else {
+        log.info(counts, 'bundle applied');
+      }
       work.retryAttempt = 0;
       // Always reported: a desired state the agent already runs comes again only when the hub
       // has not seen its report (lost at a hub restart), so an unchanged status must go too.
@@ -377,7 +421,6 @@ export class Delivery {
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
         const held = await this.opts.applier.heldBundles();
-        const seq = this.desiredSeq;
         const request: SyncRequest = {
           held: held.map((h) => ({ bundle: h.bundle, revision: h.revision })),
         };
@@ -398,14 +441,32 @@ export class Delivery {
             `malformed sync reply: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
           );
         }
-        if (signal.aborted) return;
-        const changed = new Set<string>();
-        for (const change of parsed.data.changes) {
-          changed.add(change.bundle);
-          // A desired-state message that arrived after the request was sent is newer.
-          if ((this.work.get(change.bundle)?.lastDesiredSeq ?? 0) > seq) continue;
-          this.enqueue(change, seq);
+        const foreign = envelopeProblem(this.opts.cluster, parsed.data);
+        if (foreign !== undefined) {
+          this.refusedForeign += 1;
+          throw new Error(`refusing the sync reply: ${foreign}`);
         }
+        if (signal.aborted) return;
+        const changes = parsed.data.changes;
+        const verdicts = this.sequence.acceptSync(
+          parsed.data.seq,
+          changes.map((c) => c.bundle),
+        );
+        if (verdicts === undefined) {
+          throw new Error(
+            `the sync reply (number ${parsed.data.seq}) is not newer than one accepted before; refusing it`,
+          );
+        }
+        const changed = new Set<string>();
+        changes.forEach((change, i) => {
+          changed.add(change.bundle);
+          // A desired-state message accepted after the reply was made is newer.
+          if (verdicts[i]) this.enqueue(change);
+        });
+        // What came before the first reply: only what is newer than the reply applies.
+        const early = this.early;
+        this.early = [];
+        for (const message of early) this.applyDesired(message);
         // Report what did not change too: the hub may have missed it (e.g. after a restart).
         for (const h of held) if (!changed.has(h.bundle)) this.refresh(h.bundle, true);
         this.log.info(

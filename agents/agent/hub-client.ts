@@ -60,6 +60,11 @@ interface HubCall<T> {
 /** A failure worth retrying: the hub is unreachable, overloaded or broken for now. */
 class TransientError extends Error {}
 
+/** No answer from the hub at all (refused, reset, timed out): it may be (re)starting. */
+export class HubUnreachableError extends TransientError {
+  override readonly name = 'HubUnreachableError';
+}
+
 /** `POST /api/v1/agent/bootstrap`, retried forever while the hub is unreachable or answers 5xx. */
 export function bootstrap(
   hubUrl: string,
@@ -68,6 +73,29 @@ export function bootstrap(
   signal?: AbortSignal,
 ): Promise<BootstrapResponse> {
   return callHubWithRetry({
+    hubUrl,
+    path: 'api/v1/agent/bootstrap',
+    token: agentToken,
+    body: {},
+    expect: 200,
+    schema: BootstrapResponseSchema,
+    what: 'bootstrap',
+    logger,
+    signal,
+  });
+}
+
+/**
+ * `POST /api/v1/agent/bootstrap` once: rejects when the hub is unreachable or answers 5xx, for a
+ * caller that paces its own attempts.
+ */
+export function bootstrapOnce(
+  hubUrl: string,
+  agentToken: string,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<BootstrapResponse> {
+  return callHub({
     hubUrl,
     path: 'api/v1/agent/bootstrap',
     token: agentToken,
@@ -144,7 +172,7 @@ async function callHub<T>(call: HubCall<T>): Promise<T> {
     text = response.text;
   } catch (err) {
     if (call.signal?.aborted === true) throw call.signal.reason;
-    throw new TransientError(`hub ${url.origin} unreachable: ${describeFetchError(err)}`);
+    throw new HubUnreachableError(`hub ${url.origin} unreachable: ${describeFetchError(err)}`);
   }
   const where = `POST /${call.path}`;
   if (response.status >= 500 || response.status === 408 || response.status === 429) {

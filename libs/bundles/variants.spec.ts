@@ -3,7 +3,7 @@ import { parseSelector } from '../selectors/index.js';
 import type { BundleSource } from './discover.js';
 import { parseFleetYaml } from './fleet-yaml.js';
 import type { ClusterRef } from './targeting.js';
-import { planVariants } from './variants.js';
+import { describeVariantFailure, planVariants } from './variants.js';
 
 function bundle(fleet: string, references: string[] = []): BundleSource {
   return {
@@ -95,5 +95,37 @@ describe('planVariants', () => {
     expect(variants).toHaveLength(1);
     expect(variants[0]?.clusters).toHaveLength(1000);
     expect(variants[0]?.customizations).toEqual(['eu']);
+  });
+});
+
+describe('describeVariantFailure', () => {
+  const many = Array.from({ length: 23 }, (_, i) => `c${String(i).padStart(2, '0')}`);
+  it.each([
+    [
+      'names the customization and the clusters that keep what they run',
+      { customizations: ['eu'], substitution: {}, clusters: ['c1', 'c5'] },
+      'variant "eu" (clusters c1, c5; they keep what they run): boom',
+    ],
+    [
+      'clusters no customization applies to are the base variant',
+      { customizations: [], substitution: {}, clusters: ['c4'] },
+      'variant "base" (clusters c4; they keep what they run): boom',
+    ],
+    [
+      'several customizations and substitution values are all named',
+      {
+        customizations: ['eu', 'big'],
+        substitution: { 'cluster.labels.region': 'eu' },
+        clusters: ['c2'],
+      },
+      'variant "eu+big" with cluster.labels.region=eu (clusters c2; they keep what they run): boom',
+    ],
+    [
+      'a long cluster list names twenty and counts the rest',
+      { customizations: [], substitution: {}, clusters: many },
+      `variant "base" (clusters ${many.slice(0, 20).join(', ')} and 3 more; they keep what they run): boom`,
+    ],
+  ])('%s', (_name, variant, expected) => {
+    expect(describeVariantFailure(variant, 'boom')).toBe(expected);
   });
 });

@@ -63,3 +63,24 @@ function variantKey(customizations: string[], substitution: Record<string, strin
     .digest('hex')
     .slice(0, 16);
 }
+
+/** Clusters named in a variant's error, at most; the rest are counted. */
+const NAMED_CLUSTERS = 20;
+
+/**
+ * A variant's render error as the bundle shows it: `variant "eu" (clusters a, b; ...): <message>`,
+ * `variant "base"` for clusters no customization applies to, `eu+canary` for several.
+ */
+export function describeVariantFailure(
+  variant: Pick<Variant, 'customizations' | 'substitution' | 'clusters'>,
+  message: string,
+): string {
+  const label = variant.customizations.length > 0 ? variant.customizations.join('+') : 'base';
+  const values = Object.entries(variant.substitution)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+  const more = variant.clusters.length - NAMED_CLUSTERS;
+  const clusters =
+    variant.clusters.slice(0, NAMED_CLUSTERS).join(', ') + (more > 0 ? ` and ${more} more` : '');
+  return `variant ${JSON.stringify(label)}${values ? ` with ${values}` : ''} (clusters ${clusters}; they keep what they run): ${message}`;
+}

@@ -69,20 +69,37 @@ export type DesiredState = z.infer<typeof DesiredStateSchema>;
 export const INLINE_CONTENT_BYTES = 16 * 1024;
 
 /**
- * hub → agent on `flotilla.agent.<cluster>.desired`: several bundles' changes in one message
- * (what the hub sends when one delivery turn changes several bundles on a cluster), applied in
- * order. A message may also be one bare {@link DesiredState}.
+ * What every signed hub → agent payload (desired state, sync reply) carries besides its changes:
+ * the cluster it is for, and its place in that cluster's sequence. The agent refuses a payload for
+ * another cluster, and a desired state older than the newest it accepted (a captured message
+ * published again must not roll the cluster back).
  */
-export const DesiredBatchSchema = z.object({ changes: z.array(DesiredStateSchema).min(1) });
+export const SignedEnvelopeSchema = z.object({
+  /** The cluster this payload is for. */
+  cluster: z.string().min(1),
+  /** Per-cluster sequence number (from PostgreSQL): strictly increasing, across hub restarts and replicas. */
+  seq: z.number().int().positive(),
+  /** When the hub signed it, ISO 8601. */
+  issuedAt: z.string(),
+});
+export type SignedEnvelope = z.infer<typeof SignedEnvelopeSchema>;
+
+/**
+ * hub → agent on `flotilla.agent.<cluster>.desired`: bundles' changes (one, or several when a
+ * delivery turn changes several bundles on a cluster), applied in order.
+ */
+export const DesiredBatchSchema = SignedEnvelopeSchema.extend({
+  changes: z.array(DesiredStateSchema).min(1),
+});
 export type DesiredBatch = z.infer<typeof DesiredBatchSchema>;
 
-/** What the agent accepts on its desired subject: a batch, or one change. */
-export const DesiredMessageSchema = z.union([DesiredBatchSchema, DesiredStateSchema]);
+/** What the agent accepts on its desired subject. */
+export const DesiredMessageSchema = DesiredBatchSchema;
 export type DesiredMessage = z.infer<typeof DesiredMessageSchema>;
 
 /** The changes of a desired-state message, in order. */
 export function changesOf(message: DesiredMessage): DesiredState[] {
-  return 'changes' in message ? message.changes : [message];
+  return message.changes;
 }
 
 /** agent → hub request on `flotilla.hub.<cluster>.content`: one chunk of a revision's content. */
@@ -101,8 +118,14 @@ export const SyncRequestSchema = z.object({
 });
 export type SyncRequest = z.infer<typeof SyncRequestSchema>;
 
-/** Reply to a sync request: every desired-state change the agent is missing. */
-export const SyncReplySchema = z.object({ changes: z.array(DesiredStateSchema) });
+/**
+ * Reply to a sync request: every desired-state change the agent is missing, as of `seq` (the
+ * hub takes the number before it reads the desired state, so the reply holds everything sent
+ * with a lower one).
+ */
+export const SyncReplySchema = SignedEnvelopeSchema.extend({
+  changes: z.array(DesiredStateSchema),
+});
 export type SyncReply = z.infer<typeof SyncReplySchema>;
 
 /** One resource of a bundle as the agent sees it. */

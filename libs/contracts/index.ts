@@ -5,3 +5,4 @@ export * from './tokens.js';
 export * from './project-root.js';
 export * from './delivery.js';
 export * from './signing.js';
+export * from './desired-sequence.js';

@@ -8,7 +8,7 @@ export const HeartbeatSchema = z.object({
   agentVersion: z.string().max(100),
   /** Kubernetes server version (`v1.31.2`; a simulated cluster reports `v1.31.0+flotilla-sim`). */
   kubernetesVersion: z.string().max(100),
-  /** How often this agent heartbeats; the hub's lease is three of these. */
+  /** How often this agent heartbeats (informational: the hub's lease is three of its own interval). */
   intervalMs: z.number().int().positive().max(3_600_000),
   /** Agent clock at sending, ISO 8601; informational only. */
   sentAt: z.string(),
@@ -29,7 +29,10 @@ export const BootstrapResponseSchema = z.object({
    * inbox. Absent when the hub's NATS runs without authentication.
    */
   credentials: z.string().min(1).optional(),
-  /** The prefix the agent must use for reply subjects (its user may receive nothing else). */
+  /**
+   * The prefix the agent must use for reply subjects: its user may receive nothing else, and the
+   * hub answers its requests on no other subject. Handed out also without NATS authentication.
+   */
   inboxPrefix: z.string().min(1).optional(),
 });
 export type BootstrapResponse = z.infer<typeof BootstrapResponseSchema>;

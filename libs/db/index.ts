@@ -13,4 +13,5 @@ export * from './repositories/deployment.repository.js';
 export * from './repositories/rollout.repository.js';
 export * from './repositories/hub-settings.repository.js';
 export * from './repositories/nats-revocation.repository.js';
+export * from './repositories/agent-sequence.repository.js';
 export * from './secrets-at-rest.js';

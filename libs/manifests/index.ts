@@ -6,5 +6,6 @@ export * from './apply-plan.js';
 export * from './drift.js';
 export * from './ownership.js';
 export * from './health.js';
+export * from './field-schema.js';
 export * from './managed-fields.js';
 export * from './inventory.js';

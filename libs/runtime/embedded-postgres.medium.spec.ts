@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -26,6 +28,30 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Alive and not a zombie waiting to be reaped (by init, for the killed server's children). */
+function isRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The port after a restart is the one before — unless another program (on this busy machine,
+ * any test's ephemeral port) took it meanwhile, which the log must then say. Returns the port.
+ */
+function expectKept(before: string, after: string, logs: string[], what: string): string {
+  if (after !== before) {
+    expect(logs.join('\n')).toMatch(
+      new RegExp(
+        `port ${before} of the last start \\(kept in .*\\) is taken by another process; ${what} listens on port ${after} instead`,
+      ),
+    );
+  }
+  return after;
 }
 
 describe('startEmbeddedPostgres', () => {
@@ -79,6 +105,45 @@ describe('startEmbeddedPostgres', () => {
     const restarted = await start();
     expect(await query(restarted.url, 'SELECT v FROM kept')).toEqual([{ v: 'survives' }]);
     await restarted.stop();
+  });
+
+  it('keeps its port across a restart, also after kill -9 of the whole server, and takes another (logged) when it is taken', async () => {
+    const first = await start();
+    const port = new URL(first.url).port;
+    await first.stop();
+    const second = await start();
+    let kept = expectKept(port, new URL(second.url).port, logs, 'PostgreSQL');
+    // kill -9 of the postmaster and every backend at once, as of the hub's process group.
+    const pid = Number(
+      readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0],
+    );
+    const children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map(Number);
+    for (const p of [pid, ...children]) process.kill(p, 'SIGKILL');
+    await expect.poll(() => [pid, ...children].some(isRunning), { timeout: 20_000 }).toBe(false);
+    await second.stop();
+
+    const third = await start();
+    kept = expectKept(kept, new URL(third.url).port, logs, 'PostgreSQL');
+    expect(await query(third.url, 'SELECT v FROM kept')).toEqual([{ v: 'survives' }]);
+    await third.stop();
+
+    const squatter: Server = createServer();
+    await new Promise<void>((resolve) => squatter.listen(Number(kept), '127.0.0.1', resolve));
+    try {
+      const fourth = await start();
+      const newPort = new URL(fourth.url).port;
+      expect(newPort).not.toBe(kept);
+      expect(logs.join('\n')).toContain(
+        `port ${kept} of the last start (kept in ${join(dataDir, 'postgres.port')}) is taken by another process; PostgreSQL listens on port ${newPort} instead`,
+      );
+      expect(await query(fourth.url, 'SELECT v FROM kept')).toEqual([{ v: 'survives' }]);
+      await fourth.stop();
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
   });
 
   it('ignores a postmaster.pid whose pid now belongs to another process', async () => {

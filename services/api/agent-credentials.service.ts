@@ -56,12 +56,15 @@ export class AgentCredentialsService implements OnApplicationBootstrap, OnApplic
     clearTimeout(this.retryTimer);
   }
 
-  /** The bootstrap fields for the agent running with `agentToken`: none without NATS auth. */
+  /**
+   * The bootstrap fields for the agent running with `agentToken`: its NATS user (none without
+   * NATS auth) and, always, the inbox prefix its requests must use (the hub answers no other).
+   */
   async issue(
     cluster: string,
     agentToken: string,
   ): Promise<Pick<BootstrapResponse, 'credentials' | 'inboxPrefix'>> {
-    if (this.auth === null) return {};
+    if (this.auth === null) return { inboxPrefix: this.subjects.agentInboxPrefix(cluster) };
     const issued = await this.auth.agentCredentials(this.subjects, cluster, hashToken(agentToken));
     return { credentials: issued.credentials, inboxPrefix: issued.inboxPrefix };
   }

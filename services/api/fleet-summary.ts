@@ -30,7 +30,9 @@ export function deploymentView(d: DeploymentRow): DeploymentView {
     message =
       d.clusterState === 'Pending'
         ? `cluster ${d.cluster} has not connected yet`
-        : 'waiting for the agent to apply the desired revision';
+        : d.state === 'Pending' && d.message !== ''
+          ? d.message // why the hub set it back to Pending (the cluster removed it, ...)
+          : 'waiting for the agent to apply the desired revision';
   }
   return {
     bundle: d.bundle,

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { ReflectionService } from '@grpc/reflection';
-import type { LogLevel } from '@nestjs/common';
+import { type LogLevel, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type GrpcOptions, Transport } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -29,6 +29,11 @@ export interface HubOptions {
   logLevels?: LogLevel[] | false;
   /** Where embedded PostgreSQL / nats-server chatter goes. */
   infraLog?: (line: string) => void;
+  /**
+   * Where what the operator should know about them goes (a port of the last start taken,
+   * leftovers of a killed run cleared); default: a warning in the hub's log.
+   */
+  infraNotice?: (line: string) => void;
 }
 
 /** A running hub. */
@@ -63,6 +68,7 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
     dataDir: options.config.dataDir,
     natsAuthDir: options.config.natsAuthDir,
     log: options.infraLog,
+    notice: options.infraNotice ?? ((line) => new Logger('Infrastructure').warn(line)),
   });
   try {
     const config: ResolvedHubConfig = {

@@ -23,12 +23,14 @@ import {
   type DeploymentOptions,
   DeploymentOptionsSchema,
   type DesiredState,
+  type DeploymentsChangedEvent,
   deploymentChangesOf,
   INLINE_CONTENT_BYTES,
   type Subjects,
   SyncRequestSchema,
 } from '../../libs/contracts/index.js';
 import {
+  AgentSequenceRepository,
   BundleRepository,
   type DesiredChange,
   DeploymentRepository,
@@ -36,7 +38,8 @@ import {
   TERMINAL_ROLLOUT_STATES,
 } from '../../libs/db/index.js';
 import { ActionType, type OperatorAction } from '../../libs/rollouts/index.js';
-import { parseJson } from '../../libs/nats/index.js';
+import { AgentRequestKind, syncRequestProblem } from '../../libs/gateway/index.js';
+import { parseJson, publishJson } from '../../libs/nats/index.js';
 import {
   DATA_SOURCE,
   METRICS_REGISTRY,
@@ -44,6 +47,7 @@ import {
   SIGNER,
   SUBJECTS,
 } from '../shared/tokens.js';
+import { AgentGateway, type AgentAnswer, type AgentRequest, agentError } from './agent-gateway.js';
 import { type RolloutDecision, RolloutController } from './rollout-controller.js';
 
 const QUEUE = 'flotilla-rollouts';
@@ -111,6 +115,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private stopping = false;
   private outboxTimer: NodeJS.Timeout | undefined;
+  /** The flush publishing now (flushes publish one after another, in order). */
+  private flushing: Promise<void> = Promise.resolve();
   private passes = 0;
 
   constructor(
@@ -123,6 +129,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly rollouts: RolloutRepository,
     private readonly controller: RolloutController,
     @Inject(SIGNER) private readonly signer: PayloadSigner,
+    private readonly gateway: AgentGateway,
+    private readonly sequences: AgentSequenceRepository,
   ) {
     this.published = new Counter({
       name: 'flotilla_desired_state_messages_total',
@@ -164,15 +172,10 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
         queue: QUEUE,
         callback: (_e, msg) => void this.answerAction(msg),
       }),
-      this.nc.subscribe(this.subjects.allSync(), {
-        queue: QUEUE,
-        callback: (_e, msg) => void this.answerSync(msg),
-      }),
-      this.nc.subscribe(this.subjects.allContent(), {
-        queue: QUEUE,
-        callback: (_e, msg) => void this.answerContent(msg),
-      }),
     );
+    // Agents' requests are answered through the gateway only (their own inbox, within limits).
+    this.gateway.serve(AgentRequestKind.Sync, (req) => this.answerSync(req));
+    this.gateway.serve(AgentRequestKind.Content, (req) => this.answerContent(req));
     // Catch up on whatever changed while no delivery ran.
     for (const bundle of await this.deployments.bundlesWithWork()) this.deliver(bundle);
     // Bake times and deadlines pass without any event: re-plan running rollouts every second.
@@ -252,7 +255,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       return await this.deliverPass(bundle, actions);
     } finally {
       // The last pass of a turn sends what the passes queued.
-      if (--this.passes === 0) this.flushOutbox();
+      if (--this.passes === 0) void this.flushOutbox();
     }
   }
 
@@ -384,9 +387,10 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     return entry.list;
   }
 
-  /** A payload and the headers carrying the hub's signature over its exact bytes. */
-  private signed(value: unknown): [Uint8Array, { headers: MsgHdrs }] {
-    return this.signedText(JSON.stringify(value));
+  /** An answer carrying `value` and the hub's signature over its exact bytes. */
+  private signedAnswer(value: unknown): AgentAnswer {
+    const [data, { headers }] = this.signedText(JSON.stringify(value));
+    return { data, headers };
   }
 
   private signedText(text: string): [Uint8Array, { headers: MsgHdrs }] {
@@ -418,39 +422,68 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       if (queued === undefined) this.outbox.set(cluster, [message]);
       else queued.push(message);
     }
-    if (this.passes === 0) this.flushOutbox();
-    else this.outboxTimer ??= setTimeout(() => this.flushOutbox(), COALESCE_MS);
+    if (this.passes === 0) void this.flushOutbox();
+    else this.outboxTimer ??= setTimeout(() => void this.flushOutbox(), COALESCE_MS);
   }
 
   /**
-   * Sends every queued change: one signed message per cluster (a bare change when it is the
-   * only one, else `{changes}`), split where a message would grow past its size limit.
+   * Sends every queued change: one signed message per cluster, split where a message would grow
+   * past its size limit, each numbered in its cluster's sequence (taken after the passes that
+   * made the changes committed). When no numbers can be taken (PostgreSQL gone for a moment) the
+   * changes are not sent; the agents do not acknowledge them, so they are re-sent later.
    */
-  private flushOutbox(): void {
+  private flushOutbox(): Promise<void> {
     clearTimeout(this.outboxTimer);
     this.outboxTimer = undefined;
     const outbox = this.outbox;
     this.outbox = new Map();
+    if (outbox.size === 0) return this.flushing;
+    const messages = new Map<string, string[][]>();
     for (const [cluster, changes] of outbox) {
-      const subject = this.subjects.desired(cluster);
+      const split: string[][] = [];
       let parts: string[] = [];
       let bytes = 0;
-      const send = () => {
-        const payload = parts.length === 1 ? parts[0]! : `{"changes":[${parts.join(',')}]}`;
-        this.nc.publish(subject, ...this.signedText(payload));
-        parts = [];
-        bytes = 0;
-      };
       for (const change of changes) {
         const part = JSON.stringify(change);
         const partBytes = Buffer.byteLength(part) + 1;
-        if (parts.length > 0 && bytes + partBytes > MAX_DESIRED_MESSAGE_BYTES) send();
+        if (parts.length > 0 && bytes + partBytes > MAX_DESIRED_MESSAGE_BYTES) {
+          split.push(parts);
+          parts = [];
+          bytes = 0;
+        }
         parts.push(part);
         bytes += partBytes;
         this.published.inc({ kind: change.kind });
       }
-      if (parts.length > 0) send();
+      if (parts.length > 0) split.push(parts);
+      messages.set(cluster, split);
     }
+    // Flushes publish in the order they were made: a later one's numbers are higher.
+    const flush = this.flushing
+      .then(async () => {
+        let newest: Map<string, number>;
+        try {
+          newest = await this.sequences.take(
+            new Map([...messages].map(([cluster, split]) => [cluster, split.length])),
+          );
+        } catch (err) {
+          this.logger.error(`numbering desired state (re-sent later): ${String(err)}`);
+          return;
+        }
+        const issuedAt = new Date().toISOString();
+        for (const [cluster, split] of messages) {
+          const subject = this.subjects.desired(cluster);
+          let seq = newest.get(cluster)! - split.length;
+          for (const parts of split) {
+            const envelope = JSON.stringify({ cluster, seq: ++seq, issuedAt });
+            const payload = `${envelope.slice(0, -1)},"changes":[${parts.join(',')}]}`;
+            this.nc.publish(subject, ...this.signedText(payload));
+          }
+        }
+      })
+      .catch((err: unknown) => this.logger.error(`publishing desired state: ${String(err)}`));
+    this.flushing = flush;
+    return flush;
   }
 
   /**
@@ -506,14 +539,15 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   /** Agent after (re)connect: "I hold these"; answer with everything that differs. */
-  private async answerSync(msg: Msg): Promise<void> {
-    const cluster = this.subjects.clusterOf(msg.subject);
-    const parsed = SyncRequestSchema.safeParse(parseJson(msg.data));
-    if (cluster === undefined || !parsed.success) {
-      msg.respond(...this.signed({ changes: [] }));
-      return;
-    }
+  private async answerSync({ cluster, data }: AgentRequest): Promise<AgentAnswer> {
+    const parsed = SyncRequestSchema.safeParse(parseJson(data));
+    if (!parsed.success) return agentError('malformed sync request');
+    const tooMany = syncRequestProblem(parsed.data.held);
+    if (tooMany !== undefined) return agentError(tooMany);
     try {
+      // Numbered before the desired state is read: the reply holds every change sent with a
+      // lower number (those were committed before), so the agent may refuse them from now on.
+      const seq = (await this.sequences.take(new Map([[cluster, 1]]))).get(cluster)!;
       const held = new Map(parsed.data.held.map((h) => [h.bundle, h.revision]));
       const desired = await this.deployments.desiredForCluster(cluster);
       const wanted = new Set(desired.map((d) => d.bundle));
@@ -523,39 +557,51 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       // Bundles the agent holds that the hub no longer knows for it: remove them.
       for (const bundle of held.keys())
         if (!wanted.has(bundle)) changes.push({ kind: 'Remove', bundle, cluster });
+      // What the hub saw applied but the cluster does not hold is not Ready any more.
+      const missing = desired.filter((d) => d.kind === 'Upsert' && !held.has(d.bundle));
+      const notHeld = await this.deployments.markNotHeld(
+        cluster,
+        missing.map((d) => d.bundle),
+      );
+      if (notHeld.length > 0) {
+        const event: DeploymentsChangedEvent = {
+          type: 'DeploymentsChanged',
+          cluster,
+          deployments: notHeld.map((bundle) => ({ bundle, state: 'Pending' })),
+          at: new Date().toISOString(),
+        };
+        publishJson(this.nc, this.subjects.event('deployment', cluster), event);
+      }
       const messages = await this.toMessages(changes, SYNC_INLINE_BUDGET);
-      msg.respond(...this.signed({ changes: messages.map(([, m]) => m) }));
+      return this.signedAnswer({
+        cluster,
+        seq,
+        issuedAt: new Date().toISOString(),
+        changes: messages.map(([, m]) => m),
+      });
     } catch (err) {
       this.logger.error(`sync for ${cluster}: ${String(err)}`);
-      const h = headers();
-      h.set('Flotilla-Error', 'sync failed; retry');
-      msg.respond(JSON.stringify({ changes: [] }), { headers: h });
+      return agentError('sync failed; retry');
     }
   }
 
   /** One chunk of a revision's content, for a cluster that is meant to run it. */
-  private async answerContent(msg: Msg): Promise<void> {
-    const cluster = this.subjects.clusterOf(msg.subject);
-    const parsed = ContentRequestSchema.safeParse(parseJson(msg.data));
-    const fail = (reason: string) => {
-      const h = headers();
-      h.set('Flotilla-Error', reason);
-      msg.respond(new Uint8Array(), { headers: h });
-    };
-    if (cluster === undefined || !parsed.success) return fail('malformed content request');
+  private async answerContent({ cluster, data }: AgentRequest): Promise<AgentAnswer> {
+    const parsed = ContentRequestSchema.safeParse(parseJson(data));
+    if (!parsed.success) return agentError('malformed content request');
     const { revision, chunk } = parsed.data;
     try {
       if (!(await this.isEntitled(cluster, revision))) {
-        return fail(`revision ${revision} is not desired on cluster ${cluster}`);
+        return agentError(`revision ${revision} is not desired on cluster ${cluster}`);
       }
       const content = await this.contentOf(revision);
-      if (!content) return fail(`revision ${revision} not found`);
+      if (!content) return agentError(`revision ${revision} not found`);
       const start = chunk * CONTENT_CHUNK_BYTES;
-      if (chunk > 0 && start >= content.length) return fail(`chunk ${chunk} is out of range`);
-      msg.respond(content.subarray(start, start + CONTENT_CHUNK_BYTES));
+      if (chunk > 0 && start >= content.length) return agentError(`chunk ${chunk} is out of range`);
+      return { data: content.subarray(start, start + CONTENT_CHUNK_BYTES) };
     } catch (err) {
       this.logger.error(`content for ${cluster}: ${String(err)}`);
-      fail('content lookup failed; retry');
+      return agentError('content lookup failed; retry');
     }
   }
 
@@ -609,7 +655,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     if (this.resendTimer) clearInterval(this.resendTimer);
     for (const s of this.subs) s.unsubscribe();
     await this.idle();
-    this.flushOutbox();
+    await this.flushOutbox();
     // Hand the bundles over at once rather than after the leases lapse.
     await this.deployments.releaseLeases(this.holder).catch(() => undefined);
   }

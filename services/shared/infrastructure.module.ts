@@ -38,6 +38,7 @@ const repositories = [
 ] as const;
 /** Repositories that keep secrets: they encrypt with the hub's SecretBox. */
 const secretRepositories = [GitRepoRepository, HubSettingsRepository] as const;
+import { ReadinessService } from './readiness.service.js';
 import {
   DATA_SOURCE,
   HUB_CONFIG,
@@ -150,6 +151,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
           inject: [DATA_SOURCE],
           useFactory: (ds: DataSource) => new Repo(ds),
         })),
+        ReadinessService,
       ],
       exports: [
         HUB_CONFIG,
@@ -162,6 +164,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         SIGNER,
         ...repositories,
         ...secretRepositories,
+        ReadinessService,
       ],
     };
   }

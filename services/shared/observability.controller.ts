@@ -8,11 +8,11 @@ import {
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { NatsConnection } from '@nats-io/transport-node';
 import type { Response } from 'express';
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import { DATA_SOURCE, METRICS_REGISTRY, NATS_CONNECTION } from './tokens.js';
+import { ReadinessService } from './readiness.service.js';
+import { DATA_SOURCE, METRICS_REGISTRY } from './tokens.js';
 import { Access } from './access.decorator.js';
 
 /** Liveness, readiness and Prometheus metrics, served by every hub process. */
@@ -22,7 +22,7 @@ import { Access } from './access.decorator.js';
 export class ObservabilityController {
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
-    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly readiness: ReadinessService,
     @Inject(METRICS_REGISTRY) private readonly registry: Registry,
   ) {}
 
@@ -33,7 +33,10 @@ export class ObservabilityController {
     return { status: 'ok' };
   }
 
-  /** The process can serve: PostgreSQL answers and NATS is connected. */
+  /**
+   * The process can serve: PostgreSQL answers, NATS is connected, and what the services rely on
+   * is there (e.g. the status stream).
+   */
   @Get('readyz')
   async readyz(): Promise<{ status: string; checks: Record<string, string> }> {
     const checks: Record<string, string> = {};
@@ -43,7 +46,7 @@ export class ObservabilityController {
     } catch (err) {
       checks.postgres = `failing: ${err instanceof Error ? err.message : String(err)}`;
     }
-    checks.nats = this.nc.isClosed() ? 'failing: connection closed' : 'ok';
+    Object.assign(checks, await this.readiness.report());
     const ready = Object.values(checks).every((v) => v === 'ok');
     if (!ready) throw new ServiceUnavailableException(`not ready: ${JSON.stringify(checks)}`);
     return { status: 'ok', checks };

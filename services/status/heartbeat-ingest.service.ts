@@ -14,9 +14,15 @@ import {
   type StateTransition,
 } from '../../libs/db/index.js';
 import { FlushScheduler } from '../../libs/batching/flush-scheduler.js';
+import type { HubConfig } from '../../libs/config/config.js';
 import { LeaseTimers, leaseExpiry } from '../../libs/liveness/lease.js';
+import {
+  OBSERVATION_TICK_MS,
+  ObservationWindow,
+  judgeLeases,
+} from '../../libs/liveness/observation.js';
 import { parseJson, publishJson } from '../../libs/nats/index.js';
-import { METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { HUB_CONFIG, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 
 /** Queue group: each heartbeat is handled by one status replica. */
 const QUEUE = 'flotilla-status';
@@ -31,6 +37,11 @@ const SWEEP_MS = 5000;
  * Cluster liveness. Heartbeats are batched into PostgreSQL (Online, lastSeen, versions, lease);
  * each lease has a timer at its exact expiry that marks the cluster Offline unless it was
  * renewed meanwhile (by any replica). State changes go out as `flotilla.events.cluster.<name>`.
+ *
+ * A lease is three of the hub's heartbeat intervals (FLOTILLA_HEARTBEAT_INTERVAL), whatever the
+ * agent says it heartbeats at. Time the hub was not observing (event loop blocked, not running)
+ * does not count against agents, and a cluster whose heartbeat this hub received within its lease
+ * is never expired because PostgreSQL has not stored it yet (see `judgeLeases`).
  */
 @Injectable()
 export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -39,7 +50,12 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
   private pending = new Map<string, HeartbeatRecord>();
   private readonly flusher = new FlushScheduler(() => this.flush(), FLUSH_MS);
   private sweepTimer: NodeJS.Timeout | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
   private readonly leases: LeaseTimers;
+  /** Lease expiry (epoch ms, by this hub's clock) of the last heartbeat received per cluster. */
+  private readonly received = new Map<string, number>();
+  private observation: ObservationWindow;
+  private readonly intervalMs: number;
   private readonly heartbeats: Counter;
   private readonly rejected: Counter;
   private readonly transitions: Counter;
@@ -50,8 +66,11 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     @Inject(SUBJECTS) private readonly subjects: Subjects,
     @Inject(METRICS_REGISTRY) registry: Registry,
     private readonly clusters: ClusterRepository,
+    @Inject(HUB_CONFIG) config: Pick<HubConfig, 'heartbeatIntervalMs'>,
   ) {
+    this.intervalMs = config.heartbeatIntervalMs;
     this.leases = new LeaseTimers((names) => void this.expire(names));
+    this.observation = this.observeFromNow();
     this.heartbeats = new Counter({
       name: 'flotilla_heartbeats_total',
       help: 'Heartbeats received',
@@ -70,7 +89,18 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     });
   }
 
+  /** The hub starts observing now: leases are judged one interval from now at the earliest. */
+  private observeFromNow(): ObservationWindow {
+    return new ObservationWindow(this.intervalMs, { now: () => Date.now() }, (gap, from) =>
+      this.logger.warn(
+        `the hub observed nothing for ${gap} ms (event loop blocked?); leases are judged again from ${new Date(from).toISOString()}`,
+      ),
+    );
+  }
+
   async onApplicationBootstrap(): Promise<void> {
+    // Starting up (migrations, other modules) is no stall: observing starts here.
+    this.observation = this.observeFromNow();
     // Leases granted before this process started: expire the lapsed ones, time the rest.
     await this.expire(undefined);
     for (const lease of await this.clusters.onlineLeases())
@@ -87,6 +117,8 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     });
     this.sweepTimer = setInterval(() => void this.expire(undefined), SWEEP_MS);
     this.sweepTimer.unref();
+    this.tickTimer = setInterval(() => this.observation.tick(), OBSERVATION_TICK_MS);
+    this.tickTimer.unref();
   }
 
   private accept(subject: string, data: Uint8Array): void {
@@ -99,10 +131,13 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     }
     this.heartbeats.inc();
     const seenAt = new Date();
+    // The hub's interval, not the one the agent names: an agent cannot lengthen its own lease.
+    const leaseExpiresAt = leaseExpiry(seenAt, this.intervalMs);
+    this.received.set(cluster, leaseExpiresAt.getTime());
     this.pending.set(cluster, {
       name: cluster,
       seenAt,
-      leaseExpiresAt: leaseExpiry(seenAt, parsed.data.intervalMs),
+      leaseExpiresAt,
       agentVersion: parsed.data.agentVersion,
       kubernetesVersion: parsed.data.kubernetesVersion,
     });
@@ -127,13 +162,29 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     }
   }
 
+  /**
+   * Marks Offline the clusters whose lease lapsed (`names` from their timers; undefined: any in
+   * PostgreSQL), as judged by {@link judgeLeases}; the others are looked at again later.
+   */
   private async expire(names: string[] | undefined): Promise<void> {
     if (this.stopped) return;
+    // Before any await: after a blocked event loop, timers run before the queued heartbeats are read.
+    const judgeFrom = this.observation.judgeFrom();
+    const now = Date.now();
     try {
-      this.announce(await this.clusters.expireLeases(new Date(), names));
+      const candidates = names ?? (await this.clusters.lapsedLeases(new Date(now)));
+      if (names === undefined) this.forgetEndedLeases(now);
+      const { expire, later } = judgeLeases(candidates, this.received, now, judgeFrom);
+      for (const { name, at } of later) this.leases.schedule(name, new Date(at));
+      if (expire.length === 0) return;
+      this.announce(await this.clusters.expireLeases(new Date(now), expire));
     } catch (err) {
       if (!this.stopped) this.logger.error(`expiring leases: ${String(err)}`);
     }
+  }
+
+  private forgetEndedLeases(now: number): void {
+    for (const [name, until] of this.received) if (until <= now) this.received.delete(name);
   }
 
   private announce(changes: StateTransition[]): void {
@@ -152,6 +203,7 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     this.stopped = true;
     this.subscription?.unsubscribe();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.tickTimer) clearInterval(this.tickTimer);
     this.leases.clear();
     await this.flusher.stop();
   }

@@ -24,6 +24,7 @@ import {
   statusStreamName,
 } from '../../libs/nats/index.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
+import { ReadinessService } from '../shared/readiness.service.js';
 import { HUB_CONFIG, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 
 /** Reports are written at most this far apart, or when this many are waiting. */
@@ -35,6 +36,10 @@ const FLUSH_SIZE = 1000;
  * past this, and acks wait for the whole statement).
  */
 const MAX_WRITE_ROWS = 5000;
+/** How often the status stream and its consumer are checked (and re-created when missing). */
+const WATCH_MS = 5000;
+/** Wait before consuming again after the consumer's message loop ended. */
+const RESTART_MS = 1000;
 
 /**
  * Agents' status reports, from the JetStream stream into PostgreSQL in batches. A batch is
@@ -53,6 +58,10 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
   private stopped = false;
   private readonly ingested: Counter;
   private readonly rejected: Counter;
+  private readonly recreated: Counter;
+  private readonly stream: string;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private watching = false;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -60,7 +69,14 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
     @Inject(HUB_CONFIG) private readonly config: ResolvedHubConfig,
     @Inject(METRICS_REGISTRY) registry: Registry,
     private readonly deployments: DeploymentRepository,
+    private readonly readiness: ReadinessService,
   ) {
+    this.stream = statusStreamName(this.config.subjectPrefix);
+    this.recreated = new Counter({
+      name: 'flotilla_status_stream_recreated_total',
+      help: 'Times the status stream or its consumer was found missing and re-created',
+      registers: [registry],
+    });
     this.ingested = new Counter({
       name: 'flotilla_status_reports_total',
       help: 'Status reports written',
@@ -74,11 +90,64 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const stream = statusStreamName(this.config.subjectPrefix);
-    await ensureStatusStream(await jetstreamManager(this.nc), stream, this.subjects.allStatus());
-    const consumer = await jetstream(this.nc).consumers.get(stream, STATUS_CONSUMER);
+    this.readiness.register('statusStream', () => this.streamProblem());
+    await this.ensureAndConsume();
+    // The stream or its consumer may go (deleted by hand, a NATS server that lost its store):
+    // checked every few seconds, and re-created.
+    this.watchTimer = setInterval(() => void this.watch(), WATCH_MS);
+    this.watchTimer.unref();
+  }
+
+  /** Creates the stream and consumer if missing, and (re)starts consuming. */
+  private async ensureAndConsume(): Promise<void> {
+    await ensureStatusStream(
+      await jetstreamManager(this.nc),
+      this.stream,
+      this.subjects.allStatus(),
+    );
+    const consumer = await jetstream(this.nc).consumers.get(this.stream, STATUS_CONSUMER);
+    const previous = this.messages;
     this.messages = await consumer.consume({ max_messages: 2 * FLUSH_SIZE });
+    await previous?.close().catch(() => undefined);
     void this.run(this.messages);
+  }
+
+  /** Why the status stream or its consumer cannot be used, or undefined. */
+  private async streamProblem(): Promise<string | undefined> {
+    const jsm = await jetstreamManager(this.nc);
+    try {
+      await jsm.streams.info(this.stream);
+    } catch (err) {
+      return `stream ${this.stream}: ${String(err)}`;
+    }
+    try {
+      await jsm.consumers.info(this.stream, STATUS_CONSUMER);
+    } catch (err) {
+      return `consumer ${STATUS_CONSUMER} of ${this.stream}: ${String(err)}`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Re-creates the stream or consumer when missing and consumes again; with `restart`, consumes
+   * again in any case (the consumer's message loop ended).
+   */
+  private async watch(restart = false): Promise<void> {
+    if (this.stopped || this.watching || this.nc.isClosed()) return;
+    this.watching = true;
+    try {
+      const problem = await this.streamProblem();
+      if ((problem === undefined && !restart) || this.stopped) return;
+      if (problem !== undefined) this.logger.error(`${problem}; re-creating it`);
+      await this.ensureAndConsume();
+      if (problem === undefined) return;
+      this.recreated.inc();
+      this.logger.log(`status stream ${this.stream} and consumer ${STATUS_CONSUMER} are back`);
+    } catch (err) {
+      this.logger.error(`cannot re-create the status stream ${this.stream}: ${String(err)}`);
+    } finally {
+      this.watching = false;
+    }
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
@@ -86,6 +155,10 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
       for await (const msg of messages) this.accept(msg);
     } catch (err) {
       if (!this.stopped) this.logger.error(`status consumer stopped: ${String(err)}`);
+    }
+    // Ended while still the current one (not replaced, not stopping): consume again.
+    if (!this.stopped && this.messages === messages) {
+      setTimeout(() => void this.watch(true), RESTART_MS).unref();
     }
   }
 
@@ -175,6 +248,7 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.watchTimer);
     await this.messages?.close().catch(() => undefined);
     await this.flusher.stop();
     // Reports received but not written yet: written now, or handed back. Left alone, they would

@@ -251,3 +251,91 @@ describe('status ingest', () => {
     expect(metrics).toMatch(/^flotilla_status_reports_rejected_total 3$/m);
   });
 });
+
+describe('what the cluster does not run is never Ready', () => {
+  /** Makes cluster `name` Online, as its agent's heartbeat does. */
+  async function heartbeat(name: string): Promise<void> {
+    nc.publish(
+      subjects.heartbeat(name),
+      JSON.stringify({
+        cluster: name,
+        agentVersion: 'test',
+        kubernetesVersion: 'v1.31.0',
+        intervalMs: 5000,
+        sentAt: new Date().toISOString(),
+      }),
+    );
+    await eventually(
+      `${name} Online`,
+      async () => (await hub.api().get(`/api/v1/clusters/${name}`).expect(200)).body,
+      (c) => c.state === 'Online',
+    );
+  }
+
+  it('a Removed report for a bundle still desired leaves Ready, and the hub sends the bundle again', async () => {
+    await heartbeat('a');
+    const ds = await deploymentsOf('a');
+    await publish('a', { cluster: 'a', reports: ds.map((d) => report(d, 'Ready')) });
+    await eventually(
+      'a Ready',
+      () => deploymentsOf('a'),
+      (now) => now.every((d) => d.state === 'Ready'),
+    );
+    const [one] = ds;
+    const received: Msg[] = [];
+    const sub = nc.subscribe(subjects.desired('a'), { callback: (_e, m) => void received.push(m) });
+    try {
+      await publish('a', { ...report(one!, 'Removed'), revision: null });
+      const after = await eventually(
+        'a/one no longer Ready',
+        () => deploymentsOf('a'),
+        (now) => now[0]!.state !== 'Ready',
+      );
+      expect(after[0]).toMatchObject({ state: 'Pending', appliedRevision: null });
+      expect(after[0]!.message).toMatch(/removed while it is still desired/);
+      await heartbeat('a');
+      const resent = await eventually(
+        'one sent to a again',
+        () => received.flatMap((m) => changesOf(DesiredMessageSchema.parse(m.json()))),
+        (changes) => changes.some((c) => c.kind === 'Upsert' && c.bundle === one!.bundle),
+        { timeoutMs: 30_000 },
+      );
+      expect(resent.find((c) => c.bundle === one!.bundle)).toMatchObject({
+        kind: 'Upsert',
+        revision: one!.desiredRevision,
+      });
+    } finally {
+      sub.unsubscribe();
+    }
+  }, 40_000);
+
+  it('a sync saying the agent holds nothing puts what the hub saw applied back to Pending', async () => {
+    const ds = await deploymentsOf('a');
+    await publish('a', { cluster: 'a', reports: ds.map((d) => report(d, 'Ready')) });
+    await eventually(
+      'a Ready',
+      () => deploymentsOf('a'),
+      (now) => now.every((d) => d.state === 'Ready'),
+    );
+    const agent = await connect({
+      servers: hub.config.natsUrl,
+      inboxPrefix: subjects.agentInboxPrefix('a'),
+    });
+    try {
+      const reply = await agent.request(subjects.sync('a'), JSON.stringify({ held: [] }), {
+        timeout: 10_000,
+      });
+      const body = reply.json<{ cluster: string; changes: { bundle: string }[] }>();
+      expect(body.cluster).toBe('a');
+      expect(body.changes.map((c) => c.bundle).sort()).toEqual(ds.map((d) => d.bundle));
+      const now = await deploymentsOf('a');
+      expect(now.map((d) => [d.state, d.appliedRevision])).toEqual([
+        ['Pending', null],
+        ['Pending', null],
+      ]);
+      expect(now[0]!.message).toMatch(/does not hold this bundle/);
+    } finally {
+      await agent.close();
+    }
+  });
+});

@@ -211,6 +211,8 @@ describe('agent bootstrap and self-registration', () => {
       subjectPrefix: hub.config.subjectPrefix,
       heartbeatIntervalMs: 5000,
       hubPublicKey: expect.stringContaining('BEGIN PUBLIC KEY'),
+      // The hub answers this agent's requests only under it, also without NATS authentication.
+      inboxPrefix: `_INBOX.${hub.config.subjectPrefix}.flotilla.agent.boot-1`,
     });
     // One signing key for the hub, whoever asks.
     const again = await api
@@ -363,7 +365,7 @@ describe('operations endpoints', () => {
   it('healthz and readyz answer 200', async () => {
     await api.get('/healthz').expect(200, { status: 'ok' });
     const ready = await api.get('/readyz').expect(200);
-    expect(ready.body.checks).toEqual({ postgres: 'ok', nats: 'ok' });
+    expect(ready.body.checks).toEqual({ postgres: 'ok', nats: 'ok', statusStream: 'ok' });
   });
 
   it('metrics are in Prometheus text format', async () => {

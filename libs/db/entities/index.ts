@@ -1,3 +1,4 @@
+import { AgentSequenceEntity } from './agent-sequence.entity.js';
 import { AgentTokenEntity } from './agent-token.entity.js';
 import { ApiTokenEntity } from './api-token.entity.js';
 import { BundleRevisionEntity } from './bundle-revision.entity.js';
@@ -16,6 +17,7 @@ import { RolloutEntity } from './rollout.entity.js';
 import { VariantRenderEntity } from './variant-render.entity.js';
 
 export {
+  AgentSequenceEntity,
   AgentTokenEntity,
   ApiTokenEntity,
   BundleEntity,
@@ -54,4 +56,5 @@ export const entities = [
   HubSettingEntity,
   ApiTokenEntity,
   NatsRevocationEntity,
+  AgentSequenceEntity,
 ];

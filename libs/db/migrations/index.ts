@@ -7,7 +7,9 @@ import { HubSettings1732500000000 } from './1732500000000-hub-settings.js';
 import { ApiTokens1732610000000 } from './1732610000000-api-tokens.js';
 import { SecretsAtRest1732650000000 } from './1732650000000-secrets-at-rest.js';
 import { NatsRevocations1732700000000 } from './1732700000000-nats-revocations.js';
-import { HelmCharts1732790000000 } from './1732790000000-helm-charts.js';
+import { GitRepoLastChanged1732810000000 } from './1732810000000-gitrepo-last-changed.js';
+import { AgentSequences1732830000000 } from './1732830000000-agent-sequences.js';
+import { HelmCharts1732850000000 } from './1732850000000-helm-charts.js';
 
 /** Every migration, oldest first. Add new ones at the end; never edit a released one. */
 export const migrations = [
@@ -20,5 +22,7 @@ export const migrations = [
   ApiTokens1732610000000,
   SecretsAtRest1732650000000,
   NatsRevocations1732700000000,
-  HelmCharts1732790000000,
+  GitRepoLastChanged1732810000000,
+  AgentSequences1732830000000,
+  HelmCharts1732850000000,
 ];

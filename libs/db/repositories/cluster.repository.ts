@@ -175,6 +175,15 @@ export class ClusterRepository {
     return rows.map((r) => ({ cluster: fromRow(r), previousState: ClusterState.Online }));
   }
 
+  /** Names of the Online clusters whose lease expired at or before `now`. */
+  async lapsedLeases(now: Date): Promise<string[]> {
+    const rows: { name: string }[] = await this.ds.query(
+      `SELECT name FROM clusters WHERE state = 'Online' AND lease_expires_at <= $1`,
+      [now.toISOString()],
+    );
+    return rows.map((r) => r.name);
+  }
+
   /** Every Online cluster's lease expiry, for scheduling timers after a (re)start. */
   async onlineLeases(): Promise<{ name: string; leaseExpiresAt: Date }[]> {
     const rows: { name: string; lease_expires_at: Date }[] = await this.ds.query(

@@ -74,6 +74,14 @@ export class DeploymentRepository {
     });
   }
 
+  /** What Git asks each cluster to run of `bundle` now. */
+  async targetsOf(bundle: string): Promise<TargetRow[]> {
+    return this.ds.query(
+      'SELECT cluster, revision, commit FROM bundle_targets WHERE bundle = $1 ORDER BY cluster',
+      [bundle],
+    );
+  }
+
   /** Removes every target of the named bundles (they left Git). */
   async clearTargets(bundles: string[]): Promise<void> {
     if (bundles.length > 0)
@@ -209,14 +217,36 @@ export class DeploymentRepository {
       }
     }
     if (removed.length > 0) {
-      const deleted = await queryReturning<{ bundle: string; cluster: string }>(
+      removed.sort(byDeploymentKey);
+      // A removal the hub asked for deletes the deployment. A bundle still desired that the
+      // cluster says it removed is not Ready any more: it is Pending again, and re-sent (its
+      // applied revision no longer equals the desired one).
+      const rows = await queryReturning<{ bundle: string; cluster: string; state: string }>(
         this.ds,
-        `DELETE FROM deployments d USING unnest($1::text[], $2::text[]) AS r(bundle, cluster)
-          WHERE d.bundle = r.bundle AND d.cluster = r.cluster AND d.desired_revision IS NULL
-          RETURNING d.bundle, d.cluster`,
-        [removed.map((r) => r.bundle), removed.map((r) => r.cluster)],
+        `WITH r AS (
+           SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS r(bundle, cluster, observed_at)
+         ), deleted AS (
+           DELETE FROM deployments d USING r
+            WHERE d.bundle = r.bundle AND d.cluster = r.cluster AND d.desired_revision IS NULL
+           RETURNING d.bundle, d.cluster, 'Removed'::text AS state
+         ), missing AS (
+           UPDATE deployments d
+              SET applied_revision = NULL, state = 'Pending', message = $4,
+                  resources = '[]'::jsonb, reported_at = r.observed_at
+             FROM r
+            WHERE d.bundle = r.bundle AND d.cluster = r.cluster AND d.desired_revision IS NOT NULL
+              AND (d.reported_at IS NULL OR d.reported_at <= r.observed_at)
+           RETURNING d.bundle, d.cluster, 'Pending'::text AS state
+         )
+         SELECT * FROM deleted UNION ALL SELECT * FROM missing`,
+        [
+          removed.map((r) => r.bundle),
+          removed.map((r) => r.cluster),
+          removed.map((r) => r.observedAt),
+          REMOVED_WHILE_DESIRED,
+        ],
       );
-      changed.push(...deleted.map((d) => ({ ...d, state: 'Removed' })));
+      changed.push(...rows);
     }
     return changed;
   }
@@ -306,6 +336,24 @@ export class DeploymentRepository {
             commit: r.commit ?? '',
           },
     );
+  }
+
+  /**
+   * The agent of `cluster` said (at its sync) that it does not hold these bundles: those the hub
+   * saw applied are Pending again, not Ready. Returns the deployments that changed.
+   */
+  async markNotHeld(cluster: string, bundles: readonly string[]): Promise<string[]> {
+    if (bundles.length === 0) return [];
+    const rows = await queryReturning<{ bundle: string }>(
+      this.ds,
+      `UPDATE deployments d
+          SET applied_revision = NULL, state = 'Pending', message = $3, resources = '[]'::jsonb
+        WHERE d.cluster = $1 AND d.bundle = ANY($2::text[])
+          AND d.desired_revision IS NOT NULL AND d.applied_revision IS NOT NULL
+        RETURNING d.bundle`,
+      [cluster, [...bundles].sort(), NOT_HELD_AT_SYNC],
+    );
+    return rows.map((r) => r.bundle);
   }
 
   /**
@@ -402,7 +450,17 @@ export class DeploymentRepository {
 }
 
 /** Orders deployments by (bundle, cluster), the primary key's order (code points, as `C`). */
-function byDeploymentKey(a: ReportRow, b: ReportRow): number {
+/** Message of a deployment whose cluster removed it while it is still desired there. */
+export const REMOVED_WHILE_DESIRED =
+  'the cluster reported this bundle removed while it is still desired there; sending it again';
+/** Message of a deployment whose cluster's agent said at its sync that it does not hold it. */
+export const NOT_HELD_AT_SYNC =
+  'the agent does not hold this bundle (it said so at its sync); sending it again';
+
+function byDeploymentKey(
+  a: { bundle: string; cluster: string },
+  b: { bundle: string; cluster: string },
+): number {
   if (a.bundle !== b.bundle) return a.bundle < b.bundle ? -1 : 1;
   return a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0;
 }

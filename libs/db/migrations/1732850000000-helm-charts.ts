@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * prefix) and whether charts may be fetched over plain http; per bundle: the charts its last
  * good revision was rendered from.
  */
-export class HelmCharts1732790000000 implements MigrationInterface {
-  name = 'HelmCharts1732790000000';
+export class HelmCharts1732850000000 implements MigrationInterface {
+  name = 'HelmCharts1732850000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE "gitrepos" ADD COLUMN "helm_credentials" text`);

@@ -1,0 +1,233 @@
+import 'reflect-metadata';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import pg from 'pg';
+import { Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ClusterEventSchema,
+  createSubjects,
+  type ClusterEvent,
+  type Subjects,
+} from '../../libs/contracts/index.js';
+import { openDatabase } from '../../libs/db/data-source.js';
+import { ClusterRepository } from '../../libs/db/index.js';
+import {
+  createTestDatabase,
+  eventually,
+  testNatsUrl,
+  testSubjectPrefix,
+  type TestDatabase,
+} from '../../libs/testing/index.js';
+import { HeartbeatIngestService } from './heartbeat-ingest.service.js';
+
+let db: TestDatabase;
+let ds: DataSource;
+let nc: NatsConnection;
+let clusters: ClusterRepository;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = await openDatabase(db.url);
+  clusters = new ClusterRepository(ds);
+  nc = await connect({ servers: testNatsUrl() });
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await nc?.close();
+  await ds?.destroy();
+  await db?.drop();
+});
+
+/** The status service's liveness part, with the hub's heartbeat interval `intervalMs`. */
+async function startLiveness(
+  intervalMs: number,
+): Promise<{ subjects: Subjects; events: ClusterEvent[] }> {
+  const subjects = createSubjects(testSubjectPrefix());
+  const events: ClusterEvent[] = [];
+  const sub = nc.subscribe(subjects.allEvents('cluster'), {
+    callback: (err, msg) => {
+      if (!err) events.push(ClusterEventSchema.parse(msg.json()));
+    },
+  });
+  const service = new HeartbeatIngestService(nc, subjects, new Registry(), clusters, {
+    heartbeatIntervalMs: intervalMs,
+  });
+  await service.onApplicationBootstrap();
+  await nc.flush();
+  cleanups.push(async () => {
+    sub.unsubscribe();
+    await service.onModuleDestroy();
+  });
+  return { subjects, events };
+}
+
+function heartbeat(cluster: string, intervalMs: number): string {
+  return JSON.stringify({
+    cluster,
+    agentVersion: '0.1.0',
+    kubernetesVersion: 'v1.31.0',
+    intervalMs,
+    sentAt: new Date().toISOString(),
+  });
+}
+
+/** The state changes of one cluster (the tests share a database, so each looks at its own). */
+function transitionsOf(events: ClusterEvent[], cluster: string): string[] {
+  return events
+    .filter((e) => e.cluster.name === cluster)
+    .map((e) => `${e.cluster.name}:${e.cluster.state}`);
+}
+
+async function clusterRow(name: string) {
+  const cluster = await clusters.get(name);
+  return cluster;
+}
+
+/**
+ * Heartbeats from another process, every `everyMs`: they keep coming while this process (the
+ * hub) is stalled.
+ */
+function heartbeatsFromAnotherProcess(subject: string, cluster: string, everyMs: number): void {
+  const script = `
+    import { connect } from '@nats-io/transport-node';
+    const nc = await connect({ servers: process.env.NATS_URL });
+    const beat = () => nc.publish(process.env.SUBJECT, JSON.stringify({
+      cluster: process.env.CLUSTER, agentVersion: '0.1.0', kubernetesVersion: 'v1.31.0',
+      intervalMs: Number(process.env.EVERY), sentAt: new Date().toISOString() }));
+    beat();
+    setInterval(beat, Number(process.env.EVERY));
+  `;
+  const child: ChildProcess = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: {
+      ...process.env,
+      NATS_URL: testNatsUrl(),
+      SUBJECT: subject,
+      CLUSTER: cluster,
+      EVERY: String(everyMs),
+    },
+    stdio: 'ignore',
+  });
+  cleanups.push(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  });
+}
+
+describe('cluster liveness', () => {
+  it('times a lease with the hub interval, not the one the agent names: an agent claiming 1 h goes Offline three hub intervals after its last heartbeat', async () => {
+    const { subjects, events } = await startLiveness(200);
+    await clusters.create('claims-an-hour', {});
+    nc.publish(subjects.heartbeat('claims-an-hour'), heartbeat('claims-an-hour', 3_600_000));
+    const online = await eventually(
+      'Online',
+      () => clusterRow('claims-an-hour'),
+      (c) => c.state === 'Online',
+    );
+    expect(online.leaseExpiresAt!.getTime() - online.lastSeen!.getTime()).toBe(600);
+    await eventually(
+      'Offline after the hub-timed lease',
+      () => clusterRow('claims-an-hour'),
+      (c) => c.state === 'Offline',
+    );
+    expect(transitionsOf(events, 'claims-an-hour')).toEqual([
+      'claims-an-hour:Online',
+      'claims-an-hour:Offline',
+    ]);
+  });
+
+  it('a paused database does not make the hub mark Offline a cluster whose heartbeats it received meanwhile', async () => {
+    const intervalMs = 300;
+    const { subjects, events } = await startLiveness(intervalMs);
+    await clusters.create('steady', {});
+    const beats = setInterval(
+      () => nc.publish(subjects.heartbeat('steady'), heartbeat('steady', intervalMs)),
+      100,
+    );
+    cleanups.push(() => Promise.resolve(clearInterval(beats)));
+    await eventually(
+      'Online',
+      () => clusterRow('steady'),
+      (c) => c.state === 'Online',
+    );
+
+    // The database stalls for ten hub intervals (three make a lease): no write gets through.
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    cleanups.push(() => blocker.end());
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE clusters IN ACCESS EXCLUSIVE MODE');
+    const pausedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 10 * intervalMs));
+    await blocker.query('COMMIT');
+    const resumedAt = Date.now();
+
+    // Everything the hub decided during the pause has reached the database once heartbeats of
+    // two leases after it have.
+    await eventually(
+      'heartbeats written well after the pause',
+      () => clusterRow('steady'),
+      (c) => c.lastSeen !== null && c.lastSeen.getTime() > resumedAt + 6 * intervalMs,
+    );
+    expect((await clusterRow('steady')).state).toBe('Online');
+    expect(transitionsOf(events, 'steady')).toEqual(['steady:Online']);
+    expect(resumedAt - pausedAt).toBeGreaterThanOrEqual(10 * intervalMs);
+  });
+
+  it('a blocked event loop does not make the hub mark Offline a cluster whose heartbeats were waiting to be read', async () => {
+    const intervalMs = 300;
+    const { subjects, events } = await startLiveness(intervalMs);
+    await clusters.create('patient', {});
+    heartbeatsFromAnotherProcess(subjects.heartbeat('patient'), 'patient', 100);
+    await eventually(
+      'Online',
+      () => clusterRow('patient'),
+      (c) => c.state === 'Online',
+      { timeoutMs: 20_000 },
+    );
+
+    // The hub's event loop is blocked for ten intervals; the agent keeps heartbeating.
+    const blockedUntil = Date.now() + 10 * intervalMs;
+    while (Date.now() < blockedUntil) {
+      // busy: nothing else in this process runs
+    }
+
+    await eventually(
+      'heartbeats written well after the stall',
+      () => clusterRow('patient'),
+      (c) => c.lastSeen !== null && c.lastSeen.getTime() > blockedUntil + 6 * intervalMs,
+    );
+    expect((await clusterRow('patient')).state).toBe('Online');
+    expect(transitionsOf(events, 'patient')).toEqual(['patient:Online']);
+  });
+
+  it('a cluster whose agent died still goes Offline after a stall, one interval after the hub observes again', async () => {
+    const intervalMs = 300;
+    const { subjects } = await startLiveness(intervalMs);
+    await clusters.create('gone', {});
+    nc.publish(subjects.heartbeat('gone'), heartbeat('gone', intervalMs));
+    await eventually(
+      'Online',
+      () => clusterRow('gone'),
+      (c) => c.state === 'Online',
+    );
+    const blockedUntil = Date.now() + 10 * intervalMs;
+    while (Date.now() < blockedUntil) {
+      // busy
+    }
+    await eventually(
+      'Offline',
+      () => clusterRow('gone'),
+      (c) => c.state === 'Offline',
+    );
+  });
+});
