@@ -146,6 +146,8 @@ export const PatchGitRepoBody = z.strictObject({
   targets: GitRepoBody.shape.targets,
   auth: GitRepoBody.shape.auth.nullable(),
   webhookSecret: GitRepoBody.shape.webhookSecret.nullable(),
+  helmRepoCredentials: GitRepoBody.shape.helmRepoCredentials.nullable(),
+  helmAllowHttp: GitRepoBody.shape.helmAllowHttp,
 });
 
 /** POST /api/v1/api-tokens */

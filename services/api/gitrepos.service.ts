@@ -187,9 +187,9 @@ export class GitReposService {
    */
   async patch(name: string, body: z.infer<typeof PatchGitRepoBody>, role?: Role) {
     // Where the fleet's manifests come from and the secrets stay the admin's, as on create.
-    const adminOnly = (['url', 'auth', 'webhookSecret'] as const).filter(
-      (f) => body[f] !== undefined,
-    );
+    const adminOnly = (
+      ['url', 'auth', 'webhookSecret', 'helmRepoCredentials', 'helmAllowHttp'] as const
+    ).filter((f) => body[f] !== undefined);
     if (role !== undefined && !roleSatisfies(role, 'admin') && adminOnly.length > 0) {
       throw new ForbiddenException(
         `changing ${adminOnly.join(', ')} of a GitRepo needs the admin role (this token is ${role})`,
@@ -214,6 +214,11 @@ export class GitReposService {
       targets: body.targets ?? current.targets,
       auth: keep(body.auth, current.credentials?.reveal() ?? null),
       webhookSecret: keep(body.webhookSecret, current.webhookSecret?.reveal() ?? null),
+      helmRepoCredentials: keep(
+        body.helmRepoCredentials,
+        current.helmCredentials?.reveal() ?? null,
+      ),
+      helmAllowHttp: body.helmAllowHttp ?? current.helmAllowHttp,
     };
     const repo = await this.repos.replace(
       name,

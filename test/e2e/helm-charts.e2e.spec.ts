@@ -281,6 +281,46 @@ describe('charts from a Helm repository and an OCI registry', () => {
     }
   }, 120_000);
 
+  it('a partial update (PATCH) keeps the Helm credentials and helmAllowHttp it does not name; only an admin changes them', async () => {
+    const api = hub.api();
+    const credentials = { 'https://charts.example.com/': { username: 'u', password: 'p' } };
+    await api
+      .post('/api/v1/gitrepos')
+      .send({
+        name: 'patched',
+        url: 'https://git.example.com/x.git',
+        pollingInterval: '0',
+        helmRepoCredentials: credentials,
+        helmAllowHttp: true,
+      })
+      .expect(201);
+    const kept = await api
+      .patch('/api/v1/gitrepos/patched')
+      .send({ paths: ['apps'] })
+      .expect(200);
+    expect(kept.body.helmRepoCredentials).toEqual({ 'https://charts.example.com/': 'basic' });
+    expect(kept.body.helmAllowHttp).toBe(true);
+    const changed = await api
+      .patch('/api/v1/gitrepos/patched')
+      .send({ helmRepoCredentials: null, helmAllowHttp: false })
+      .expect(200);
+    expect(changed.body.helmRepoCredentials).toBeNull();
+    expect(changed.body.helmAllowHttp).toBe(false);
+    const token = (
+      await api.post('/api/v1/api-tokens').send({ name: 'ops', role: 'operator' }).expect(201)
+    ).body.token;
+    await hub
+      .api(token)
+      .patch('/api/v1/gitrepos/patched')
+      .send({ helmAllowHttp: true })
+      .expect(403);
+    await hub
+      .api(token)
+      .patch('/api/v1/gitrepos/patched')
+      .send({ helmRepoCredentials: credentials })
+      .expect(403);
+  }, 120_000);
+
   it('refuses malformed Helm credentials with a 400', async () => {
     const res = await hub
       .api()
