@@ -415,7 +415,7 @@ function checkSchema(bundle: Bundle, text: string, where: string, path: string):
 }
 
 /** The regular files of a tar archive, as `[path, content]` (ustar, GNU long names, pax paths). */
-function tarFiles(data: Uint8Array): [string, Uint8Array][] {
+export function tarFiles(data: Uint8Array): [string, Uint8Array][] {
   const decoder = new TextDecoder();
   const text = (bytes: Uint8Array): string => {
     const end = bytes.indexOf(0);

@@ -179,16 +179,34 @@ const rows: [string, Row][] = [
     },
   ],
   [
-    'a remote helm chart in fleet.yaml is an error of that bundle',
+    'a chart from an OCI registry or a Helm repository is a Helm bundle (the hub fetches it)',
     {
       files: {
-        'apps/evil/fleet.yaml': 'helm: {chart: "oci://registry.example/charts/web"}\n',
+        'apps/oci/fleet.yaml': 'helm: {chart: "oci://registry.example/charts/web", version: 1.x}\n',
+        'apps/repo/fleet.yaml':
+          'helm: {repo: "https://charts.example.com", chart: web, version: ^1.0.0}\n',
+        'apps/ok/d.yaml': CM,
+      },
+      paths: ['apps'],
+      bundles: {
+        'demo/oci': { dir: 'apps/oci', kind: 'helm' },
+        'demo/ok': { dir: 'apps/ok', kind: 'yaml' },
+        'demo/repo': { dir: 'apps/repo', kind: 'helm' },
+      },
+      errors: [],
+    },
+  ],
+  [
+    'a chart from a go-getter source is an error of that bundle',
+    {
+      files: {
+        'apps/evil/fleet.yaml': 'helm: {chart: "git::https://github.com/org/charts"}\n',
         'apps/ok/d.yaml': CM,
       },
       paths: ['apps'],
       bundles: { 'demo/ok': { dir: 'apps/ok', kind: 'yaml' } },
       errors: [
-        'demo/evil: fleet.yaml helm.chart: "oci://registry.example/charts/web" is a URL; only paths inside the bundle are allowed',
+        'apps/evil/fleet.yaml: helm.chart: "git::https://github.com/org/charts": go-getter sources are not supported',
       ],
     },
   ],

@@ -5,6 +5,7 @@ import { posix } from 'node:path';
 import { remoteReason } from './confine.js';
 import { BundleError } from './errors.js';
 import { normalizeTreePath, type FileTree, type TreeEntry } from './file-tree.js';
+import { chartSource } from './chart-source.js';
 import { parseFleetYaml, type FleetYaml } from './fleet-yaml.js';
 import { findReferences } from './substitution.js';
 
@@ -110,7 +111,10 @@ export function localPathInBundle(
 export function fleetPaths(fleet: FleetYaml): [field: string, path: string][] {
   const out: [string, string][] = [];
   if (fleet.kustomize?.dir !== undefined) out.push(['kustomize.dir', fleet.kustomize.dir]);
-  if (fleet.helm?.chart !== undefined) out.push(['helm.chart', fleet.helm.chart]);
+  const helm = fleet.helm;
+  if (helm?.chart !== undefined && chartSource(helm).kind === 'path') {
+    out.push(['helm.chart', helm.chart]);
+  }
   fleet.helm?.valuesFiles?.forEach((file, i) => out.push([`helm.valuesFiles[${i}]`, file]));
   fleet.customizations.forEach((c, i) => {
     if (c.kustomize !== undefined)
@@ -299,10 +303,18 @@ async function loadBundle(tree: FileTree, p: Pending): Promise<BundleSource> {
   } else {
     fleet = parseFleetYaml('', join(p.dir, 'fleet.yaml'), p.name);
   }
+  try {
+    if (fleet.helm !== undefined) chartSource(fleet.helm);
+  } catch (err) {
+    throw new BundleError(`${join(p.dir, 'fleet.yaml')}: ${(err as Error).message}`, {
+      bundle: p.name,
+      path: join(p.dir, 'fleet.yaml'),
+    });
+  }
   for (const [field, path] of fleetPaths(fleet)) pathInBundle(p, path, field);
 
   let kind: BundleKind = kindOfFiles(p.rootFiles);
-  if (fleet.helm?.chart !== undefined) kind = 'helm';
+  if (fleet.helm?.chart !== undefined || fleet.helm?.repo !== undefined) kind = 'helm';
   else if (
     kind === 'kustomize' ||
     fleet.kustomize?.dir !== undefined ||

@@ -208,7 +208,9 @@ export const FleetYamlSchema = z
     forceConflicts: z.boolean().default(false),
     helm: z
       .strictObject({
-        chart: nonEmpty.optional(),
+        chart: z.string().optional(),
+        repo: z.string().optional(),
+        version: z.string().optional(),
         releaseName: nonEmpty.optional(),
         values: jsonObject.optional(),
         valuesFiles: z.array(nonEmpty).optional(),

@@ -245,9 +245,9 @@ customizations:
       'helm.valuesFiles[0]: "a/../../x.yaml" leaves the bundle directory',
     ],
     [
-      'a remote helm chart',
-      'helm: {chart: "https://charts.example/web-1.0.0.tgz"}\n',
-      'helm.chart: "https://charts.example/web-1.0.0.tgz" is a URL',
+      'a helm chart from a go-getter source',
+      'helm: {chart: "git::https://charts.example/web"}\n',
+      'helm.chart: "git::https://charts.example/web": go-getter sources are not supported',
     ],
   ])('never lets %s escape', async (_name, fleet, message) => {
     const tree = new MemoryTree({
@@ -273,6 +273,53 @@ customizations:
         { kubectl: '/bin/false', helm: '/bin/false' },
       ),
     ).rejects.toThrow(BundleError);
+  });
+});
+
+describe('renderVariant with a chart from a repository', () => {
+  const bundle = (fleet: string) => ({
+    name: 'demo/web',
+    dir: 'apps/web',
+    kind: 'helm' as const,
+    fleet: parseFleetYaml(fleet, 'apps/web/fleet.yaml'),
+    files: ['apps/web/fleet.yaml'],
+    references: [],
+  });
+  const tree = new MemoryTree({ 'apps/web/fleet.yaml': '' });
+
+  it('fails clearly on a hub that cannot fetch charts', async () => {
+    await expect(
+      renderVariant(
+        tree,
+        bundle('helm: {repo: "https://charts.example.com", chart: web, version: 1.x}\n'),
+        { customizations: [], substitution: {} },
+        { helm: '/bin/false' },
+      ),
+    ).rejects.toThrow(
+      'demo/web: chart web 1.x from https://charts.example.com: this hub cannot fetch charts from Helm repositories, OCI registries or URLs',
+    );
+  });
+
+  it('asks the fetcher for the chart fleet.yaml names, and its error is the bundle error', async () => {
+    const asked: unknown[] = [];
+    const fetchChart = (source: unknown, name: string) => {
+      asked.push([source, name]);
+      return Promise.reject(new BundleError(`${name}: cannot fetch: HTTP 404`, { bundle: name }));
+    };
+    await expect(
+      renderVariant(
+        tree,
+        bundle('helm: {chart: "oci://registry.example.com/charts/web", version: ^2.0.0}\n'),
+        { customizations: [], substitution: {} },
+        { helm: '/bin/false', fetchChart },
+      ),
+    ).rejects.toThrow('demo/web: cannot fetch: HTTP 404');
+    expect(asked).toEqual([
+      [
+        { kind: 'oci', ref: 'oci://registry.example.com/charts/web', version: '^2.0.0' },
+        'demo/web',
+      ],
+    ]);
   });
 });
 

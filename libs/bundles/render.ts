@@ -7,6 +7,12 @@ import { dirname, isAbsolute, join, relative } from 'node:path';
 import jsonpatch from 'fast-json-patch';
 import mergePatch from 'json-merge-patch';
 import { parseAllDocuments } from 'yaml';
+import {
+  chartSource,
+  describeChartSource,
+  type ChartFetcher,
+  type HelmChartSource,
+} from './chart-source.js';
 import { checkHelmChart, checkKustomization } from './confine.js';
 import { localPathInBundle, pathInBundle, type BundleSource } from './discover.js';
 import { BundleError } from './errors.js';
@@ -23,6 +29,11 @@ export interface RenderTools {
   helm?: string;
   /** Per subprocess; default 60 s. */
   timeoutMs?: number;
+  /**
+   * Fetches charts from Helm repositories, OCI registries and URLs; without it, a bundle whose
+   * chart is not in the repository fails with a clear error.
+   */
+  fetchChart?: ChartFetcher;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -398,15 +409,32 @@ async function renderWithTool(
           },
         );
       }
-      const chartRel = pathInBundle(bundle, fleet.helm?.chart ?? '', 'helm.chart');
-      const chartDir = join(src, chartRel);
-      if (!(await isFile(join(chartDir, 'Chart.yaml')))) {
-        throw new BundleError(
-          `${name}: helm chart directory ${JSON.stringify(chartRel || '.')} has no Chart.yaml`,
-          { bundle: name },
-        );
+      let source: HelmChartSource;
+      try {
+        source = chartSource(fleet.helm ?? {});
+      } catch (err) {
+        throw new BundleError(`${name}: fleet.yaml ${(err as Error).message}`, { bundle: name });
       }
-      await checkHelmChart(tree, bundle, repoPath(bundle.dir, chartRel));
+      let chartDir: string;
+      if (source.kind === 'path') {
+        const chartRel = pathInBundle(bundle, source.path, 'helm.chart');
+        chartDir = join(src, chartRel);
+        if (!(await isFile(join(chartDir, 'Chart.yaml')))) {
+          throw new BundleError(
+            `${name}: helm chart directory ${JSON.stringify(chartRel || '.')} has no Chart.yaml`,
+            { bundle: name },
+          );
+        }
+        await checkHelmChart(tree, bundle, repoPath(bundle.dir, chartRel));
+      } else {
+        if (tools.fetchChart === undefined) {
+          throw new BundleError(
+            `${name}: ${describeChartSource(source)}: this hub cannot fetch charts from Helm repositories, OCI registries or URLs`,
+            { bundle: name },
+          );
+        }
+        chartDir = (await tools.fetchChart(source, name)).dir;
+      }
       // No --dependency-update (or --repo): dependencies come only from the chart's charts/.
       const args = ['template', fleet.helm?.releaseName ?? releaseName(name), chartDir];
       args.push('--namespace', fleet.defaultNamespace ?? 'default', '--include-crds');

@@ -82,6 +82,38 @@ describe('revisionId', () => {
     expect(revisionId(objects, options)).not.toBe(base);
   });
 
+  describe('with charts fetched from repositories', () => {
+    const web = (version: string, digest: string) => ({
+      from: `https://charts.example.com/web-${version}.tgz`,
+      name: 'web',
+      version,
+      digest: digest.repeat(64),
+    });
+    const api = {
+      from: 'oci://r.example.com/charts/api:1.0.0',
+      name: 'api',
+      version: '1.0.0',
+      digest: 'c'.repeat(64),
+    };
+    const pinned = revisionId([a, b, c], opts, [web('1.0.0', 'a'), api]);
+
+    it.each([
+      ['no charts at all keeps the id of a bundle without remote charts', [], base],
+      ['chart order does not matter', [api, web('1.0.0', 'a')], pinned],
+    ])('%s', (_name, charts, expected) => {
+      expect(revisionId([a, b, c], opts, charts)).toBe(expected);
+    });
+
+    it.each([
+      ['a new chart version rendering the same objects', [web('1.1.0', 'a'), api]],
+      ['the same version with another archive digest', [web('1.0.0', 'b'), api]],
+      ['a chart fewer', [web('1.0.0', 'a')]],
+    ])('changes with %s', (_name, charts) => {
+      expect(revisionId([a, b, c], opts, charts)).not.toBe(pinned);
+      expect(revisionId([a, b, c], opts, charts)).not.toBe(base);
+    });
+  });
+
   it('distinguishes list order', () => {
     expect(revisionId([{ ...a, l: [1, 2] }], opts)).not.toBe(
       revisionId([{ ...a, l: [2, 1] }], opts),

@@ -69,17 +69,38 @@ export function normalizeObjects(objects: readonly KubeObject[]): KubeObject[] {
     .map(({ clean }) => clean);
 }
 
+/** A chart fetched from outside the repository that a revision was rendered from. */
+export interface ChartPin {
+  /** The archive's URL, or `oci://registry/repository:tag`. */
+  from: string;
+  name: string;
+  /** The exact version (a range resolved). */
+  version: string;
+  /** sha256 (hex) of the chart archive. */
+  digest: string;
+}
+
 /**
  * The id of a bundle revision: sha256 (hex) of the canonical JSON of the normalized objects
- * and the options (defaults applied, so an omitted flag equals its default). Identical content
- * gives the same id whatever the order of objects or keys; any change gives another.
+ * and the options (defaults applied, so an omitted flag equals its default), and of the charts
+ * fetched from Helm repositories or registries when there are any (so a new chart version is a
+ * new revision even when it renders the same objects). Identical content gives the same id
+ * whatever the order of objects, keys or charts; any change gives another.
  */
 export function revisionId(
   objects: readonly KubeObject[],
   options: Partial<DeploymentOptions>,
+  charts: readonly ChartPin[] = [],
 ): string {
   const normalOptions = DeploymentOptionsSchema.parse(options);
-  return createHash('sha256')
-    .update(canonicalJson({ objects: normalizeObjects(objects), options: normalOptions }))
-    .digest('hex');
+  const content: Record<string, unknown> = {
+    objects: normalizeObjects(objects),
+    options: normalOptions,
+  };
+  if (charts.length > 0) {
+    content.charts = charts
+      .map(({ from, name, version, digest }) => ({ from, name, version, digest }))
+      .sort((a, b) => compare(canonicalJson(a), canonicalJson(b)));
+  }
+  return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }

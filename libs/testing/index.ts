@@ -4,3 +4,5 @@ export * from './nats.js';
 export * from './eventually.js';
 export * from './git-server.js';
 export * from './fake-kube-api.js';
+export * from './oci-registry.js';
+export * from './helm-repo.js';

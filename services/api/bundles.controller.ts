@@ -91,6 +91,8 @@ export class BundlesController {
       options: b.options,
       dependsOn: b.dependsOn,
       rolloutStrategy: b.rolloutStrategy,
+      // Charts fetched from repositories and registries: the exact versions deployed.
+      charts: b.charts,
       // What Git asks for and what clusters were told (they differ while a rollout runs).
       revisions: [
         ...new Set(

@@ -106,6 +106,24 @@ export const GitRepoBody = z.strictObject({
     .max(256)
     .optional()
     .describe('verifies GitHub/Gitea signatures and GitLab tokens'),
+  helmRepoCredentials: z
+    .record(
+      z.string().max(2000),
+      z.strictObject({
+        username: z.string().max(1000).optional(),
+        password: z.string().max(10_000).optional(),
+        token: z.string().max(10_000).optional(),
+        caBundle: z.string().max(1_000_000).optional(),
+      }),
+    )
+    .optional()
+    .describe(
+      'credentials for Helm repositories and OCI registries, keyed by URL prefix (https://charts.example.com/, oci://registry.example.com/org): username+password or token, and/or a PEM caBundle; stored encrypted, never returned',
+    ),
+  helmAllowHttp: z
+    .boolean()
+    .optional()
+    .describe('fetch charts over plain http too (default false: https only)'),
 });
 
 /**
@@ -128,6 +146,8 @@ export const PatchGitRepoBody = z.strictObject({
   targets: GitRepoBody.shape.targets,
   auth: GitRepoBody.shape.auth.nullable(),
   webhookSecret: GitRepoBody.shape.webhookSecret.nullable(),
+  helmRepoCredentials: GitRepoBody.shape.helmRepoCredentials.nullable(),
+  helmAllowHttp: GitRepoBody.shape.helmAllowHttp,
 });
 
 /** POST /api/v1/api-tokens */

@@ -16,6 +16,7 @@ import {
   type TargetSpec,
 } from '../../libs/db/index.js';
 import { remoteReason } from '../../libs/bundles/index.js';
+import { helmCredentialsProblem } from '../../libs/charts/index.js';
 import { confineToRoot, redactUrl } from '../../libs/git/index.js';
 import { publishJson } from '../../libs/nats/index.js';
 import { toLabelSelector, validateClusterName } from '../../libs/selectors/index.js';
@@ -110,6 +111,11 @@ export function toGitRepoSpec(
     if (refError) throw new InvalidInputError(`targets[${i}]: "${ref}": ${refError}`);
     return t.clusterGroup !== undefined ? { clusterGroup: ref } : { clusterName: ref };
   });
+  const helmProblem =
+    body.helmRepoCredentials === undefined
+      ? undefined
+      : helmCredentialsProblem(body.helmRepoCredentials);
+  if (helmProblem !== undefined) throw new InvalidInputError(helmProblem);
   return {
     url: body.url,
     branch: body.revision ? (body.branch ?? null) : (body.branch ?? 'main'),
@@ -119,7 +125,21 @@ export function toGitRepoSpec(
     targets,
     credentials: body.auth ?? null,
     webhookSecret: body.webhookSecret ?? null,
+    helmCredentials: body.helmRepoCredentials ?? null,
+    helmAllowHttp: body.helmAllowHttp ?? false,
   };
+}
+
+/** What each Helm credential of a GitRepo is (`basic`, `token`, `+ca`), never the secret itself. */
+function helmCredentialsView(r: GitRepo): Record<string, string> | null {
+  const all = r.helmCredentials?.reveal();
+  if (all === undefined) return null;
+  const view: Record<string, string> = {};
+  for (const [prefix, c] of Object.entries(all)) {
+    const kind = c.token !== undefined ? 'token' : c.username !== undefined ? 'basic' : 'ca';
+    view[prefix] = c.caBundle !== undefined && kind !== 'ca' ? `${kind}+ca` : kind;
+  }
+  return view;
 }
 
 /** Why a GitRepo is not doing what its owner may think, though nothing failed. */
@@ -175,9 +195,9 @@ export class GitReposService {
    */
   async patch(name: string, body: z.infer<typeof PatchGitRepoBody>, role?: Role) {
     // Where the fleet's manifests come from and the secrets stay the admin's, as on create.
-    const adminOnly = (['url', 'auth', 'webhookSecret'] as const).filter(
-      (f) => body[f] !== undefined,
-    );
+    const adminOnly = (
+      ['url', 'auth', 'webhookSecret', 'helmRepoCredentials', 'helmAllowHttp'] as const
+    ).filter((f) => body[f] !== undefined);
     if (role !== undefined && !roleSatisfies(role, 'admin') && adminOnly.length > 0) {
       throw new ForbiddenException(
         `changing ${adminOnly.join(', ')} of a GitRepo needs the admin role (this token is ${role})`,
@@ -202,6 +222,11 @@ export class GitReposService {
       targets: body.targets ?? current.targets,
       auth: keep(body.auth, current.credentials?.reveal() ?? null),
       webhookSecret: keep(body.webhookSecret, current.webhookSecret?.reveal() ?? null),
+      helmRepoCredentials: keep(
+        body.helmRepoCredentials,
+        current.helmCredentials?.reveal() ?? null,
+      ),
+      helmAllowHttp: body.helmAllowHttp ?? current.helmAllowHttp,
     };
     const repo = await this.repos.replace(
       name,
@@ -256,6 +281,8 @@ export class GitReposService {
       targets: r.targets,
       auth: r.credentials ? ('token' in r.credentials.reveal() ? 'token' : 'basic') : null,
       webhookSecret: r.webhookSecret ? 'set' : null,
+      helmRepoCredentials: helmCredentialsView(r),
+      helmAllowHttp: r.helmAllowHttp,
       createdAt: r.createdAt.toISOString(),
       generation: r.generation,
       status: {

@@ -73,6 +73,26 @@ describe('errors never echo secrets from the request', () => {
         ),
       /auth is only for http\(s\) URLs/,
     ],
+    [
+      'Helm credentials with a password but no username',
+      () =>
+        gitrepo({ helmRepoCredentials: { 'https://charts.example.com': { password: secret } } }),
+      /^helmRepoCredentials\["https:\/\/charts.example.com"\]: username and password go together$/,
+    ],
+    [
+      'Helm credentials with an unknown field',
+      () =>
+        gitrepo({
+          helmRepoCredentials: { 'https://c.example.com': { token: 'x', extra: secret } },
+        }),
+      /^helmRepoCredentials/,
+    ],
+    [
+      'Helm credentials keyed by a URL with user info',
+      () =>
+        gitrepo({ helmRepoCredentials: { [`https://u:${secret}@c.example.com`]: { token: 'x' } } }),
+      /put credentials in the value, not in the URL/,
+    ],
   ])('%s: 400 without the secret', (_case, run, message) => {
     const result = answer(run);
     expect(result?.status).toBe(400);

@@ -13,6 +13,7 @@ import type { DataSource } from 'typeorm';
 import {
   BundleError,
   type BundleSource,
+  type ChartPin,
   type ClusterGroups,
   type ClusterRef,
   type FileTree,
@@ -38,6 +39,12 @@ import {
   NotFoundError,
   type TargetRow,
 } from '../../libs/db/index.js';
+import {
+  HelmChartFetcher,
+  chartSourcesOf,
+  withChartDependencies,
+  type SyncChartFetcher,
+} from '../../libs/charts/index.js';
 import { GitSource } from '../../libs/git/index.js';
 import { parseJson, publishJson } from '../../libs/nats/index.js';
 import { selectorFromObject } from '../../libs/selectors/index.js';
@@ -77,6 +84,13 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   private readonly subs: Subscription[] = [];
   private retargetTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Fetches charts from Helm repositories and registries into `<dataDir>/helm-charts`. */
+  private readonly charts: HelmChartFetcher;
+  /**
+   * GitRepos with Helm bundles, which may use charts from repositories or registries: polled
+   * even when the commit is unchanged, since a version range may resolve to a new version.
+   */
+  private readonly followsCharts = new Set<string>();
   private readonly renders: Counter;
   private readonly syncs: Counter;
 
@@ -96,6 +110,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       help: 'Bundle variants rendered',
       registers: [registry],
     });
+    this.charts = new HelmChartFetcher({ cacheDir: join(config.dataDir, 'helm-charts') });
     this.syncs = new Counter({
       name: 'flotilla_gitrepo_syncs_total',
       help: 'GitRepo syncs by outcome',
@@ -219,7 +234,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       }
       if (commit === null) return;
       const changed = commit !== repo.commit || repo.generation !== repo.syncedGeneration;
-      if (reason === 'poll' && !changed && repo.error === null) {
+      if (reason === 'poll' && !changed && repo.error === null && !this.followsCharts.has(name)) {
         await this.repos.recordPolled(name);
         return;
       }
@@ -284,6 +299,19 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     const tree = this.sourceFor(repo).tree(commit);
     const discovery = await discoverBundles(tree, repo.name, repo.paths);
     const [clusters, groups] = await Promise.all([this.clusterRefs(), this.groupRequirements()]);
+    // One fetcher per sync: a repository's index is read once, so every bundle of the sync
+    // resolves a version range the same way.
+    const charts = this.charts.forSync({
+      credentials: repo.helmCredentials?.reveal() ?? {},
+      allowHttp: repo.helmAllowHttp,
+    });
+    // Helm bundles may use charts (or Chart.yaml dependencies) from repositories, whose ranges
+    // may resolve anew at the same commit.
+    if (discovery.bundles.some((b) => b.kind === 'helm')) {
+      this.followsCharts.add(repo.name);
+    } else {
+      this.followsCharts.delete(repo.name);
+    }
     const found = new Set<string>();
     // Bundles are announced to delivery in groups, so that a commit's bundles reach each agent
     // together (one desired-state message instead of one per bundle), at most
@@ -302,7 +330,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     const worker = async (): Promise<void> => {
       for (let bundle = queue.shift(); bundle !== undefined; bundle = queue.shift()) {
         found.add(bundle.name);
-        if (await this.resolveBundle(repo, commit, tree, bundle, clusters, groups)) {
+        if (await this.resolveBundle(repo, commit, tree, bundle, clusters, groups, charts)) {
           group.push(bundle.name);
           groupTimer ??= setTimeout(announceGroup, ANNOUNCE_GROUP_MS);
         }
@@ -358,6 +386,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     bundle: BundleSource,
     clusters: ClusterRef[],
     groups: ClusterGroups,
+    charts: SyncChartFetcher,
   ): Promise<boolean> {
     const options: DeploymentOptions = {
       defaultNamespace: bundle.fleet.defaultNamespace,
@@ -372,26 +401,57 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         (c) => isTargeted(c, repoTargets, bundleTargets, groups).targeted,
       );
       const variants = planVariants(bundle, targeted, groups);
+      // Charts from repositories and registries are resolved first (a range to a version, an
+      // archive to its digest): a render is reused only for the same charts.
+      const pins: ChartPin[] = [];
+      for (const source of chartSourcesOf(bundle.fleet)) {
+        pins.push(await charts(source, bundle.name));
+      }
+      // Chart.yaml dependencies from repositories, as `helm dependency build` would fetch them.
+      const withDeps = await withChartDependencies(tree, bundle, charts);
+      pins.push(...withDeps.pins);
+      const chartsKey =
+        pins.length === 0
+          ? ''
+          : `#charts:${createHash('sha256')
+              .update(JSON.stringify(pins.map((p) => [p.from, p.version, p.digest])))
+              .digest('hex')
+              .slice(0, 16)}`;
       const rendered = await this.bundles.renderedVariants(bundle.name, commit);
       const targets: TargetRow[] = [];
       // A variant that fails to render holds back only its own clusters: they keep what they
       // run, the bundle's other variants move on, and the error names the variant.
       const failures: { variant: Variant; message: string }[] = [];
       for (const variant of variants) {
-        let revision = rendered.get(variant.key);
+        const renderKey = `${variant.key}${chartsKey}`;
+        let revision = rendered.get(renderKey);
         if (revision === undefined) {
+          // The charts this variant was rendered from go into its revision id.
+          const used = new Map<string, ChartPin>(
+            withDeps.pins.map((p) => [`${p.from}@${p.digest}`, p]),
+          );
+          const fetchChart: typeof charts = Object.assign(
+            async (...args: Parameters<typeof charts>) => {
+              const chart = await charts(...args);
+              used.set(`${chart.from}@${chart.digest}`, chart);
+              return chart;
+            },
+            { pinned: charts.pinned },
+          );
           let objects: KubeObject[];
           try {
-            objects = normalizeObjects(await renderVariant(tree, bundle, variant));
+            objects = normalizeObjects(
+              await renderVariant(withDeps.tree, withDeps.bundle, variant, { fetchChart }),
+            );
           } catch (err) {
             if (!(err instanceof BundleError)) throw err;
             failures.push({ variant, message: err.message });
             continue;
           }
           this.renders.inc();
-          revision = revisionId(objects, options);
+          revision = revisionId(objects, options, [...used.values()]);
           await this.bundles.storeRevision(revision, Buffer.from(JSON.stringify(objects), 'utf8'));
-          await this.bundles.recordRender(bundle.name, commit, variant.key, revision);
+          await this.bundles.recordRender(bundle.name, commit, renderKey, revision);
         }
         for (const cluster of variant.clusters) targets.push({ cluster, revision, commit });
       }
@@ -421,6 +481,10 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         error,
         errorCommit: error === null ? null : commit,
       });
+      await this.bundles.recordCharts(
+        bundle.name,
+        pins.map(({ from, name, version, digest }) => ({ from, name, version, digest })),
+      );
       await this.deployments.replaceTargets(bundle.name, targets);
       return true;
     } catch (err) {
@@ -468,6 +532,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     if (timer) clearTimeout(timer);
     this.timers.delete(name);
     this.sources.delete(name);
+    this.followsCharts.delete(name);
     await this.running.get(name);
     await this.cleanOrphans();
   }

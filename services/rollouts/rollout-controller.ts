@@ -49,7 +49,19 @@ export interface RolloutDecision {
 }
 
 /**
- * Staged rollouts. For a bundle with a `rolloutStrategy`, a new commit starts a rollout from the
+ * True when Git now asks a cluster of the rollout for another revision than the rollout moves it
+ * to: at the same commit, a chart from a repository resolved to a new version.
+ */
+function movedOn(rollout: RolloutEntity, rows: DeploymentRow[]): boolean {
+  return rows.some((r) => {
+    const rev = rollout.revisions[r.cluster];
+    return rev !== undefined && r.targetRevision !== null && rev.to !== r.targetRevision;
+  });
+}
+
+/**
+ * Staged rollouts. For a bundle with a `rolloutStrategy`, a new commit (or, at the same commit, a
+ * new revision: a chart range resolved to a new version) starts a rollout from the
  * revision each cluster runs to the one Git asks for; the pure planner decides, on every change
  * and every tick, which clusters may move, which must go back, and the rollout's state. State
  * lives in PostgreSQL, so a restarted hub continues where it stopped. Without a strategy, every
@@ -97,11 +109,16 @@ export class RolloutController {
       await this.supersede(active, `superseded by commit ${commit}`, now);
       active = undefined;
     }
+    if (active && movedOn(active, rows)) {
+      // Same commit, new content: a chart version range resolved to a new version.
+      await this.supersede(active, 'superseded by a new revision of the same commit', now);
+      active = undefined;
+    }
     if (commit === null) return decision;
 
     if (!active) {
       const latest = await this.rollouts.latest(bundle);
-      if (latest && latest.toCommit === commit) {
+      if (latest && latest.toCommit === commit && !movedOn(latest, rows)) {
         // This commit's rollout finished: keep its outcome (rolled back, skipped clusters, ...).
         return this.enforce(latest, rows, decision);
       }

@@ -47,6 +47,13 @@ export class BundleEntity {
   dependsOn: { name: string }[];
 
   /** Why the bundle failed to resolve at `errorCommit` (parse or render error), or null. */
+  /**
+   * Charts from Helm repositories and registries its last good revision was rendered from: where
+   * from, and the exact version and archive digest.
+   */
+  @Column({ type: 'jsonb', default: [] })
+  charts: { from: string; name: string; version: string; digest: string }[];
+
   @Column({ type: 'text', nullable: true })
   error: string | null;
 

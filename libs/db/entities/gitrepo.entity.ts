@@ -46,6 +46,17 @@ export class GitRepoEntity {
   @Column({ name: 'webhook_secret', type: 'text', nullable: true })
   webhookSecret: string | null;
 
+  /**
+   * Credentials for Helm repositories and OCI registries by URL prefix
+   * (`HelmRepoCredentials` of libs/charts as JSON), encrypted like `credentials`.
+   */
+  @Column({ name: 'helm_credentials', type: 'text', nullable: true })
+  helmCredentials: string | null;
+
+  /** Charts may be fetched over plain http (https only otherwise). */
+  @Column({ name: 'helm_allow_http', type: 'boolean', default: false })
+  helmAllowHttp: boolean;
+
   /** Bumped on every spec change, so a sync after an edit re-resolves even at the same commit. */
   @Column({ type: 'integer', default: 1 })
   generation: number;

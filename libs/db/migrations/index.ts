@@ -10,6 +10,7 @@ import { NatsRevocations1732700000000 } from './1732700000000-nats-revocations.j
 import { WebhookDeliveries1732760000000 } from './1732760000000-webhook-deliveries.js';
 import { GitRepoLastChanged1732810000000 } from './1732810000000-gitrepo-last-changed.js';
 import { AgentSequences1732830000000 } from './1732830000000-agent-sequences.js';
+import { HelmCharts1732850000000 } from './1732850000000-helm-charts.js';
 
 /** Every migration, oldest first. Add new ones at the end; never edit a released one. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   WebhookDeliveries1732760000000,
   GitRepoLastChanged1732810000000,
   AgentSequences1732830000000,
+  HelmCharts1732850000000,
 ];

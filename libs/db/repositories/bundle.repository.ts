@@ -44,8 +44,16 @@ export class BundleRepository {
     return this.repo.find({ where: { gitrepo }, order: { name: 'ASC' } });
   }
 
-  /** Inserts or updates a bundle's record. */
-  async save(b: Omit<BundleEntity, 'updatedAt' | 'repo'>): Promise<void> {
+  /** Records the charts from repositories a bundle's last good revision was rendered from. */
+  async recordCharts(name: string, charts: BundleEntity['charts']): Promise<void> {
+    await this.ds.query('UPDATE bundles SET charts = $2 WHERE name = $1', [
+      name,
+      JSON.stringify(charts),
+    ]);
+  }
+
+  /** Inserts or updates a bundle's record (its `charts`: see `recordCharts`). */
+  async save(b: Omit<BundleEntity, 'updatedAt' | 'repo' | 'charts'>): Promise<void> {
     await this.ds.query(
       `INSERT INTO bundles (name, gitrepo, dir, kind, commit, options, rollout_strategy, depends_on, error, error_commit)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { HelmRepoCredentials } from '../../charts/credentials.js';
 import { Secret, SecretBox } from '../../secrets/index.js';
 import { type GitCredentials, GitRepoEntity } from '../entities/gitrepo.entity.js';
 import { ConflictError, NotFoundError, isUniqueViolation } from '../errors.js';
@@ -11,15 +12,20 @@ export type GitRepoSpec = Pick<
 > & {
   credentials: GitCredentials | null;
   webhookSecret: string | null;
+  /** Credentials for Helm repositories and OCI registries by URL prefix (default none). */
+  helmCredentials?: HelmRepoCredentials | null;
+  /** Charts may be fetched over plain http (default false: https only). */
+  helmAllowHttp?: boolean;
 };
 
 /**
  * A GitRepo as the hub uses it: its secrets decrypted, but wrapped so that they stay out of
  * logs, JSON and messages unless `reveal()`ed.
  */
-export type GitRepo = Omit<GitRepoEntity, 'credentials' | 'webhookSecret'> & {
+export type GitRepo = Omit<GitRepoEntity, 'credentials' | 'webhookSecret' | 'helmCredentials'> & {
   credentials: Secret<GitCredentials> | null;
   webhookSecret: Secret<string> | null;
+  helmCredentials: Secret<HelmRepoCredentials> | null;
 };
 
 /**
@@ -39,8 +45,9 @@ export class GitRepoRepository {
   async create(name: string, spec: GitRepoSpec): Promise<GitRepo> {
     try {
       await this.ds.query(
-        `INSERT INTO gitrepos (name, url, branch, revision, paths, polling_interval_ms, targets, credentials, webhook_secret)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        `INSERT INTO gitrepos (name, url, branch, revision, paths, polling_interval_ms, targets, credentials, webhook_secret,
+                               helm_credentials, helm_allow_http)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         [name, ...this.specParams(name, spec)],
       );
     } catch (err) {
@@ -79,8 +86,9 @@ export class GitRepoRepository {
   async replace(name: string, spec: GitRepoSpec, expectedGeneration?: number): Promise<GitRepo> {
     const [, affected] = await this.ds.query<[unknown, number]>(
       `UPDATE gitrepos SET url = $2, branch = $3, revision = $4, paths = $5, polling_interval_ms = $6,
-              targets = $7, credentials = $8, webhook_secret = $9, generation = generation + 1, updated_at = now()
-        WHERE name = $1 AND ($10::integer IS NULL OR generation = $10)`,
+              targets = $7, credentials = $8, webhook_secret = $9, helm_credentials = $10, helm_allow_http = $11,
+              generation = generation + 1, updated_at = now()
+        WHERE name = $1 AND ($12::integer IS NULL OR generation = $12)`,
       [name, ...this.specParams(name, spec), expectedGeneration ?? null],
     );
     if (!affected) {
@@ -175,12 +183,16 @@ export class GitRepoRepository {
       spec.webhookSecret === null
         ? null
         : this.box.encrypt(spec.webhookSecret, webhookContext(name)),
+      spec.helmCredentials === null || spec.helmCredentials === undefined
+        ? null
+        : this.box.encrypt(JSON.stringify(spec.helmCredentials), helmContext(name)),
+      spec.helmAllowHttp ?? false,
     ];
   }
 
   /** Decrypts the secrets of a stored row; plaintext ones (an older hub wrote them) are read too. */
   private open(entity: GitRepoEntity): GitRepo {
-    const { credentials, webhookSecret, ...rest } = entity;
+    const { credentials, webhookSecret, helmCredentials, ...rest } = entity;
     const name = entity.name;
     return {
       ...rest,
@@ -203,12 +215,32 @@ export class GitRepoRepository {
                 ? this.box.decrypt(webhookSecret, webhookContext(name))
                 : webhookSecret,
             ),
+      helmCredentials:
+        helmCredentials === null
+          ? null
+          : new Secret(
+              parseHelmCredentials(name, this.box.decrypt(helmCredentials, helmContext(name))),
+            ),
     };
   }
 }
 
 const credentialsContext = (name: string) => `gitrepos.credentials:${name}`;
 const webhookContext = (name: string) => `gitrepos.webhook_secret:${name}`;
+const helmContext = (name: string) => `gitrepos.helm_credentials:${name}`;
+
+/** The Helm credentials JSON `text` holds; the error names the GitRepo, never the content. */
+function parseHelmCredentials(name: string, text: string): HelmRepoCredentials {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      return value as HelmRepoCredentials;
+    }
+  } catch {
+    // reported below
+  }
+  throw new Error(`gitrepo "${name}": stored Helm credentials are malformed`);
+}
 
 /** The credentials JSON `text` holds; the error names the GitRepo, never the content. */
 function parseCredentials(name: string, text: string): GitCredentials {
