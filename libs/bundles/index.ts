@@ -32,6 +32,17 @@ export type {
   Target,
 } from './fleet-yaml.js';
 
+/** Where a Helm chart comes from (fleet.yaml helm.chart / repo / version, Fleet's meaning). */
+export { chartSource, describeChartSource, isChartVersion } from './chart-source.js';
+/** A chart source, and the fetcher the hub renders remote charts with. */
+export type {
+  ChartFetcher,
+  ChartFields,
+  FetchedChart,
+  HelmChartSource,
+  RemoteChartSource,
+} from './chart-source.js';
+
 /** Bundle discovery and the check that fleet.yaml paths stay inside the bundle. */
 export { discoverBundles, pathInBundle } from './discover.js';
 /** A discovered bundle, its kind, and the result of discovery. */
