@@ -152,16 +152,40 @@ const rows: [string, Row][] = [
     },
   ],
   [
-    'a remote helm chart in fleet.yaml is an error of that bundle',
+    'an oci:// chart in fleet.yaml makes a Helm bundle (the hub fetches it)',
     {
       files: {
-        'apps/evil/fleet.yaml': 'helm: {chart: "oci://registry.example/charts/web"}\n',
+        'apps/remote/fleet.yaml': 'helm: {chart: "oci://registry.example/charts/web"}\n',
+        'apps/ok/d.yaml': CM,
+      },
+      paths: ['apps'],
+      bundles: {
+        'demo/ok': { dir: 'apps/ok', kind: 'yaml' },
+        'demo/remote': { dir: 'apps/remote', kind: 'helm' },
+      },
+      errors: [],
+    },
+  ],
+  [
+    'a Helm repository chart in fleet.yaml makes a Helm bundle',
+    {
+      files: { 'apps/remote/fleet.yaml': 'helm: {repo: "https://c.example", chart: web}\n' },
+      paths: ['apps'],
+      bundles: { 'demo/remote': { dir: 'apps/remote', kind: 'helm' } },
+      errors: [],
+    },
+  ],
+  [
+    'a go-getter chart in fleet.yaml is an error of that bundle',
+    {
+      files: {
+        'apps/evil/fleet.yaml': 'helm: {chart: "git::https://github.com/o/r//chart"}\n',
         'apps/ok/d.yaml': CM,
       },
       paths: ['apps'],
       bundles: { 'demo/ok': { dir: 'apps/ok', kind: 'yaml' } },
       errors: [
-        'demo/evil: fleet.yaml helm.chart: "oci://registry.example/charts/web" is a URL; only paths inside the bundle are allowed',
+        'apps/evil/fleet.yaml: helm.chart: "git::https://github.com/o/r//chart": go-getter sources are not supported',
       ],
     },
   ],

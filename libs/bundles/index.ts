@@ -15,8 +15,11 @@ export type { FileTree, TreeEntry } from './file-tree.js';
 export {
   CustomizationSchema,
   FleetYamlSchema,
+  BUNDLE_WIDE_OPTIONS,
+  HelmOptionsSchema,
   PatchSchema,
   RolloutStrategySchema,
+  TargetCustomizationSchema,
   TargetSchema,
   parseDuration,
   parseFleetYaml,
@@ -24,8 +27,12 @@ export {
 } from './fleet-yaml.js';
 /** Validated fleet.yaml shapes. */
 export type {
+  ComparePatch,
+  CorrectDrift,
   Customization,
   FleetYaml,
+  HelmOptions,
+  TargetCustomization,
   Patch,
   PatchOperation,
   RolloutStrategy,
@@ -42,6 +49,17 @@ export type {
   HelmChartSource,
   RemoteChartSource,
 } from './chart-source.js';
+
+/** A variant's Fleet options (targetCustomizations merged), what the agent gets, dependencies. */
+export {
+  chartSourceOf,
+  dependencyNames,
+  deploymentOptionsOf,
+  effectiveOptions,
+  firstTargetCustomization,
+} from './fleet-options.js';
+/** The options a variant renders and deploys with. */
+export type { EffectiveOptions } from './fleet-options.js';
 
 /** Bundle discovery and the check that fleet.yaml paths stay inside the bundle. */
 export { discoverBundles, pathInBundle } from './discover.js';
@@ -69,8 +87,10 @@ export { findReferences, substituteValues } from './substitution.js';
 
 /** Rendering a variant, and its building blocks. */
 export {
+  FLEET_MANIFESTS,
   KUSTOMIZE_FLAGS,
   applyPatches,
+  forceNamespace,
   mergeValues,
   parseManifests,
   releaseName,
@@ -78,7 +98,7 @@ export {
   toolEnv,
 } from './render.js';
 /** Tool binaries and limits for rendering. */
-export type { RenderTools } from './render.js';
+export type { RenderTools, RenderVariant } from './render.js';
 
 /** Normalized objects and content-addressed revision ids. */
 export { canonicalJson, normalizeObjects, revisionId } from './revision.js';

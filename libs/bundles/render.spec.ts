@@ -230,9 +230,9 @@ customizations:
       'helm.valuesFiles[0]: "a/../../x.yaml" leaves the bundle directory',
     ],
     [
-      'a remote helm chart',
-      'helm: {chart: "https://charts.example/web-1.0.0.tgz"}\n',
-      'helm.chart: "https://charts.example/web-1.0.0.tgz" is a URL',
+      'a remote values file',
+      'helm: {chart: chart, valuesFiles: ["https://example.com/v.yaml"]}\n',
+      'helm.valuesFiles[0]: "https://example.com/v.yaml" is a URL',
     ],
   ])('never lets %s escape', async (_name, fleet, message) => {
     const tree = new MemoryTree({
@@ -278,13 +278,13 @@ describe('renderVariant refuses references out of the bundle before any tool run
       'resources[0]: "../../../etc" leaves the repository',
     ],
     [
-      'an overlay reaching a sibling bundle',
+      'an overlay reaching out of the checkout',
       {
         'apps/web/fleet.yaml': 'kustomize: {dir: overlays/eu}\n',
-        'apps/web/overlays/eu/kustomization.yaml': 'resources: [../../../db]\n',
+        'apps/web/overlays/eu/kustomization.yaml': 'resources: [../../../../../db]\n',
         'apps/db/d.yaml': CM_YAML,
       },
-      'apps/web/overlays/eu/kustomization.yaml resources[0]: "../../../db" is outside the bundle directory "apps/web"',
+      'apps/web/overlays/eu/kustomization.yaml resources[0]: "../../../../../db" leaves the repository',
     ],
     [
       'a helm chart whose values schema reads a file of the hub',

@@ -21,6 +21,9 @@ import {
   normalizeObjects,
   planVariants,
   renderVariant,
+  dependencyNames,
+  deploymentOptionsOf,
+  effectiveOptions,
   revisionId,
 } from '../../libs/bundles/index.js';
 import type { DeploymentOptions, Subjects } from '../../libs/contracts/index.js';
@@ -283,7 +286,8 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     const worker = async (): Promise<void> => {
       for (let bundle = queue.shift(); bundle !== undefined; bundle = queue.shift()) {
         found.add(bundle.name);
-        if (await this.resolveBundle(repo, commit, tree, bundle, clusters, groups)) {
+        const siblings = discovery.bundles;
+        if (await this.resolveBundle(repo, commit, tree, bundle, clusters, groups, siblings)) {
           group.push(bundle.name);
           groupTimer ??= setTimeout(announceGroup, ANNOUNCE_GROUP_MS);
         }
@@ -329,15 +333,16 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     bundle: BundleSource,
     clusters: ClusterRef[],
     groups: ClusterGroups,
+    siblings: readonly BundleSource[],
   ): Promise<boolean> {
-    const options: DeploymentOptions = {
-      defaultNamespace: bundle.fleet.defaultNamespace,
-      correctDrift: bundle.fleet.correctDrift ?? false,
-      keepResources: bundle.fleet.keepResources ?? false,
-      forceConflicts: bundle.fleet.forceConflicts ?? false,
-    };
     try {
-      const repoTargets = repo.targets as TargetRef[];
+      const options: DeploymentOptions = deploymentOptionsOf(
+        effectiveOptions(bundle.fleet, undefined),
+        bundle.fleet,
+      );
+      // Fleet's overrideTargets replace the GitRepo's targets for this bundle.
+      const overrides = bundle.fleet.overrideTargets ?? [];
+      const repoTargets = (overrides.length > 0 ? overrides : repo.targets) as TargetRef[];
       const bundleTargets = (bundle.fleet.targets ?? []) as TargetRef[];
       const targeted = clusters.filter(
         (c) => isTargeted(c, repoTargets, bundleTargets, groups).targeted,
@@ -362,10 +367,11 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         dir: bundle.dir,
         kind: bundle.kind,
         commit,
-        options,
+        // `paused` is the hub's (delivery holds every cluster), never the agent's.
+        options: bundle.fleet.paused ? { ...options, paused: true } : options,
         rolloutStrategy:
           (bundle.fleet.rolloutStrategy as Record<string, unknown> | undefined) ?? null,
-        dependsOn: bundle.fleet.dependsOn ?? [],
+        dependsOn: dependencyNames(bundle, siblings).map((name) => ({ name })),
         error: null,
         errorCommit: null,
       });
