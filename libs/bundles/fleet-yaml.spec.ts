@@ -364,6 +364,11 @@ describe("parseFleetYaml: Fleet's fields", () => {
       },
     ],
     [
+      "a targetCustomization's helm.version over the fleet.yaml's repository chart",
+      'helm: {repo: "https://c.example", chart: web}\ntargetCustomizations: [{clusterName: a, helm: {version: 2.x}}]\n',
+      { targetCustomizations: [expect.objectContaining({ helm: { version: '2.x' } })] },
+    ],
+    [
       'a targetCustomization that selects nothing (matches no cluster, as in Fleet)',
       'targetCustomizations: [{name: nothing}]\n',
       { targetCustomizations: [expect.objectContaining({ name: 'nothing' })] },
@@ -487,6 +492,11 @@ describe("parseFleetYaml: Fleet's fields", () => {
       'targetCustomizations with a bad selector',
       'targetCustomizations: [{clusterSelector: {matchLabels: {"a b": c}}}]\n',
       'targetCustomizations[0].clusterSelector',
+    ],
+    [
+      "a targetCustomization's helm.version over a chart of the repository",
+      'helm: {chart: ./chart}\ntargetCustomizations: [{clusterName: a, helm: {version: 2.x}}]\n',
+      'targetCustomizations[0].helm.version: applies to charts from helm.repo',
     ],
     [
       'an option the agent applies bundle-wide, set per target',

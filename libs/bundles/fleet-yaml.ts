@@ -322,17 +322,6 @@ export const HelmOptionsSchema = z
     disableDependencyUpdate: z.boolean().optional(),
   })
   .superRefine((helm, ctx) => {
-    try {
-      chartSource(helm);
-    } catch (err) {
-      const message = (err as Error).message;
-      const field = /^helm\.(chart|repo|version): /.exec(message);
-      ctx.addIssue({
-        code: 'custom',
-        path: field?.[1] === undefined ? [] : [field[1]],
-        message: field === null ? message : message.slice(field[0].length),
-      });
-    }
     helm.valuesFrom?.forEach((ref, i) => {
       if ((ref.configMapKeyRef === undefined) === (ref.secretKeyRef === undefined)) {
         ctx.addIssue({
@@ -507,6 +496,25 @@ const BundleRefSchema = z
     }
   });
 
+/** Adds an issue at `at` when the chart fields do not name a chart (see `chartSource`). */
+function checkChart(
+  fields: { chart?: string; repo?: string; version?: string },
+  at: (string | number)[],
+  ctx: z.RefinementCtx,
+): void {
+  try {
+    chartSource(fields);
+  } catch (err) {
+    const message = (err as Error).message;
+    const field = /^helm\.(chart|repo|version): /.exec(message);
+    ctx.addIssue({
+      code: 'custom',
+      path: field?.[1] === undefined ? at : [...at, field[1]],
+      message: field === null ? message : message.slice(field[0].length),
+    });
+  }
+}
+
 /** The schema of fleet.yaml; absent lists and flags take their defaults. */
 export const FleetYamlSchema = z
   .strictObject({
@@ -542,6 +550,19 @@ export const FleetYamlSchema = z
           'is not supported: Flotilla does not scan image registries or write commits back; update image tags in Git (for example with Renovate)',
       });
     }
+    // Where each variant's chart comes from: a targetCustomization's chart, repo and version
+    // replace the fleet.yaml's one by one.
+    checkChart(fleet.helm ?? {}, ['helm'], ctx);
+    fleet.targetCustomizations.forEach((custom, i) => {
+      if (custom.helm === undefined) return;
+      const pick = (key: 'chart' | 'repo' | 'version'): string | undefined =>
+        custom.helm?.[key] ?? fleet.helm?.[key];
+      checkChart(
+        { chart: pick('chart'), repo: pick('repo'), version: pick('version') },
+        ['targetCustomizations', i, 'helm'],
+        ctx,
+      );
+    });
     const seen = new Map<string, number>();
     fleet.customizations.forEach((customization, i) => {
       const first = seen.get(customization.name);

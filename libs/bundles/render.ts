@@ -260,8 +260,8 @@ async function isFile(path: string): Promise<boolean> {
  * variant's options are the fleet.yaml's with its targetCustomization merged over them
  * (`effectiveOptions`).
  *
- * - plain YAML: every `*.yaml`/`*.yml`/`*.json` file the bundle owns except its fleet.yaml (and,
- *   when `yaml.overlays` is used anywhere in the fleet.yaml, except `overlays/`), with Fleet's
+ * - plain YAML: every `*.yaml`/`*.yml`/`*.json` file the bundle owns except its fleet.yaml and
+ *   what is under `overlays/` (as in Fleet), with Fleet's
  *   `yaml.overlays` applied in order: `overlays/<name>/<path>` replaces the file `<path>`,
  *   `overlays/<name>/<stem>_patch.<ext>` patches it (a JSON list is an RFC 6902 patch, an
  *   object a JSON merge patch on the objects of the file with the same kind and name);
@@ -424,14 +424,11 @@ async function renderYaml(
   const prefix = bundle.dir === '' ? '' : `${bundle.dir}/`;
   const fleetFile = `${prefix}fleet.yaml`;
   const overlayRoot = `${prefix}overlays/`;
-  const usesOverlays =
-    (bundle.fleet.yaml?.overlays?.length ?? 0) > 0 ||
-    bundle.fleet.targetCustomizations.some((t) => (t.yaml?.overlays?.length ?? 0) > 0);
   const decoder = new TextDecoder();
   const texts = new Map<string, string>();
   for (const file of bundle.files) {
     if (file === fleetFile || !MANIFEST.test(file)) continue;
-    if (usesOverlays && file.startsWith(overlayRoot)) continue;
+    if (file.startsWith(overlayRoot)) continue; // Fleet's overlays, applied below
     texts.set(file, decoder.decode(await tree.read(file)));
   }
   const patches: [target: string, source: string][] = [];

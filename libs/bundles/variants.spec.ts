@@ -97,3 +97,39 @@ describe('planVariants', () => {
     expect(variants[0]?.customizations).toEqual(['eu']);
   });
 });
+
+// Fleet's targetCustomizations: the first entry that selects a cluster is the one it gets.
+describe('planVariants with targetCustomizations', () => {
+  const FLEET = `targetCustomizations:
+  - {name: eu-big, clusterGroup: big, clusterSelector: {matchLabels: {region: eu}}}
+  - {name: eu, clusterSelector: {matchLabels: {region: eu}}}
+  - {name: c3-off, clusterName: c3, doNotDeploy: true}
+customizations:
+  - {name: big, clusterGroup: big}
+`;
+
+  it('gives each cluster its first matching entry, skips doNotDeploy, and keeps all-matching customizations', () => {
+    const variants = planVariants(bundle(FLEET), clusters, groups).map((v) => ({
+      clusters: v.clusters,
+      targetCustomization: v.targetCustomization,
+      customizations: v.customizations,
+    }));
+    expect(variants).toEqual([
+      // c2 matches eu-big and eu: the first wins.
+      { clusters: ['c1', 'c5'], targetCustomization: 1, customizations: [] },
+      { clusters: ['c2'], targetCustomization: 0, customizations: ['big'] },
+      // c3 is dropped (doNotDeploy); c4 matches no entry and gets the base render.
+      { clusters: ['c4'], targetCustomization: undefined, customizations: [] },
+    ]);
+  });
+
+  it('a bundle without targetCustomizations keeps the variant keys it had', () => {
+    const [before] = planVariants(bundle(CUSTOMIZED), [clusters[0]!], groups);
+    const [withUnmatched] = planVariants(
+      bundle(`${CUSTOMIZED}targetCustomizations: [{clusterName: nobody}]\n`),
+      [clusters[0]!],
+      groups,
+    );
+    expect(withUnmatched?.key).toBe(before?.key);
+  });
+});
