@@ -3,7 +3,13 @@ import { discoverBundles } from './discover.js';
 import { BundleError } from './errors.js';
 import { MemoryTree } from './file-tree.js';
 import { parseFleetYaml } from './fleet-yaml.js';
-import { applyPatches, mergeValues, parseManifests, renderVariant } from './render.js';
+import {
+  addFirstResource,
+  applyPatches,
+  mergeValues,
+  parseManifests,
+  renderVariant,
+} from './render.js';
 import type { KubeObject } from './revision.js';
 import { substituteValues } from './substitution.js';
 
@@ -567,5 +573,29 @@ describe('charts from outside the repository go to the chart fetcher', () => {
         'apps/web/Chart.yaml': 'apiVersion: v2\nname: web\nversion: 0.1.0\n',
       }),
     ).rejects.toThrow('helm.valuesFrom: values from ConfigMaps and Secrets are not supported');
+  });
+});
+
+describe('addFirstResource (Helm + Kustomize post-rendering)', () => {
+  it.each([
+    [
+      'adds resources to a kustomization without them',
+      'namePrefix: a-\n',
+      'namePrefix: a-\nresources:\n  - fleet-manifests.yaml\n',
+    ],
+    ['puts it first', 'resources: [x.yaml]\n', 'resources: [ fleet-manifests.yaml, x.yaml ]\n'],
+    [
+      'keeps it once',
+      'resources: [fleet-manifests.yaml]\n',
+      'resources: [ fleet-manifests.yaml ]\n',
+    ],
+    [
+      'keeps quoted values quoted (kustomize reads YAML 1.1: a bare yes is a boolean)',
+      'labels: [{pairs: {post: "yes"}}]\n',
+      'labels: [ { pairs: { post: "yes" } } ]\nresources:\n  - fleet-manifests.yaml\n',
+    ],
+    ['an empty file', '', 'resources: ["fleet-manifests.yaml"]\n'],
+  ])('%s', (_name, text, expected) => {
+    expect(addFirstResource(text, 'fleet-manifests.yaml')).toBe(expected);
   });
 });

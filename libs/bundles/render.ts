@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import jsonpatch from 'fast-json-patch';
 import mergePatch from 'json-merge-patch';
-import { parseAllDocuments, parseDocument, stringify } from 'yaml';
+import { isMap, isScalar, isSeq, parseAllDocuments, parseDocument } from 'yaml';
 import { isClusterScoped } from '../manifests/index.js';
 import {
   chartSource,
@@ -630,10 +630,7 @@ async function renderWithTool(
           { bundle: name },
         );
       }
-      const kustomization: unknown = parseDocument(await readFile(found, 'utf8')).toJS();
-      const k = isObject(kustomization) ? kustomization : {};
-      const resources = Array.isArray(k.resources) ? (k.resources as unknown[]) : [];
-      if (!resources.includes(FLEET_MANIFESTS)) k.resources = [FLEET_MANIFESTS, ...resources];
+      const kustomization = addFirstResource(await readFile(found, 'utf8'), FLEET_MANIFESTS);
       await writeFile(join(src, rel, FLEET_MANIFESTS), output, { flag: 'wx' }).catch(
         (err: unknown) => {
           throw new BundleError(
@@ -643,7 +640,7 @@ async function renderWithTool(
           );
         },
       );
-      await writeFile(found, stringify(k));
+      await writeFile(found, kustomization);
       return await kustomize(field, dir, rel);
     }
 
@@ -655,6 +652,28 @@ async function renderWithTool(
 }
 
 const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+/**
+ * The text of a kustomization with `resource` first in its `resources` (Fleet's
+ * post-rendering), editing the YAML document in place: everything else keeps its exact text,
+ * so kustomize (YAML 1.1) reads its values as the author wrote them.
+ */
+export function addFirstResource(text: string, resource: string): string {
+  const doc = parseDocument(text);
+  if (!isMap(doc.contents)) {
+    if (doc.contents === null) return `resources: [${JSON.stringify(resource)}]\n`;
+    return text; // not a mapping: kustomize reports it
+  }
+  const resources = doc.contents.get('resources', true);
+  if (isSeq(resources)) {
+    if (!resources.items.some((item) => isScalar(item) && item.value === resource)) {
+      resources.items.unshift(doc.createNode(resource));
+    }
+  } else {
+    doc.set('resources', doc.createNode([resource]));
+  }
+  return doc.toString();
+}
 
 /** `helm template` of the variant's chart; returns its output. */
 async function renderHelm(

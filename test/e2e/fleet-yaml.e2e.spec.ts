@@ -1,0 +1,194 @@
+// A repository laid out for Rancher Fleet, unmodified: targetCustomizations, namespace,
+// yaml.overlays, a Helm chart post-rendered by Kustomize, a Kustomize overlay over ../../base,
+// doNotDeploy. Each simulated cluster must hold exactly what Fleet would have put there.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
+import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
+import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
+import { startTestHub, type TestHub } from '../support/hub.js';
+
+const clusters = {
+  'eu-1': { env: 'prod', region: 'eu' },
+  'eu-2': { env: 'prod', region: 'eu' },
+  'us-1': { env: 'prod', region: 'us' },
+};
+
+const FILES: Record<string, string> = {
+  // Plain YAML with Fleet's namespace and yaml.overlays picked by a targetCustomization.
+  'apps/guestbook/fleet.yaml': `namespace: guestbook
+targetCustomizations:
+  - name: eu
+    clusterSelector: {matchLabels: {region: eu}}
+    yaml: {overlays: [eu]}
+`,
+  'apps/guestbook/frontend.yaml': `apiVersion: v1
+kind: ConfigMap
+metadata: {name: frontend, namespace: ignored}
+data: {replicas: "1", region: none}
+`,
+  'apps/guestbook/overlays/eu/frontend_patch.yaml':
+    'kind: ConfigMap\nmetadata: {name: frontend}\ndata: {replicas: "3", region: eu}\n',
+  // A Helm chart post-rendered by Kustomize; us-1 gets other values.
+  'apps/helm-kustomize/fleet.yaml': `defaultNamespace: hk
+helm:
+  chart: ""
+  releaseName: hk
+  values: {color: blue}
+kustomize: {dir: post}
+targetCustomizations:
+  - name: us
+    clusterName: us-1
+    helm: {values: {color: red}}
+`,
+  'apps/helm-kustomize/Chart.yaml': 'apiVersion: v2\nname: hk\nversion: 0.1.0\n',
+  'apps/helm-kustomize/templates/cm.yaml': `apiVersion: v1
+kind: ConfigMap
+metadata: {name: "{{ .Release.Name }}-color"}
+data: {color: "{{ .Values.color }}"}
+`,
+  'apps/helm-kustomize/post/kustomization.yaml': 'labels: [{pairs: {post-rendered: "yes"}}]\n',
+  // Deployed everywhere but us-1.
+  'apps/eu-only/fleet.yaml': `defaultNamespace: eu-only
+targetCustomizations:
+  - clusterSelector: {matchLabels: {region: us}}
+    doNotDeploy: true
+`,
+  'apps/eu-only/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: eu-only}\n',
+  // The most common Kustomize layout: an overlay over a base elsewhere in the repository.
+  'kustomize/base/kustomization.yaml': 'resources: [cm.yaml]\n',
+  'kustomize/base/cm.yaml':
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {tier: base}\n',
+  'kustomize/overlays/prod/fleet.yaml': 'defaultNamespace: app\n',
+  'kustomize/overlays/prod/kustomization.yaml': `resources: [../../base]
+namePrefix: prod-
+patches:
+  - target: {kind: ConfigMap}
+    patch: '[{"op": "replace", "path": "/data/tier", "value": "prod"}]'
+`,
+};
+
+let hub: TestHub;
+let git: GitServer;
+let api: ReturnType<TestHub['api']>;
+const drivers = new Map<string, SimulatedCluster>();
+const agents: RunningAgent[] = [];
+const stateDirs: string[] = [];
+
+beforeAll(async () => {
+  hub = await startTestHub({ heartbeatInterval: '300ms' });
+  api = hub.api();
+  git = await startGitServer();
+  const repo = await git.createRepo('fleet-style', FILES);
+  for (const [name, labels] of Object.entries(clusters)) {
+    const res = await api.post('/api/v1/clusters').send({ name, labels }).expect(201);
+    const driver = new SimulatedCluster();
+    drivers.set(name, driver);
+    const stateDir = mkdtempSync(join(tmpdir(), `flotilla-${name}-`));
+    stateDirs.push(stateDir);
+    agents.push(
+      await startAgent({
+        hubUrl: hub.httpUrl,
+        token: res.body.token as string,
+        driver,
+        stateDir,
+        heartbeatIntervalMs: 300,
+        logger: pino({ level: 'silent' }),
+      }),
+    );
+  }
+  await api
+    .post('/api/v1/gitrepos')
+    .send({
+      name: 'fleet',
+      url: `file://${repo.bareDir}`,
+      branch: 'main',
+      paths: ['apps', 'kustomize/overlays'],
+      pollingInterval: '0',
+      targets: [{ clusterSelector: 'env=prod' }],
+    })
+    .expect(201);
+});
+
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  await git?.stop();
+  await hub?.stop();
+  for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** `key → data` of every live ConfigMap of a cluster. */
+function configMaps(cluster: string): Record<string, unknown> {
+  const driver = drivers.get(cluster)!;
+  const out: Record<string, unknown> = {};
+  for (const key of driver.liveKeys()) {
+    const obj = driver.liveObject(key) as {
+      kind: string;
+      data?: unknown;
+      metadata: { labels?: Record<string, string> };
+    };
+    if (obj.kind !== 'ConfigMap') continue;
+    const labels = { ...obj.metadata.labels };
+    delete labels['app.kubernetes.io/managed-by'];
+    out[key] = { data: obj.data ?? {}, labels };
+  }
+  return out;
+}
+
+describe('a Fleet-style repository deploys unmodified', () => {
+  it('every bundle is discovered without errors and Ready where it is targeted', async () => {
+    const expected: Record<string, string[]> = {
+      'fleet/guestbook': ['eu-1', 'eu-2', 'us-1'],
+      'fleet/helm-kustomize': ['eu-1', 'eu-2', 'us-1'],
+      'fleet/eu-only': ['eu-1', 'eu-2'],
+      'fleet/prod': ['eu-1', 'eu-2', 'us-1'],
+    };
+    await eventually(
+      'every Fleet-style bundle Ready on its clusters',
+      async () =>
+        Promise.all(
+          Object.keys(expected).map(async (name) => {
+            const res = await api.get(`/api/v1/bundles/${encodeURIComponent(name)}`);
+            return [name, res.status === 200 ? res.body : undefined] as const;
+          }),
+        ),
+      (found) =>
+        found.every(
+          ([name, b]) =>
+            b !== undefined &&
+            b.error == null &&
+            (b.deployments as { cluster: string; state: string }[])
+              .map((d) => d.cluster)
+              .join(',') === expected[name]!.join(',') &&
+            (b.deployments as { state: string }[]).every((d) => d.state === 'Ready'),
+        ),
+      { timeoutMs: 60_000 },
+    );
+    const repo = (await api.get('/api/v1/gitrepos/fleet').expect(200)).body;
+    expect(repo.status.error ?? null).toBeNull();
+  }, 90_000);
+
+  it("each cluster holds the objects Fleet's semantics give it", () => {
+    const eu = {
+      'v1/ConfigMap/guestbook/frontend': {
+        data: { replicas: '3', region: 'eu' },
+        labels: {},
+      },
+      'v1/ConfigMap/hk/hk-color': { data: { color: 'blue' }, labels: { 'post-rendered': 'yes' } },
+      'v1/ConfigMap/eu-only/eu-only': { data: {}, labels: {} },
+      'v1/ConfigMap/app/prod-app': { data: { tier: 'prod' }, labels: {} },
+    };
+    expect(configMaps('eu-1')).toEqual(eu);
+    expect(configMaps('eu-2')).toEqual(eu);
+    expect(configMaps('us-1')).toEqual({
+      // no targetCustomization matches: the base render, namespace still forced
+      'v1/ConfigMap/guestbook/frontend': { data: { replicas: '1', region: 'none' }, labels: {} },
+      // the first matching targetCustomization's values
+      'v1/ConfigMap/hk/hk-color': { data: { color: 'red' }, labels: { 'post-rendered': 'yes' } },
+      'v1/ConfigMap/app/prod-app': { data: { tier: 'prod' }, labels: {} },
+    });
+  });
+});
