@@ -58,6 +58,18 @@ targetCustomizations:
     doNotDeploy: true
 `,
   'apps/eu-only/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: eu-only}\n',
+  // Fleet's overrideTargets replace the GitRepo's targets; dependsOn by bundle labels.
+  'apps/us-tools/fleet.yaml': `defaultNamespace: tools
+labels: {tier: data}
+overrideTargets: [{clusterName: us-1}]
+`,
+  'apps/us-tools/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tools}\n',
+  'apps/consumer/fleet.yaml': `defaultNamespace: consumer
+dependsOn: [{selector: {matchLabels: {tier: data}}}]
+targetCustomizations: [{clusterName: us-1}]
+overrideTargets: [{clusterName: us-1}]
+`,
+  'apps/consumer/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: consumer}\n',
   // The most common Kustomize layout: an overlay over a base elsewhere in the repository.
   'kustomize/base/kustomization.yaml': 'resources: [cm.yaml]\n',
   'kustomize/base/cm.yaml':
@@ -145,6 +157,8 @@ describe('a Fleet-style repository deploys unmodified', () => {
       'fleet/helm-kustomize': ['eu-1', 'eu-2', 'us-1'],
       'fleet/eu-only': ['eu-1', 'eu-2'],
       'fleet/prod': ['eu-1', 'eu-2', 'us-1'],
+      'fleet/us-tools': ['us-1'],
+      'fleet/consumer': ['us-1'],
     };
     await eventually(
       'every Fleet-style bundle Ready on its clusters',
@@ -169,6 +183,10 @@ describe('a Fleet-style repository deploys unmodified', () => {
     );
     const repo = (await api.get('/api/v1/gitrepos/fleet').expect(200)).body;
     expect(repo.status.error ?? null).toBeNull();
+    // dependsOn.selector resolved to the bundles whose labels match
+    const consumer = (await api.get(`/api/v1/bundles/${encodeURIComponent('fleet/consumer')}`))
+      .body as { dependsOn: unknown };
+    expect(consumer.dependsOn).toEqual([{ name: 'fleet/us-tools' }]);
   }, 90_000);
 
   it("each cluster holds the objects Fleet's semantics give it", () => {
@@ -189,6 +207,63 @@ describe('a Fleet-style repository deploys unmodified', () => {
       // the first matching targetCustomization's values
       'v1/ConfigMap/hk/hk-color': { data: { color: 'red' }, labels: { 'post-rendered': 'yes' } },
       'v1/ConfigMap/app/prod-app': { data: { tier: 'prod' }, labels: {} },
+      'v1/ConfigMap/tools/tools': { data: {}, labels: {} },
+      'v1/ConfigMap/consumer/consumer': { data: {}, labels: {} },
     });
   });
+
+  it('paused: true keeps every cluster on what it runs; unpausing delivers the new commit', async () => {
+    const paused = await git.commit('fleet-style', {
+      'apps/guestbook/fleet.yaml': `${FILES['apps/guestbook/fleet.yaml']}paused: true\n`,
+      'apps/guestbook/frontend.yaml': FILES['apps/guestbook/frontend.yaml']!.replace(
+        'region: none',
+        'region: changed',
+      ),
+    });
+    await api.post('/api/v1/gitrepos/fleet/sync').expect((res) => {
+      expect(res.status).toBeLessThan(300);
+    });
+    // The change reaches only us-1's render (eu's overlay sets region itself): us-1 is held.
+    const held = await eventually(
+      'guestbook held back at the paused commit',
+      async () => (await api.get(`/api/v1/bundles/${encodeURIComponent('fleet/guestbook')}`)).body,
+      (b) =>
+        b.commit === paused &&
+        (b.deployments as { cluster: string; state: string; message: string }[]).some(
+          (d) => d.cluster === 'us-1' && d.state === 'OutOfSync' && d.message.includes('paused'),
+        ),
+      { timeoutMs: 30_000 },
+    );
+    expect(
+      (held.deployments as { cluster: string; state: string; message: string }[]).map((d) => [
+        d.cluster,
+        d.state,
+        d.message,
+      ]),
+    ).toEqual([
+      ['eu-1', 'Ready', ''],
+      ['eu-2', 'Ready', ''],
+      ['us-1', 'OutOfSync', 'bundle is paused (fleet.yaml paused: true)'],
+    ]);
+    expect(configMaps('us-1')['v1/ConfigMap/guestbook/frontend']).toEqual({
+      data: { replicas: '1', region: 'none' },
+      labels: {},
+    });
+
+    const unpaused = await git.commit('fleet-style', {
+      'apps/guestbook/fleet.yaml': FILES['apps/guestbook/fleet.yaml']!,
+    });
+    await api.post('/api/v1/gitrepos/fleet/sync').expect((res) => {
+      expect(res.status).toBeLessThan(300);
+    });
+    await eventually(
+      'us-1 runs the unpaused commit',
+      async () => configMaps('us-1')['v1/ConfigMap/guestbook/frontend'],
+      (cm) =>
+        JSON.stringify(cm) ===
+        JSON.stringify({ data: { replicas: '1', region: 'changed' }, labels: {} }),
+      { timeoutMs: 30_000 },
+    );
+    expect(unpaused).not.toBe(paused);
+  }, 90_000);
 });
