@@ -258,7 +258,7 @@ describe('a Fleet-style repository deploys unmodified', () => {
     });
     await eventually(
       'us-1 runs the unpaused commit',
-      async () => configMaps('us-1')['v1/ConfigMap/guestbook/frontend'],
+      () => Promise.resolve(configMaps('us-1')['v1/ConfigMap/guestbook/frontend']),
       (cm) =>
         JSON.stringify(cm) ===
         JSON.stringify({ data: { replicas: '1', region: 'changed' }, labels: {} }),
