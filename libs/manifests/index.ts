@@ -8,3 +8,4 @@ export * from './ownership.js';
 export * from './health.js';
 export * from './managed-fields.js';
 export * from './inventory.js';
+export * from './fleet-ignores.js';
