@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { bundleCommand } from './commands/bundle.js';
 import { clusterCommand } from './commands/cluster.js';
 import { groupCommand } from './commands/group.js';
 import { repoCommand } from './commands/repo.js';
@@ -58,6 +59,7 @@ export function buildProgram(context: Partial<CliContext> = {}): Command {
   registerCommand(program, clusterCommand(ctx));
   registerCommand(program, groupCommand(ctx));
   registerCommand(program, repoCommand(ctx));
+  registerCommand(program, bundleCommand(ctx));
   registerCommand(program, rolloutCommand(ctx));
   registerCommand(program, statusCommand(ctx));
   return program;

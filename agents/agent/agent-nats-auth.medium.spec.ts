@@ -26,9 +26,12 @@ describe('an agent whose NATS credentials are refused', () => {
   let observer: NatsConnection;
   let hub: Server;
   let agent: RunningAgent | undefined;
+  let removed: RunningAgent | undefined;
   /** What the fake hub's bootstrap answers: credentials of the user of this token hash, or 401. */
   let issueFor: { tokenHash: string } | 'refuse' = { tokenHash: 'token-1' };
   let bootstraps = 0;
+  /** The hub answers 401 to every bootstrap after this many (the cluster was deleted). */
+  let refuseAfter = Infinity;
   const heartbeats: number[] = [];
   const logLines: string[] = [];
 
@@ -53,7 +56,7 @@ describe('an agent whose NATS credentials are refused', () => {
     hub = createServer((req, res) => {
       void (async () => {
         bootstraps++;
-        if (issueFor === 'refuse') {
+        if (issueFor === 'refuse' || bootstraps > refuseAfter) {
           res.writeHead(401, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ statusCode: 401, error: 'Unauthorized', message: 'revoked' }));
           return;
@@ -80,6 +83,7 @@ describe('an agent whose NATS credentials are refused', () => {
 
   afterAll(async () => {
     await agent?.stop();
+    await removed?.stop();
     await observer?.close();
     hub?.closeAllConnections();
     hub?.close();
@@ -129,10 +133,48 @@ describe('an agent whose NATS credentials are refused', () => {
     await eventually(
       'the refusal logged',
       () => Promise.resolve(logLines.join('\n')),
-      (text) => text.includes('the hub gave no new ones'),
+      (text) => text.includes('removed from the hub'),
       { timeoutMs: 20_000 },
     );
     expect(bootstraps).toBeGreaterThan(before);
     // The NATS client retries a refused user before it gives up: each round takes seconds.
   }, 60_000);
+
+  it('once the hub refuses its token, says once that it was removed, calls onRevoked once, and asks again at the long interval without an error each time', async () => {
+    await pushAccountJwt(
+      server.url,
+      await authority.systemCredentials(),
+      await authority.accountJwt(
+        ['token-1', 'token-2', 'token-3'].map((t) => authority.agentUserKey(t)),
+      ),
+    );
+    // Bootstrapped with credentials NATS no longer accepts; the hub refuses from then on.
+    issueFor = { tokenHash: 'token-3' };
+    refuseAfter = bootstraps + 1;
+    const lines: string[] = [];
+    const revocations: string[] = [];
+    removed = await startAgent({
+      hubUrl: `http://127.0.0.1:${(hub.address() as AddressInfo).port}`,
+      token: 'fla_removed',
+      driver: new SimulatedCluster(),
+      stateDir: join(root, 'state-removed'),
+      logger: pino({ level: 'info' }, { write: (line: string) => lines.push(line) }),
+      revokedRetryMs: 200,
+      onRevoked: (err) => revocations.push(err.message),
+    });
+    const first = bootstraps;
+    // The NATS client retries a refused user before it gives up: each round takes seconds.
+    await eventually(
+      'three refused bootstraps',
+      () => Promise.resolve(bootstraps - first),
+      (n) => n >= 3,
+      { timeoutMs: 90_000 },
+    );
+    const logged = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(logged.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([
+      'this cluster was removed from the hub (deleted, or its agent token revoked); asking again at a long interval',
+    ]);
+    expect(revocations).toHaveLength(1);
+    expect(revocations[0]).toMatch(/refused: hub answered 401/);
+  }, 150_000);
 });

@@ -81,7 +81,18 @@ export interface AgentOptions {
   logger?: Logger;
   /** Aborts a `startAgent` that is still registering or bootstrapping (it then rejects). */
   signal?: AbortSignal;
+  /**
+   * Called once when the hub refuses the agent's token after it ran (HTTP 401: the cluster was
+   * deleted or its token revoked). The agent goes on asking every `revokedRetryMs`; the CLI's
+   * `--exit-on-revoke` stops it and exits non-zero instead.
+   */
+  onRevoked?: (err: HubError) => void;
+  /** How often an agent the hub refused asks again; default 10 minutes. */
+  revokedRetryMs?: number;
 }
+
+/** How often an agent the hub refused (cluster deleted, token revoked) asks again, by default. */
+export const REVOKED_RETRY_MS = 10 * 60_000;
 
 /** A started agent. */
 export interface RunningAgent {
@@ -153,7 +164,20 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   }
   // When NATS refuses its credentials, the agent asks the hub for new ones with the same token.
   const rebootstrap = (signal: AbortSignal) => bootstrap(opts.hubUrl, token, logger, signal);
-  return new Agent(boot, rebootstrap, heartbeatSubject, intervalMs, opts.driver, log, delivery);
+  const revocation = {
+    retryMs: opts.revokedRetryMs ?? REVOKED_RETRY_MS,
+    onRevoked: opts.onRevoked,
+  };
+  return new Agent(
+    boot,
+    rebootstrap,
+    heartbeatSubject,
+    intervalMs,
+    opts.driver,
+    log,
+    delivery,
+    revocation,
+  );
 }
 
 type TokenSource = 'state' | 'registered' | 'option';
@@ -229,6 +253,8 @@ class Agent implements RunningAgent {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   private beatAgain = false;
+  /** The hub refused the token (401): said once, then asked again every `revocation.retryMs`. */
+  private revoked = false;
 
   constructor(
     /** Updated when NATS refuses the credentials and the hub hands out new ones. */
@@ -239,6 +265,7 @@ class Agent implements RunningAgent {
     private readonly driver: ClusterDriver,
     private readonly log: Logger,
     private readonly delivery: Delivery | undefined,
+    private readonly revocation: { retryMs: number; onRevoked?: (err: HubError) => void },
   ) {
     this.cluster = boot.cluster;
     this.natsLoop = this.runNats().catch((err: unknown) => {
@@ -324,9 +351,12 @@ class Agent implements RunningAgent {
         });
       } catch (err) {
         if (this.stopping) return;
-        const delayMs = backoffDelayMs(attempt++, 1_000, 30_000);
-        this.log.error({ err, retryInMs: delayMs }, 'cannot connect to NATS');
         if (isAuthError(err)) await this.refreshCredentials();
+        const delayMs = this.retryDelayMs(attempt++);
+        this.log[this.revoked ? 'debug' : 'error'](
+          { err, retryInMs: delayMs },
+          'cannot connect to NATS',
+        );
         await this.pause(delayMs);
         continue;
       }
@@ -345,9 +375,12 @@ class Agent implements RunningAgent {
       this.connected = false;
       this.nc = undefined;
       if (this.stopping) return;
-      const delayMs = backoffDelayMs(attempt++, 1_000, 30_000);
-      this.log.error({ err, retryInMs: delayMs }, 'NATS connection closed; connecting again');
       if (isAuthError(err)) await this.refreshCredentials();
+      const delayMs = this.retryDelayMs(attempt++);
+      this.log[this.revoked ? 'debug' : 'error'](
+        { err, retryInMs: delayMs },
+        'NATS connection closed; connecting again',
+      );
       await this.pause(delayMs);
     }
   }
@@ -373,13 +406,30 @@ class Agent implements RunningAgent {
         inboxPrefix: boot.inboxPrefix,
       };
       this.log.info('NATS refused the credentials; the hub handed out new ones');
+      if (this.revoked) this.log.info('the hub accepts this agent again');
+      this.revoked = false;
     } catch (err) {
       if (this.stopping) return;
+      if (err instanceof HubError && err.status === 401) {
+        if (this.revoked) return;
+        this.revoked = true;
+        this.log.error(
+          { reason: err.message, retryInMs: this.revocation.retryMs },
+          'this cluster was removed from the hub (deleted, or its agent token revoked); asking again at a long interval',
+        );
+        this.revocation.onRevoked?.(err);
+        return;
+      }
       this.log.error(
         { err },
         'NATS refused the credentials and the hub gave no new ones (was the agent token rotated, or the cluster deleted?)',
       );
     }
+  }
+
+  /** Backoff between NATS connects; the long revocation interval once the hub refused the token. */
+  private retryDelayMs(attempt: number): number {
+    return this.revoked ? this.revocation.retryMs : backoffDelayMs(attempt, 1_000, 30_000);
   }
 
   private watchStatus(nc: NatsConnection): void {

@@ -21,6 +21,11 @@ export interface ApplyResult {
   configured: string[];
   unchanged: string[];
   pruned: string[];
+  /**
+   * Objects that could not be applied (`<key>: <why>`), as {@link Applier.bundleStatus} shows
+   * them; absent or empty when every object was applied.
+   */
+  failed?: string[];
 }
 
 /** Health of a bundle's resources in the cluster. */

@@ -309,6 +309,11 @@ describe('delivery', () => {
     // The same revision for a second bundle: fetched once; its objects belong to the first bundle.
     const copy = await until('demo/copy', 'ErrApplied');
     expect(copy.message).toContain('Deployment web: already applied by bundle "demo/web"');
+    // An apply that left objects out is logged as a failure, not as "bundle applied".
+    const logged = lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string; bundle?: string })
+      .filter((l) => l.bundle === 'demo/copy' && l.msg.startsWith('bundle applied'));
+    expect(logged.map((l) => [l.level, l.msg])).toEqual([[50, 'bundle applied with failures']]);
 
     expect(ready).toMatchObject({
       cluster,

@@ -289,15 +289,17 @@ export class Delivery {
       signal.throwIfAborted();
       work.current!.applying = true;
       const result = await this.opts.applier.apply(bundle, revision, objects, desired.options);
-      log.info(
-        {
-          created: result.created.length,
-          configured: result.configured.length,
-          unchanged: result.unchanged.length,
-          pruned: result.pruned.length,
-        },
-        'bundle applied',
-      );
+      const counts = {
+        created: result.created.length,
+        configured: result.configured.length,
+        unchanged: result.unchanged.length,
+        pruned: result.pruned.length,
+      };
+      if ((result.failed ?? []).length > 0) {
+        log.error({ ...counts, failed: result.failed }, 'bundle applied with failures');
+      } else {
+        log.info(counts, 'bundle applied');
+      }
       work.retryAttempt = 0;
       // Always reported: a desired state the agent already runs comes again only when the hub
       // has not seen its report (lost at a hub restart), so an unchanged status must go too.

@@ -19,9 +19,21 @@ describe('KubernetesCluster against the wire-level fake API server', () => {
     target = {
       kubeconfigPath,
       get: (ref) => Promise.resolve(api.get(ref)),
-      editAs: (manager, ref, edit) => {
-        api.editAs(manager, ref, edit);
-        return Promise.resolve();
+      patchAs: async (manager, ref, patch) => {
+        const [group, version] = ref.apiVersion.includes('/')
+          ? ref.apiVersion.split('/')
+          : ['', ref.apiVersion];
+        const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
+        const plural = `${ref.kind.toLowerCase()}s`;
+        const res = await fetch(
+          `${api.url}${base}/namespaces/${ref.namespace}/${plural}/${ref.name}?fieldManager=${manager}`,
+          {
+            method: 'PATCH',
+            headers: { 'content-type': 'application/merge-patch+json' },
+            body: JSON.stringify(patch),
+          },
+        );
+        if (!res.ok) throw new Error(`patch failed: HTTP ${res.status}: ${await res.text()}`);
       },
       makeAvailable: async (ref) => {
         const generation = metadataOf(api.get(ref)!)?.generation;

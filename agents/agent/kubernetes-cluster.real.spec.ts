@@ -4,8 +4,25 @@ import type { KubeObject, ObjectRef } from '../../libs/manifests/index.js';
 import { eventually } from '../../libs/testing/eventually.js';
 import { kubernetesScenarios, type KubeScenarioTarget } from './kubernetes-scenarios.js';
 
-/** A real cluster to run the driver scenarios against; the suite is skipped without one. */
+/**
+ * The driver scenarios against a real cluster; skipped unless `FLOTILLA_TEST_KUBECONFIG` names a
+ * kubeconfig. The identity needs what the agent chart's RBAC grants (see `deploy/`).
+ *
+ * - The Deployment scenarios wait for Deployments to become Available: the cluster must run
+ *   pods (a node with a container runtime that can pull `registry.k8s.io/pause:3.10`). A bare
+ *   kube-apiserver with kube-controller-manager but no node leaves them NotReady, and those
+ *   scenarios time out.
+ * - Each run uses its own namespace, bundle names and CRD group, all starting with
+ *   `FLOTILLA_TEST_PREFIX` (default `flotilla-test-<random>`), and looks only at its own
+ *   inventories in `flotilla-system`, so runs may share a cluster with each other and with agents.
+ * - The suite has its own timeouts (vitest's global 30 s is too short for a real cluster):
+ *   `FLOTILLA_TEST_READY_TIMEOUT_MS` (default 180 s) for a Deployment to become available, and
+ *   `FLOTILLA_TEST_TIMEOUT_MS` (default 300 s) for each scenario.
+ */
 const kubeconfigPath = process.env.FLOTILLA_TEST_KUBECONFIG ?? '';
+const readyTimeoutMs = Number(process.env.FLOTILLA_TEST_READY_TIMEOUT_MS ?? 180_000);
+const testTimeoutMs = Number(process.env.FLOTILLA_TEST_TIMEOUT_MS ?? 300_000);
+const prefix = process.env.FLOTILLA_TEST_PREFIX || undefined;
 
 describe.skipIf(kubeconfigPath === '')('KubernetesCluster against a real cluster', () => {
   let client: KubernetesObjectApi | undefined;
@@ -35,24 +52,24 @@ describe.skipIf(kubeconfigPath === '')('KubernetesCluster against a real cluster
         throw err;
       }
     },
-    editAs: async (manager, ref, edit) => {
-      const live = await target.get(ref);
-      if (live === undefined) throw new Error(`no ${ref.kind} ${ref.name}`);
-      const edited = structuredClone(live);
-      edit(edited);
-      const { metadata: _m, status: _s, ...fields } = edited;
+    // `kubectl patch --type=merge --field-manager=<manager>`: an Update by another manager.
+    patchAs: async (manager, ref, patch) => {
       await api().patch(
-        { ...fields, ...header(ref) },
+        { ...patch, ...header(ref) },
         undefined,
         undefined,
         manager,
-        true,
-        PatchStrategy.ServerSideApply,
+        undefined,
+        PatchStrategy.MergePatch,
       );
     },
     // The cluster's Deployment controller makes it available (the image is registry.k8s.io/pause).
     makeAvailable: () => Promise.resolve(),
   };
 
-  kubernetesScenarios({ it, expect, eventually }, () => target, { readyTimeoutMs: 180_000 });
+  kubernetesScenarios({ it, expect, eventually }, () => target, {
+    readyTimeoutMs,
+    testTimeoutMs,
+    ...(prefix === undefined ? {} : { prefix }),
+  });
 });

@@ -194,17 +194,17 @@ export class KubernetesCluster implements ClusterDriver, Applier {
       });
       const errors = new Map<string, string>();
       const desired = new Map<string, KubeObject>();
+      const reverted: string[] = [];
       for (const entry of planned.entries) {
         const marked = markForApply(entry, bundle, revision);
         desired.set(entry.key, marked);
-        const outcome = await this.applyEntry(
-          entry,
-          marked,
-          options.forceConflicts,
-          planned.entries,
-        );
-        if (outcome.error !== undefined) errors.set(entry.key, outcome.error);
-        else result[outcome.change].push(entry.key);
+        const outcome = await this.applyEntry(entry, marked, options, planned.entries);
+        if (outcome.error !== undefined) {
+          errors.set(entry.key, outcome.error);
+          continue;
+        }
+        result[outcome.change].push(entry.key);
+        if (outcome.reverted !== undefined) reverted.push(outcome.reverted);
       }
       const stale = pruneKeys(previousKeys, keys);
       const kept: string[] = [];
@@ -223,6 +223,10 @@ export class KubernetesCluster implements ClusterDriver, Applier {
       const record = this.newRecord(bundle, revision, options, keys);
       record.desired = desired;
       record.errors = errors;
+      if (reverted.length > 0) {
+        record.reverted = `reverted drift: ${listMessages(reverted)}`;
+        this.log.info({ bundle, message: record.reverted }, 'drift reverted');
+      }
       for (const key of kept) {
         record.errors.set(key, 'could not be pruned; kept in the inventory to try again');
         record.keys.push(key);
@@ -231,6 +235,13 @@ export class KubernetesCluster implements ClusterDriver, Applier {
       for (const key of previousKeys) if (!record.keys.includes(key)) this.unindex(key, bundle);
       this.stopUnusedWatchers();
       record.lastSignature = signature(this.statusOf(record));
+      if (errors.size > 0) {
+        result.failed = [...errors].map(([key, error]) => `${key}: ${error}`);
+        this.log.error(
+          { bundle, revision, failed: result.failed },
+          'cannot apply some objects of a bundle',
+        );
+      }
       return result;
     } finally {
       this.busy.delete(bundle);
@@ -340,13 +351,19 @@ export class KubernetesCluster implements ClusterDriver, Applier {
     return { entries, problems };
   }
 
+  /**
+   * Applies one object. Other managers' fields are taken over (`force`) with `forceConflicts`,
+   * and with `correctDrift`: then the fields of the bundle another manager changed are taken
+   * back, and `reverted` says which.
+   */
   private async applyEntry(
     entry: PlannedEntry,
     marked: KubeObject,
-    force: boolean,
+    options: DeploymentOptions,
     all: readonly PlannedEntry[],
   ): Promise<
-    { change: 'created' | 'configured' | 'unchanged'; error?: undefined } | { error: string }
+    | { change: 'created' | 'configured' | 'unchanged'; reverted?: string; error?: undefined }
+    | { error: string }
   > {
     try {
       const info = entry.info ?? (await this.waitForCustomType(entry, all));
@@ -361,9 +378,19 @@ export class KubernetesCluster implements ClusterDriver, Applier {
         watcher.remember(entry.key, live);
         return { change: 'unchanged' };
       }
+      const force = options.forceConflicts || options.correctDrift;
+      // Drift only of what the agent applied before (an object it adopts has none).
+      const owned = live === undefined ? undefined : appliedFieldsOf(live, FLOTILLA_FIELD_MANAGER);
+      const drift =
+        live === undefined || owned === undefined || !options.correctDrift
+          ? []
+          : driftedFields(marked, live, owned);
       const applied = await this.client.applyObject(info, entry.ref, marked, force);
       watcher.remember(entry.key, applied);
-      return { change: live === undefined ? 'created' : 'configured' };
+      if (live === undefined) return { change: 'created' };
+      return drift.length === 0
+        ? { change: 'configured' }
+        : { change: 'configured', reverted: `${describeRef(entry.ref)} ${summarizeRevert(drift)}` };
     } catch (err) {
       if (err instanceof KubeApiError && !err.retryable) return { error: err.message };
       if (err instanceof CustomTypeError) return { error: err.message };

@@ -4,6 +4,7 @@ import type { DeploymentOptions } from '../../libs/contracts/index.js';
 import {
   BUNDLE_ANNOTATION,
   FLOTILLA_FIELD_MANAGER,
+  isPlainObject,
   managedFieldsOf,
   metadataOf,
   type KubeObject,
@@ -19,8 +20,11 @@ export interface KubeScenarioTarget {
   kubeconfigPath: string;
   /** The live object, or undefined. */
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
-  /** Changes an object as another field manager would (`kubectl edit`, another controller). */
-  editAs(manager: string, ref: ObjectRef, edit: (object: KubeObject) => void): Promise<void>;
+  /**
+   * Changes an object as another field manager does with `kubectl patch --type=merge` or
+   * `kubectl edit`: a JSON merge patch sent with `fieldManager=manager` (an `Update`).
+   */
+  patchAs(manager: string, ref: ObjectRef, patch: Record<string, unknown>): Promise<void>;
   /** Makes a Deployment available (the fake sets its status; a real cluster's controller does). */
   makeAvailable(ref: ObjectRef): Promise<void>;
 }
@@ -39,20 +43,40 @@ export interface ScenarioTestApi {
 
 const REV = (n: number): string => String(n).repeat(64).slice(0, 64);
 
+/** Options of {@link kubernetesScenarios}. */
+export interface ScenarioOptions {
+  /** How long a Deployment may take to become available (a real cluster runs pods); default 10 s. */
+  readyTimeoutMs?: number;
+  /** How long one scenario may take; default vitest's. */
+  testTimeoutMs?: number;
+  /**
+   * Names of this run's namespace and bundles start with it (`flotilla-test-<random>` by
+   * default), so runs against a shared cluster do not see each other's objects.
+   */
+  prefix?: string;
+}
+
 /**
- * The driver scenarios of issue 4, in order: apply in one pass, no-op re-apply, health from
- * watches, prune by inventory, drift reported and reverted, and an agent restart.
+ * The driver scenarios of issues 4 and 14, in order: apply in one pass, no-op re-apply, health
+ * from watches, Services and container ports Ready (not Modified), prune by inventory, drift
+ * reported, reverted with `correctDrift` (also inside a keyed list), and an agent restart.
  */
 export function kubernetesScenarios(
   t: ScenarioTestApi,
   target: () => KubeScenarioTarget,
-  { readyTimeoutMs = 10_000 }: { readyTimeoutMs?: number } = {},
+  {
+    readyTimeoutMs = 10_000,
+    testTimeoutMs,
+    prefix = `flotilla-test-${Math.random().toString(36).slice(2, 8)}`,
+  }: ScenarioOptions = {},
 ): void {
-  const { it, expect, eventually } = t;
-  const suffix = Math.random().toString(36).slice(2, 8);
-  const ns = `flotilla-test-${suffix}`;
-  const bundle = `scenarios/${suffix}`;
-  const group = 'scenarios.flotilla.dev';
+  const { expect, eventually } = t;
+  const it = (name: string, fn: () => Promise<void>): void => {
+    t.it(name, fn, testTimeoutMs);
+  };
+  const ns = prefix;
+  const bundle = `scenarios/${prefix}`;
+  const group = `${prefix}.scenarios.flotilla.dev`;
   const crdName = `widgets.${group}`;
   const ref = (apiVersion: string, kind: string, name: string, namespace?: string): ObjectRef =>
     namespace === undefined ? { apiVersion, kind, name } : { apiVersion, kind, namespace, name };
@@ -62,7 +86,44 @@ export function kubernetesScenarios(
   const aRef = ref('v1', 'ConfigMap', 'a', ns);
   const bRef = ref('v1', 'ConfigMap', 'b', ns);
   const webRef = ref('apps/v1', 'Deployment', 'web', ns);
+  const apiServiceRef = ref('v1', 'Service', 'api', ns);
+  const apiDeploymentRef = ref('apps/v1', 'Deployment', 'api', ns);
   const key = (r: ObjectRef): string => `${r.apiVersion}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
+  const corrected = { correctDrift: true } as const;
+
+  /** A Service and a Deployment whose list items the API server keys on defaulted fields. */
+  const withPorts = (): KubeObject[] => [
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'api' },
+      spec: { selector: { app: 'api' }, ports: [{ port: 80, targetPort: 8080 }] },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'api' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'api' } },
+        template: {
+          metadata: { labels: { app: 'api' } },
+          spec: {
+            containers: [
+              {
+                name: 'api',
+                image: 'registry.k8s.io/pause:3.10',
+                ports: [{ containerPort: 8080 }],
+                env: [{ name: 'A', value: '1' }],
+              },
+            ],
+          },
+        },
+      },
+    },
+  ];
+  const portsOf = (o: KubeObject | undefined): unknown =>
+    isPlainObject(o?.spec) ? o.spec.ports : undefined;
 
   const objects = (withA: boolean, withB = true): KubeObject[] => [
     {
@@ -183,10 +244,68 @@ export function kubernetesScenarios(
     expect(await Promise.all([nsRef, crdRef, widgetRef, bRef, webRef].map(uidOf))).toEqual(uids);
   });
 
-  it('reports an edit of an applied field by another manager as Modified', async () => {
-    await target().editAs('kubectl-edit', bRef, (o) => {
-      (o.data as Record<string, string>).color = 'red';
+  it('a Service and a Deployment with ports and env stay Ready, not Modified', async () => {
+    const portsBundle = `${bundle}-ports`;
+    const result = await cluster!.apply(portsBundle, REV(1), withPorts(), options());
+    expect(result.created).toEqual([key(apiServiceRef), key(apiDeploymentRef)]);
+    const first = await cluster!.bundleStatus(portsBundle);
+    expect(first?.resources.filter((r) => r.state === 'Modified')).toEqual([]);
+    await target().makeAvailable(apiDeploymentRef);
+    const ready = await eventually(
+      'the bundle with ports Ready',
+      () => cluster!.bundleStatus(portsBundle),
+      (s) => s?.state !== 'NotReady',
+      { timeoutMs: readyTimeoutMs },
+    );
+    expect(ready).toMatchObject({ state: 'Ready', message: '' });
+    const again = await cluster!.apply(portsBundle, REV(1), withPorts(), options());
+    expect(again.unchanged).toHaveLength(2);
+    expect((await cluster!.bundleStatus(portsBundle))?.state).toBe('Ready');
+  });
+
+  it('with correctDrift, an edit inside a keyed list (a Service port) is reported, then reverted and reported', async () => {
+    const portsBundle = `${bundle}-ports`;
+    await target().patchAs('kubectl-patch', apiServiceRef, {
+      spec: { ports: [{ port: 80, targetPort: 9090 }] },
     });
+    const modified = await eventually(
+      'the port edit reported',
+      () => cluster!.bundleStatus(portsBundle),
+      (s) => s?.state === 'Modified',
+    );
+    expect(modified?.message).toBe('Service api: modified: spec.ports[0].targetPort: 8080 → 9090');
+    await cluster!.apply(portsBundle, REV(1), withPorts(), options(corrected));
+    expect(portsOf(await target().get(apiServiceRef))).toEqual([
+      { port: 80, protocol: 'TCP', targetPort: 8080 },
+    ]);
+    expect(await cluster!.bundleStatus(portsBundle)).toMatchObject({
+      state: 'Ready',
+      message: 'reverted drift: Service api spec.ports[0].targetPort 9090 → 8080',
+    });
+    await target().patchAs('kubectl-patch', apiServiceRef, {
+      spec: { ports: [{ port: 80, targetPort: 7070 }] },
+    });
+    const reverted = await eventually(
+      'the port edit reverted',
+      () => cluster!.bundleStatus(portsBundle),
+      (s) => s?.message === 'reverted drift: Service api spec.ports[0].targetPort 7070 → 8080',
+    );
+    expect(reverted).toMatchObject({
+      state: 'Ready',
+      message: 'reverted drift: Service api spec.ports[0].targetPort 7070 → 8080',
+    });
+    expect(portsOf(await target().get(apiServiceRef))).toEqual([
+      { port: 80, protocol: 'TCP', targetPort: 8080 },
+    ]);
+  });
+
+  it('removes the bundle with ports', async () => {
+    await cluster!.remove(`${bundle}-ports`, { keepResources: false });
+    expect(await cluster!.bundleStatus(`${bundle}-ports`)).toBeUndefined();
+  });
+
+  it('reports an edit of an applied field by another manager as Modified', async () => {
+    await target().patchAs('kubectl-patch', bRef, { data: { color: 'red' } });
     const status = await eventually(
       'the bundle Modified',
       () => cluster!.bundleStatus(bundle),
@@ -195,21 +314,26 @@ export function kubernetesScenarios(
     expect(status?.message).toBe('ConfigMap b: modified: data.color: "blue" → "red"');
   });
 
-  it('with correctDrift, reverts such an edit and says so', async () => {
-    await cluster!.apply(
-      bundle,
-      REV(3),
-      objects(false),
-      options({ correctDrift: true, forceConflicts: true }),
+  it('refuses to take such an edit back without correctDrift (409 naming field and manager); with correctDrift alone takes it back, reverts the next and says so', async () => {
+    // Without correctDrift or forceConflicts, the apply refuses to take the field back.
+    await cluster!.apply(bundle, REV(3), objects(false), options());
+    const refused = await cluster!.bundleStatus(bundle);
+    expect(refused?.state).toBe('ErrApplied');
+    expect(refused?.message).toMatch(
+      /^ConfigMap b: .*HTTP 409: Apply failed with 1 conflict: conflict with "kubectl-patch" using v1: \.data\.color$/,
     );
+    const result = await cluster!.apply(bundle, REV(3), objects(false), options(corrected));
+    expect(result.configured).toContain(key(bRef));
+    expect((await cluster!.bundleStatus(bundle))?.state).not.toBe('ErrApplied');
     expect((await target().get(bRef))?.data).toEqual({ color: 'blue' });
-    await target().editAs('kubectl-edit', bRef, (o) => {
-      (o.data as Record<string, string>).color = 'green';
-    });
+    expect((await cluster!.bundleStatus(bundle))?.message).toBe(
+      'reverted drift: ConfigMap b data.color "red" → "blue"',
+    );
+    await target().patchAs('kubectl-patch', bRef, { data: { color: 'green' } });
     const status = await eventually(
       'the drift reverted',
       () => cluster!.bundleStatus(bundle),
-      (s) => s?.message.startsWith('reverted drift') === true,
+      (s) => s?.message === 'reverted drift: ConfigMap b data.color "green" → "blue"',
     );
     expect(status?.state).toBe('Ready');
     expect(status?.message).toBe('reverted drift: ConfigMap b data.color "green" → "blue"');
@@ -221,30 +345,20 @@ export function kubernetesScenarios(
     const uids = await Promise.all(live.map(uidOf));
     await cluster!.close();
     cluster = open();
-    expect(await cluster.heldBundles()).toEqual([
-      { bundle, revision: REV(3), options: options({ correctDrift: true, forceConflicts: true }) },
+    expect((await cluster.heldBundles()).filter((h) => h.bundle === bundle)).toEqual([
+      { bundle, revision: REV(3), options: options(corrected) },
     ]);
     expect((await cluster.bundleStatus(bundle))?.state).toBe('Ready');
-    const again = await cluster.apply(
-      bundle,
-      REV(3),
-      objects(false),
-      options({ correctDrift: true, forceConflicts: true }),
-    );
+    const again = await cluster.apply(bundle, REV(3), objects(false), options(corrected));
     expect(again.unchanged).toHaveLength(5);
     expect(await Promise.all(live.map(uidOf))).toEqual(uids);
-    const pruned = await cluster.apply(
-      bundle,
-      REV(4),
-      objects(false, false),
-      options({ correctDrift: true, forceConflicts: true }),
-    );
+    const pruned = await cluster.apply(bundle, REV(4), objects(false, false), options(corrected));
     expect(pruned.pruned).toEqual([key(bRef)]);
   });
 
   it('remove deletes everything of the bundle and forgets it', async () => {
     await cluster!.remove(bundle, { keepResources: false });
-    expect(await cluster!.heldBundles()).toEqual([]);
+    expect((await cluster!.heldBundles()).filter((h) => h.bundle === bundle)).toEqual([]);
     expect(await cluster!.bundleStatus(bundle)).toBeUndefined();
     await eventually(
       'the CRD gone',

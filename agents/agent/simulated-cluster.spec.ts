@@ -163,6 +163,9 @@ describe('SimulatedCluster', () => {
       await sim.apply('one', R1, [cm('shared', { from: 'one' })], opts());
       const result = await sim.apply('two', R1, [cm('shared', { from: 'two' }), cm('own')], opts());
       expect(result.created).toEqual(['v1/ConfigMap/default/own']);
+      expect(result.failed).toEqual([
+        'v1/ConfigMap/default/shared: already applied by bundle "one"',
+      ]);
       expect(sim.liveObject('v1/ConfigMap/default/shared')!.data).toEqual({ from: 'one' });
       expect(await sim.bundleStatus('two')).toMatchObject({
         state: 'ErrApplied',

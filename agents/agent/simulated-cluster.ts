@@ -197,6 +197,7 @@ export class SimulatedCluster implements ClusterDriver, Applier {
     record.owned = owned;
     record.errors = errors;
     record.applyError = undefined;
+    if (errors.size > 0) result.failed = [...errors].map(([key, error]) => `${key}: ${error}`);
     record.lastSeen = statusSignature(this.statusOf(bundle, record));
     return Promise.resolve(result);
   }

@@ -14,7 +14,11 @@ interface AgentCliOptions {
   label: string[];
   stateDir: string;
   heartbeatInterval?: string;
+  exitOnRevoke?: boolean;
 }
+
+/** Exit status of `flotilla agent --exit-on-revoke` once the hub no longer accepts the agent. */
+export const EXIT_REVOKED = 3;
 
 /** The cluster driver the flags ask for (loaded on demand: the Kubernetes client is large). */
 export async function driverFor(opts: {
@@ -65,6 +69,10 @@ export function agentCommand(): Command {
       '.flotilla-agent',
     )
     .option('--heartbeat-interval <duration>', "heartbeat interval (default: the hub's)")
+    .option(
+      '--exit-on-revoke',
+      `exit with status ${EXIT_REVOKED} once the hub no longer accepts the agent (cluster deleted, token revoked) instead of asking again every 10 minutes`,
+    )
     .action(async (opts: AgentCliOptions) => {
       const driver = await driverFor(opts);
       const { startAgent } = await import('../../agents/agent/agent.js');
@@ -92,6 +100,12 @@ export function agentCommand(): Command {
           : undefined,
         logger,
         signal: controller.signal,
+        onRevoked: opts.exitOnRevoke
+          ? () => {
+              logger.error({ exitCode: EXIT_REVOKED }, 'stopping: --exit-on-revoke');
+              void agentPromise.then((a) => a.stop()).finally(() => process.exit(EXIT_REVOKED));
+            }
+          : undefined,
       });
       const agent = await agentPromise.catch(async (err: unknown) => {
         await driver.close();

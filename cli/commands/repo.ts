@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { apiClientFor, globalOptions, type CliContext } from '../context.js';
-import { formatAge, formatTable, printResult } from '../output.js';
+import { formatAge, printResult } from '../output.js';
 
 /** A GitRepo as the hub returns it (the fields the CLI prints). */
 interface GitRepo {
@@ -10,23 +10,27 @@ interface GitRepo {
   revision: string | null;
   paths: string[];
   pollingInterval: string;
+  generation?: number;
   status: {
     commit: string | null;
     lastSyncedAt: string | null;
+    lastChangedAt?: string | null;
     error: string | null;
+    warnings?: { reason: string; message: string }[];
     bundles: string[];
     bundleErrors: { bundle: string; commit: string | null; message: string }[];
     summary: { desired: number; ready: number; byState: Record<string, number> };
   };
 }
 
-const columns = ['NAME', 'URL', 'REF', 'COMMIT', 'BUNDLES', 'READY', 'SYNCED', 'ERROR'];
+const columns = ['NAME', 'URL', 'REF', 'COMMIT', 'BUNDLES', 'READY', 'SYNCED', 'ERRORS'];
+
+function errorCount(r: GitRepo): number {
+  return (r.status.error === null ? 0 : 1) + r.status.bundleErrors.length;
+}
 
 function row(r: GitRepo, now: number): string[] {
-  const errors = [
-    r.status.error,
-    ...r.status.bundleErrors.map((e) => `${e.bundle}: ${e.message}`),
-  ].filter(Boolean);
+  const errors = errorCount(r);
   return [
     r.name,
     r.url,
@@ -35,8 +39,35 @@ function row(r: GitRepo, now: number): string[] {
     String(r.status.bundles.length),
     `${r.status.summary.ready}/${r.status.summary.desired}`,
     formatAge(r.status.lastSyncedAt, now),
-    errors.length > 0 ? (errors[0] ?? '').split('\n')[0]!.slice(0, 80) : '',
+    errors > 0 ? String(errors) : '',
   ];
+}
+
+/** An indented block: the first line after `head`, continuation lines aligned under it. */
+function block(head: string, text: string): string {
+  const [first, ...rest] = text.split('\n');
+  return [`${head}${first ?? ''}`, ...rest.map((l) => `    ${l}`)].join('\n');
+}
+
+/**
+ * Every error and warning of the GitRepos, in full (a table cell would cut them): the sync
+ * error, each bundle's error with its commit, and warnings such as "deploys nowhere".
+ */
+export function formatProblems(repos: readonly GitRepo[]): string {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  for (const r of repos) {
+    if (r.status.error !== null) errors.push(block(`  ${r.name}: `, r.status.error));
+    for (const e of r.status.bundleErrors) {
+      const at = e.commit ? ` (at ${e.commit.slice(0, 8)})` : '';
+      errors.push(block(`  ${r.name}: bundle ${e.bundle}${at}: `, e.message));
+    }
+    for (const w of r.status.warnings ?? []) warnings.push(block(`  ${r.name}: `, w.message));
+  }
+  let text = '';
+  if (errors.length > 0) text += `\nErrors:\n${errors.join('\n')}\n`;
+  if (warnings.length > 0) text += `\nWarnings:\n${warnings.join('\n')}\n`;
+  return text;
 }
 
 function repoPath(name: string): string {
@@ -140,6 +171,7 @@ export function repoCommand(ctx: CliContext): Command {
         { columns, rows: items.map((r) => row(r, ctx.now())), empty: 'No GitRepos found.' },
         ctx.stdout,
       );
+      if (output === 'table') ctx.stdout.write(formatProblems(items));
     });
 
   repo
@@ -154,24 +186,89 @@ export function repoCommand(ctx: CliContext): Command {
         const byState = Object.entries(r.status.summary.byState)
           .map(([s, n]) => `${s}=${n}`)
           .join(' ');
+        const changed = r.status.lastChangedAt
+          ? `\nChanged: ${formatAge(r.status.lastChangedAt, ctx.now())}`
+          : '';
         ctx.stdout.write(
-          `\nBundles: ${r.status.bundles.join(', ') || 'none'}\nDeployments: ${byState || 'none'}\n`,
+          `\nBundles: ${r.status.bundles.join(', ') || 'none'}\nDeployments: ${byState || 'none'}${changed}\n`,
         );
-        if (r.status.error) ctx.stdout.write(`Sync error: ${r.status.error}\n`);
-        if (r.status.bundleErrors.length > 0) {
-          ctx.stdout.write(
-            `\n${formatTable({
-              columns: ['BUNDLE', 'COMMIT', 'ERROR'],
-              rows: r.status.bundleErrors.map((e) => [
-                e.bundle,
-                e.commit?.slice(0, 8) ?? '',
-                e.message,
-              ]),
-            })}`,
-          );
-        }
+        ctx.stdout.write(formatProblems([r]));
       }
     });
+
+  repo
+    .command('update')
+    .description('change some fields of a GitRepo; the others stay (PATCH)')
+    .argument('<name>', 'GitRepo name')
+    .option('--url <url>', 'https://, http:// or file:// URL (admin only)')
+    .option('--branch <branch>', 'branch to follow')
+    .option('--revision <sha>', 'pin a commit')
+    .option('--follow-branch', 'unpin: follow the branch again')
+    .addOption(
+      new Option('--path <dir>', 'directory holding bundles; replaces the paths (repeatable)')
+        .argParser(collect)
+        .default(undefined),
+    )
+    .addOption(
+      new Option(
+        '--target <target>',
+        "replaces the targets: selector:'env=prod', group:NAME or cluster:NAME (repeatable)",
+      )
+        .argParser(collect)
+        .default(undefined),
+    )
+    .option('--no-targets', 'remove every target (the GitRepo then deploys nowhere)')
+    .option('--polling-interval <duration>', 'how often to poll, e.g. 15s; 0 turns polling off')
+    .option('--generation <n>', 'apply only if the GitRepo is still at this generation')
+    .action(
+      async (
+        name: string,
+        opts: {
+          url?: string;
+          branch?: string;
+          revision?: string;
+          followBranch?: boolean;
+          path?: string[];
+          target?: string[];
+          targets: boolean;
+          pollingInterval?: string;
+          generation?: string;
+        },
+        cmd: Command,
+      ) => {
+        const { output } = globalOptions(cmd);
+        if (opts.revision !== undefined && opts.followBranch) {
+          throw new Error('--revision and --follow-branch contradict each other');
+        }
+        if (!opts.targets && opts.target !== undefined) {
+          throw new Error('--target and --no-targets contradict each other');
+        }
+        let generation: number | undefined;
+        if (opts.generation !== undefined) {
+          generation = Number(opts.generation);
+          if (!Number.isInteger(generation) || generation < 1) {
+            throw new Error(`--generation "${opts.generation}": expected a positive integer`);
+          }
+        }
+        const body: Record<string, unknown> = {
+          url: opts.url,
+          branch: opts.branch,
+          revision: opts.followBranch ? null : opts.revision,
+          paths: opts.path,
+          targets: opts.targets ? opts.target && parseTargets(opts.target) : [],
+          pollingInterval: opts.pollingInterval,
+          generation,
+        };
+        for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key];
+        if (Object.keys(body).filter((k) => k !== 'generation').length === 0) {
+          throw new Error(
+            'nothing to change: give --branch, --revision, --follow-branch, --path, --target, --no-targets, --polling-interval or --url',
+          );
+        }
+        const updated = await apiClientFor(cmd, ctx).patch<GitRepo>(repoPath(name), body);
+        printResult(output, updated, { columns, rows: [row(updated, ctx.now())] }, ctx.stdout);
+      },
+    );
 
   repo
     .command('sync')
@@ -204,6 +301,6 @@ export function repoCommand(ctx: CliContext): Command {
   return repo;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }

@@ -121,12 +121,39 @@ const rows: [string, Row][] = [
     },
   ],
   [
-    'two bundles with the same name are both skipped with an error',
+    'bundles of the same directory name under two paths are named by their full path',
     {
-      files: { 'a/web/d.yaml': CM, 'b/web/d.yaml': CM, 'b/db/d.yaml': CM },
-      paths: ['a', 'b'],
-      bundles: { 'demo/db': { dir: 'b/db', kind: 'yaml' } },
-      errors: ['duplicate bundle name "demo/web": directories "a/web", "b/web"'],
+      files: {
+        'single-cluster/helm/d.yaml': CM,
+        'multi-cluster/helm/d.yaml': CM,
+        'multi-cluster/db/d.yaml': CM,
+      },
+      paths: ['single-cluster', 'multi-cluster'],
+      bundles: {
+        'demo/single-cluster/helm': { dir: 'single-cluster/helm', kind: 'yaml' },
+        'demo/multi-cluster/helm': { dir: 'multi-cluster/helm', kind: 'yaml' },
+        'demo/multi-cluster/db': { dir: 'multi-cluster/db', kind: 'yaml' },
+      },
+    },
+  ],
+  [
+    'names are relative to the deepest directory holding every path',
+    {
+      files: { 'fleets/a/web/d.yaml': CM, 'fleets/b/web/d.yaml': CM, 'other/d.yaml': CM },
+      paths: ['fleets/a', 'fleets/b'],
+      bundles: {
+        'demo/a/web': { dir: 'fleets/a/web', kind: 'yaml' },
+        'demo/b/web': { dir: 'fleets/b/web', kind: 'yaml' },
+      },
+    },
+  ],
+  [
+    'two bundles that still share a name are both skipped with an error',
+    {
+      files: { 'apps/d.yaml': CM, 'apps/apps/fleet.yaml': '' },
+      paths: ['apps'],
+      bundles: {},
+      errors: ['duplicate bundle name "demo/apps": directories "apps", "apps/apps"'],
     },
   ],
   [
@@ -163,6 +190,19 @@ const rows: [string, Row][] = [
         'demo/ok': { dir: 'apps/ok', kind: 'yaml' },
         'demo/remote': { dir: 'apps/remote', kind: 'helm' },
       },
+      errors: [],
+    },
+  ],
+  [
+    'a Chart.yaml with kustomize.dir stays a Helm bundle (Kustomize post-renders it)',
+    {
+      files: {
+        'apps/hk/fleet.yaml': 'kustomize: {dir: post}\n',
+        'apps/hk/Chart.yaml': 'apiVersion: v2\nname: hk\nversion: 0.1.0\n',
+        'apps/hk/post/kustomization.yaml': 'resources: []\n',
+      },
+      paths: ['apps'],
+      bundles: { 'demo/hk': { dir: 'apps/hk', kind: 'helm' } },
       errors: [],
     },
   ],
@@ -221,7 +261,8 @@ const rows: [string, Row][] = [
     {
       files: { 'apps/web/d.yaml': CM },
       paths: ['nope', 'apps'],
-      bundles: { 'demo/web': { dir: 'apps/web', kind: 'yaml' } },
+      // Names do not depend on which paths exist: the misspelled one still counts.
+      bundles: { 'demo/apps/web': { dir: 'apps/web', kind: 'yaml' } },
       errors: ['GitRepo demo: path "nope": directory "nope" does not exist'],
     },
   ],
@@ -242,11 +283,23 @@ describe('discoverBundles', () => {
     }
   });
 
-  it('names the failing bundle on its error', async () => {
-    const tree = new MemoryTree({ 'apps/bad/fleet.yaml': 'bogus: 1\n' });
-    const { errors } = await discoverBundles(tree, 'demo', ['apps']);
-    expect(errors[0]).toMatchObject({ bundle: 'demo/bad', path: 'apps/bad/fleet.yaml' });
-  });
+  it.each([
+    ['a plain YAML bundle', {}, 'yaml'],
+    ['a Helm chart', { 'apps/bad/Chart.yaml': 'name: bad\n' }, 'helm'],
+    ['a Kustomize dir', { 'apps/bad/kustomization.yaml': 'resources: []\n' }, 'kustomize'],
+  ])(
+    'a broken fleet.yaml of %s names the bundle, its dir and its kind',
+    async (_n, files, kind) => {
+      const tree = new MemoryTree({ 'apps/bad/fleet.yaml': 'defaultNamespace: [1]\n', ...files });
+      const { errors } = await discoverBundles(tree, 'demo', ['apps']);
+      expect(errors[0]).toMatchObject({
+        bundle: 'demo/bad',
+        path: 'apps/bad/fleet.yaml',
+        dir: 'apps/bad',
+        kind,
+      });
+    },
+  );
 
   it.each([
     [

@@ -14,7 +14,7 @@ export type BundleKind = 'yaml' | 'kustomize' | 'helm';
 
 /** A bundle found in a GitRepo, ready to be planned and rendered. */
 export interface BundleSource {
-  /** `<gitrepo>/<dir relative to the GitRepo path>` (see `discoverBundles`). */
+  /** `<gitrepo>/<dir relative to the GitRepo's paths>` (see `bundleName`). */
   name: string;
   /** The bundle's directory, relative to the repo root ('' for the root). */
   dir: string;
@@ -147,8 +147,11 @@ interface Pending {
  * subdirectories unless one has its own fleet.yaml. Directories whose names start with a dot
  * (`.git`, `.github`) are never searched.
  *
- * Names: `<gitrepo>/<dir relative to the path>`; a path that is itself a bundle root gives
- * `<gitrepo>/<basename of the path>`, or `<gitrepo>` for the repo root.
+ * Names come from the bundle's full directory, relative to the deepest directory that holds
+ * every path (see `bundleName`): `<gitrepo>/<dir relative to that directory>`. With one path
+ * that directory is the path itself, so `apps/web` under path `apps` is `<gitrepo>/web`; with
+ * paths `single-cluster` and `multi-cluster` it is the repo root, so their `helm` directories
+ * are `<gitrepo>/single-cluster/helm` and `<gitrepo>/multi-cluster/helm` and never collide.
  *
  * Problems are isolated: a malformed fleet.yaml (or a fleet.yaml path leaving the bundle) skips
  * that bundle only, a missing path skips that path, and bundles sharing a name are all skipped;
@@ -167,7 +170,6 @@ export async function discoverBundles(
 
   const walk = async (
     dir: string,
-    base: string,
     entries: TreeEntry[],
     owner: Pending | undefined,
   ): Promise<void> => {
@@ -176,47 +178,41 @@ export async function discoverBundles(
     let current = owner;
     if (files.includes('fleet.yaml') || (owner === undefined && isBundleRoot(files))) {
       if (pending.has(dir)) return; // reached again through an overlapping path
-      const rel = posix.relative(base, dir);
-      const name =
-        rel !== ''
-          ? `${gitrepoName}/${rel}`
-          : base === ''
-            ? gitrepoName
-            : `${gitrepoName}/${posix.basename(base)}`;
-      current = { name, dir, rootFiles: files, files: [] };
+      current = { name: bundleName(gitrepoName, root, dir), dir, rootFiles: files, files: [] };
       pending.set(dir, current);
     }
     if (current !== undefined) current.files.push(...files.map((f) => join(dir, f)));
     await Promise.all(
       subdirs.map(async (sub) => {
         const subdir = join(dir, sub.name);
-        await walk(subdir, base, await tree.list(subdir), current);
+        await walk(subdir, await tree.list(subdir), current);
       }),
     );
   };
 
+  const valid: [raw: string, base: string][] = [];
   for (const raw of paths) {
-    let base: string;
-    let entries: TreeEntry[];
     try {
       const remote = remoteReason(raw);
       if (remote !== undefined) {
         throw new Error(`${remote}; paths are directories of the repository`);
       }
-      base = normalizeTreePath(raw);
+      valid.push([raw, normalizeTreePath(raw)]);
+    } catch (err) {
+      errors.push(pathError(gitrepoName, raw, err));
+    }
+  }
+  // Names do not depend on which paths exist: a misspelled path leaves the others' names alone.
+  const root = commonDirectory(valid.map(([, base]) => base));
+  for (const [raw, base] of valid) {
+    let entries: TreeEntry[];
+    try {
       entries = await tree.list(base);
     } catch (err) {
-      errors.push(
-        new BundleError(
-          `GitRepo ${gitrepoName}: path ${JSON.stringify(raw)}: ${(err as Error).message}`,
-          {
-            path: raw,
-          },
-        ),
-      );
+      errors.push(pathError(gitrepoName, raw, err));
       continue;
     }
-    await walk(base, base, entries, undefined);
+    await walk(base, entries, undefined);
   }
 
   const loaded = await Promise.all(
@@ -224,10 +220,18 @@ export async function discoverBundles(
       try {
         return await loadBundle(tree, p);
       } catch (err) {
-        if (err instanceof BundleError) return err;
+        // The bundle keeps its directory and the kind its files tell, even when broken.
+        const context = { bundle: p.name, dir: p.dir, kind: kindOfFiles(p.rootFiles) };
+        if (err instanceof BundleError) {
+          return new BundleError(
+            err.message,
+            { ...context, path: err.path ?? p.dir },
+            { cause: err },
+          );
+        }
         return new BundleError(
           `${p.name}: ${(err as Error).message}`,
-          { bundle: p.name, path: p.dir },
+          { ...context, path: p.dir },
           { cause: err },
         );
       }
@@ -253,11 +257,52 @@ export async function discoverBundles(
       new BundleError(`duplicate bundle name ${JSON.stringify(name)}: directories ${dirs}`, {
         bundle: name,
         path: same[0]?.dir,
+        dir: same[0]?.dir,
+        kind: same[0]?.kind,
       }),
     );
   }
   bundles.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { bundles, errors };
+}
+
+/** The kind a bundle's top-level files tell, before its fleet.yaml is read. */
+function kindOfFiles(rootFiles: string[]): BundleKind {
+  if (rootFiles.includes('Chart.yaml')) return 'helm';
+  if (rootFiles.some((f) => KUSTOMIZATION_FILES.includes(f))) return 'kustomize';
+  return 'yaml';
+}
+
+function pathError(gitrepoName: string, raw: string, err: unknown): BundleError {
+  return new BundleError(
+    `GitRepo ${gitrepoName}: path ${JSON.stringify(raw)}: ${(err as Error).message}`,
+    { path: raw },
+  );
+}
+
+/** The deepest directory that holds every one of `dirs` ('' for the repo root or none). */
+export function commonDirectory(dirs: readonly string[]): string {
+  const [first, ...rest] = dirs.map((d) => (d === '' ? [] : d.split('/')));
+  if (first === undefined) return '';
+  let common = first;
+  for (const parts of rest) {
+    let i = 0;
+    while (i < common.length && i < parts.length && common[i] === parts[i]) i++;
+    common = common.slice(0, i);
+  }
+  return common.join('/');
+}
+
+/**
+ * The name of the bundle in directory `dir` of GitRepo `gitrepo`, whose paths all lie under
+ * `root` (their `commonDirectory`): `<gitrepo>/<dir relative to root>`; the bundle at `root`
+ * itself is `<gitrepo>/<basename of root>`, or `<gitrepo>` when `root` is the repo root.
+ * With a single path this is the name relative to the path, as it has always been.
+ */
+export function bundleName(gitrepo: string, root: string, dir: string): string {
+  const rel = posix.relative(root, dir);
+  if (rel !== '') return `${gitrepo}/${rel}`;
+  return root === '' ? gitrepo : `${gitrepo}/${posix.basename(root)}`;
 }
 
 async function loadBundle(tree: FileTree, p: Pending): Promise<BundleSource> {
@@ -271,15 +316,12 @@ async function loadBundle(tree: FileTree, p: Pending): Promise<BundleSource> {
   }
   for (const [field, path] of fleetPaths(fleet)) pathInBundle(p, path, field);
 
-  let kind: BundleKind = 'yaml';
+  let kind: BundleKind = kindOfFiles(p.rootFiles);
   const helms = [fleet.helm, ...fleet.targetCustomizations.map((t) => t.helm)];
-  if (
-    helms.some((h) => h?.chart !== undefined || h?.repo !== undefined) ||
-    p.rootFiles.includes('Chart.yaml')
-  ) {
+  if (kind === 'helm' || helms.some((h) => h?.chart !== undefined || h?.repo !== undefined)) {
     kind = 'helm';
   } else if (
-    p.rootFiles.some((f) => KUSTOMIZATION_FILES.includes(f)) ||
+    kind === 'kustomize' ||
     fleet.kustomize?.dir !== undefined ||
     fleet.targetCustomizations.some((t) => t.kustomize?.dir !== undefined) ||
     fleet.customizations.some((c) => c.kustomize !== undefined)

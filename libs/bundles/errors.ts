@@ -2,6 +2,10 @@
 export interface BundleErrorContext {
   bundle?: string;
   path?: string;
+  /** The bundle's directory (relative to the repo root), when the bundle is known. */
+  dir?: string;
+  /** The bundle's kind (`yaml`, `kustomize`, `helm`) as far as its files tell. */
+  kind?: string;
 }
 
 /**
@@ -15,10 +19,16 @@ export class BundleError extends Error {
   readonly bundle: string | undefined;
   /** The file or directory (relative to the repo root) the problem is in, when known. */
   readonly path: string | undefined;
+  /** The bundle's directory (relative to the repo root), when known. */
+  readonly dir: string | undefined;
+  /** The bundle's kind as far as its files tell (a failed bundle keeps its real kind). */
+  readonly kind: string | undefined;
 
   constructor(message: string, context: BundleErrorContext = {}, options?: ErrorOptions) {
     super(message, options);
     this.bundle = context.bundle;
     this.path = context.path;
+    this.dir = context.dir;
+    this.kind = context.kind;
   }
 }

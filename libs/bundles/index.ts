@@ -77,13 +77,18 @@ export { isTargeted, matchesTarget } from './targeting.js';
 /** Inputs and result of targeting. */
 export type { ClusterGroups, ClusterRef, TargetRef, TargetingResult } from './targeting.js';
 
-/** Grouping clusters into variants that render identically. */
-export { planVariants } from './variants.js';
+/** Grouping clusters into variants that render identically; a variant's error. */
+export { describeVariantFailure, planVariants } from './variants.js';
 /** One variant of a bundle. */
 export type { Variant } from './variants.js';
 
 /** `${cluster.name}` / `${cluster.labels.KEY}` references and their substitution. */
 export { findReferences, substituteValues } from './substitution.js';
+
+/** Which bundles that left Git a sync may remove (never by accident). */
+export { removableBundles } from './removal.js';
+/** Inputs of `removableBundles`. */
+export type { KnownBundle, RemovalInput } from './removal.js';
 
 /** Rendering a variant, and its building blocks. */
 export {

@@ -157,8 +157,23 @@ describe('parseManifests', () => {
     ],
     [
       'a document that is not an object',
-      'apiVersion: v1\nkind: A\n---\n- a\n',
+      'apiVersion: v1\nkind: A\nmetadata: {name: a}\n---\n- a\n',
       'apps/web/x.yaml document 2: not a Kubernetes object',
+    ],
+    [
+      'an object with only generateName names file and document',
+      'apiVersion: v1\nkind: A\nmetadata: {name: a}\n---\napiVersion: batch/v1\nkind: Job\nmetadata: {generateName: migrate-}\n',
+      'demo/web: apps/web/x.yaml document 2: Job has metadata.generateName but no metadata.name',
+    ],
+    [
+      'a List item with only generateName names its index',
+      'apiVersion: v1\nkind: List\nitems:\n  - {apiVersion: v1, kind: Pod, metadata: {generateName: p-}}\n',
+      'apps/web/x.yaml document 1 items[0]: Pod has metadata.generateName',
+    ],
+    [
+      'an object without any name',
+      'apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n',
+      'apps/web/x.yaml document 1: ConfigMap has no metadata.name',
     ],
   ])('%s', (_name, text, message) => {
     expect(() => parseManifests(text, 'apps/web/x.yaml', 'demo/web')).toThrow(message);

@@ -130,6 +130,19 @@ export function parseManifests(text: string, source: string, bundle: string): Ku
           { bundle, path: source },
         );
       }
+      // Objects are applied, tracked and pruned by name: a generated name would make a new
+      // object on every apply, so it is refused here rather than on every agent.
+      if (meta(obj, 'name') === undefined) {
+        const generated = isObject(obj.metadata) && obj.metadata.generateName !== undefined;
+        throw new BundleError(
+          `${bundle}: ${what}: ${obj.kind} ${
+            generated
+              ? 'has metadata.generateName but no metadata.name; generated names are not supported (objects are applied by name), set metadata.name'
+              : 'has no metadata.name'
+          }`,
+          { bundle, path: source },
+        );
+      }
       objects.push(obj);
     };
     if (isObject(value) && value.kind === 'List' && Array.isArray(value.items)) {

@@ -3,7 +3,7 @@ import { parseSelector } from '../selectors/index.js';
 import type { BundleSource } from './discover.js';
 import { parseFleetYaml } from './fleet-yaml.js';
 import type { ClusterRef } from './targeting.js';
-import { planVariants } from './variants.js';
+import { describeVariantFailure, planVariants } from './variants.js';
 
 function bundle(fleet: string, references: string[] = []): BundleSource {
   return {
@@ -131,5 +131,43 @@ customizations:
       groups,
     );
     expect(withUnmatched?.key).toBe(before?.key);
+  });
+});
+
+describe('describeVariantFailure', () => {
+  const many = Array.from({ length: 23 }, (_, i) => `c${String(i).padStart(2, '0')}`);
+  it.each([
+    [
+      'names the customization and the clusters that keep what they run',
+      { customizations: ['eu'], substitution: {}, clusters: ['c1', 'c5'] },
+      'variant "eu" (clusters c1, c5; they keep what they run): boom',
+    ],
+    [
+      'clusters no customization applies to are the base variant',
+      { customizations: [], substitution: {}, clusters: ['c4'] },
+      'variant "base" (clusters c4; they keep what they run): boom',
+    ],
+    [
+      'several customizations and substitution values are all named',
+      {
+        customizations: ['eu', 'big'],
+        substitution: { 'cluster.labels.region': 'eu' },
+        clusters: ['c2'],
+      },
+      'variant "eu+big" with cluster.labels.region=eu (clusters c2; they keep what they run): boom',
+    ],
+    [
+      'a long cluster list names twenty and counts the rest',
+      { customizations: [], substitution: {}, clusters: many },
+      `variant "base" (clusters ${many.slice(0, 20).join(', ')} and 3 more; they keep what they run): boom`,
+    ],
+    [
+      'a targetCustomization comes first, by its name',
+      { customizations: ['big'], substitution: {}, clusters: ['c2'], targetCustomization: 0 },
+      'variant "eu-big+big" (clusters c2; they keep what they run): boom',
+    ],
+  ])('%s', (_name, variant, expected) => {
+    const name = 'targetCustomization' in variant ? 'eu-big' : undefined;
+    expect(describeVariantFailure(variant, 'boom', name)).toBe(expected);
   });
 });

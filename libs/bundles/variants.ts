@@ -85,3 +85,33 @@ function variantKey(
   if (targetCustomization !== undefined) parts.push(targetCustomization);
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 }
+
+/** Clusters named in a variant's error, at most; the rest are counted. */
+const NAMED_CLUSTERS = 20;
+
+/**
+ * A variant's render error as the bundle shows it: `variant "eu" (clusters a, b; ...): <message>`,
+ * `variant "base"` for clusters no customization applies to, `eu+canary` for several; a
+ * targetCustomization comes first, by its name (`targetCustomizations[N]` when it has none).
+ */
+export function describeVariantFailure(
+  variant: Pick<Variant, 'customizations' | 'substitution' | 'clusters'> &
+    Partial<Pick<Variant, 'targetCustomization'>>,
+  message: string,
+  targetCustomizationName?: string,
+): string {
+  const names = [...variant.customizations];
+  if (variant.targetCustomization !== undefined) {
+    names.unshift(
+      targetCustomizationName ?? `targetCustomizations[${variant.targetCustomization}]`,
+    );
+  }
+  const label = names.length > 0 ? names.join('+') : 'base';
+  const values = Object.entries(variant.substitution)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+  const more = variant.clusters.length - NAMED_CLUSTERS;
+  const clusters =
+    variant.clusters.slice(0, NAMED_CLUSTERS).join(', ') + (more > 0 ? ` and ${more} more` : '');
+  return `variant ${JSON.stringify(label)}${values ? ` with ${values}` : ''} (clusters ${clusters}; they keep what they run): ${message}`;
+}

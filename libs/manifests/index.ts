@@ -6,6 +6,7 @@ export * from './apply-plan.js';
 export * from './drift.js';
 export * from './ownership.js';
 export * from './health.js';
+export * from './field-schema.js';
 export * from './managed-fields.js';
 export * from './inventory.js';
 export * from './fleet-ignores.js';

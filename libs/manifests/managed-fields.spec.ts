@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import {
+  appliedFieldsOf,
   changedFields,
   customResourceScopes,
   driftedFields,
@@ -42,6 +43,65 @@ describe('driftedFields', () => {
   });
 });
 
+describe('driftedFields on objects a real kube-apiserver returned', () => {
+  const observed = (name: string): KubeObject =>
+    JSON.parse(
+      readFileSync(new URL(`../testing/testdata/k8s-observed/${name}`, import.meta.url), 'utf8'),
+    ) as KubeObject;
+  const service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'api' },
+    spec: { selector: { app: 'api' }, ports: [{ port: 80, targetPort: 8080 }] },
+  };
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'api' },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'api' } },
+      template: {
+        metadata: { labels: { app: 'api' } },
+        spec: {
+          containers: [
+            {
+              name: 'api',
+              image: 'nginx:1.27',
+              ports: [{ containerPort: 8080 }],
+              env: [{ name: 'A', value: '1' }],
+            },
+          ],
+        },
+      },
+    },
+  };
+  it.each<[string, KubeObject, string]>([
+    ['a Service with a port without protocol', service, '01-service-ssa-response.json'],
+    [
+      'a Deployment with a container port without protocol and env',
+      deployment,
+      '02-deployment-ssa-response.json',
+    ],
+  ])('%s is no drift right after its apply', (_n, desired, file) => {
+    const live = observed(file);
+    expect(driftedFields(desired, live, appliedFieldsOf(live, 'flotilla-agent'))).toEqual([]);
+  });
+
+  it('a field another manager patched is drift, the rest is not', () => {
+    const desired = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'cm' },
+      data: { color: 'blue', size: '1' },
+    };
+    const live = observed('04-configmap-after-other-manager-patch.json');
+    expect(driftedFields(desired, live, appliedFieldsOf(live, 'flotilla-agent'))).toEqual([
+      { path: 'data.color', desired: 'blue', live: 'red' },
+    ]);
+  });
+});
+
 describe('pruneKeys', () => {
   it.each(fixture<PruneRow[]>('prune.yaml').map((r) => [r.name, r] as const))('%s', (_n, row) => {
     expect(pruneKeys(row.inventory, row.desired)).toEqual(row.prune);
@@ -59,6 +119,42 @@ describe('field sets', () => {
         status: { s: 1 },
       }),
     ).toEqual({ 'f:metadata': { 'f:labels': { 'f:x': {} } }, 'f:data': { 'f:k': {} } });
+  });
+
+  it('items of the lists the API server keys are named by key, defaulted key fields filled in', () => {
+    expect(
+      fieldsOf({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 's' },
+        spec: { selector: { app: 'a' }, ports: [{ port: 80 }, { port: 53, protocol: 'UDP' }] },
+      }),
+    ).toEqual({
+      'f:spec': {
+        'f:selector': {},
+        'f:ports': {
+          'k:{"port":80,"protocol":"TCP"}': { '.': {}, 'f:port': {} },
+          'k:{"port":53,"protocol":"UDP"}': { '.': {}, 'f:port': {}, 'f:protocol': {} },
+        },
+      },
+    });
+  });
+
+  it('an edit inside a keyed item changes that item only', () => {
+    const pod = (image: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: {
+        containers: [
+          { name: 'a', image: 'a:1' },
+          { name: 'b', image },
+        ],
+      },
+    });
+    expect(changedFields(pod('b:1'), pod('b:2'))).toEqual({
+      'f:spec': { 'f:containers': { 'k:{"name":"b"}': { 'f:image': {} } } },
+    });
   });
 
   it('finds the fields an edit changed, and takes them from a set', () => {

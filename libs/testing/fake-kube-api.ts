@@ -8,18 +8,24 @@ import { parse as parseYaml } from 'yaml';
 import {
   appliedFieldsOf,
   changedFields,
+  childPath,
   fieldPaths,
+  fieldSchemaOf,
   fieldsOf,
   formatFieldPath,
   intersectFields,
   isPlainObject,
+  itemMatchesKey,
+  listItemSegment,
   managedFieldsOf,
   mergeFields,
   removeFields,
+  type FieldSchema,
   type FieldsV1,
   type KubeObject,
   type ManagedFieldsEntry,
 } from '../manifests/index.js';
+import { applyDefaults, type DefaultingContext } from './kube-defaults.js';
 
 /** A resource type the fake serves. */
 interface ResourceType {
@@ -116,13 +122,17 @@ export interface FakeKubeApiOptions {
  * including types registered by CustomResourceDefinitions once Established), GET and LIST (with
  * equality label selectors), server-side apply PATCH (`application/apply-patch+yaml`: merges the
  * applied configuration, drops fields the manager applied before and no longer applies, records
- * `managedFields`, refuses conflicts with other managers unless `force`, and is a no-op — same
- * resourceVersion — when nothing changes), DELETE (a Namespace or CRD takes its objects along),
- * and WATCH streams (`?watch=true`, newline-delimited JSON events, resumable from a
- * resourceVersion, 410 Gone when too old). Lists are atomic (real servers merge keyed lists such
- * as containers), there is no defaulting, validation or admission, and deletion is immediate.
- * Test hooks change objects as another field manager ({@link editAs}) and set their status
- * ({@link setStatus}).
+ * `managedFields`, refuses conflicts with other managers with the API server's 409 unless
+ * `force`, and is a no-op — same resourceVersion — when nothing changes; `dryRun=All` stores
+ * nothing), JSON merge PATCH as another field manager (operation `Update`), DELETE (a Namespace
+ * or CRD takes its objects along), and WATCH streams (`?watch=true`, newline-delimited JSON
+ * events, resumable from a resourceVersion, 410 Gone when too old). Like a real API server it
+ * fills in the defaults of common built-in kinds (`kube-defaults.ts`: port `protocol`,
+ * `imagePullPolicy`, a Deployment's `strategy`, a Service's `clusterIP`, ...) and merges the
+ * lists it keys (ports, containers, env, volumes, ... see `fieldSchemaOf`) item by item, keyed
+ * in managedFields as `k:{...}`; other lists are atomic. There is no validation or admission,
+ * and deletion is immediate. Test hooks change objects as another field manager
+ * ({@link editAs}) and set their status ({@link setStatus}).
  */
 export class FakeKubeApi {
   /** Every request received, in order. */
@@ -133,6 +143,14 @@ export class FakeKubeApi {
   private readonly watches = new Set<WatchStream>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private resourceVersion = 1;
+  private nextClusterIP = 1;
+  /** ClusterIPs come from 10.0.0.0/16, one per Service created. */
+  private readonly defaulting: DefaultingContext = {
+    allocateClusterIP: () => {
+      const n = this.nextClusterIP++;
+      return `10.0.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+    },
+  };
 
   private constructor(
     private readonly server: Server,
@@ -209,28 +227,9 @@ export class FakeKubeApi {
     const key = this.storageKeyOf(ref);
     const stored = this.objects.get(key);
     if (stored === undefined) throw new Error(`no object ${key}`);
-    const before = stored.object;
-    const after = structuredClone(before);
+    const after = structuredClone(stored.object);
     edit(after);
-    const changed = changedFields(before, after);
-    const entries = managedFieldsOf(before)
-      .map((e) =>
-        e.manager === manager && e.operation === 'Update'
-          ? e
-          : { ...e, fieldsV1: removeFields(e.fieldsV1 ?? {}, changed) },
-      )
-      .filter((e) => Object.keys(e.fieldsV1 ?? {}).length > 0);
-    const own = entries.find((e) => e.manager === manager && e.operation === 'Update');
-    const updated: ManagedFieldsEntry = {
-      manager,
-      operation: 'Update',
-      apiVersion: String(after.apiVersion),
-      time: new Date().toISOString(),
-      fieldsType: 'FieldsV1',
-      fieldsV1: mergeFields(own?.fieldsV1 ?? {}, changed),
-    };
-    meta(after).managedFields = [...entries.filter((e) => e !== own), updated];
-    return structuredClone(this.commit(stored.type, key, after, before).object);
+    return this.update(manager, stored, key, after);
   }
 
   /** Test hook: replaces the object's `status` (as its controller would), e.g. a Deployment's. */
@@ -365,6 +364,9 @@ export class FakeKubeApi {
           details: { name, kind: type.plural },
         });
       case 'PATCH':
+        if (req.headers['content-type'] === 'application/merge-patch+json') {
+          return this.mergePatch(type, key, stored, body, url.searchParams, res);
+        }
         return this.apply(type, namespace, name, stored, body, url.searchParams, req, res);
       default:
         return sendStatus(res, 405, 'MethodNotAllowed', `${method} is not supported by the fake`);
@@ -382,7 +384,12 @@ export class FakeKubeApi {
     res: ServerResponse,
   ): void {
     if (req.headers['content-type'] !== 'application/apply-patch+yaml') {
-      return sendStatus(res, 415, 'UnsupportedMediaType', 'the fake only serves server-side apply');
+      return sendStatus(
+        res,
+        415,
+        'UnsupportedMediaType',
+        'the fake serves server-side apply and JSON merge patches only',
+      );
     }
     const manager = params.get('fieldManager');
     if (manager === null || manager === '') {
@@ -417,26 +424,20 @@ export class FakeKubeApi {
     const force = params.get('force') === 'true';
     const { status: _ignored, ...applied } = config;
     const before = stored?.object;
+    const schema = fieldSchemaOf(applied);
     const owned = fieldsOf(applied);
     const entries = before === undefined ? [] : managedFieldsOf(before);
     const others = entries.filter((e) => !(e.manager === manager && e.operation === 'Apply'));
-    const conflicts: { manager: string; path: string[] }[] = [];
+    const conflicts: { entry: ManagedFieldsEntry; path: string[] }[] = [];
     for (const entry of others) {
       for (const path of fieldPaths(intersectFields(entry.fieldsV1 ?? {}, owned))) {
-        if (JSON.stringify(valueAt(before!, path)) !== JSON.stringify(valueAt(applied, path))) {
-          conflicts.push({ manager: entry.manager, path });
+        const live = valueAt(before!, path, schema);
+        if (JSON.stringify(live) !== JSON.stringify(valueAt(applied, path, schema))) {
+          conflicts.push({ entry, path });
         }
       }
     }
-    if (conflicts.length > 0 && !force) {
-      const list = conflicts.map((c) => `conflict with "${c.manager}": ${formatFieldPath(c.path)}`);
-      return sendStatus(
-        res,
-        409,
-        'Conflict',
-        `Apply failed with ${conflicts.length} conflict${conflicts.length === 1 ? '' : 's'}: ${list.join('; ')}`,
-      );
-    }
+    if (conflicts.length > 0 && !force) return sendConflict(res, conflicts);
     const taken: FieldsV1 = {};
     for (const c of conflicts) setPath(taken, c.path);
     const othersOwned = others.reduce<FieldsV1>(
@@ -448,13 +449,14 @@ export class FakeKubeApi {
       othersOwned,
     );
     const after = structuredClone(before ?? { apiVersion: applied.apiVersion, kind: type.kind });
-    deleteFields(after, released);
-    deepMerge(after, structuredClone(applied));
+    deleteFields(after, released, schema, '');
+    mergeInto(after, structuredClone(applied), schema, '');
+    applyDefaults(after, this.defaulting);
     const entry: ManagedFieldsEntry = {
       manager,
       operation: 'Apply',
       apiVersion: groupVersion(type),
-      time: new Date().toISOString(),
+      time: now(),
       fieldsType: 'FieldsV1',
       fieldsV1: owned,
     };
@@ -464,8 +466,94 @@ export class FakeKubeApi {
         .filter((e) => Object.keys(e.fieldsV1).length > 0),
       entry,
     ];
-    const result = this.commit(type, storageKey(type, namespace, name), after, before);
-    sendJson(res, before === undefined ? 201 : 200, this.asVersion(result.object, type));
+    const key = storageKey(type, namespace, name);
+    const result = dryRun(params)
+      ? this.preview(after, before)
+      : this.commit(type, key, after, before).object;
+    sendJson(res, before === undefined ? 201 : 200, this.asVersion(result, type));
+  }
+
+  /**
+   * A JSON merge patch (`application/merge-patch+json`, RFC 7386) as `fieldManager` (default
+   * `unknown`): an update, so the fields whose values change move to that manager (operation
+   * `Update`), as `kubectl patch --type=merge` or `kubectl edit` do.
+   */
+  private mergePatch(
+    type: ResourceType,
+    key: string,
+    stored: Stored | undefined,
+    body: string,
+    params: URLSearchParams,
+    res: ServerResponse,
+  ): void {
+    if (stored === undefined) return notFound(res, type, key.split('/').pop()!);
+    let patch: unknown;
+    try {
+      patch = JSON.parse(body);
+    } catch (err) {
+      return sendStatus(res, 400, 'BadRequest', `cannot parse the patch: ${String(err)}`);
+    }
+    if (!isPlainObject(patch)) {
+      return sendStatus(res, 400, 'BadRequest', 'a merge patch must be a JSON object');
+    }
+    const after = applyMergePatch(stored.object, patch) as KubeObject;
+    const manager = params.get('fieldManager') || 'unknown';
+    const result = this.update(manager, stored, key, after, dryRun(params));
+    sendJson(res, 200, this.asVersion(result, type));
+  }
+
+  /**
+   * Stores `after` as an update by `manager`: the API server's defaults, and the fields whose
+   * values change move to `manager` (an `Update` entry of managedFields).
+   */
+  private update(
+    manager: string,
+    stored: Stored,
+    key: string,
+    edited: KubeObject,
+    preview = false,
+  ): KubeObject {
+    const before = stored.object;
+    const after = structuredClone(edited);
+    applyDefaults(after, this.defaulting);
+    const changed = changedFields(before, after);
+    const gained = changedFields(before, after, { includeRemoved: false });
+    const entries = managedFieldsOf(before)
+      .map((e) =>
+        e.manager === manager && e.operation === 'Update'
+          ? e
+          : { ...e, fieldsV1: removeFields(e.fieldsV1 ?? {}, changed) },
+      )
+      .filter((e) => Object.keys(e.fieldsV1 ?? {}).length > 0);
+    const own = entries.find((e) => e.manager === manager && e.operation === 'Update');
+    const updated: ManagedFieldsEntry = {
+      manager,
+      operation: 'Update',
+      apiVersion: String(after.apiVersion),
+      time: now(),
+      fieldsType: 'FieldsV1',
+      fieldsV1: mergeFields(own?.fieldsV1 ?? {}, gained),
+    };
+    const kept = entries.filter((e) => e !== own);
+    meta(after).managedFields =
+      Object.keys(updated.fieldsV1 ?? {}).length > 0 ? [...kept, updated] : kept;
+    if (preview) return this.preview(after, before);
+    return structuredClone(this.commit(stored.type, key, after, before).object);
+  }
+
+  /** What a dry run answers: the object as it would be stored, nothing stored or announced. */
+  private preview(after: KubeObject, before: KubeObject | undefined): KubeObject {
+    if (before !== undefined && sameContent(before, after)) return structuredClone(before);
+    const m = meta(after);
+    const previous = before === undefined ? {} : meta(before);
+    m.uid = previous.uid ?? randomUUID();
+    m.creationTimestamp = previous.creationTimestamp ?? now();
+    if (previous.resourceVersion !== undefined) m.resourceVersion = previous.resourceVersion;
+    else delete m.resourceVersion;
+    if (tracksGeneration(this.typeOf(String(after.apiVersion), String(after.kind)))) {
+      m.generation = typeof previous.generation === 'number' ? previous.generation : 1;
+    }
+    return after;
   }
 
   /** Stores a new version (unless nothing changed), with server fields, and tells the watches. */
@@ -480,11 +568,13 @@ export class FakeKubeApi {
     const previous = before === undefined ? {} : meta(before);
     const rv = ++this.resourceVersion;
     m.uid = previous.uid ?? randomUUID();
-    m.creationTimestamp = previous.creationTimestamp ?? new Date().toISOString();
+    m.creationTimestamp = previous.creationTimestamp ?? now();
     m.resourceVersion = String(rv);
     const generation = typeof previous.generation === 'number' ? previous.generation : 0;
-    m.generation =
-      before === undefined ? 1 : specChanged(before, object) ? generation + 1 : generation;
+    if (tracksGeneration(type)) {
+      m.generation =
+        before === undefined ? 1 : specChanged(before, object) ? generation + 1 : generation;
+    }
     const stored = { type, object };
     this.objects.set(key, stored);
     this.emit(type, before === undefined ? 'ADDED' : 'MODIFIED', object, rv);
@@ -751,6 +841,15 @@ function sameContent(a: KubeObject, b: KubeObject): boolean {
   return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
 }
 
+/**
+ * True for the kinds whose `metadata.generation` the API server keeps (workloads, Pods, CRDs
+ * and custom resources; not ConfigMaps, Services, RBAC, ...).
+ */
+function tracksGeneration(type: ResourceType): boolean {
+  if (type.group === '') return type.kind === 'Pod';
+  return type.group !== 'rbac.authorization.k8s.io';
+}
+
 /** True when anything beyond metadata and status changed (what bumps `generation`). */
 function specChanged(a: KubeObject, b: KubeObject): boolean {
   const rest = (o: KubeObject): unknown => {
@@ -760,11 +859,23 @@ function specChanged(a: KubeObject, b: KubeObject): boolean {
   return JSON.stringify(rest(a)) !== JSON.stringify(rest(b));
 }
 
-function valueAt(object: unknown, path: readonly string[]): unknown {
+/** The value at a field path (`f:` and `k:` segments), or undefined. */
+function valueAt(object: unknown, path: readonly string[], schema: FieldSchema): unknown {
   let value = object;
+  let at = '';
   for (const segment of path) {
-    if (!isPlainObject(value)) return undefined;
-    value = value[segment.slice(2)];
+    if (segment.startsWith('f:')) {
+      if (!isPlainObject(value)) return undefined;
+      value = value[segment.slice(2)];
+      at = childPath(at, segment.slice(2));
+    } else if (segment.startsWith('k:')) {
+      if (!Array.isArray(value)) return undefined;
+      const map = schema.listMap(at);
+      value = value.find((item) => itemMatchesKey(segment, item, map));
+      at = `${at}[]`;
+    } else {
+      return undefined;
+    }
   }
   return value;
 }
@@ -774,23 +885,130 @@ function setPath(set: FieldsV1, path: readonly string[]): void {
   for (const segment of path) node = node[segment] ??= {};
 }
 
-/** Deletes the fields of `set` (leaves) from the object. */
-function deleteFields(object: Record<string, unknown>, set: FieldsV1): void {
+/**
+ * Deletes the fields of `set` (leaves) from the object; a list-map item whose `.` is in the set
+ * goes as a whole.
+ */
+function deleteFields(
+  object: Record<string, unknown>,
+  set: FieldsV1,
+  schema: FieldSchema,
+  path: string,
+): void {
   for (const [segment, children] of Object.entries(set)) {
     if (!segment.startsWith('f:')) continue;
     const key = segment.slice(2);
+    const at = childPath(path, key);
+    const value = object[key];
     if (Object.keys(children).length === 0) delete object[key];
-    else if (isPlainObject(object[key])) deleteFields(object[key], children);
+    else if (isPlainObject(value)) deleteFields(value, children, schema, at);
+    else if (Array.isArray(value)) {
+      const map = schema.listMap(at);
+      object[key] = value.filter((item) => {
+        const released = Object.entries(children).find(([k]) => itemMatchesKey(k, item, map));
+        if (released === undefined) return true;
+        const [, fields] = released;
+        if (fields['.'] !== undefined) return false;
+        if (isPlainObject(item)) deleteFields(item, fields, schema, `${at}[]`);
+        return true;
+      });
+    }
   }
 }
 
-/** Merges `patch` into `target`: maps merge, lists and scalars replace. */
-function deepMerge(target: Record<string, unknown>, patch: Record<string, unknown>): void {
+/**
+ * Merges an applied configuration into `target`: maps merge (but atomic ones), items of a
+ * list-map merge by key, other lists and scalars replace.
+ */
+function mergeInto(
+  target: Record<string, unknown>,
+  patch: Record<string, unknown>,
+  schema: FieldSchema,
+  path: string,
+): void {
   for (const [key, value] of Object.entries(patch)) {
+    const at = childPath(path, key);
     const current = target[key];
-    if (isPlainObject(value) && isPlainObject(current)) deepMerge(current, value);
-    else target[key] = value;
+    const map = schema.listMap(at);
+    if (isPlainObject(value) && isPlainObject(current) && !schema.atomic(at)) {
+      mergeInto(current, value, schema, at);
+    } else if (Array.isArray(value) && Array.isArray(current) && map !== undefined) {
+      const merged = [...current];
+      for (const item of value) {
+        const segment = listItemSegment(map, item);
+        const match = merged.find((l) => segment !== undefined && itemMatchesKey(segment, l, map));
+        if (isPlainObject(match) && isPlainObject(item)) mergeInto(match, item, schema, `${at}[]`);
+        else merged.push(item);
+      }
+      target[key] = merged;
+    } else {
+      target[key] = value;
+    }
   }
+}
+
+/** RFC 7386: maps merge, `null` deletes, everything else replaces. */
+function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return structuredClone(patch);
+  const out: Record<string, unknown> = isPlainObject(target) ? structuredClone(target) : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = applyMergePatch(out[key], value);
+  }
+  return out;
+}
+
+function dryRun(params: URLSearchParams): boolean {
+  return params.getAll('dryRun').includes('All');
+}
+
+/** Seconds precision, as the API server writes timestamps. */
+function now(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** How the API server names a manager in a conflict: `"kubectl-patch" using v1` for an update. */
+function describeManager(entry: ManagedFieldsEntry): string {
+  const name = JSON.stringify(entry.manager);
+  return entry.operation === 'Update' ? `${name} using ${entry.apiVersion ?? ''}` : name;
+}
+
+/** The 409 `Status` of an apply that conflicts with other managers, as the API server words it. */
+function sendConflict(
+  res: ServerResponse,
+  conflicts: readonly { entry: ManagedFieldsEntry; path: string[] }[],
+): void {
+  let message: string;
+  if (conflicts.length === 1) {
+    const [c] = conflicts;
+    message = `Apply failed with 1 conflict: conflict with ${describeManager(c!.entry)}: ${formatFieldPath(c!.path)}`;
+  } else {
+    const byManager = new Map<string, string[]>();
+    for (const c of conflicts) {
+      const name = describeManager(c.entry);
+      byManager.set(name, [...(byManager.get(name) ?? []), formatFieldPath(c.path)]);
+    }
+    const lines = [...byManager.keys()]
+      .sort()
+      .flatMap((name) => [`conflicts with ${name}:`, ...byManager.get(name)!.map((p) => `- ${p}`)]);
+    message = `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
+  }
+  sendJson(res, 409, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason: 'Conflict',
+    details: {
+      causes: conflicts.map((c) => ({
+        reason: 'FieldManagerConflict',
+        message: `conflict with ${describeManager(c.entry)}`,
+        field: formatFieldPath(c.path),
+      })),
+    },
+    code: 409,
+  });
 }
 
 function notFound(res: ServerResponse, type: ResourceType, name: string): void {
@@ -806,6 +1024,7 @@ function sendStatus(res: ServerResponse, code: number, reason: string, message: 
   sendJson(res, code, {
     kind: 'Status',
     apiVersion: 'v1',
+    metadata: {},
     status: 'Failure',
     reason,
     message,

@@ -12,6 +12,7 @@ import { AgentCredentialsService } from './agent-credentials.service.js';
 import { BundlesController } from './bundles.controller.js';
 import { ClusterEventsPublisher } from './cluster-events.publisher.js';
 import { ClusterGroupsController } from './cluster-groups.controller.js';
+import { BundlesService } from './bundles.service.js';
 import { ClusterGroupsService } from './cluster-groups.service.js';
 import { ClustersController } from './clusters.controller.js';
 import { ClustersService } from './clusters.service.js';
@@ -60,6 +61,7 @@ import { WebhooksController } from './webhooks.controller.js';
     AgentCredentialsService,
     // Every REST and gRPC handler of this process is checked against its @Access.
     { provide: APP_GUARD, useClass: AuthGuard },
+    BundlesService,
     ClustersService,
     ClusterGroupsService,
     RegistrationTokensService,

@@ -1,6 +1,14 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+  ApiBadRequestResponse,
+} from '@nestjs/swagger';
 import { BundleRepository, DeploymentRepository, parsePageRequest } from '../../libs/db/index.js';
+import { BundlesService } from './bundles.service.js';
 import { deploymentView, summarize } from './fleet-summary.js';
 import { Access } from '../shared/access.decorator.js';
 
@@ -12,6 +20,7 @@ export class BundlesController {
   constructor(
     private readonly bundles: BundleRepository,
     private readonly deployments: DeploymentRepository,
+    private readonly service: BundlesService,
   ) {}
 
   @Get()
@@ -38,6 +47,27 @@ export class BundlesController {
         };
       }),
     };
+  }
+
+  @Get(':name/manifests')
+  @ApiOperation({
+    summary: 'The rendered objects a cluster gets of a bundle, or a variant renders',
+    description:
+      "Exactly one of `cluster` and `variant`. By cluster: the revision Git asks that cluster to run (while a rollout holds it back, `desiredRevision` is what it is told now). By variant: a key from the bundle's `variants`, at the bundle's commit. The bundle name is URL-encoded (demo%2Fweb).",
+  })
+  @ApiQuery({ name: 'cluster', required: false, description: 'a cluster name' })
+  @ApiQuery({ name: 'variant', required: false, description: "a key of the bundle's variants" })
+  @ApiOkResponse({ description: '{bundle, cluster | variant, commit, revision, objects: [...]}' })
+  @ApiBadRequestResponse({ description: 'neither or both of cluster and variant' })
+  @ApiNotFoundResponse({
+    description: 'no such bundle, cluster or variant, or the bundle is not deployed there',
+  })
+  manifests(
+    @Param('name') name: string,
+    @Query('cluster') cluster?: string,
+    @Query('variant') variant?: string,
+  ) {
+    return this.service.manifests(name, { cluster, variant });
   }
 
   @Get(':name')
@@ -70,6 +100,7 @@ export class BundlesController {
         ),
       ].sort(),
       summary: { desired: s.total, ready: s.byState.Ready ?? 0, byState: s.byState },
+      variants: await this.service.variants(b.name, b.commit),
       deployments: deployments.map((d) => ({
         cluster: d.cluster,
         state: d.state,

@@ -108,6 +108,28 @@ export const GitRepoBody = z.strictObject({
     .describe('verifies GitHub/Gitea signatures and GitLab tokens'),
 });
 
+/**
+ * PATCH /api/v1/gitrepos/{name}: the fields given replace the stored ones, the others stay.
+ * `null` clears `revision` (follow the branch again), `auth` and `webhookSecret`.
+ */
+export const PatchGitRepoBody = z.strictObject({
+  name: z.string().optional().describe('must equal the name in the path when given'),
+  generation: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('apply only if the GitRepo is still at this generation (else 409)'),
+  url: GitRepoBody.shape.url.optional(),
+  branch: GitRepoBody.shape.branch,
+  revision: GitRepoBody.shape.revision.nullable(),
+  paths: GitRepoBody.shape.paths,
+  pollingInterval: GitRepoBody.shape.pollingInterval,
+  targets: GitRepoBody.shape.targets,
+  auth: GitRepoBody.shape.auth.nullable(),
+  webhookSecret: GitRepoBody.shape.webhookSecret.nullable(),
+});
+
 /** POST /api/v1/api-tokens */
 export const CreateApiTokenBody = z.strictObject({
   name: z.string().describe('DNS-1123 label, e.g. ci-deployer'),

@@ -2,7 +2,9 @@ import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import { type Observable, map } from 'rxjs';
-import { parsePageRequest } from '../../libs/db/index.js';
+import { InvalidInputError, parsePageRequest } from '../../libs/db/index.js';
+import { formatSelector, selectorFromObject } from '../../libs/selectors/index.js';
+import { BundlesService } from './bundles.service.js';
 import { ClusterGroupsService } from './cluster-groups.service.js';
 import { ClustersService } from './clusters.service.js';
 import {
@@ -10,9 +12,11 @@ import {
   type FleetStatusChange,
   FleetStatusService,
 } from './fleet-status.service.js';
+import { PatchGitRepoBody } from './dto.js';
+import { GitReposService } from './gitrepos.service.js';
 import { type RolloutView, RolloutsService } from './rollouts.service.js';
 import { Access } from '../shared/access.decorator.js';
-import { grpcCallerName } from './auth/auth.guard.js';
+import { grpcCallerName, grpcCallerRole } from './auth/auth.guard.js';
 import { actorName } from './rollouts.controller.js';
 import type { ClusterView } from './views.js';
 
@@ -50,6 +54,87 @@ function protoCluster(c: ClusterView) {
   };
 }
 
+/** proto UpdateGitRepoRequest, as the loader gives it (camelCase, defaults filled in). */
+interface UpdateGitRepoRequest {
+  name?: string;
+  updateMask?: string[];
+  url?: string;
+  branch?: string;
+  revision?: string;
+  paths?: string[];
+  pollingInterval?: string;
+  targets?: { clusterSelector?: string; clusterGroup?: string; clusterName?: string }[];
+  generation?: number;
+}
+
+const MASKABLE = ['url', 'branch', 'revision', 'paths', 'polling_interval', 'targets'] as const;
+
+/** The PATCH body an UpdateGitRepo request stands for (see the proto for the mask rules). */
+export function gitRepoPatch(req: UpdateGitRepoRequest): Parameters<GitReposService['patch']>[1] {
+  const mask = req.updateMask ?? [];
+  for (const field of mask) {
+    if (!(MASKABLE as readonly string[]).includes(field)) {
+      throw new InvalidInputError(
+        `update_mask: unknown field "${field}" (use ${MASKABLE.join(', ')})`,
+      );
+    }
+  }
+  const change = (field: (typeof MASKABLE)[number], empty: boolean): boolean =>
+    mask.length > 0 ? mask.includes(field) : !empty;
+  const targets = (req.targets ?? []).map((t) => {
+    const given = Object.entries(t).filter(([, v]) => typeof v === 'string' && v !== '');
+    return Object.fromEntries(given);
+  });
+  const body: Parameters<GitReposService['patch']>[1] = {};
+  if (change('url', !req.url)) body.url = req.url ?? '';
+  if (change('branch', !req.branch)) {
+    if (!req.branch) throw new InvalidInputError('branch cannot be cleared; give a branch name');
+    body.branch = req.branch;
+  }
+  if (change('revision', !req.revision)) body.revision = req.revision || null;
+  if (change('paths', (req.paths ?? []).length === 0)) body.paths = req.paths ?? [];
+  if (change('polling_interval', !req.pollingInterval)) {
+    body.pollingInterval = req.pollingInterval ?? '';
+  }
+  if (change('targets', targets.length === 0)) body.targets = targets;
+  if (req.generation) body.generation = req.generation;
+  return PatchGitRepoBody.parse(body);
+}
+
+/** proto GitRepo from the REST view: selectors in string syntax, nulls as empty strings. */
+function protoGitRepo(r: Awaited<ReturnType<GitReposService['get']>>) {
+  return {
+    name: r.name,
+    url: r.url,
+    branch: r.branch ?? '',
+    revision: r.revision ?? '',
+    paths: r.paths,
+    pollingInterval: r.pollingInterval,
+    targets: r.targets.map((t) => ({
+      clusterSelector:
+        t.clusterSelector !== undefined
+          ? formatSelector(selectorFromObject(t.clusterSelector))
+          : '',
+      clusterGroup: t.clusterGroup ?? '',
+      clusterName: t.clusterName ?? '',
+    })),
+    generation: r.generation,
+    status: {
+      commit: r.status.commit ?? '',
+      lastSyncedAt: r.status.lastSyncedAt ?? '',
+      lastChangedAt: r.status.lastChangedAt ?? '',
+      error: r.status.error ?? '',
+      bundles: r.status.bundles,
+      bundleErrors: r.status.bundleErrors.map((e) => ({
+        bundle: e.bundle,
+        commit: e.commit ?? '',
+        message: e.message ?? '',
+      })),
+      warnings: r.status.warnings,
+    },
+  };
+}
+
 function page(limit: number | undefined, token: string | undefined) {
   return parsePageRequest(limit ? String(limit) : undefined, token || undefined);
 }
@@ -62,7 +147,37 @@ export class FleetGrpcController {
     private readonly groups: ClusterGroupsService,
     private readonly fleet: FleetStatusService,
     private readonly rollouts: RolloutsService,
+    private readonly bundles: BundlesService,
+    private readonly gitrepos: GitReposService,
   ) {}
+
+  @Access('viewer')
+  @GrpcMethod('FleetService', 'GetBundleManifests')
+  async getBundleManifests(req: { bundle?: string; cluster?: string; variant?: string }) {
+    const m = await this.bundles.manifests(req.bundle ?? '', {
+      cluster: req.cluster || undefined,
+      variant: req.variant || undefined,
+    });
+    return {
+      bundle: m.bundle,
+      cluster: m.cluster ?? '',
+      variant: m.variant ?? '',
+      commit: m.commit ?? '',
+      revision: m.revision,
+      desiredRevision: m.desiredRevision ?? '',
+      appliedRevision: m.appliedRevision ?? '',
+      clusters: m.clusters ?? [],
+      objects: m.objects.map((o) => JSON.stringify(o)),
+    };
+  }
+
+  @Access('operator')
+  @GrpcMethod('FleetService', 'UpdateGitRepo')
+  async updateGitRepo(req: UpdateGitRepoRequest, metadata?: Metadata) {
+    return protoGitRepo(
+      await this.gitrepos.patch(req.name ?? '', gitRepoPatch(req), grpcCallerRole(metadata)),
+    );
+  }
 
   @Access('viewer')
   @GrpcMethod('FleetService', 'ListRollouts')

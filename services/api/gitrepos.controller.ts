@@ -1,9 +1,30 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { parsePageRequest } from '../../libs/db/index.js';
-import { GitRepoBody, openApiSchema, parseBody } from './dto.js';
+import { GitRepoBody, PatchGitRepoBody, openApiSchema, parseBody } from './dto.js';
 import { GitReposService } from './gitrepos.service.js';
+import type { Role } from '../../libs/auth/index.js';
 import { Access } from '../shared/access.decorator.js';
+import { CallerRole } from './auth/auth.guard.js';
 
 /** `/api/v1/gitrepos`: Git sources of bundles. */
 @ApiTags('gitrepos')
@@ -39,6 +60,24 @@ export class GitReposController {
   @ApiBody({ schema: openApiSchema(GitRepoBody) })
   replace(@Param('name') name: string, @Body() body: unknown) {
     return this.repos.replace(name, parseBody(GitRepoBody, body));
+  }
+
+  @Access('operator')
+  @Patch(':name')
+  @ApiOperation({
+    summary: 'Change some fields of a GitRepo (branch, paths, targets, ...); the others stay',
+    description:
+      'Operators may change branch, revision, paths, pollingInterval and targets; url, auth and webhookSecret need the admin role. The merged spec is checked as on create. `null` clears `revision`, `auth` or `webhookSecret`. With `generation` (from a GET), the change applies only if the GitRepo is still at that generation.',
+  })
+  @ApiBody({ schema: openApiSchema(PatchGitRepoBody) })
+  @ApiBadRequestResponse({ description: 'an invalid field, or a name that differs from the path' })
+  @ApiNotFoundResponse({ description: 'no such GitRepo' })
+  @ApiConflictResponse({ description: '`generation` given and the GitRepo changed since' })
+  @ApiForbiddenResponse({
+    description: 'url, auth or webhookSecret changed without the admin role',
+  })
+  patch(@Param('name') name: string, @Body() body: unknown, @CallerRole() role?: Role) {
+    return this.repos.patch(name, parseBody(PatchGitRepoBody, body), role);
   }
 
   @Access('admin')

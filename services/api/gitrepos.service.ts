@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { type Role, roleSatisfies } from '../../libs/auth/index.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { parseDuration } from '../../libs/config/config.js';
@@ -20,7 +21,7 @@ import { toLabelSelector, validateClusterName } from '../../libs/selectors/index
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { HUB_CONFIG, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 import { readSelector } from './cluster-groups.service.js';
-import type { GitRepoBody } from './dto.js';
+import type { GitRepoBody, PatchGitRepoBody } from './dto.js';
 import { summarize } from './fleet-summary.js';
 
 const MIN_POLL_MS = 1000;
@@ -113,6 +114,25 @@ export function toGitRepoSpec(
   };
 }
 
+/** Why a GitRepo is not doing what its owner may think, though nothing failed. */
+export interface GitRepoWarning {
+  /** `NoTargets`: the GitRepo has no targets, so its bundles deploy to no cluster. */
+  reason: 'NoTargets';
+  message: string;
+}
+
+/** The warnings of a GitRepo's spec (shown in its status). */
+export function gitRepoWarnings(r: Pick<GitRepo, 'targets'>): GitRepoWarning[] {
+  if (r.targets.length > 0) return [];
+  return [
+    {
+      reason: 'NoTargets',
+      message:
+        'no targets: its bundles deploy to no cluster; add targets (e.g. {"clusterSelector": "env=prod"}, a clusterGroup or a clusterName)',
+    },
+  ];
+}
+
 /** GitRepos: Git sources of bundles, with their sync status and deployment summary. */
 @Injectable()
 export class GitReposService {
@@ -137,6 +157,49 @@ export class GitReposService {
         `name in the body ("${body.name}") differs from the path ("${name}")`,
       );
     const repo = await this.repos.replace(name, toGitRepoSpec(body, this.config.allowFileUrls));
+    this.announce(name, 'Changed');
+    return this.view(repo);
+  }
+
+  /**
+   * A partial update: the given fields replace the stored ones, then the whole spec is checked
+   * as on create. With `generation`, only if nobody changed the GitRepo since (409 otherwise).
+   */
+  async patch(name: string, body: z.infer<typeof PatchGitRepoBody>, role?: Role) {
+    // Where the fleet's manifests come from and the secrets stay the admin's, as on create.
+    const adminOnly = (['url', 'auth', 'webhookSecret'] as const).filter(
+      (f) => body[f] !== undefined,
+    );
+    if (role !== undefined && !roleSatisfies(role, 'admin') && adminOnly.length > 0) {
+      throw new ForbiddenException(
+        `changing ${adminOnly.join(', ')} of a GitRepo needs the admin role (this token is ${role})`,
+      );
+    }
+    if (body.name !== undefined && body.name !== name)
+      throw new InvalidInputError(
+        `name in the body ("${body.name}") differs from the path ("${name}"); a GitRepo cannot be renamed`,
+      );
+    const current = await this.repos.get(name);
+    const keep = <T>(given: T | null | undefined, stored: T | null): T | undefined =>
+      given === null ? undefined : (given ?? stored ?? undefined);
+    const revision = keep(body.revision, current.revision);
+    const merged: z.infer<typeof GitRepoBody> = {
+      name,
+      url: body.url ?? current.url,
+      // Unpinning a GitRepo that had only a revision follows main, as a new one would.
+      branch: body.branch ?? current.branch ?? undefined,
+      revision,
+      paths: body.paths ?? current.paths,
+      pollingInterval: body.pollingInterval ?? formatDuration(current.pollingIntervalMs),
+      targets: body.targets ?? current.targets,
+      auth: keep(body.auth, current.credentials?.reveal() ?? null),
+      webhookSecret: keep(body.webhookSecret, current.webhookSecret?.reveal() ?? null),
+    };
+    const repo = await this.repos.replace(
+      name,
+      toGitRepoSpec(merged, this.config.allowFileUrls),
+      body.generation,
+    );
     this.announce(name, 'Changed');
     return this.view(repo);
   }
@@ -186,10 +249,13 @@ export class GitReposService {
       auth: r.credentials ? ('token' in r.credentials.reveal() ? 'token' : 'basic') : null,
       webhookSecret: r.webhookSecret ? 'set' : null,
       createdAt: r.createdAt.toISOString(),
+      generation: r.generation,
       status: {
         commit: r.commit,
         lastSyncedAt: r.lastSyncedAt?.toISOString() ?? null,
+        lastChangedAt: r.lastChangedAt?.toISOString() ?? null,
         error: r.error,
+        warnings: gitRepoWarnings(r),
         bundles: bundles.map((b) => b.name),
         bundleErrors: broken.map((b) => ({
           bundle: b.name,

@@ -11,15 +11,20 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import {
+  BundleError,
   type BundleSource,
   type ClusterGroups,
   type ClusterRef,
   type FileTree,
+  type KubeObject,
   type TargetRef,
+  type Variant,
+  describeVariantFailure,
   discoverBundles,
   isTargeted,
   normalizeObjects,
   planVariants,
+  removableBundles,
   renderVariant,
   dependencyNames,
   deploymentOptionsOf,
@@ -215,14 +220,20 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       }
       if (commit === null) return;
       const changed = commit !== repo.commit || repo.generation !== repo.syncedGeneration;
-      if (reason === 'poll' && !changed && repo.error === null) return;
-      await this.resolveAt(repo, commit);
-      await this.repos.recordSynced(name, commit, repo.generation);
-      this.syncs.inc({ outcome: 'ok' });
+      if (reason === 'poll' && !changed && repo.error === null) {
+        await this.repos.recordPolled(name);
+        return;
+      }
+      const problems = await this.resolveAt(repo, commit);
+      const error = problems.length > 0 ? problems.join('\n') : null;
+      if (error !== null && error !== repo.error) this.logger.warn(`gitrepo ${name}: ${error}`);
+      await this.repos.recordSynced(name, commit, repo.generation, error);
+      this.syncs.inc({ outcome: error === null ? 'ok' : 'error' });
       publishJson(this.nc, this.subjects.event('gitrepo', name), {
         type: 'Synced',
         gitrepo: name,
         commit,
+        ...(error === null ? {} : { error }),
       });
     } finally {
       this.schedulePoll(repo);
@@ -263,8 +274,12 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     return source;
   }
 
-  /** Finds, renders and targets every bundle of `repo` at `commit`. */
-  private async resolveAt(repo: GitRepo, commit: string): Promise<void> {
+  /**
+   * Finds, renders and targets every bundle of `repo` at `commit`; returns the problems of the
+   * GitRepo itself (empty when none). Bundles that left Git are removed, unless that looks like
+   * an accident (see `removableBundles`): then they are kept and the reason is one of the problems.
+   */
+  private async resolveAt(repo: GitRepo, commit: string): Promise<string[]> {
     const tree = this.sourceFor(repo).tree(commit);
     const discovery = await discoverBundles(tree, repo.name, repo.paths);
     const [clusters, groups] = await Promise.all([this.clusterRefs(), this.groupRequirements()]);
@@ -300,30 +315,40 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     } finally {
       announceGroup();
     }
+    const pathErrors: string[] = [];
+    const foundDirs = discovery.bundles.map((b) => b.dir);
     for (const error of discovery.errors) {
       // A bundle whose fleet.yaml is broken keeps its last good revision everywhere.
       if (error.bundle === undefined) {
-        this.logger.warn(`gitrepo ${repo.name} at ${commit.slice(0, 8)}: ${error.message}`);
+        pathErrors.push(error.message);
         continue;
       }
       found.add(error.bundle);
+      if (error.dir !== undefined) foundDirs.push(error.dir);
       await this.bundles.recordError(
         error.bundle,
         repo.name,
-        error.path ?? '',
-        'yaml',
+        error.dir ?? error.path ?? '',
+        error.kind ?? 'yaml',
         error.message,
         commit,
       );
     }
-    const gone = (await this.bundles.ofRepo(repo.name))
-      .map((b) => b.name)
-      .filter((n) => !found.has(n));
-    if (gone.length > 0) {
-      await this.deployments.clearTargets(gone);
-      await this.bundles.deleteMany(gone);
-      for (const bundle of gone) this.announceTargets(bundle);
+    const existing = await this.bundles.ofRepo(repo.name);
+    const { remove, problems } = removableBundles({
+      paths: repo.paths,
+      existing,
+      found,
+      foundDirs,
+      pathErrors,
+      commit,
+    });
+    if (remove.length > 0) {
+      await this.deployments.clearTargets(remove);
+      await this.bundles.deleteMany(remove);
+      for (const bundle of remove) this.announceTargets(bundle);
     }
+    return problems;
   }
 
   private async resolveBundle(
@@ -350,16 +375,55 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       const variants = planVariants(bundle, targeted, groups);
       const rendered = await this.bundles.renderedVariants(bundle.name, commit);
       const targets: TargetRow[] = [];
+      // A variant that fails to render holds back only its own clusters: they keep what they
+      // run, the bundle's other variants move on, and the error names the variant.
+      const failures: { variant: Variant; message: string }[] = [];
       for (const variant of variants) {
         let revision = rendered.get(variant.key);
         if (revision === undefined) {
-          const objects = normalizeObjects(await renderVariant(tree, bundle, variant));
+          let objects: KubeObject[];
+          try {
+            objects = normalizeObjects(await renderVariant(tree, bundle, variant));
+          } catch (err) {
+            if (!(err instanceof BundleError)) throw err;
+            failures.push({ variant, message: err.message });
+            continue;
+          }
           this.renders.inc();
           revision = revisionId(objects, options);
           await this.bundles.storeRevision(revision, Buffer.from(JSON.stringify(objects), 'utf8'));
           await this.bundles.recordRender(bundle.name, commit, variant.key, revision);
         }
         for (const cluster of variant.clusters) targets.push({ cluster, revision, commit });
+      }
+      if (failures.length > 0 && failures.length === variants.length) {
+        throw new Error(
+          failures
+            .map((f) =>
+              describeVariantFailure(
+                f.variant,
+                f.message,
+                bundle.fleet.targetCustomizations[f.variant.targetCustomization ?? -1]?.name,
+              ),
+            )
+            .join('\n'),
+        );
+      }
+      let error: string | null = null;
+      if (failures.length > 0) {
+        error = failures
+          .map((f) =>
+            describeVariantFailure(
+              f.variant,
+              f.message,
+              bundle.fleet.targetCustomizations[f.variant.targetCustomization ?? -1]?.name,
+            ),
+          )
+          .join('\n');
+        this.logger.warn(`bundle ${bundle.name} at ${commit.slice(0, 8)}: ${error}`);
+        const held = new Set(failures.flatMap((f) => f.variant.clusters));
+        const current = await this.deployments.targetsOf(bundle.name);
+        targets.push(...current.filter((t) => held.has(t.cluster)));
       }
       await this.bundles.save({
         name: bundle.name,
@@ -372,8 +436,8 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         rolloutStrategy:
           (bundle.fleet.rolloutStrategy as Record<string, unknown> | undefined) ?? null,
         dependsOn: dependencyNames(bundle, siblings).map((name) => ({ name })),
-        error: null,
-        errorCommit: null,
+        error,
+        errorCommit: error === null ? null : commit,
       });
       await this.deployments.replaceTargets(bundle.name, targets);
       return true;

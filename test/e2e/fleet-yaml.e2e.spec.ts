@@ -153,12 +153,12 @@ function configMaps(cluster: string): Record<string, unknown> {
 describe('a Fleet-style repository deploys unmodified', () => {
   it('every bundle is discovered without errors and Ready where it is targeted', async () => {
     const expected: Record<string, string[]> = {
-      'fleet/guestbook': ['eu-1', 'eu-2', 'us-1'],
-      'fleet/helm-kustomize': ['eu-1', 'eu-2', 'us-1'],
-      'fleet/eu-only': ['eu-1', 'eu-2'],
-      'fleet/prod': ['eu-1', 'eu-2', 'us-1'],
-      'fleet/us-tools': ['us-1'],
-      'fleet/consumer': ['us-1'],
+      'fleet/apps/guestbook': ['eu-1', 'eu-2', 'us-1'],
+      'fleet/apps/helm-kustomize': ['eu-1', 'eu-2', 'us-1'],
+      'fleet/apps/eu-only': ['eu-1', 'eu-2'],
+      'fleet/kustomize/overlays/prod': ['eu-1', 'eu-2', 'us-1'],
+      'fleet/apps/us-tools': ['us-1'],
+      'fleet/apps/consumer': ['us-1'],
     };
     await eventually(
       'every Fleet-style bundle Ready on its clusters',
@@ -184,9 +184,9 @@ describe('a Fleet-style repository deploys unmodified', () => {
     const repo = (await api.get('/api/v1/gitrepos/fleet').expect(200)).body;
     expect(repo.status.error ?? null).toBeNull();
     // dependsOn.selector resolved to the bundles whose labels match
-    const consumer = (await api.get(`/api/v1/bundles/${encodeURIComponent('fleet/consumer')}`))
+    const consumer = (await api.get(`/api/v1/bundles/${encodeURIComponent('fleet/apps/consumer')}`))
       .body as { dependsOn: unknown };
-    expect(consumer.dependsOn).toEqual([{ name: 'fleet/us-tools' }]);
+    expect(consumer.dependsOn).toEqual([{ name: 'fleet/apps/us-tools' }]);
   }, 90_000);
 
   it("each cluster holds the objects Fleet's semantics give it", () => {
@@ -226,7 +226,8 @@ describe('a Fleet-style repository deploys unmodified', () => {
     // The change reaches only us-1's render (eu's overlay sets region itself): us-1 is held.
     const held = await eventually(
       'guestbook held back at the paused commit',
-      async () => (await api.get(`/api/v1/bundles/${encodeURIComponent('fleet/guestbook')}`)).body,
+      async () =>
+        (await api.get(`/api/v1/bundles/${encodeURIComponent('fleet/apps/guestbook')}`)).body,
       (b) =>
         b.commit === paused &&
         (b.deployments as { cluster: string; state: string; message: string }[]).some(

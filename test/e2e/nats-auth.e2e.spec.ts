@@ -16,7 +16,7 @@ import { createSubjects, type Subjects } from '../../libs/contracts/index.js';
 import { NATS_AUTH_FILES, NatsAuthority, readNatsAuthKeys } from '../../libs/nats-auth/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../libs/runtime/index.js';
 import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
-import { runCli } from '../support/cli.js';
+import { runCli, spawnCli } from '../support/cli.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
 // The hub against its own nats-server configured as README "NATS security" tells for an external
@@ -266,5 +266,35 @@ describe('per-cluster NATS credentials (decentralized JWT auth)', () => {
     expect(await nc.closed()).toBeInstanceOf(Error);
     await expect(loginAs(boot)).rejects.toThrow(/Authorization Violation/i);
     await bootstrap(tokens.get('b')!, 401);
+  });
+
+  it('an agent started with --exit-on-revoke says once that its cluster was removed and exits with status 3', async () => {
+    const res = await hub.api().post('/api/v1/clusters').send({ name: 'c' }).expect(201);
+    const agent = spawnCli([
+      'agent',
+      '--hub',
+      hub.httpUrl,
+      '--token',
+      res.body.token as string,
+      '--simulate',
+      '--state-dir',
+      mkdtempSync(join(root, 'agent-c-')),
+      '--heartbeat-interval',
+      '300ms',
+      '--exit-on-revoke',
+    ]);
+    try {
+      await eventually(
+        'cluster c Online',
+        async () => (await hub.api().get('/api/v1/clusters/c').expect(200)).body,
+        (c) => c.state === 'Online',
+        { timeoutMs: 30_000 },
+      );
+      await hub.api().delete('/api/v1/clusters/c').expect(204);
+      expect(await agent.exited).toBe(3);
+      expect(agent.output().match(/removed from the hub/g)).toHaveLength(1);
+    } finally {
+      if (agent.child.exitCode === null) agent.child.kill('SIGKILL');
+    }
   });
 });

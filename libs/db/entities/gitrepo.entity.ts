@@ -57,10 +57,18 @@ export class GitRepoEntity {
   @Column({ type: 'text', nullable: true })
   commit: string | null;
 
+  /** When the last sync or poll ran, whether or not it found a new commit. */
   @Column({ name: 'last_synced_at', type: 'timestamptz', nullable: true })
   lastSyncedAt: Date | null;
 
-  /** Why the last sync failed (unreachable, bad credentials, ...), or null. */
+  /** When the GitRepo last moved to another commit. */
+  @Column({ name: 'last_changed_at', type: 'timestamptz', nullable: true })
+  lastChangedAt: Date | null;
+
+  /**
+   * Why the last sync failed (unreachable, bad credentials, a missing path, a path that lost
+   * every bundle), or null.
+   */
   @Column({ type: 'text', nullable: true })
   error: string | null;
 

@@ -7,6 +7,7 @@ import { HubSettings1732500000000 } from './1732500000000-hub-settings.js';
 import { ApiTokens1732610000000 } from './1732610000000-api-tokens.js';
 import { SecretsAtRest1732650000000 } from './1732650000000-secrets-at-rest.js';
 import { NatsRevocations1732700000000 } from './1732700000000-nats-revocations.js';
+import { GitRepoLastChanged1732810000000 } from './1732810000000-gitrepo-last-changed.js';
 
 /** Every migration, oldest first. Add new ones at the end; never edit a released one. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   ApiTokens1732610000000,
   SecretsAtRest1732650000000,
   NatsRevocations1732700000000,
+  GitRepoLastChanged1732810000000,
 ];

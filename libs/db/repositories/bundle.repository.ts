@@ -66,7 +66,10 @@ export class BundleRepository {
     );
   }
 
-  /** Marks a bundle broken at `commit`; it keeps its last good commit. */
+  /**
+   * Marks a bundle broken at `commit`; it keeps its last good commit (and what clusters run),
+   * and takes the directory and kind it has now, so a failed render shows its real kind.
+   */
   async recordError(
     name: string,
     gitrepo: string,
@@ -77,7 +80,7 @@ export class BundleRepository {
   ): Promise<void> {
     await this.ds.query(
       `INSERT INTO bundles (name, gitrepo, dir, kind, error, error_commit) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (name) DO UPDATE SET error = $5, error_commit = $6, updated_at = now()`,
+       ON CONFLICT (name) DO UPDATE SET dir = $3, kind = $4, error = $5, error_commit = $6, updated_at = now()`,
       [name, gitrepo, dir, kind, error, commit],
     );
   }
@@ -127,6 +130,14 @@ export class BundleRepository {
   async renderedVariants(bundle: string, commit: string): Promise<Map<string, string>> {
     const rows = await this.ds.getRepository(VariantRenderEntity).findBy({ bundle, commit });
     return new Map(rows.map((r) => [r.variantKey, r.revision]));
+  }
+
+  /** The variants rendered for a bundle at a commit (key and revision), by key. */
+  async variantsAt(bundle: string, commit: string): Promise<{ key: string; revision: string }[]> {
+    const rows = await this.ds
+      .getRepository(VariantRenderEntity)
+      .find({ where: { bundle, commit }, order: { variantKey: 'ASC' } });
+    return rows.map((r) => ({ key: r.variantKey, revision: r.revision }));
   }
 
   async recordRender(

@@ -74,6 +74,14 @@ export class DeploymentRepository {
     });
   }
 
+  /** What Git asks each cluster to run of `bundle` now. */
+  async targetsOf(bundle: string): Promise<TargetRow[]> {
+    return this.ds.query(
+      'SELECT cluster, revision, commit FROM bundle_targets WHERE bundle = $1 ORDER BY cluster',
+      [bundle],
+    );
+  }
+
   /** Removes every target of the named bundles (they left Git). */
   async clearTargets(bundles: string[]): Promise<void> {
     if (bundles.length > 0)

@@ -71,15 +71,24 @@ export class GitRepoRepository {
     return (await this.repo.find({ order: { name: 'ASC' } })).map((g) => this.open(g));
   }
 
-  /** Replaces the spec and bumps the generation, so the next sync re-resolves. */
-  async replace(name: string, spec: GitRepoSpec): Promise<GitRepo> {
+  /**
+   * Replaces the spec and bumps the generation, so the next sync re-resolves. With
+   * `expectedGeneration`, only if the GitRepo is still at that generation (`ConflictError`
+   * otherwise): an update based on what the caller read never undoes another's.
+   */
+  async replace(name: string, spec: GitRepoSpec, expectedGeneration?: number): Promise<GitRepo> {
     const [, affected] = await this.ds.query<[unknown, number]>(
       `UPDATE gitrepos SET url = $2, branch = $3, revision = $4, paths = $5, polling_interval_ms = $6,
               targets = $7, credentials = $8, webhook_secret = $9, generation = generation + 1, updated_at = now()
-        WHERE name = $1`,
-      [name, ...this.specParams(name, spec)],
+        WHERE name = $1 AND ($10::integer IS NULL OR generation = $10)`,
+      [name, ...this.specParams(name, spec), expectedGeneration ?? null],
     );
-    if (!affected) throw new NotFoundError(`gitrepo "${name}" not found`);
+    if (!affected) {
+      const current = await this.get(name); // NotFoundError when it is gone
+      throw new ConflictError(
+        `gitrepo "${name}" is at generation ${current.generation}, not ${expectedGeneration}: it changed since it was read; read it again and retry`,
+      );
+    }
     return this.get(name);
   }
 
@@ -88,12 +97,28 @@ export class GitRepoRepository {
     if (!result.affected) throw new NotFoundError(`gitrepo "${name}" not found`);
   }
 
-  /** Records a successful sync at `commit` of spec `generation`. */
-  async recordSynced(name: string, commit: string, generation: number): Promise<void> {
-    await this.repo.update(
-      { name },
-      { commit, syncedGeneration: generation, lastSyncedAt: new Date(), error: null },
+  /**
+   * Records a sync at `commit` of spec `generation`: bundles were resolved at that commit, with
+   * `error` telling what was held back (a missing path, a path that lost every bundle) or null.
+   * `lastChangedAt` moves only when the commit does.
+   */
+  async recordSynced(
+    name: string,
+    commit: string,
+    generation: number,
+    error: string | null = null,
+  ): Promise<void> {
+    await this.ds.query(
+      `UPDATE gitrepos SET last_changed_at = CASE WHEN commit IS DISTINCT FROM $2 THEN now() ELSE last_changed_at END,
+              commit = $2, synced_generation = $3, last_synced_at = now(), error = $4
+        WHERE name = $1`,
+      [name, commit, generation, error],
     );
+  }
+
+  /** Records a poll that found nothing new: only `lastSyncedAt` moves. */
+  async recordPolled(name: string): Promise<void> {
+    await this.repo.update({ name }, { lastSyncedAt: new Date() });
   }
 
   /** Records a failed sync; the last good commit stays. */

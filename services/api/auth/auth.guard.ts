@@ -9,7 +9,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { Metadata } from '@grpc/grpc-js';
 import type { Request } from 'express';
-import { type Access, type Role, decideAccess } from '../../../libs/auth/index.js';
+import { type Access, type Role, decideAccess, isRole } from '../../../libs/auth/index.js';
 import { ApiTokenRepository, UnauthorizedError } from '../../../libs/db/index.js';
 import type { ResolvedHubConfig } from '../../shared/infrastructure.module.js';
 import { HUB_CONFIG } from '../../shared/tokens.js';
@@ -23,6 +23,8 @@ export interface Caller {
 
 /** gRPC metadata key the guard sets to the caller's token name (never taken from the client). */
 export const CALLER_METADATA_KEY = 'x-flotilla-caller';
+/** gRPC metadata key the guard sets to the caller's role (never taken from the client). */
+export const CALLER_ROLE_METADATA_KEY = 'x-flotilla-caller-role';
 
 /** last_used_at is written at most this often per token and replica. */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -53,6 +55,7 @@ export class AuthGuard implements CanActivate {
     const metadata = type === 'rpc' ? context.switchToRpc().getContext<Metadata>() : undefined;
     // Only this guard says who the caller is.
     metadata?.remove(CALLER_METADATA_KEY);
+    metadata?.remove(CALLER_ROLE_METADATA_KEY);
     const need =
       this.reflector.getAllAndOverride<Access | undefined>(ACCESS_KEY, [
         context.getHandler(),
@@ -82,8 +85,10 @@ export class AuthGuard implements CanActivate {
       throw new ForbiddenException(decision.message);
     }
     if (caller !== undefined) {
-      if (metadata) metadata.set(CALLER_METADATA_KEY, caller.name);
-      else
+      if (metadata) {
+        metadata.set(CALLER_METADATA_KEY, caller.name);
+        metadata.set(CALLER_ROLE_METADATA_KEY, caller.role);
+      } else
         (context.switchToHttp().getRequest<Request>() as Request & { caller?: Caller }).caller =
           caller;
     }
@@ -109,4 +114,16 @@ export const CallerName = createParamDecorator(
 export function grpcCallerName(metadata: Metadata | undefined): string | undefined {
   const value = metadata?.get(CALLER_METADATA_KEY)[0];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** The role of a REST caller; undefined when authentication is turned off (anyone may do anything). */
+export const CallerRole = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): Role | undefined =>
+    ctx.switchToHttp().getRequest<Request & { caller?: Caller }>().caller?.role,
+);
+
+/** The role of a gRPC caller; undefined when authentication is turned off. */
+export function grpcCallerRole(metadata: Metadata | undefined): Role | undefined {
+  const value = metadata?.get(CALLER_ROLE_METADATA_KEY)[0];
+  return isRole(value) ? value : undefined;
 }

@@ -1,0 +1,115 @@
+import { Injectable } from '@nestjs/common';
+import {
+  BundleRepository,
+  ClusterRepository,
+  DeploymentRepository,
+  InvalidInputError,
+  NotFoundError,
+} from '../../libs/db/index.js';
+
+/** A bundle's variants at its commit: the revision each renders and the clusters asked to run it. */
+export interface VariantView {
+  key: string;
+  revision: string;
+  clusters: string[];
+}
+
+/** The objects of one revision of a bundle, for one cluster or one variant. */
+export interface ManifestsView {
+  bundle: string;
+  /** The cluster asked for (absent when asked by variant). */
+  cluster?: string;
+  /** The variant asked for (absent when asked by cluster). */
+  variant?: string;
+  /** The commit the revision was rendered from. */
+  commit: string | null;
+  /** The revision shown: what Git asks that cluster (or variant) to run. */
+  revision: string;
+  /** What the cluster is told now (differs from `revision` while a rollout holds it back). */
+  desiredRevision?: string | null;
+  /** What the cluster reports it applied. */
+  appliedRevision?: string | null;
+  /** Clusters of the variant (asked by variant). */
+  clusters?: string[];
+  /** The rendered Kubernetes objects, as the agent receives them. */
+  objects: unknown[];
+}
+
+/** Bundles as the API shows them: their variants and what each cluster gets. */
+@Injectable()
+export class BundlesService {
+  constructor(
+    private readonly bundles: BundleRepository,
+    private readonly deployments: DeploymentRepository,
+    private readonly clusters: ClusterRepository,
+  ) {}
+
+  /** The variants rendered at the bundle's commit, with the clusters Git asks to run each. */
+  async variants(name: string, commit: string | null): Promise<VariantView[]> {
+    if (commit === null) return [];
+    const [variants, targets] = await Promise.all([
+      this.bundles.variantsAt(name, commit),
+      this.deployments.targetsOf(name),
+    ]);
+    return variants.map((v) => ({
+      key: v.key,
+      revision: v.revision,
+      clusters: targets
+        .filter((t) => t.revision === v.revision && t.commit === commit)
+        .map((t) => t.cluster),
+    }));
+  }
+
+  /**
+   * The rendered objects a cluster gets of a bundle (`cluster`), or a variant renders
+   * (`variant`, a key from the bundle's `variants`); exactly one must be given.
+   */
+  async manifests(name: string, query: { cluster?: string; variant?: string }) {
+    const { cluster, variant } = query;
+    if ((cluster === undefined) === (variant === undefined)) {
+      throw new InvalidInputError('give exactly one of ?cluster=NAME or ?variant=KEY');
+    }
+    if (cluster === '' || variant === '') {
+      throw new InvalidInputError(`${cluster === '' ? 'cluster' : 'variant'} must not be empty`);
+    }
+    const bundle = await this.bundles.get(name);
+    let view: Omit<ManifestsView, 'objects'>;
+    if (cluster !== undefined) {
+      await this.clusters.get(cluster);
+      const [row] = await this.deployments.list({ cluster, bundles: [name] });
+      const revision = row?.targetRevision ?? row?.desiredRevision ?? null;
+      if (row === undefined || revision === null) {
+        throw new NotFoundError(`bundle "${name}" is not deployed to cluster "${cluster}"`);
+      }
+      view = {
+        bundle: name,
+        cluster,
+        commit: row.targetRevision !== null ? row.targetCommit : row.desiredCommit,
+        revision,
+        desiredRevision: row.desiredRevision,
+        appliedRevision: row.appliedRevision,
+      };
+    } else {
+      const variants = await this.variants(name, bundle.commit);
+      const found = variants.find((v) => v.key === variant);
+      if (found === undefined) {
+        const known = variants.map((v) => v.key).join(', ');
+        throw new NotFoundError(
+          `bundle "${name}" has no variant "${variant}" at its commit${known ? ` (variants: ${known})` : ''}`,
+        );
+      }
+      view = {
+        bundle: name,
+        variant: found.key,
+        commit: bundle.commit,
+        revision: found.revision,
+        clusters: found.clusters,
+      };
+    }
+    const content = await this.bundles.revisionContent(view.revision);
+    if (content === undefined) {
+      throw new NotFoundError(`revision ${view.revision} of bundle "${name}" is not stored`);
+    }
+    return { ...view, objects: JSON.parse(content.toString('utf8')) as unknown[] };
+  }
+}
