@@ -195,3 +195,33 @@ describe('Fleet layouts with real tools', () => {
     ]);
   });
 });
+
+describe('helm.skipSchemaValidation with real helm', () => {
+  const files = (skip: boolean) =>
+    new MemoryTree({
+      'apps/s/fleet.yaml': `helm: {chart: ".", values: {replicas: many}${skip ? ', skipSchemaValidation: true' : ''}}\n`,
+      'apps/s/Chart.yaml': 'apiVersion: v2\nname: s\nversion: 0.1.0\n',
+      'apps/s/values.schema.json':
+        '{"$schema": "http://json-schema.org/draft-07/schema#", "properties": {"replicas": {"type": "integer"}}}',
+      'apps/s/templates/cm.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata: {replicas: "{{ .Values.replicas }}"}\n',
+    });
+  it.each([
+    ['values breaking the chart schema fail the render', false, 'fails'],
+    ['skipSchemaValidation renders them anyway', true, 'renders'],
+  ])('%s', async (_name, skip, outcome) => {
+    const tree = files(skip);
+    const { bundles, errors } = await discoverBundles(tree, 'demo', ['apps']);
+    expect(errors).toEqual([]);
+    const result = await renderVariant(tree, bundles[0]!, {
+      customizations: [],
+      substitution: {},
+    }).then(
+      (objects) => ({ objects }),
+      (err: unknown) => ({ error: (err as Error).message }),
+    );
+    if (outcome === 'fails')
+      expect(result).toMatchObject({ error: expect.stringMatching(/replicas/) });
+    else expect(result).toMatchObject({ objects: [{ data: { replicas: 'many' } }] });
+  });
+});
