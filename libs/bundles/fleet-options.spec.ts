@@ -4,6 +4,7 @@ import {
   deploymentOptionsOf,
   effectiveOptions,
   firstTargetCustomization,
+  targetsOf,
 } from './fleet-options.js';
 import { parseFleetYaml } from './fleet-yaml.js';
 
@@ -172,5 +173,22 @@ ignore: {conditions: [{type: Progressing}]}
   ])('%s', (_name, text, expected) => {
     const f = fleet(text);
     expect(deploymentOptionsOf(effectiveOptions(f, undefined), f)).toEqual(expected);
+  });
+});
+
+describe('targetsOf (Fleet overrideTargets)', () => {
+  const repo = [{ clusterSelector: { matchLabels: { env: 'prod' } } }];
+  it.each([
+    ['without overrideTargets: the GitRepo targets', '', repo],
+    ['a list replaces them', 'overrideTargets: [{clusterName: a}]\n', [{ clusterName: 'a' }]],
+    ['an empty list does not (as in Fleet)', 'overrideTargets: []\n', repo],
+    [
+      "true: the fleet.yaml's targets replace them (Fleet's older form)",
+      'overrideTargets: true\ntargets: [{clusterName: b}]\n',
+      [{ clusterName: 'b' }],
+    ],
+    ['false: the GitRepo targets', 'overrideTargets: false\ntargets: [{clusterName: b}]\n', repo],
+  ])('%s', (_name, text, expected) => {
+    expect(targetsOf(fleet(text), repo)).toEqual(expected);
   });
 });

@@ -5,7 +5,7 @@ import { matchesLabels, selectorFromObject } from '../selectors/index.js';
 import type { BundleSource } from './discover.js';
 import { chartSource, type HelmChartSource } from './chart-source.js';
 import type { FleetYaml, HelmOptions, TargetCustomization } from './fleet-yaml.js';
-import { matchesTarget, type ClusterGroups, type ClusterRef } from './targeting.js';
+import { matchesTarget, type ClusterGroups, type ClusterRef, type TargetRef } from './targeting.js';
 
 /** The options a variant renders and deploys with. */
 export type EffectiveOptions = Pick<
@@ -181,4 +181,22 @@ export function dependencyNames(
   }
   names.delete(bundle.name);
   return [...names].sort();
+}
+
+/**
+ * The targets a bundle starts from: the GitRepo's, unless Fleet's `overrideTargets` replace
+ * them — a non-empty list, or `true` (Fleet's older form) for the fleet.yaml's own `targets`.
+ */
+export function targetsOf(
+  fleet: Pick<FleetYaml, 'overrideTargets' | 'targets'>,
+  repoTargets: readonly TargetRef[],
+): readonly TargetRef[] {
+  const { overrideTargets } = fleet;
+  const overrides: readonly TargetRef[] =
+    overrideTargets === true
+      ? fleet.targets
+      : Array.isArray(overrideTargets)
+        ? overrideTargets
+        : [];
+  return overrides.length > 0 ? overrides : repoTargets;
 }

@@ -369,6 +369,11 @@ describe("parseFleetYaml: Fleet's fields", () => {
       { targetCustomizations: [expect.objectContaining({ helm: { version: '2.x' } })] },
     ],
     [
+      'helm values with Go template text when disablePreProcess passes them on as text',
+      'helm: {disablePreProcess: true, values: {name: "x-{{ .Release.Name }}"}}\n',
+      { helm: { values: { name: 'x-{{ .Release.Name }}' } } },
+    ],
+    [
       'a targetCustomization that selects nothing (matches no cluster, as in Fleet)',
       'targetCustomizations: [{name: nothing}]\n',
       { targetCustomizations: [expect.objectContaining({ name: 'nothing' })] },
@@ -497,6 +502,16 @@ describe("parseFleetYaml: Fleet's fields", () => {
       "a targetCustomization's helm.version over a chart of the repository",
       'helm: {chart: ./chart}\ntargetCustomizations: [{clusterName: a, helm: {version: 2.x}}]\n',
       'targetCustomizations[0].helm.version: applies to charts from helm.repo',
+    ],
+    [
+      'helm values with Go template text Fleet would evaluate',
+      'helm: {values: {name: "name-{{ .ClusterName }}"}}\n',
+      'helm.values: holds Go template text ({{ ... }}), which Fleet evaluates',
+    ],
+    [
+      "a targetCustomization's templated values",
+      'targetCustomizations: [{clusterName: a, helm: {values: {n: "{{ .ClusterName }}"}}}]\n',
+      'targetCustomizations[0].helm.values: holds Go template text',
     ],
     [
       'an option the agent applies bundle-wide, set per target',

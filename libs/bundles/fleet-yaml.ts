@@ -525,7 +525,9 @@ export const FleetYamlSchema = z
       .transform((v) => v ?? {}),
     ...deploymentOptionFields,
     targets: z.array(TargetSchema).default([]),
-    overrideTargets: z.array(OverrideTargetSchema).optional(),
+    // A list (Fleet today), or `true` (Fleet's older form: the fleet.yaml's `targets` replace
+    // the GitRepo's, as in fleet-examples' override-targets).
+    overrideTargets: z.union([z.array(OverrideTargetSchema), z.boolean()]).optional(),
     targetCustomizations: z.array(TargetCustomizationSchema).default([]),
     customizations: z.array(CustomizationSchema).default([]),
     substitute: z.boolean().default(false),
@@ -550,6 +552,26 @@ export const FleetYamlSchema = z
           'is not supported: Flotilla does not scan image registries or write commits back; update image tags in Git (for example with Renovate)',
       });
     }
+    // Fleet templates helm values ({{ .ClusterName }}, ...) unless disablePreProcess is set;
+    // Flotilla does not, so such values are refused rather than passed on as text.
+    const templated = (helm: { values?: Record<string, unknown> } | undefined): boolean =>
+      helm?.values !== undefined && JSON.stringify(helm.values).includes('{{');
+    const preProcess = (own: { disablePreProcess?: boolean } | undefined): boolean =>
+      (own?.disablePreProcess ?? fleet.helm?.disablePreProcess) !== true;
+    const templatedMessage =
+      'holds Go template text ({{ ... }}), which Fleet evaluates (.ClusterName, .ClusterLabels, ...) and Flotilla does not: use substitute: true with ${cluster.name} / ${cluster.labels.KEY}, or set helm.disablePreProcess: true to pass the text to the chart as it is';
+    if (templated(fleet.helm) && preProcess(fleet.helm)) {
+      ctx.addIssue({ code: 'custom', path: ['helm', 'values'], message: templatedMessage });
+    }
+    fleet.targetCustomizations.forEach((custom, i) => {
+      if (templated(custom.helm) && preProcess(custom.helm)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targetCustomizations', i, 'helm', 'values'],
+          message: templatedMessage,
+        });
+      }
+    });
     // Where each variant's chart comes from: a targetCustomization's chart, repo and version
     // replace the fleet.yaml's one by one.
     checkChart(fleet.helm ?? {}, ['helm'], ctx);

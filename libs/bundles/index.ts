@@ -57,6 +57,7 @@ export {
   deploymentOptionsOf,
   effectiveOptions,
   firstTargetCustomization,
+  targetsOf,
 } from './fleet-options.js';
 /** The options a variant renders and deploys with. */
 export type { EffectiveOptions } from './fleet-options.js';

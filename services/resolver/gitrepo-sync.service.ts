@@ -28,6 +28,7 @@ import {
   renderVariant,
   dependencyNames,
   deploymentOptionsOf,
+  targetsOf,
   effectiveOptions,
   revisionId,
 } from '../../libs/bundles/index.js';
@@ -365,9 +366,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         effectiveOptions(bundle.fleet, undefined),
         bundle.fleet,
       );
-      // Fleet's overrideTargets replace the GitRepo's targets for this bundle.
-      const overrides = bundle.fleet.overrideTargets ?? [];
-      const repoTargets = (overrides.length > 0 ? overrides : repo.targets) as TargetRef[];
+      const repoTargets = targetsOf(bundle.fleet, repo.targets as TargetRef[]);
       const bundleTargets = (bundle.fleet.targets ?? []) as TargetRef[];
       const targeted = clusters.filter(
         (c) => isTargeted(c, repoTargets, bundleTargets, groups).targeted,
