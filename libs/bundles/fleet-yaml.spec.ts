@@ -374,6 +374,24 @@ describe("parseFleetYaml: Fleet's fields", () => {
       { helm: { values: { name: 'x-{{ .Release.Name }}' } } },
     ],
     [
+      "targets with options (Fleet's older form): they narrow and customize, after targetCustomizations",
+      `targetCustomizations: [{name: first, clusterName: a, kustomize: {dir: overlays/a}}]
+targets:
+  - {name: dev, clusterSelector: {matchLabels: {env: dev}}, kustomize: {dir: overlays/dev}}
+  - {name: any, clusterSelector: {}}
+`,
+      {
+        targets: [
+          { name: 'dev', clusterSelector: { matchLabels: { env: 'dev' } } },
+          { name: 'any', clusterSelector: {} },
+        ],
+        targetCustomizations: [
+          expect.objectContaining({ name: 'first', kustomize: { dir: 'overlays/a' } }),
+          expect.objectContaining({ name: 'dev', kustomize: { dir: 'overlays/dev' } }),
+        ],
+      },
+    ],
+    [
       'a targetCustomization that selects nothing (matches no cluster, as in Fleet)',
       'targetCustomizations: [{name: nothing}]\n',
       { targetCustomizations: [expect.objectContaining({ name: 'nothing' })] },
@@ -512,6 +530,11 @@ describe("parseFleetYaml: Fleet's fields", () => {
       "a targetCustomization's templated values",
       'targetCustomizations: [{clusterName: a, helm: {values: {n: "{{ .ClusterName }}"}}}]\n',
       'targetCustomizations[0].helm.values: holds Go template text',
+    ],
+    [
+      'a target with options but no selection',
+      'targets: [{kustomize: {dir: x}}]\n',
+      'targets[0]: needs clusterSelector, clusterGroup, clusterGroupSelector or clusterName',
     ],
     [
       'an option the agent applies bundle-wide, set per target',

@@ -465,6 +465,31 @@ export const BUNDLE_WIDE_OPTIONS = [
 /** A validated targetCustomization. */
 export type TargetCustomization = z.infer<typeof TargetCustomizationSchema>;
 
+/**
+ * One entry of a fleet.yaml's `targets`: who the bundle goes to (narrowing the GitRepo's
+ * targets), and — Fleet's older form of targetCustomizations — options for those clusters.
+ */
+const FleetTargetSchema = TargetCustomizationSchema.superRefine(requireSelection);
+
+/** Selection fields of a target, without options. */
+const SELECTION_KEYS = [
+  'name',
+  'clusterSelector',
+  'clusterGroup',
+  'clusterGroupSelector',
+  'clusterName',
+] as const;
+
+/** True when a fleet.yaml target carries options (Fleet applies them to its clusters). */
+function hasOptions(target: TargetCustomization): boolean {
+  return Object.entries(target).some(
+    ([key, value]) =>
+      value !== undefined &&
+      !(SELECTION_KEYS as readonly string[]).includes(key) &&
+      !(key === 'doNotDeploy' && value === false),
+  );
+}
+
 const BundleRefSchema = z
   .strictObject({
     name: optString,
@@ -524,7 +549,7 @@ export const FleetYamlSchema = z
       .optional()
       .transform((v) => v ?? {}),
     ...deploymentOptionFields,
-    targets: z.array(TargetSchema).default([]),
+    targets: z.array(FleetTargetSchema).default([]),
     // A list (Fleet today), or `true` (Fleet's older form: the fleet.yaml's `targets` replace
     // the GitRepo's, as in fleet-examples' override-targets).
     overrideTargets: z.union([z.array(OverrideTargetSchema), z.boolean()]).optional(),
@@ -563,28 +588,32 @@ export const FleetYamlSchema = z
     if (templated(fleet.helm) && preProcess(fleet.helm)) {
       ctx.addIssue({ code: 'custom', path: ['helm', 'values'], message: templatedMessage });
     }
-    fleet.targetCustomizations.forEach((custom, i) => {
+    const customs = [
+      ...fleet.targetCustomizations.map((c, i) => [c, 'targetCustomizations', i] as const),
+      ...fleet.targets.map((c, i) => [c, 'targets', i] as const),
+    ];
+    for (const [custom, field, i] of customs) {
       if (templated(custom.helm) && preProcess(custom.helm)) {
         ctx.addIssue({
           code: 'custom',
-          path: ['targetCustomizations', i, 'helm', 'values'],
+          path: [field, i, 'helm', 'values'],
           message: templatedMessage,
         });
       }
-    });
+    }
     // Where each variant's chart comes from: a targetCustomization's chart, repo and version
     // replace the fleet.yaml's one by one.
     checkChart(fleet.helm ?? {}, ['helm'], ctx);
-    fleet.targetCustomizations.forEach((custom, i) => {
-      if (custom.helm === undefined) return;
+    for (const [custom, field, i] of customs) {
+      if (custom.helm === undefined) continue;
       const pick = (key: 'chart' | 'repo' | 'version'): string | undefined =>
         custom.helm?.[key] ?? fleet.helm?.[key];
       checkChart(
         { chart: pick('chart'), repo: pick('repo'), version: pick('version') },
-        ['targetCustomizations', i, 'helm'],
+        [field, i, 'helm'],
         ctx,
       );
-    });
+    }
     const seen = new Map<string, number>();
     fleet.customizations.forEach((customization, i) => {
       const first = seen.get(customization.name);
@@ -599,7 +628,19 @@ export const FleetYamlSchema = z
       }
     });
   })
-  .transform(({ imageScans: _refused, ...fleet }) => fleet);
+  .transform(({ imageScans: _refused, targets, targetCustomizations, ...fleet }) => ({
+    ...fleet,
+    // Targets only select; those with options also customize, after targetCustomizations
+    // (Fleet evaluates a bundle's targets in order, first match wins).
+    targets: targets.map((t): Target => {
+      const out: Target = {};
+      for (const key of SELECTION_KEYS) {
+        if (t[key] !== undefined) (out as Record<string, unknown>)[key] = t[key];
+      }
+      return out;
+    }),
+    targetCustomizations: [...targetCustomizations, ...targets.filter(hasOptions)],
+  }));
 /** A validated fleet.yaml. */
 export type FleetYaml = z.infer<typeof FleetYamlSchema>;
 
