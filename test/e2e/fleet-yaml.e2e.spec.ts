@@ -70,6 +70,16 @@ targetCustomizations: [{clusterName: us-1}]
 overrideTargets: [{clusterName: us-1}]
 `,
   'apps/consumer/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: consumer}\n',
+  // Fleet's older form: targets that also carry options.
+  'apps/old-form/fleet.yaml': `defaultNamespace: old-form
+targets:
+  - {name: us, clusterSelector: {matchLabels: {region: us}}, yaml: {overlays: [us]}}
+  - {name: eu, clusterSelector: {matchLabels: {region: eu}}}
+`,
+  'apps/old-form/cm.yaml':
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: old}\ndata: {at: base}\n',
+  'apps/old-form/overlays/us/cm.yaml':
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: old}\ndata: {at: us}\n',
   // The most common Kustomize layout: an overlay over a base elsewhere in the repository.
   'kustomize/base/kustomization.yaml': 'resources: [cm.yaml]\n',
   'kustomize/base/cm.yaml':
@@ -158,6 +168,7 @@ describe('a Fleet-style repository deploys unmodified', () => {
       'fleet/apps/eu-only': ['eu-1', 'eu-2'],
       'fleet/kustomize/overlays/prod': ['eu-1', 'eu-2', 'us-1'],
       'fleet/apps/us-tools': ['us-1'],
+      'fleet/apps/old-form': ['eu-1', 'eu-2', 'us-1'],
       'fleet/apps/consumer': ['us-1'],
     };
     await eventually(
@@ -198,6 +209,7 @@ describe('a Fleet-style repository deploys unmodified', () => {
       'v1/ConfigMap/hk/hk-color': { data: { color: 'blue' }, labels: { 'post-rendered': 'yes' } },
       'v1/ConfigMap/eu-only/eu-only': { data: {}, labels: {} },
       'v1/ConfigMap/app/prod-app': { data: { tier: 'prod' }, labels: {} },
+      'v1/ConfigMap/old-form/old': { data: { at: 'base' }, labels: {} },
     };
     expect(configMaps('eu-1')).toEqual(eu);
     expect(configMaps('eu-2')).toEqual(eu);
@@ -209,6 +221,7 @@ describe('a Fleet-style repository deploys unmodified', () => {
       'v1/ConfigMap/app/prod-app': { data: { tier: 'prod' }, labels: {} },
       'v1/ConfigMap/tools/tools': { data: {}, labels: {} },
       'v1/ConfigMap/consumer/consumer': { data: {}, labels: {} },
+      'v1/ConfigMap/old-form/old': { data: { at: 'us' }, labels: {} },
     });
   });
 
