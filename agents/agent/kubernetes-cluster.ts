@@ -34,6 +34,8 @@ import {
   sortKeysForDelete,
   summarizeDrift,
   summarizeRevert,
+  withoutComparedFields,
+  withoutIgnoredConditions,
   type FieldDiff,
   type Inventory,
   type KubeObject,
@@ -654,8 +656,11 @@ export class KubernetesCluster implements ClusterDriver, Applier {
 
   /** The drift of one object of a bundle: missing, or its changed fields; undefined when none. */
   private driftOf(record: BundleRecord, key: string): FieldDiff[] | 'missing' | undefined {
-    const desired = record.desired.get(key);
-    if (desired === undefined || record.errors.has(key)) return undefined;
+    const stored = record.desired.get(key);
+    if (stored === undefined || record.errors.has(key)) return undefined;
+    // Fleet's diff.comparePatches: fields the drift check ignores.
+    const { comparePatches, defaultNamespace } = record.options;
+    const desired = withoutComparedFields(stored, comparePatches, defaultNamespace);
     const ref = parseObjectKey(key);
     const watcher = this.watchers.get(`${ref.apiVersion}/${ref.kind}`);
     const live = watcher?.objects.get(key);
@@ -719,7 +724,8 @@ export class KubernetesCluster implements ClusterDriver, Applier {
       if (Array.isArray(drift)) {
         return { ...base, state: 'Modified', message: `modified: ${summarizeDrift(drift)}` };
       }
-      const health = assessHealth(live);
+      // Fleet's ignore.conditions: conditions the health check ignores.
+      const health = assessHealth(withoutIgnoredConditions(live, record.options.ignoreConditions));
       return { ...base, state: health.state, message: health.message };
     });
     return rollUpBundleStatus(revision, resources, {

@@ -32,6 +32,13 @@ beforeAll(async () => {
   await mkdir(join(root, 'apps/linked-dir'));
   await writeFile(join(root, 'apps/linked-dir/kustomization.yaml'), 'resources: [base]\n');
   await symlink(outside, join(root, 'apps/linked-dir/base'));
+  // A link at the repository root, outside the bundle, leading out of the checkout.
+  await symlink(outside, join(root, 'outside-link'));
+  await mkdir(join(root, 'apps/linked-out'));
+  await writeFile(
+    join(root, 'apps/linked-out/kustomization.yaml'),
+    'resources: [../../outside-link]\n',
+  );
   tree = new DiskTree(root);
 });
 afterAll(async () => {
@@ -64,7 +71,7 @@ async function renderAll(tools = {}): Promise<Record<string, Outcome>> {
   return out;
 }
 
-describe('rendering stays inside the bundle (real kubectl kustomize)', () => {
+describe('rendering stays inside the repository checkout (real kubectl kustomize)', () => {
   it('refuses remote bases, escaping references and symlinks out of the checkout on their bundle only; the sibling still renders', async () => {
     expect(await renderAll()).toEqual({
       'demo/web': { objects: ['Deployment/web'] },
@@ -76,16 +83,19 @@ describe('rendering stays inside the bundle (real kubectl kustomize)', () => {
         error:
           'demo/escape: apps/escape/kustomization.yaml resources[0]: "../../../etc" leaves the repository',
       },
-      'demo/sibling': {
-        error: `demo/sibling: apps/sibling/kustomization.yaml resources[0]: "../web" is outside the bundle directory "apps/sibling"; only the bundle's own files are rendered`,
-      },
+      // A Kustomization elsewhere in the repository is used as a base (issue 13, section 3).
+      'demo/sibling': { objects: ['Deployment/web'] },
       'demo/linked-file': {
         error:
-          'demo/linked-file: apps/linked-file/kustomization.yaml resources[0]: "secret.yaml" does not exist in the bundle',
+          'demo/linked-file: apps/linked-file/kustomization.yaml resources[0]: "secret.yaml" does not exist in the repository',
       },
       'demo/linked-dir': {
         error:
-          'demo/linked-dir: apps/linked-dir/kustomization.yaml resources[0]: "base" does not exist in the bundle',
+          'demo/linked-dir: apps/linked-dir/kustomization.yaml resources[0]: "base" does not exist in the repository',
+      },
+      'demo/linked-out': {
+        error:
+          'demo/linked-out: apps/linked-out/kustomization.yaml resources[0]: "../../outside-link" does not exist in the repository',
       },
     });
   });

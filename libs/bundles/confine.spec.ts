@@ -24,7 +24,7 @@ function repo(bundleFiles: Record<string, string | Uint8Array>, dir = 'apps/web'
   return { tree: new MemoryTree(files), bundle };
 }
 
-async function errorOf(promise: Promise<void>): Promise<string | undefined> {
+async function errorOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {
     await promise;
     return undefined;
@@ -153,10 +153,22 @@ generators: [gen]
     'resources[0]: "../../../etc" leaves the repository',
   ],
   [
-    'a resource in the repository but outside the bundle is refused',
+    'a Kustomization directory in the repository but outside the bundle is allowed (../base)',
     { 'kustomization.yaml': 'resources: [../other]\n' },
     'apps/web',
-    `resources[0]: "../other" is outside the bundle directory "apps/web"; only the bundle's own files are rendered`,
+    undefined,
+  ],
+  [
+    'a directory outside the bundle that does not exist is refused',
+    { 'kustomization.yaml': 'resources: [../nowhere]\n' },
+    'apps/web',
+    'resources[0]: "../nowhere" does not exist in the repository',
+  ],
+  [
+    'a directory outside the bundle without a kustomization is refused',
+    { 'kustomization.yaml': 'resources: [../../etc]\n' },
+    'apps/web',
+    'directory "etc" has no kustomization.yaml',
   ],
   [
     'an absolute resource is refused',
@@ -168,7 +180,7 @@ generators: [gen]
     'a resource the bundle lacks is refused before kustomize tries it as a remote repository',
     { 'kustomization.yaml': 'resources: [nope]\n' },
     'apps/web',
-    'apps/web/kustomization.yaml resources[0]: "nope" does not exist in the bundle',
+    'apps/web/kustomization.yaml resources[0]: "nope" does not exist in the repository',
   ],
   [
     'an escape in a base reached through an overlay is refused, naming the base',
@@ -189,10 +201,10 @@ generators: [gen]
     'patchesJson6902[0].path: "../../../etc/passwd" leaves the repository',
   ],
   [
-    'a patchesStrategicMerge file outside the bundle is refused',
-    { 'kustomization.yaml': 'patchesStrategicMerge: [../other/cm.yaml]\n' },
+    'a patchesStrategicMerge file outside the repository is refused',
+    { 'kustomization.yaml': 'patchesStrategicMerge: [../../../x/cm.yaml]\n' },
     'apps/web',
-    'patchesStrategicMerge[0]: "../other/cm.yaml" is outside the bundle directory',
+    'patchesStrategicMerge[0]: "../../../x/cm.yaml" leaves the repository',
   ],
   [
     'a configMapGenerator file with an absolute path is refused',
@@ -290,6 +302,25 @@ generators: [gen]
 ];
 
 describe('checkKustomization', () => {
+  it('returns the directories outside the bundle it walked and their files', async () => {
+    const { tree, bundle } = repo({ 'kustomization.yaml': 'resources: [../other]\n' });
+    await expect(checkKustomization(tree, bundle, 'apps/web')).resolves.toEqual({
+      dirs: ['apps/other'],
+      files: ['apps/other/cm.yaml', 'apps/other/kustomization.yaml'],
+    });
+  });
+
+  it('returns nothing extra for a bundle that stays in its directory', async () => {
+    const { tree, bundle } = repo({
+      'kustomization.yaml': 'resources: [cm.yaml]\n',
+      'cm.yaml': CM,
+    });
+    await expect(checkKustomization(tree, bundle, 'apps/web')).resolves.toEqual({
+      dirs: [],
+      files: [],
+    });
+  });
+
   it.each(kustomizeRows)('%s', async (_name, files, start, error) => {
     const dir = start === '' ? '' : 'apps/web';
     const { tree, bundle } = dir === '' ? rootRepo(files) : repo(files);

@@ -1,14 +1,15 @@
-// Keeping a render inside its bundle: before `kubectl kustomize` or `helm template` runs, every
-// path a Kustomization or a Helm chart refers to is checked against the bundle's own files, and
-// every remote reference (URLs, remote Git repositories, OCI registries) is refused. The tools
-// only ever see a temp copy of the bundle's files, so a path leaving the bundle would reach the
-// hub's own disk, and a remote reference would reach the network.
+// Keeping a render inside its repository: before `kubectl kustomize` or `helm template` runs,
+// every path a Kustomization or a Helm chart refers to is checked against the repository's files,
+// and every remote reference (URLs, remote Git repositories, OCI registries) is refused. The
+// tools only ever see a temp copy of the bundle's files (plus the Kustomization directories
+// elsewhere in the repository that it uses, like `../../base`), so a path leaving the checkout
+// would reach the hub's own disk, and a remote reference would reach the network.
 import { posix } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parse, parseAllDocuments } from 'yaml';
 import type { BundleSource } from './discover.js';
 import { BundleError } from './errors.js';
-import type { FileTree } from './file-tree.js';
+import type { FileTree, TreeEntry } from './file-tree.js';
 
 type Bundle = Pick<BundleSource, 'name' | 'dir' | 'files'>;
 
@@ -60,12 +61,19 @@ function joinPath(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
 }
 
-/** The bundle's files and every directory holding them, relative to the repo root. */
+/**
+ * The bundle's files and every directory holding them, relative to the repo root; paths
+ * elsewhere in the repository are looked up in the tree (which lists no symbolic links).
+ */
 class BundleIndex {
   readonly files: Set<string>;
   readonly dirs = new Set<string>();
+  private readonly listings = new Map<string, Promise<TreeEntry[] | undefined>>();
 
-  constructor(readonly bundle: Bundle) {
+  constructor(
+    readonly bundle: Bundle,
+    private readonly tree?: FileTree,
+  ) {
     this.files = new Set(bundle.files);
     this.dirs.add(bundle.dir);
     for (const file of bundle.files) {
@@ -74,6 +82,46 @@ class BundleIndex {
         this.dirs.add(dir);
       }
     }
+  }
+
+  /** True when the repo path is in the bundle directory (or is it). */
+  inBundle(path: string): boolean {
+    const { dir } = this.bundle;
+    return dir === '' || path === dir || path.startsWith(`${dir}/`);
+  }
+
+  private list(dir: string): Promise<TreeEntry[] | undefined> {
+    let listing = this.listings.get(dir);
+    if (listing === undefined) {
+      listing =
+        this.tree === undefined
+          ? Promise.resolve(undefined)
+          : this.tree.list(dir).catch(() => undefined);
+      this.listings.set(dir, listing);
+    }
+    return listing;
+  }
+
+  /** Whether the repo path is a directory or a regular file (undefined: neither, or a link). */
+  async kind(path: string): Promise<'dir' | 'file' | undefined> {
+    if (this.inBundle(path)) {
+      return this.dirs.has(path) ? 'dir' : this.files.has(path) ? 'file' : undefined;
+    }
+    if ((await this.list(path)) !== undefined) return 'dir';
+    const parent = posix.dirname(path);
+    const entries = await this.list(parent === '.' ? '' : parent);
+    return entries?.find((e) => e.name === posix.basename(path))?.type;
+  }
+
+  /** Every regular file under the repo dir `dir` (outside the bundle), recursively. */
+  async filesUnder(dir: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const entry of (await this.list(dir)) ?? []) {
+      const path = joinPath(dir, entry.name);
+      if (entry.type === 'file') out.push(path);
+      else if (!entry.name.startsWith('.')) out.push(...(await this.filesUnder(path)));
+    }
+    return out;
   }
 
   fail(where: string, ref: string, reason: string, path: string): never {
@@ -85,10 +133,10 @@ class BundleIndex {
 
   /**
    * `ref`, relative to the repo dir `from`, as a path relative to the repo root; throws
-   * `BundleError` (naming `where`, found in the file `path`) when it is remote, absolute,
-   * leaves the repository or the bundle directory.
+   * `BundleError` (naming `where`, found in the file `path`) when it is remote, absolute or
+   * leaves the repository, and, unless `repoWide`, when it leaves the bundle directory.
    */
-  resolve(from: string, ref: string, where: string, path: string): string {
+  resolve(from: string, ref: string, where: string, path: string, repoWide = false): string {
     const remote = remoteReason(ref);
     if (remote !== undefined) {
       this.fail(where, ref, `${remote}; a bundle renders only from its own files`, path);
@@ -103,7 +151,7 @@ class BundleIndex {
     }
     const resolved = normal === '.' ? '' : normal;
     const { dir } = this.bundle;
-    if (dir !== '' && resolved !== dir && !resolved.startsWith(`${dir}/`)) {
+    if (!repoWide && !this.inBundle(resolved)) {
       this.fail(
         where,
         ref,
@@ -114,9 +162,12 @@ class BundleIndex {
     return resolved;
   }
 
-  /** The kustomization file of repo dir `dir`, if the bundle has one. */
-  kustomizationIn(dir: string): string | undefined {
-    return KUSTOMIZATION_FILES.map((name) => joinPath(dir, name)).find((f) => this.files.has(f));
+  /** The kustomization file of repo dir `dir`, if it has one. */
+  async kustomizationIn(dir: string): Promise<string | undefined> {
+    for (const file of KUSTOMIZATION_FILES.map((name) => joinPath(dir, name))) {
+      if ((await this.kind(file)) === 'file') return file;
+    }
+    return undefined;
   }
 }
 
@@ -244,10 +295,13 @@ interface Pending {
 /**
  * Walks the Kustomization graph from the repo dir `start` inside the bundle and throws a
  * `BundleError` (naming the kustomization file and field) for anything that would make
- * `kubectl kustomize` read outside the bundle or from the network:
+ * `kubectl kustomize` read outside the repository or from the network:
  *
- * - `resources`, `bases`, `components` must be files or directories of the bundle (kustomize
- *   tries an entry it cannot find locally as a remote Git repository); directories are walked;
+ * - `resources`, `bases`, `components` must be files or directories of the repository
+ *   (kustomize tries an entry it cannot find locally as a remote Git repository); directories
+ *   are walked. A directory outside the bundle (`../../base`) is allowed when it is a
+ *   Kustomization inside the repository; a file outside the bundle is left to kustomize's
+ *   root-only load restrictor, which refuses files outside a kustomization's own directory;
  * - file fields — `patches[].path`, `patchesJson6902[].path`, `patchesStrategicMerge`,
  *   `replacements[].path`, `crds`, `configurations`, `openapi.path`, `configMapGenerator` /
  *   `secretGenerator` `files` / `envs` / `env` — must resolve inside the bundle;
@@ -256,14 +310,18 @@ interface Pending {
  * - `helmCharts`, `helmGlobals`, `helmChartInflationGenerator` are refused (they pull charts).
  *
  * Every path must be relative, must not be a URL or remote Git reference, and must stay inside
- * the bundle directory (and so inside the repository).
+ * the repository; symbolic links are never followed (the tree does not list them).
+ *
+ * Returns the Kustomization directories outside the bundle it walked, with every regular file
+ * under them (repo-relative, sorted): what a render must copy besides the bundle's files.
  */
 export async function checkKustomization(
   tree: FileTree,
   bundle: Bundle,
   start: string,
-): Promise<void> {
-  const index = new BundleIndex(bundle);
+): Promise<{ dirs: string[]; files: string[] }> {
+  const index = new BundleIndex(bundle, tree);
+  const outside = new Set<string>();
   const decoder = new TextDecoder();
   const seen = new Set<string>();
   const queue: Pending[] = [{ dir: start, plugins: false }];
@@ -272,7 +330,8 @@ export async function checkKustomization(
     const key = `${plugins ? 'p' : 'k'}:${dir}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const file = index.kustomizationIn(dir);
+    if (!index.inBundle(dir)) outside.add(dir);
+    const file = await index.kustomizationIn(dir);
     if (file === undefined) {
       throw new BundleError(
         `${bundle.name}: directory ${JSON.stringify(dir || '.')} has no ${KUSTOMIZATION_FILES.join(', ')}`,
@@ -283,7 +342,7 @@ export async function checkKustomization(
     if (!isObject(k)) continue; // an empty or malformed kustomization: kustomize reports it
     const at = (field: string): string => `${file} ${field}`;
     const resolve = (ref: string, field: string): string =>
-      index.resolve(dir, ref, at(field), file);
+      index.resolve(dir, ref, at(field), file, true);
 
     const readConfigs = async (repoPath: string): Promise<unknown[]> =>
       parseYaml(bundle, decoder.decode(await tree.read(repoPath)), repoPath);
@@ -292,16 +351,17 @@ export async function checkKustomization(
       for (const [i, ref] of stringsOf(k[field])) {
         const where = `${field}[${i}]`;
         const target = resolve(ref, where);
-        if (index.dirs.has(target)) {
+        const kind = await index.kind(target);
+        if (kind === 'dir') {
           queue.push({ dir: target, plugins });
-        } else if (index.files.has(target)) {
+        } else if (kind === 'file') {
           if (plugins) {
             for (const config of await readConfigs(target)) {
               checkPluginConfig(index, config, at(where), target);
             }
           }
         } else {
-          index.fail(at(where), ref, 'does not exist in the bundle', file);
+          index.fail(at(where), ref, 'does not exist in the repository', file);
         }
       }
     }
@@ -347,14 +407,15 @@ export async function checkKustomization(
           continue;
         }
         const target = resolve(entry, where);
-        if (index.dirs.has(target)) {
+        const kind = await index.kind(target);
+        if (kind === 'dir') {
           queue.push({ dir: target, plugins: true });
-        } else if (index.files.has(target)) {
+        } else if (kind === 'file') {
           for (const config of await readConfigs(target)) {
             checkPluginConfig(index, config, at(where), target);
           }
         } else {
-          index.fail(at(where), entry, 'does not exist in the bundle', file);
+          index.fail(at(where), entry, 'does not exist in the repository', file);
         }
       }
       for (const [i, config] of objectsOf(k[field])) {
@@ -362,6 +423,10 @@ export async function checkKustomization(
       }
     }
   }
+  const dirs = [...outside].sort();
+  const files = new Set<string>();
+  for (const dir of dirs) for (const f of await index.filesUnder(dir)) files.add(f);
+  return { dirs, files: [...files].sort() };
 }
 
 /** Checks the `$ref`s and `$schema` of a values.schema.json (see `checkHelmChart`). */

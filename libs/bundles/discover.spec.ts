@@ -197,16 +197,38 @@ const rows: [string, Row][] = [
     },
   ],
   [
-    'a chart from a go-getter source is an error of that bundle',
+    'a Chart.yaml with kustomize.dir stays a Helm bundle (Kustomize post-renders it)',
     {
       files: {
-        'apps/evil/fleet.yaml': 'helm: {chart: "git::https://github.com/org/charts"}\n',
+        'apps/hk/fleet.yaml': 'kustomize: {dir: post}\n',
+        'apps/hk/Chart.yaml': 'apiVersion: v2\nname: hk\nversion: 0.1.0\n',
+        'apps/hk/post/kustomization.yaml': 'resources: []\n',
+      },
+      paths: ['apps'],
+      bundles: { 'demo/hk': { dir: 'apps/hk', kind: 'helm' } },
+      errors: [],
+    },
+  ],
+  [
+    'a Helm repository chart in fleet.yaml makes a Helm bundle',
+    {
+      files: { 'apps/remote/fleet.yaml': 'helm: {repo: "https://c.example", chart: web}\n' },
+      paths: ['apps'],
+      bundles: { 'demo/remote': { dir: 'apps/remote', kind: 'helm' } },
+      errors: [],
+    },
+  ],
+  [
+    'a go-getter chart in fleet.yaml is an error of that bundle',
+    {
+      files: {
+        'apps/evil/fleet.yaml': 'helm: {chart: "git::https://github.com/o/r//chart"}\n',
         'apps/ok/d.yaml': CM,
       },
       paths: ['apps'],
       bundles: { 'demo/ok': { dir: 'apps/ok', kind: 'yaml' } },
       errors: [
-        'apps/evil/fleet.yaml: helm.chart: "git::https://github.com/org/charts": go-getter sources are not supported',
+        'apps/evil/fleet.yaml: helm.chart: "git::https://github.com/o/r//chart": go-getter sources are not supported',
       ],
     },
   ],

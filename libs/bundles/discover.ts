@@ -6,7 +6,7 @@ import { remoteReason } from './confine.js';
 import { BundleError } from './errors.js';
 import { normalizeTreePath, type FileTree, type TreeEntry } from './file-tree.js';
 import { chartSource } from './chart-source.js';
-import { parseFleetYaml, type FleetYaml } from './fleet-yaml.js';
+import { parseFleetYaml, type FleetYaml, type HelmOptions } from './fleet-yaml.js';
 import { findReferences } from './substitution.js';
 
 /** How a bundle is rendered. */
@@ -74,7 +74,7 @@ export function pathInBundle(
   const remote = remoteReason(rel);
   if (remote !== undefined) {
     throw new BundleError(
-      `${bundle.name}: fleet.yaml ${field}: ${JSON.stringify(rel)} ${remote}; only paths inside the bundle are allowed (remote charts and bases are not supported)`,
+      `${bundle.name}: fleet.yaml ${field}: ${JSON.stringify(rel)} ${remote}; only paths inside the bundle are allowed here (a remote chart is named with helm.repo, an oci:// reference or an https:// .tgz URL in helm.chart)`,
       { bundle: bundle.name, path: join(bundle.dir, 'fleet.yaml') },
     );
   }
@@ -107,15 +107,25 @@ export function localPathInBundle(
   return normal === '.' ? '' : normal;
 }
 
+/** True when the helm options name a chart not in the repository (repo, oci://, URL). */
+function remoteChart(helm: HelmOptions | undefined): boolean {
+  return helm !== undefined && chartSource(helm).kind !== 'path';
+}
+
 /** Every path of a fleet.yaml that must stay inside the bundle, with its field name. */
 export function fleetPaths(fleet: FleetYaml): [field: string, path: string][] {
   const out: [string, string][] = [];
+  const helmPaths = (helm: HelmOptions | undefined, at: string): void => {
+    if (helm?.chart !== undefined && !remoteChart(helm)) out.push([`${at}helm.chart`, helm.chart]);
+    helm?.valuesFiles?.forEach((file, i) => out.push([`${at}helm.valuesFiles[${i}]`, file]));
+  };
   if (fleet.kustomize?.dir !== undefined) out.push(['kustomize.dir', fleet.kustomize.dir]);
-  const helm = fleet.helm;
-  if (helm?.chart !== undefined && chartSource(helm).kind === 'path') {
-    out.push(['helm.chart', helm.chart]);
-  }
-  fleet.helm?.valuesFiles?.forEach((file, i) => out.push([`helm.valuesFiles[${i}]`, file]));
+  helmPaths(fleet.helm, '');
+  fleet.targetCustomizations.forEach((t, i) => {
+    const at = `targetCustomizations[${i}].`;
+    if (t.kustomize?.dir !== undefined) out.push([`${at}kustomize.dir`, t.kustomize.dir]);
+    helmPaths(t.helm, at);
+  });
   fleet.customizations.forEach((c, i) => {
     if (c.kustomize !== undefined)
       out.push([`customizations[${i}].kustomize.dir`, c.kustomize.dir]);
@@ -145,9 +155,10 @@ interface Pending {
  *
  * Problems are isolated: a malformed fleet.yaml (or a fleet.yaml path leaving the bundle) skips
  * that bundle only, a missing path skips that path, and bundles sharing a name are all skipped;
- * each problem is one `BundleError` in `errors`. Kind: `helm` with a `Chart.yaml` or
- * `helm.chart`; `kustomize` with a Kustomization file at the root, `kustomize.dir`, or a
- * customization's `kustomize.dir`; `yaml` otherwise.
+ * each problem is one `BundleError` in `errors`. Kind: `helm` with a `Chart.yaml`, a non-empty
+ * `helm.chart` or a `helm.repo` (in the fleet.yaml or a targetCustomization); `kustomize` with a
+ * Kustomization file at the root, a non-empty `kustomize.dir` (fleet.yaml or
+ * targetCustomization), or a customization's `kustomize.dir`; `yaml` otherwise.
  */
 export async function discoverBundles(
   tree: FileTree,
@@ -314,10 +325,13 @@ async function loadBundle(tree: FileTree, p: Pending): Promise<BundleSource> {
   for (const [field, path] of fleetPaths(fleet)) pathInBundle(p, path, field);
 
   let kind: BundleKind = kindOfFiles(p.rootFiles);
-  if (fleet.helm?.chart !== undefined || fleet.helm?.repo !== undefined) kind = 'helm';
-  else if (
+  const helms = [fleet.helm, ...fleet.targetCustomizations.map((t) => t.helm)];
+  if (kind === 'helm' || helms.some((h) => h?.chart !== undefined || h?.repo !== undefined)) {
+    kind = 'helm';
+  } else if (
     kind === 'kustomize' ||
     fleet.kustomize?.dir !== undefined ||
+    fleet.targetCustomizations.some((t) => t.kustomize?.dir !== undefined) ||
     fleet.customizations.some((c) => c.kustomize !== undefined)
   ) {
     kind = 'kustomize';

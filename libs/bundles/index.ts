@@ -15,8 +15,11 @@ export type { FileTree, TreeEntry } from './file-tree.js';
 export {
   CustomizationSchema,
   FleetYamlSchema,
+  BUNDLE_WIDE_OPTIONS,
+  HelmOptionsSchema,
   PatchSchema,
   RolloutStrategySchema,
+  TargetCustomizationSchema,
   TargetSchema,
   parseDuration,
   parseFleetYaml,
@@ -24,8 +27,12 @@ export {
 } from './fleet-yaml.js';
 /** Validated fleet.yaml shapes. */
 export type {
+  ComparePatch,
+  CorrectDrift,
   Customization,
   FleetYaml,
+  HelmOptions,
+  TargetCustomization,
   Patch,
   PatchOperation,
   RolloutStrategy,
@@ -42,6 +49,18 @@ export type {
   HelmChartSource,
   RemoteChartSource,
 } from './chart-source.js';
+
+/** A variant's Fleet options (targetCustomizations merged), what the agent gets, dependencies. */
+export {
+  chartSourceOf,
+  dependencyNames,
+  deploymentOptionsOf,
+  effectiveOptions,
+  firstTargetCustomization,
+  targetsOf,
+} from './fleet-options.js';
+/** The options a variant renders and deploys with. */
+export type { EffectiveOptions } from './fleet-options.js';
 
 /** Bundle discovery and the check that fleet.yaml paths stay inside the bundle. */
 export { discoverBundles, pathInBundle } from './discover.js';
@@ -74,8 +93,10 @@ export type { KnownBundle, RemovalInput } from './removal.js';
 
 /** Rendering a variant, and its building blocks. */
 export {
+  FLEET_MANIFESTS,
   KUSTOMIZE_FLAGS,
   applyPatches,
+  forceNamespace,
   mergeValues,
   parseManifests,
   releaseName,
@@ -83,7 +104,7 @@ export {
   toolEnv,
 } from './render.js';
 /** Tool binaries and limits for rendering. */
-export type { RenderTools } from './render.js';
+export type { RenderTools, RenderVariant } from './render.js';
 
 /** Normalized objects and content-addressed revision ids. */
 export { canonicalJson, normalizeObjects, revisionId } from './revision.js';

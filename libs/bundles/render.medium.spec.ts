@@ -145,3 +145,83 @@ describe('renderVariant with real tools', () => {
     expect((err as BundleError).message).not.toContain('flotilla-render-');
   });
 });
+
+describe('Fleet layouts with real tools', () => {
+  it('Helm + kustomize.dir: kustomize post-renders the chart (fleet-manifests.yaml)', async () => {
+    const hk = new MemoryTree({
+      'apps/hk/fleet.yaml':
+        'helm: {chart: chart, values: {greeting: hi}}\nkustomize: {dir: post}\n',
+      'apps/hk/chart/Chart.yaml': 'apiVersion: v2\nname: hk\nversion: 0.1.0\n',
+      'apps/hk/chart/templates/cm.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "{{ .Release.Name }}"}\ndata: {greeting: "{{ .Values.greeting }}"}\n',
+      'apps/hk/post/kustomization.yaml':
+        'labels: [{pairs: {post: rendered}}]\npatches:\n  - target: {kind: ConfigMap}\n    patch: \'[{"op": "add", "path": "/data/extra", "value": "added"}]\'\n',
+    });
+    const { bundles, errors } = await discoverBundles(hk, 'demo', ['apps']);
+    expect(errors).toEqual([]);
+    expect(bundles[0]?.kind).toBe('helm');
+    const objects = await renderVariant(hk, bundles[0]!, { customizations: [], substitution: {} });
+    expect(objects).toEqual([
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'hk', labels: { post: 'rendered' } },
+        data: { greeting: 'hi', extra: 'added' },
+      },
+    ]);
+  });
+
+  it('an overlay over ../../base renders from the base elsewhere in the repository', async () => {
+    const repo = new MemoryTree({
+      'base/kustomization.yaml': 'resources: [deploy.yaml]\n',
+      'base/deploy.yaml':
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 1}\n',
+      'overlays/prod/kustomization.yaml':
+        'resources: [../../base]\nnamePrefix: prod-\npatches:\n  - target: {kind: Deployment}\n    patch: \'[{"op": "replace", "path": "/spec/replicas", "value": 3}]\'\n',
+    });
+    const { bundles, errors } = await discoverBundles(repo, 'demo', ['overlays/prod']);
+    expect(errors).toEqual([]);
+    const objects = await renderVariant(repo, bundles[0]!, {
+      customizations: [],
+      substitution: {},
+    });
+    expect(objects).toEqual([
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'prod-web' },
+        spec: { replicas: 3 },
+      },
+    ]);
+  });
+});
+
+describe('helm.skipSchemaValidation with real helm', () => {
+  const files = (skip: boolean) =>
+    new MemoryTree({
+      'apps/s/fleet.yaml': `helm: {chart: ".", values: {replicas: many}${skip ? ', skipSchemaValidation: true' : ''}}\n`,
+      'apps/s/Chart.yaml': 'apiVersion: v2\nname: s\nversion: 0.1.0\n',
+      'apps/s/values.schema.json':
+        '{"$schema": "http://json-schema.org/draft-07/schema#", "properties": {"replicas": {"type": "integer"}}}',
+      'apps/s/templates/cm.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata: {replicas: "{{ .Values.replicas }}"}\n',
+    });
+  it.each([
+    ['values breaking the chart schema fail the render', false, 'fails'],
+    ['skipSchemaValidation renders them anyway', true, 'renders'],
+  ])('%s', async (_name, skip, outcome) => {
+    const tree = files(skip);
+    const { bundles, errors } = await discoverBundles(tree, 'demo', ['apps']);
+    expect(errors).toEqual([]);
+    const result = await renderVariant(tree, bundles[0]!, {
+      customizations: [],
+      substitution: {},
+    }).then(
+      (objects) => ({ objects }),
+      (err: unknown) => ({ error: (err as Error).message }),
+    );
+    if (outcome === 'fails')
+      expect(result).toMatchObject({ error: expect.stringMatching(/replicas/) });
+    else expect(result).toMatchObject({ objects: [{ data: { replicas: 'many' } }] });
+  });
+});

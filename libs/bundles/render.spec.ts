@@ -3,7 +3,13 @@ import { discoverBundles } from './discover.js';
 import { BundleError } from './errors.js';
 import { MemoryTree } from './file-tree.js';
 import { parseFleetYaml } from './fleet-yaml.js';
-import { applyPatches, mergeValues, parseManifests, renderVariant } from './render.js';
+import {
+  addFirstResource,
+  applyPatches,
+  mergeValues,
+  parseManifests,
+  renderVariant,
+} from './render.js';
 import type { KubeObject } from './revision.js';
 import { substituteValues } from './substitution.js';
 
@@ -249,6 +255,11 @@ customizations:
       'helm: {chart: "git::https://charts.example/web"}\n',
       'helm.chart: "git::https://charts.example/web": go-getter sources are not supported',
     ],
+    [
+      'a remote values file',
+      'helm: {chart: chart, valuesFiles: ["https://example.com/v.yaml"]}\n',
+      'helm.valuesFiles[0]: "https://example.com/v.yaml" is a URL',
+    ],
   ])('never lets %s escape', async (_name, fleet, message) => {
     const tree = new MemoryTree({
       'apps/web/fleet.yaml': fleet,
@@ -340,13 +351,13 @@ describe('renderVariant refuses references out of the bundle before any tool run
       'resources[0]: "../../../etc" leaves the repository',
     ],
     [
-      'an overlay reaching a sibling bundle',
+      'an overlay reaching out of the checkout',
       {
         'apps/web/fleet.yaml': 'kustomize: {dir: overlays/eu}\n',
-        'apps/web/overlays/eu/kustomization.yaml': 'resources: [../../../db]\n',
+        'apps/web/overlays/eu/kustomization.yaml': 'resources: [../../../../../db]\n',
         'apps/db/d.yaml': CM_YAML,
       },
-      'apps/web/overlays/eu/kustomization.yaml resources[0]: "../../../db" is outside the bundle directory "apps/web"',
+      'apps/web/overlays/eu/kustomization.yaml resources[0]: "../../../../../db" leaves the repository',
     ],
     [
       'a helm chart whose values schema reads a file of the hub',
@@ -412,4 +423,246 @@ it('renderVariant copies bundle files whose names only look remote', async () =>
   ).catch((e: unknown) => e);
   // the copy and the checks pass; only the stand-in kubectl fails
   expect((err as BundleError).message).toMatch(/^demo\/web: kustomize failed/);
+});
+
+/** Renders the only bundle of `files` for a variant; returns `Kind/namespace/name` strings. */
+async function renderOne(
+  files: Record<string, string>,
+  variant: Partial<Parameters<typeof renderVariant>[2]> = {},
+  tools: Parameters<typeof renderVariant>[3] = {},
+): Promise<KubeObject[]> {
+  const tree = new MemoryTree(files);
+  const { bundles, errors } = await discoverBundles(tree, 'demo', ['apps']);
+  expect(errors).toEqual([]);
+  return renderVariant(
+    tree,
+    bundles[0]!,
+    { customizations: [], substitution: {}, ...variant },
+    tools,
+  );
+}
+
+const ids = (objects: KubeObject[]): string[] =>
+  objects.map((o) => {
+    const m = o.metadata as { name: string; namespace?: string };
+    return `${String(o.kind)}/${m.namespace ?? '-'}/${m.name}`;
+  });
+
+describe("Fleet's namespace: every namespaced object forced into it", () => {
+  it.each([
+    [
+      'objects without a namespace and with another one both land in it',
+      'namespace: forced\n',
+      `${CM_YAML}---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: elsewhere}\n`,
+      ['ConfigMap/forced/db', 'Service/forced/s'],
+    ],
+    [
+      'defaultNamespace alone only fills in nothing at render time (the agent defaults it)',
+      'defaultNamespace: dflt\n',
+      CM_YAML,
+      ['ConfigMap/-/db'],
+    ],
+  ])('%s', async (_name, fleetYaml, manifests, expected) => {
+    const objects = await renderOne({
+      'apps/web/fleet.yaml': fleetYaml,
+      'apps/web/m.yaml': manifests,
+    });
+    expect(ids(objects)).toEqual(expected);
+  });
+
+  it.each([
+    [
+      'a known cluster-scoped kind',
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\n',
+      'ClusterRole r is cluster-scoped',
+    ],
+    [
+      'a kind the bundle defines as cluster-scoped',
+      `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec: {group: example.com, scope: Cluster, names: {kind: Widget, plural: widgets}, versions: []}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+`,
+      'CustomResourceDefinition widgets.example.com, Widget w are cluster-scoped',
+    ],
+  ])('refuses %s, as Fleet does', async (_name, manifests, message) => {
+    await expect(
+      renderOne({ 'apps/web/fleet.yaml': 'namespace: forced\n', 'apps/web/m.yaml': manifests }),
+    ).rejects.toThrow(message);
+  });
+
+  it("a targetCustomization's namespace applies to its clusters only", async () => {
+    const files = {
+      'apps/web/fleet.yaml':
+        'targetCustomizations: [{clusterName: a, namespace: team-a}, {clusterName: b, defaultNamespace: team-b}]\n',
+      'apps/web/m.yaml': `${CM_YAML}---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: own}\n`,
+    };
+    expect(ids(await renderOne(files, { targetCustomization: 0 }))).toEqual([
+      'ConfigMap/team-a/db',
+      'Service/team-a/s',
+    ]);
+    // defaultNamespace of a targetCustomization fills in objects without one, at render time.
+    expect(ids(await renderOne(files, { targetCustomization: 1 }))).toEqual([
+      'ConfigMap/team-b/db',
+      'Service/own/s',
+    ]);
+    expect(ids(await renderOne(files))).toEqual(['ConfigMap/-/db', 'Service/own/s']);
+  });
+});
+
+describe("Fleet's yaml.overlays", () => {
+  const files = {
+    'apps/web/deploy.yaml':
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 1}\n',
+    'apps/web/cm.yaml':
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {env: base}\n',
+    'apps/web/overlays/prod/cm.yaml':
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {env: prod}\n',
+    'apps/web/overlays/big/deploy_patch.yaml':
+      'kind: Deployment\nmetadata: {name: web}\nspec: {replicas: 5}\n',
+    'apps/web/overlays/json/deploy_patch.yaml': '- {op: replace, path: /spec/replicas, value: 7}\n',
+  };
+
+  it.each([
+    ['no overlay: the base files, never the overlays directory', '', { cm: 'base', replicas: 1 }],
+    [
+      'a file of the overlay replaces the file of the same path',
+      'yaml: {overlays: [prod]}\n',
+      { cm: 'prod', replicas: 1 },
+    ],
+    [
+      'a _patch file merge-patches the file it names',
+      'yaml: {overlays: [big]}\n',
+      { cm: 'base', replicas: 5 },
+    ],
+    [
+      'a _patch JSON list is an RFC 6902 patch',
+      'yaml: {overlays: [json]}\n',
+      { cm: 'base', replicas: 7 },
+    ],
+    [
+      'overlays apply in order',
+      'yaml: {overlays: [prod, big, json]}\n',
+      { cm: 'prod', replicas: 7 },
+    ],
+    [
+      'a targetCustomization picks its own overlays',
+      'targetCustomizations: [{clusterName: a, yaml: {overlays: [big]}}]\n',
+      { cm: 'base', replicas: 5 },
+      0,
+    ],
+  ])('%s', async (_name, fleetYaml, expected, targetCustomization?: number) => {
+    const objects = await renderOne(
+      { ...files, 'apps/web/fleet.yaml': fleetYaml },
+      targetCustomization === undefined ? {} : { targetCustomization },
+    );
+    const cmObj = objects.find((o) => o.kind === 'ConfigMap') as { data: { env: string } };
+    const dep = objects.find((o) => o.kind === 'Deployment') as { spec: { replicas: number } };
+    expect({ cm: cmObj.data.env, replicas: dep.spec.replicas }).toEqual(expected);
+    expect(objects).toHaveLength(2);
+  });
+
+  it.each([
+    [
+      'an overlay with no files',
+      'yaml: {overlays: [nope]}\n',
+      '"nope" has no files under "apps/web/overlays/nope/"',
+    ],
+  ])('refuses %s', async (_name, fleetYaml, message) => {
+    await expect(renderOne({ ...files, 'apps/web/fleet.yaml': fleetYaml })).rejects.toThrow(
+      message,
+    );
+  });
+
+  it('refuses a _patch file whose base file does not exist', async () => {
+    await expect(
+      renderOne({
+        ...files,
+        'apps/web/overlays/bad/svc_patch.yaml': 'kind: Service\n',
+        'apps/web/fleet.yaml': 'yaml: {overlays: [bad]}\n',
+      }),
+    ).rejects.toThrow('patches "apps/web/svc.yaml", which the bundle does not have');
+  });
+});
+
+describe('charts from outside the repository go to the chart fetcher', () => {
+  const files = {
+    'apps/web/fleet.yaml': 'helm: {repo: "https://c.example", chart: web, version: "^1.2"}\n',
+  };
+
+  it('without a fetcher, the bundle fails with a clear message', async () => {
+    await expect(renderOne(files)).rejects.toThrow(
+      'demo/web: chart web ^1.2 from https://c.example: this hub cannot fetch charts',
+    );
+  });
+
+  it('the fetcher gets the typed source and its error is the bundle error', async () => {
+    const asked: unknown[] = [];
+    const fetchChart = (source: unknown, bundle: string) => {
+      asked.push([source, bundle]);
+      return Promise.reject(
+        new BundleError(`${bundle}: chart web: no version matches ^1.2`, { bundle }),
+      );
+    };
+    await expect(renderOne(files, {}, { fetchChart })).rejects.toThrow('no version matches ^1.2');
+    expect(asked).toEqual([
+      [{ kind: 'repo', repo: 'https://c.example', chart: 'web', version: '^1.2' }, 'demo/web'],
+    ]);
+  });
+
+  it('a targetCustomization version reaches the fetcher for its clusters', async () => {
+    const asked: unknown[] = [];
+    const fetchChart = (source: unknown) => {
+      asked.push(source);
+      return Promise.reject(new BundleError('demo/web: stop', { bundle: 'demo/web' }));
+    };
+    await expect(
+      renderOne(
+        {
+          'apps/web/fleet.yaml':
+            'helm: {chart: "oci://r.example/charts/web", version: "1.0.0"}\ntargetCustomizations: [{clusterName: a, helm: {version: "2.0.0"}}]\n',
+        },
+        { targetCustomization: 0 },
+        { fetchChart },
+      ),
+    ).rejects.toThrow('stop');
+    expect(asked).toEqual([{ kind: 'oci', ref: 'oci://r.example/charts/web', version: '2.0.0' }]);
+  });
+
+  it('valuesFrom is refused with what to do instead', async () => {
+    await expect(
+      renderOne({
+        'apps/web/fleet.yaml': 'helm: {chart: ., valuesFrom: [{secretKeyRef: {name: v}}]}\n',
+        'apps/web/Chart.yaml': 'apiVersion: v2\nname: web\nversion: 0.1.0\n',
+      }),
+    ).rejects.toThrow('helm.valuesFrom: values from ConfigMaps and Secrets are not supported');
+  });
+});
+
+describe('addFirstResource (Helm + Kustomize post-rendering)', () => {
+  it.each([
+    [
+      'adds resources to a kustomization without them',
+      'namePrefix: a-\n',
+      'namePrefix: a-\nresources:\n  - fleet-manifests.yaml\n',
+    ],
+    ['puts it first', 'resources: [x.yaml]\n', 'resources: [ fleet-manifests.yaml, x.yaml ]\n'],
+    [
+      'keeps it once',
+      'resources: [fleet-manifests.yaml]\n',
+      'resources: [ fleet-manifests.yaml ]\n',
+    ],
+    [
+      'keeps quoted values quoted (kustomize reads YAML 1.1: a bare yes is a boolean)',
+      'labels: [{pairs: {post: "yes"}}]\n',
+      'labels: [ { pairs: { post: "yes" } } ]\nresources:\n  - fleet-manifests.yaml\n',
+    ],
+    ['an empty file', '', 'resources: ["fleet-manifests.yaml"]\n'],
+  ])('%s', (_name, text, expected) => {
+    expect(addFirstResource(text, 'fleet-manifests.yaml')).toBe(expected);
+  });
 });

@@ -1,12 +1,13 @@
 // Rendering one variant of a bundle into Kubernetes objects: plain YAML, `kubectl kustomize` or
 // `helm template`, then the variant's customization patches, then `${cluster.…}` substitution.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import jsonpatch from 'fast-json-patch';
 import mergePatch from 'json-merge-patch';
-import { parseAllDocuments } from 'yaml';
+import { isMap, isScalar, isSeq, parseAllDocuments, parseDocument } from 'yaml';
+import { isClusterScoped } from '../manifests/index.js';
 import {
   chartSource,
   describeChartSource,
@@ -17,11 +18,14 @@ import { checkHelmChart, checkKustomization } from './confine.js';
 import { localPathInBundle, pathInBundle, type BundleSource } from './discover.js';
 import { BundleError } from './errors.js';
 import type { FileTree } from './file-tree.js';
-import type { Customization, Patch } from './fleet-yaml.js';
+import { effectiveOptions, mergeValues, type EffectiveOptions } from './fleet-options.js';
+import type { Customization, HelmOptions, Patch } from './fleet-yaml.js';
 import { normalizeObjects, type KubeObject } from './revision.js';
 import { substituteValues } from './substitution.js';
 import { resolveTool } from './tools.js';
 import type { Variant } from './variants.js';
+
+export { mergeValues } from './fleet-options.js';
 
 /** Tool binaries and limits for rendering; binaries default to `resolveTool`. */
 export interface RenderTools {
@@ -35,6 +39,13 @@ export interface RenderTools {
    */
   fetchChart?: ChartFetcher;
 }
+
+/** What a variant is rendered from: its customizations, targetCustomization and values. */
+export type RenderVariant = Pick<Variant, 'customizations' | 'substitution'> &
+  Partial<Pick<Variant, 'targetCustomization'>>;
+
+/** Fleet writes the chart's output under this name in `kustomize.dir` (Helm + Kustomize). */
+export const FLEET_MANIFESTS = 'fleet-manifests.yaml';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 /** Rendered output may be large (bundles up to 100 MiB). */
@@ -141,19 +152,6 @@ export function parseManifests(text: string, source: string, bundle: string): Ku
     }
   });
   return objects;
-}
-
-/** Helm-style values merge: objects merge recursively, anything else from `over` replaces. */
-export function mergeValues(
-  base: Record<string, unknown>,
-  over: Record<string, unknown>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    const current = out[key];
-    out[key] = isObject(current) && isObject(value) ? mergeValues(current, value) : value;
-  }
-  return out;
 }
 
 function meta(obj: KubeObject, key: 'name' | 'namespace'): string | undefined {
@@ -271,30 +269,40 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /**
- * Renders one variant of a bundle into normalized objects (see `normalizeObjects`):
+ * Renders one variant of a bundle into normalized objects (see `normalizeObjects`). The
+ * variant's options are the fleet.yaml's with its targetCustomization merged over them
+ * (`effectiveOptions`).
  *
- * - plain YAML: every `*.yaml`/`*.yml`/`*.json` file the bundle owns except its fleet.yaml;
+ * - plain YAML: every `*.yaml`/`*.yml`/`*.json` file the bundle owns except its fleet.yaml and
+ *   what is under `overlays/` (as in Fleet), with Fleet's
+ *   `yaml.overlays` applied in order: `overlays/<name>/<path>` replaces the file `<path>`,
+ *   `overlays/<name>/<stem>_patch.<ext>` patches it (a JSON list is an RFC 6902 patch, an
+ *   object a JSON merge patch on the objects of the file with the same kind and name);
  * - Kustomize: `kubectl kustomize` on the last applying customization's `kustomize.dir`, else
- *   fleet.yaml `kustomize.dir`, else the bundle dir (also for a plain-YAML bundle whose
- *   customization names an overlay);
- * - Helm: `helm template <releaseName> <chart> --namespace <defaultNamespace|default>
- *   --include-crds -f <valuesFiles...> -f <values>`, values being fleet.yaml `helm.values`
- *   deep-merged with each applying customization's `helm.values` in order (substituted first
- *   when `substitute: true`); the release name defaults to the last segment of the bundle name.
+ *   the options' `kustomize.dir`, else the bundle dir (also for a plain-YAML bundle whose
+ *   customization names an overlay). Kustomizations may use directories elsewhere in the
+ *   repository (`../../base`), never outside it;
+ * - Helm: `helm template <releaseName> <chart> --namespace <namespace|defaultNamespace|default>
+ *   --include-crds -f <valuesFiles...> -f <values>`, values being `helm.values` deep-merged with
+ *   each applying customization's `helm.values` in order (substituted first when
+ *   `substitute: true`); the release name defaults to the last segment of the bundle name. A
+ *   chart from a Helm repository, an OCI registry or a URL comes from `tools.fetchChart`. With
+ *   `kustomize.dir` too, the chart's output is written to `<dir>/fleet-manifests.yaml`, added
+ *   first to that Kustomization's resources, and `kubectl kustomize` renders the result
+ *   (Fleet's post-rendering).
  *
  * Then each applying customization's patches in order, then `${cluster.…}` substitution in
- * string values (`substitute: true`). The bundle's files (regular files only, never links) are
- * materialized in a temp dir that is always removed; tools run without a shell, each limited to
- * `timeoutMs` (60 s), with `KUSTOMIZE_FLAGS` and in `toolEnv` (no network). Before a tool runs,
- * the Kustomization graph or the Helm chart is checked (`checkKustomization`,
- * `checkHelmChart`): a bundle renders only from its own files, never from the network. Every
- * problem (paths leaving the bundle, remote references, YAML errors, tool failures with their
- * trimmed stderr, unknown substitutions) is a `BundleError`.
+ * string values (`substitute: true`), then Fleet's `namespace`: every namespaced object is put
+ * in it, and a cluster-scoped object is an error. The files are materialized in a temp dir that
+ * is always removed; tools run without a shell, each limited to `timeoutMs` (60 s), with
+ * `KUSTOMIZE_FLAGS` and in `toolEnv` (no network). Before a tool runs, the Kustomization graph
+ * or the Helm chart is checked (`checkKustomization`, `checkHelmChart`): a bundle renders only
+ * from its repository's files, never from the network. Every problem is a `BundleError`.
  */
 export async function renderVariant(
   tree: FileTree,
   bundle: BundleSource,
-  variant: Pick<Variant, 'customizations' | 'substitution'>,
+  variant: RenderVariant,
   tools: RenderTools = {},
 ): Promise<KubeObject[]> {
   const { fleet, name } = bundle;
@@ -310,13 +318,33 @@ export async function renderVariant(
     }
     return found;
   });
+  let options: EffectiveOptions = fleet;
+  let tcField = '';
+  if (variant.targetCustomization !== undefined) {
+    const custom = fleet.targetCustomizations[variant.targetCustomization];
+    if (custom === undefined) {
+      throw new BundleError(
+        `${name}: variant names unknown targetCustomizations[${variant.targetCustomization}]`,
+        { bundle: name },
+      );
+    }
+    options = effectiveOptions(fleet, custom);
+    tcField = `targetCustomizations[${variant.targetCustomization}].`;
+  } else {
+    options = effectiveOptions(fleet, undefined);
+  }
   const substitute = <T>(value: T, what: string): T =>
     fleet.substitute
       ? substituteValues(value, variant.substitution, { bundle: name, what })
       : value;
 
   let overlay: [field: string, dir: string] | undefined;
-  if (fleet.kustomize?.dir !== undefined) overlay = ['kustomize.dir', fleet.kustomize.dir];
+  if (options.kustomize?.dir !== undefined) {
+    const own =
+      variant.targetCustomization !== undefined &&
+      fleet.targetCustomizations[variant.targetCustomization]?.kustomize?.dir !== undefined;
+    overlay = [`${own ? tcField : ''}kustomize.dir`, options.kustomize.dir];
+  }
   for (const c of customizations) {
     if (c.kustomize !== undefined) {
       overlay = [`customization ${JSON.stringify(c.name)} kustomize.dir`, c.kustomize.dir];
@@ -325,40 +353,238 @@ export async function renderVariant(
 
   let objects: KubeObject[];
   if (bundle.kind === 'yaml' && overlay === undefined) {
-    objects = [];
-    const fleetFile = bundle.dir === '' ? 'fleet.yaml' : `${bundle.dir}/fleet.yaml`;
-    const decoder = new TextDecoder();
-    for (const file of bundle.files) {
-      if (file === fleetFile || !MANIFEST.test(file)) continue;
-      objects.push(...parseManifests(decoder.decode(await tree.read(file)), file, name));
-    }
+    objects = await renderYaml(tree, bundle, options.yaml?.overlays ?? []);
   } else {
-    objects = await renderWithTool(tree, bundle, overlay, customizations, substitute, tools);
+    objects = await renderWithTool(
+      tree,
+      bundle,
+      options,
+      overlay,
+      customizations,
+      substitute,
+      tools,
+    );
   }
 
+  const namespace = options.namespace ?? options.defaultNamespace;
   for (const c of customizations) {
-    objects = applyPatches(objects, c, name, fleet.defaultNamespace);
+    objects = applyPatches(objects, c, name, namespace);
   }
   objects = objects.map((obj) =>
     substitute(obj, `${String(obj.kind)} ${meta(obj, 'name') ?? ''}`.trim()),
   );
+  if (options.namespace !== undefined) {
+    objects = forceNamespace(objects, options.namespace, name);
+  } else if (options.defaultNamespace !== fleet.defaultNamespace && options.defaultNamespace) {
+    // A targetCustomization's defaultNamespace: the agent gets the bundle's, so it is applied
+    // here to the namespaced objects that name none.
+    const ns = options.defaultNamespace;
+    objects = objects.map((obj) =>
+      isClusterScoped(obj) || meta(obj, 'namespace') !== undefined
+        ? obj
+        : { ...obj, metadata: { ...(isObject(obj.metadata) ? obj.metadata : {}), namespace: ns } },
+    );
+  }
   return normalizeObjects(objects);
+}
+
+/**
+ * Fleet's `namespace`: every namespaced object is put in `namespace`; a cluster-scoped object
+ * (a known cluster-scoped kind, or a kind the bundle's own CRDs declare `scope: Cluster`) is a
+ * `BundleError`, as in Fleet.
+ */
+export function forceNamespace(
+  objects: readonly KubeObject[],
+  namespace: string,
+  bundle: string,
+): KubeObject[] {
+  const clusterKinds = new Set<string>();
+  for (const obj of objects) {
+    if (obj.kind !== 'CustomResourceDefinition' || !isObject(obj.spec)) continue;
+    const names = obj.spec.names;
+    if (obj.spec.scope === 'Cluster' && isObject(names) && typeof names.kind === 'string') {
+      clusterKinds.add(names.kind);
+    }
+  }
+  const scoped = objects.filter(
+    (obj) => isClusterScoped(obj) || (typeof obj.kind === 'string' && clusterKinds.has(obj.kind)),
+  );
+  if (scoped.length > 0) {
+    const list = scoped.map((o) => `${String(o.kind)} ${meta(o, 'name') ?? ''}`.trim());
+    throw new BundleError(
+      `${bundle}: fleet.yaml namespace ${JSON.stringify(namespace)} puts every object in one namespace, but ${list.join(', ')} ${scoped.length === 1 ? 'is' : 'are'} cluster-scoped; use defaultNamespace instead, or move cluster-scoped objects to another bundle`,
+      { bundle },
+    );
+  }
+  return objects.map((obj) => {
+    const metadata = isObject(obj.metadata) ? obj.metadata : {};
+    return { ...obj, metadata: { ...metadata, namespace } };
+  });
+}
+
+/** The stem and extension of a file name: `deploy.yaml` → [`deploy`, `.yaml`]. */
+function splitExt(file: string): [string, string] {
+  const match = /^(.*?)(\.(?:ya?ml|json))$/.exec(file);
+  return match === null ? [file, ''] : [match[1] ?? file, match[2] ?? ''];
+}
+
+async function renderYaml(
+  tree: FileTree,
+  bundle: BundleSource,
+  overlays: readonly string[],
+): Promise<KubeObject[]> {
+  const { name } = bundle;
+  const prefix = bundle.dir === '' ? '' : `${bundle.dir}/`;
+  const fleetFile = `${prefix}fleet.yaml`;
+  const overlayRoot = `${prefix}overlays/`;
+  const decoder = new TextDecoder();
+  const texts = new Map<string, string>();
+  for (const file of bundle.files) {
+    if (file === fleetFile || !MANIFEST.test(file)) continue;
+    if (file.startsWith(overlayRoot)) continue; // Fleet's overlays, applied below
+    texts.set(file, decoder.decode(await tree.read(file)));
+  }
+  const patches: [target: string, source: string][] = [];
+  for (const overlay of overlays) {
+    const root = `${overlayRoot}${overlay}/`;
+    const files = bundle.files.filter((f) => f.startsWith(root));
+    if (files.length === 0) {
+      throw new BundleError(
+        `${name}: fleet.yaml yaml.overlays: ${JSON.stringify(overlay)} has no files under ${JSON.stringify(root)}`,
+        { bundle: name },
+      );
+    }
+    for (const file of files) {
+      if (!MANIFEST.test(file)) continue;
+      const rel = file.slice(root.length);
+      const [stem, ext] = splitExt(rel);
+      if (stem.endsWith('_patch')) {
+        const target = `${prefix}${stem.slice(0, -'_patch'.length)}${ext}`;
+        if (!texts.has(target)) {
+          throw new BundleError(
+            `${name}: ${file}: patches ${JSON.stringify(target)}, which the bundle does not have`,
+            { bundle: name, path: file },
+          );
+        }
+        patches.push([target, file]);
+      } else {
+        texts.set(`${prefix}${rel}`, decoder.decode(await tree.read(file)));
+      }
+    }
+  }
+  const byFile = new Map<string, KubeObject[]>();
+  for (const [file, text] of [...texts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    byFile.set(file, parseManifests(text, file, name));
+  }
+  for (const [target, source] of patches) {
+    const docs = parseAllDocuments(decoder.decode(await tree.read(source)));
+    const list = (Array.isArray(docs) ? docs : []).map((d): unknown => {
+      const value: unknown = d.toJS();
+      return value;
+    });
+    let objects = byFile.get(target) ?? [];
+    for (const patch of list) {
+      if (patch === null || patch === undefined) continue;
+      objects = patchFileObjects(objects, patch, source, name);
+    }
+    byFile.set(target, objects);
+  }
+  return [...byFile.values()].flat();
+}
+
+/** One overlay `_patch` document on the objects of its file. */
+function patchFileObjects(
+  objects: KubeObject[],
+  patch: unknown,
+  source: string,
+  bundle: string,
+): KubeObject[] {
+  if (Array.isArray(patch)) {
+    return objects.map((obj) => {
+      try {
+        const ops = patch as jsonpatch.Operation[];
+        return jsonpatch.applyPatch(structuredClone(obj), ops, true, true).newDocument;
+      } catch (err) {
+        throw new BundleError(`${bundle}: ${source}: ${(err as Error).message.split('\n')[0]}`, {
+          bundle,
+          path: source,
+        });
+      }
+    });
+  }
+  if (!isObject(patch)) {
+    throw new BundleError(`${bundle}: ${source}: a patch is a mapping or a JSON patch list`, {
+      bundle,
+      path: source,
+    });
+  }
+  const kind = typeof patch.kind === 'string' ? patch.kind : undefined;
+  const pname = isObject(patch.metadata) ? patch.metadata.name : undefined;
+  let matched = 0;
+  const out = objects.map((obj) => {
+    if (kind !== undefined && obj.kind !== kind) return obj;
+    if (typeof pname === 'string' && meta(obj, 'name') !== pname) return obj;
+    matched++;
+    const result: unknown = mergePatch.apply(structuredClone(obj), patch);
+    return result as KubeObject;
+  });
+  if (matched === 0) {
+    throw new BundleError(
+      `${bundle}: ${source}: matches no object of the file it patches (kind ${kind ?? 'any'}, name ${typeof pname === 'string' ? pname : 'any'})`,
+      { bundle, path: source },
+    );
+  }
+  return out;
+}
+
+/** Copies repo files into `root` at their repo paths: regular files only, never through links. */
+async function materialize(
+  tree: FileTree,
+  root: string,
+  files: readonly string[],
+  bundle: BundleSource,
+): Promise<void> {
+  const { name } = bundle;
+  for (const file of files) {
+    const rel = localPathInBundle({ name, dir: '' }, file, 'file');
+    const target = join(root, rel);
+    const within = relative(root, target);
+    if (within === '' || within.startsWith('..') || isAbsolute(within)) {
+      throw new BundleError(`${name}: file ${file} is outside the repository`, {
+        bundle: name,
+        path: file,
+      });
+    }
+    const content = await tree.read(file);
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, content, { flag: 'wx' });
+    } catch (err) {
+      throw new BundleError(
+        `${name}: file ${file} collides with another file of the bundle (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        { bundle: name, path: file },
+        { cause: err },
+      );
+    }
+  }
 }
 
 async function renderWithTool(
   tree: FileTree,
   bundle: BundleSource,
+  options: EffectiveOptions,
   overlay: [field: string, dir: string] | undefined,
   customizations: Customization[],
   substitute: <T>(value: T, what: string) => T,
   tools: RenderTools,
 ): Promise<KubeObject[]> {
-  const { fleet, name } = bundle;
+  const { name } = bundle;
   const timeoutMs = tools.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const temp = await mkdtemp(join(tmpdir(), 'flotilla-render-'));
   try {
-    const src = join(temp, 'bundle');
-    await mkdir(src);
+    const root = join(temp, 'repo');
+    const src = bundle.dir === '' ? root : join(root, bundle.dir);
+    await mkdir(src, { recursive: true });
     const prefix = bundle.dir === '' ? '' : `${bundle.dir}/`;
     for (const file of bundle.files) {
       if (!file.startsWith(prefix)) {
@@ -367,125 +593,171 @@ async function renderWithTool(
           path: file,
         });
       }
-      const target = join(src, localPathInBundle(bundle, file.slice(prefix.length), 'file'));
-      const within = relative(src, target);
-      if (within === '' || within.startsWith('..') || isAbsolute(within)) {
-        throw new BundleError(`${name}: file ${file} is outside the bundle directory`, {
-          bundle: name,
-          path: file,
-        });
-      }
-      const content = await tree.read(file);
-      try {
-        await mkdir(dirname(target), { recursive: true });
-        // Regular files only, never through an existing entry: the copy holds no links.
-        await writeFile(target, content, { flag: 'wx' });
-      } catch (err) {
-        throw new BundleError(
-          `${name}: file ${file} collides with another file of the bundle (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-          { bundle: name, path: file },
-          { cause: err },
-        );
-      }
+      localPathInBundle(bundle, file.slice(prefix.length), 'file');
     }
+    await materialize(tree, root, bundle.files, bundle);
     const home = join(temp, 'home');
     await mkdir(home);
     const env = toolEnv(home, process.env.PATH ?? '');
-    const shownDir = bundle.dir === '' ? '.' : bundle.dir;
     const runOpts = {
       bundle: name,
       cwd: src,
       env,
       timeoutMs,
-      hide: [src, shownDir] as [string, string],
+      hide: [`${root}/`, ''] as [string, string],
+    };
+
+    /** Runs kustomize on the bundle dir `rel`, after copying what it uses from elsewhere. */
+    const kustomize = async (field: string, dir: string, rel: string): Promise<KubeObject[]> => {
+      if (!(await isDir(join(src, rel)))) {
+        throw new BundleError(
+          `${name}: fleet.yaml ${field}: ${JSON.stringify(dir)} is not a directory of the bundle`,
+          { bundle: name },
+        );
+      }
+      const used = await checkKustomization(tree, bundle, repoPath(bundle.dir, rel));
+      await materialize(tree, root, used.files, bundle);
+      const kubectl = tools.kubectl ?? (await resolveTool('kubectl'));
+      const out = await run(kubectl, ['kustomize', ...KUSTOMIZE_FLAGS, join(src, rel)], {
+        ...runOpts,
+        tool: 'kustomize',
+      });
+      return parseManifests(out, 'kustomize output', name);
     };
 
     if (bundle.kind === 'helm') {
-      if (overlay !== undefined) {
+      const output = await renderHelm(tree, bundle, options, customizations, substitute, tools, {
+        temp,
+        src,
+        runOpts,
+      });
+      if (overlay === undefined) return parseManifests(output, 'helm template output', name);
+      const [field, dir] = overlay;
+      const rel = pathInBundle(bundle, dir, field);
+      const kfile = KUSTOMIZATION_NAMES.map((f) => join(src, rel, f));
+      let found: string | undefined;
+      for (const f of kfile) if (await isFile(f)) found = found ?? f;
+      if (found === undefined) {
         throw new BundleError(
-          `${name}: fleet.yaml ${overlay[0]}: Kustomize overlays are not supported for Helm bundles`,
-          {
-            bundle: name,
-          },
+          `${name}: fleet.yaml ${field}: ${JSON.stringify(dir)} has no kustomization.yaml to post-render the chart with`,
+          { bundle: name },
         );
       }
-      let source: HelmChartSource;
-      try {
-        source = chartSource(fleet.helm ?? {});
-      } catch (err) {
-        throw new BundleError(`${name}: fleet.yaml ${(err as Error).message}`, { bundle: name });
-      }
-      let chartDir: string;
-      if (source.kind === 'path') {
-        const chartRel = pathInBundle(bundle, source.path, 'helm.chart');
-        chartDir = join(src, chartRel);
-        if (!(await isFile(join(chartDir, 'Chart.yaml')))) {
+      const kustomization = addFirstResource(await readFile(found, 'utf8'), FLEET_MANIFESTS);
+      await writeFile(join(src, rel, FLEET_MANIFESTS), output, { flag: 'wx' }).catch(
+        (err: unknown) => {
           throw new BundleError(
-            `${name}: helm chart directory ${JSON.stringify(chartRel || '.')} has no Chart.yaml`,
+            `${name}: fleet.yaml ${field}: ${JSON.stringify(dir)} already has a ${FLEET_MANIFESTS}; the chart's output is written there`,
             { bundle: name },
+            { cause: err },
           );
-        }
-        await checkHelmChart(tree, bundle, repoPath(bundle.dir, chartRel));
-      } else {
-        if (tools.fetchChart === undefined) {
-          throw new BundleError(
-            `${name}: ${describeChartSource(source)}: this hub cannot fetch charts from Helm repositories, OCI registries or URLs`,
-            { bundle: name },
-          );
-        }
-        chartDir = (await tools.fetchChart(source, name)).dir;
-      }
-      // No --dependency-update (or --repo): dependencies come only from the chart's charts/.
-      const args = ['template', fleet.helm?.releaseName ?? releaseName(name), chartDir];
-      args.push('--namespace', fleet.defaultNamespace ?? 'default', '--include-crds');
-      for (const [i, file] of (fleet.helm?.valuesFiles ?? []).entries()) {
-        const rel = pathInBundle(bundle, file, `helm.valuesFiles[${i}]`);
-        if (!(await isFile(join(src, rel)))) {
-          throw new BundleError(
-            `${name}: fleet.yaml helm.valuesFiles[${i}]: ${JSON.stringify(file)} does not exist`,
-            {
-              bundle: name,
-            },
-          );
-        }
-        args.push('-f', join(src, rel));
-      }
-      let values = fleet.helm?.values ?? {};
-      for (const c of customizations) {
-        if (c.helm !== undefined) values = mergeValues(values, c.helm.values);
-      }
-      values = substitute(values, 'helm values');
-      const valuesFile = join(temp, 'values.json');
-      await writeFile(valuesFile, JSON.stringify(values));
-      args.push('-f', valuesFile);
-      const helm = tools.helm ?? (await resolveTool('helm'));
-      return parseManifests(
-        await run(helm, args, { ...runOpts, tool: 'helm template' }),
-        'helm template output',
-        name,
+        },
       );
+      await writeFile(found, kustomization);
+      return await kustomize(field, dir, rel);
     }
 
     const [field, dir] = overlay ?? ['bundle', ''];
-    const rel = pathInBundle(bundle, dir, field);
-    if (!(await isDir(join(src, rel)))) {
-      throw new BundleError(
-        `${name}: fleet.yaml ${field}: ${JSON.stringify(dir)} is not a directory of the bundle`,
-        {
-          bundle: name,
-        },
-      );
-    }
-    await checkKustomization(tree, bundle, repoPath(bundle.dir, rel));
-    const kubectl = tools.kubectl ?? (await resolveTool('kubectl'));
-    const out = await run(kubectl, ['kustomize', ...KUSTOMIZE_FLAGS, join(src, rel)], {
-      ...runOpts,
-      tool: 'kustomize',
-    });
-    return parseManifests(out, 'kustomize output', name);
+    return await kustomize(field, dir, pathInBundle(bundle, dir, field));
   } finally {
     await rm(temp, { recursive: true, force: true });
   }
+}
+
+const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+/**
+ * The text of a kustomization with `resource` first in its `resources` (Fleet's
+ * post-rendering), editing the YAML document in place: everything else keeps its exact text,
+ * so kustomize (YAML 1.1) reads its values as the author wrote them.
+ */
+export function addFirstResource(text: string, resource: string): string {
+  const doc = parseDocument(text);
+  if (!isMap(doc.contents)) {
+    if (doc.contents === null) return `resources: [${JSON.stringify(resource)}]\n`;
+    return text; // not a mapping: kustomize reports it
+  }
+  const resources = doc.contents.get('resources', true);
+  if (isSeq(resources)) {
+    if (!resources.items.some((item) => isScalar(item) && item.value === resource)) {
+      resources.items.unshift(doc.createNode(resource));
+    }
+  } else {
+    doc.set('resources', doc.createNode([resource]));
+  }
+  return doc.toString();
+}
+
+/** `helm template` of the variant's chart; returns its output. */
+async function renderHelm(
+  tree: FileTree,
+  bundle: BundleSource,
+  options: EffectiveOptions,
+  customizations: Customization[],
+  substitute: <T>(value: T, what: string) => T,
+  tools: RenderTools,
+  ctx: { temp: string; src: string; runOpts: Omit<RunOptions, 'tool'> },
+): Promise<string> {
+  const { name } = bundle;
+  const { temp, src, runOpts } = ctx;
+  const helm: Partial<HelmOptions> = options.helm ?? {};
+  let source: HelmChartSource;
+  try {
+    source = chartSource(helm);
+  } catch (err) {
+    throw new BundleError(`${name}: fleet.yaml ${(err as Error).message}`, { bundle: name });
+  }
+  if ((helm.valuesFrom?.length ?? 0) > 0) {
+    throw new BundleError(
+      `${name}: fleet.yaml helm.valuesFrom: values from ConfigMaps and Secrets are not supported: the hub renders charts and does not read clusters' Secrets; put the values in helm.values or helm.valuesFiles (in Git, or per cluster in targetCustomizations)`,
+      { bundle: name },
+    );
+  }
+  let chartDir: string;
+  if (source.kind === 'path') {
+    const chartRel = pathInBundle(bundle, source.path, 'helm.chart');
+    chartDir = join(src, chartRel);
+    if (!(await isFile(join(chartDir, 'Chart.yaml')))) {
+      throw new BundleError(
+        `${name}: helm chart directory ${JSON.stringify(chartRel || '.')} has no Chart.yaml`,
+        { bundle: name },
+      );
+    }
+    await checkHelmChart(tree, bundle, repoPath(bundle.dir, chartRel));
+  } else {
+    if (tools.fetchChart === undefined) {
+      throw new BundleError(
+        `${name}: ${describeChartSource(source)}: this hub cannot fetch charts from Helm repositories, OCI registries or URLs`,
+        { bundle: name },
+      );
+    }
+    chartDir = (await tools.fetchChart(source, name)).dir;
+  }
+  // No --dependency-update (or --repo): dependencies come only from the chart's charts/.
+  const args = ['template', helm.releaseName ?? releaseName(name), chartDir];
+  args.push('--namespace', options.namespace ?? options.defaultNamespace ?? 'default');
+  args.push('--include-crds');
+  if (helm.skipSchemaValidation === true) args.push('--skip-schema-validation');
+  for (const [i, file] of (helm.valuesFiles ?? []).entries()) {
+    const rel = pathInBundle(bundle, file, `helm.valuesFiles[${i}]`);
+    if (!(await isFile(join(src, rel)))) {
+      throw new BundleError(
+        `${name}: fleet.yaml helm.valuesFiles[${i}]: ${JSON.stringify(file)} does not exist`,
+        { bundle: name },
+      );
+    }
+    args.push('-f', join(src, rel));
+  }
+  let values = helm.values ?? {};
+  for (const c of customizations) {
+    if (c.helm !== undefined) values = mergeValues(values, c.helm.values);
+  }
+  values = substitute(values, 'helm values');
+  const valuesFile = join(temp, 'values.json');
+  await writeFile(valuesFile, JSON.stringify(values));
+  args.push('-f', valuesFile);
+  const bin = tools.helm ?? (await resolveTool('helm'));
+  return run(bin, args, { ...runOpts, tool: 'helm template' });
 }
 
 /** A path relative to the bundle dir as a path relative to the repo root. */

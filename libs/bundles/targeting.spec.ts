@@ -59,6 +59,27 @@ describe('isTargeted', () => {
     ],
     ['a target without fields matches nothing', prodEu, [{}], [], false],
     [
+      'an empty clusterGroupSelector matches a cluster in some group (Fleet)',
+      prodEu,
+      [{ clusterGroupSelector: {} }],
+      [],
+      true,
+    ],
+    [
+      'an empty clusterGroupSelector does not match a cluster in no group',
+      { name: 'lonely', labels: {} },
+      [{ clusterGroupSelector: {} }],
+      [],
+      false,
+    ],
+    [
+      'a clusterGroupSelector with labels matches no group (groups carry no labels)',
+      prodEu,
+      [{ clusterGroupSelector: { matchLabels: { tier: 'gold' } } }],
+      [],
+      false,
+    ],
+    [
       'an unknown group matches nothing and is reported',
       prodEu,
       [{ clusterGroup: 'nope' }],

@@ -12,10 +12,16 @@ export interface ClusterRef {
   labels: Record<string, string>;
 }
 
-/** Who a target selects: a label selector, a cluster group, a cluster name. */
+/** Who a target selects: a label selector, a cluster group, a cluster group selector, a name. */
 export interface TargetRef {
   clusterSelector?: LabelSelector;
   clusterGroup?: string;
+  /**
+   * Fleet's selector over cluster groups' labels. Flotilla's cluster groups carry no labels, so
+   * it is evaluated against an empty label set: `{}` (or only `DoesNotExist`/`NotIn`
+   * requirements) selects every cluster that is in some group, anything else no cluster.
+   */
+  clusterGroupSelector?: LabelSelector;
   clusterName?: string;
 }
 
@@ -42,8 +48,9 @@ function requirements(selector: LabelSelector): Requirement[] {
 
 /**
  * Whether one target selects the cluster. Every field given must hold: `clusterSelector` (`{}`
- * selects every cluster), membership of `clusterGroup`, `clusterName`. A target without any of
- * them selects nothing; an unknown group selects nothing and adds a warning.
+ * selects every cluster), membership of `clusterGroup`, membership of a group matched by
+ * `clusterGroupSelector`, `clusterName`. A target without any of them selects nothing; an
+ * unknown group selects nothing and adds a warning.
  */
 export function matchesTarget(
   cluster: ClusterRef,
@@ -51,8 +58,13 @@ export function matchesTarget(
   groups: ClusterGroups,
   warnings: string[] = [],
 ): boolean {
-  const { clusterSelector, clusterGroup, clusterName } = target;
-  if (clusterSelector === undefined && clusterGroup === undefined && clusterName === undefined) {
+  const { clusterSelector, clusterGroup, clusterGroupSelector, clusterName } = target;
+  if (
+    clusterSelector === undefined &&
+    clusterGroup === undefined &&
+    clusterGroupSelector === undefined &&
+    clusterName === undefined
+  ) {
     return false;
   }
   if (clusterName !== undefined && clusterName !== cluster.name) return false;
@@ -70,6 +82,11 @@ export function matchesTarget(
       return false;
     }
     if (!matchesLabels(group, cluster.labels)) return false;
+  }
+  if (clusterGroupSelector !== undefined) {
+    // Groups have no labels: the selector matches every group or none.
+    if (!matchesLabels(requirements(clusterGroupSelector), {})) return false;
+    if (!Object.values(groups).some((group) => matchesLabels(group, cluster.labels))) return false;
   }
   return true;
 }

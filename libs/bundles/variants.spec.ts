@@ -98,6 +98,42 @@ describe('planVariants', () => {
   });
 });
 
+// Fleet's targetCustomizations: the first entry that selects a cluster is the one it gets.
+describe('planVariants with targetCustomizations', () => {
+  const FLEET = `targetCustomizations:
+  - {name: eu-big, clusterGroup: big, clusterSelector: {matchLabels: {region: eu}}}
+  - {name: eu, clusterSelector: {matchLabels: {region: eu}}}
+  - {name: c3-off, clusterName: c3, doNotDeploy: true}
+customizations:
+  - {name: big, clusterGroup: big}
+`;
+
+  it('gives each cluster its first matching entry, skips doNotDeploy, and keeps all-matching customizations', () => {
+    const variants = planVariants(bundle(FLEET), clusters, groups).map((v) => ({
+      clusters: v.clusters,
+      targetCustomization: v.targetCustomization,
+      customizations: v.customizations,
+    }));
+    expect(variants).toEqual([
+      // c2 matches eu-big and eu: the first wins.
+      { clusters: ['c1', 'c5'], targetCustomization: 1, customizations: [] },
+      { clusters: ['c2'], targetCustomization: 0, customizations: ['big'] },
+      // c3 is dropped (doNotDeploy); c4 matches no entry and gets the base render.
+      { clusters: ['c4'], targetCustomization: undefined, customizations: [] },
+    ]);
+  });
+
+  it('a bundle without targetCustomizations keeps the variant keys it had', () => {
+    const [before] = planVariants(bundle(CUSTOMIZED), [clusters[0]!], groups);
+    const [withUnmatched] = planVariants(
+      bundle(`${CUSTOMIZED}targetCustomizations: [{clusterName: nobody}]\n`),
+      [clusters[0]!],
+      groups,
+    );
+    expect(withUnmatched?.key).toBe(before?.key);
+  });
+});
+
 describe('describeVariantFailure', () => {
   const many = Array.from({ length: 23 }, (_, i) => `c${String(i).padStart(2, '0')}`);
   it.each([
@@ -125,7 +161,13 @@ describe('describeVariantFailure', () => {
       { customizations: [], substitution: {}, clusters: many },
       `variant "base" (clusters ${many.slice(0, 20).join(', ')} and 3 more; they keep what they run): boom`,
     ],
+    [
+      'a targetCustomization comes first, by its name',
+      { customizations: ['big'], substitution: {}, clusters: ['c2'], targetCustomization: 0 },
+      'variant "eu-big+big" (clusters c2; they keep what they run): boom',
+    ],
   ])('%s', (_name, variant, expected) => {
-    expect(describeVariantFailure(variant, 'boom')).toBe(expected);
+    const name = 'targetCustomization' in variant ? 'eu-big' : undefined;
+    expect(describeVariantFailure(variant, 'boom', name)).toBe(expected);
   });
 });

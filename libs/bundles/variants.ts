@@ -2,6 +2,7 @@
 // thousand clusters with the same customizations renders once.
 import { createHash } from 'node:crypto';
 import type { BundleSource } from './discover.js';
+import { firstTargetCustomization } from './fleet-options.js';
 import { matchesTarget, type ClusterGroups, type ClusterRef } from './targeting.js';
 import { isKnownReference, referenceValue } from './substitution.js';
 
@@ -13,6 +14,8 @@ export interface Variant {
   clusters: string[];
   /** Names of the customizations that apply, in fleet.yaml order. */
   customizations: string[];
+  /** Index of the first targetCustomization that selects the clusters (Fleet), if one does. */
+  targetCustomization?: number;
   /**
    * Values of the cluster fields the bundle's files reference (`cluster.name`,
    * `cluster.labels.region`, ...); a referenced label the clusters lack is absent.
@@ -22,7 +25,9 @@ export interface Variant {
 
 /**
  * Groups `clusters` (normally the ones the bundle targets) into variants: clusters with the same
- * applying customizations and the same values of the referenced cluster fields share one.
+ * first matching targetCustomization, the same applying customizations and the same values of
+ * the referenced cluster fields share one. A cluster whose first matching targetCustomization
+ * has `doNotDeploy: true` is in no variant (Fleet: the bundle is not deployed there).
  * References are the bundle's `references` (only collected with `substitute: true`). Variants
  * are sorted by their first cluster. Customizations naming unknown groups apply to no cluster.
  */
@@ -34,6 +39,13 @@ export function planVariants(
   const refs = bundle.fleet.substitute ? bundle.references.filter(isKnownReference) : [];
   const byKey = new Map<string, Variant>();
   for (const cluster of clusters) {
+    const targetCustomization = firstTargetCustomization(bundle.fleet, cluster, groups);
+    if (
+      targetCustomization !== undefined &&
+      bundle.fleet.targetCustomizations[targetCustomization]?.doNotDeploy === true
+    ) {
+      continue;
+    }
     const customizations = bundle.fleet.customizations
       .filter((c) => matchesTarget(cluster, c, groups))
       .map((c) => c.name);
@@ -42,10 +54,16 @@ export function planVariants(
       const value = referenceValue(ref, cluster);
       if (value !== undefined) substitution[ref] = value;
     }
-    const key = variantKey(customizations, substitution);
+    const key = variantKey(customizations, substitution, targetCustomization);
     const variant = byKey.get(key);
     if (variant === undefined) {
-      byKey.set(key, { key, clusters: [cluster.name], customizations, substitution });
+      byKey.set(key, {
+        key,
+        clusters: [cluster.name],
+        customizations,
+        ...(targetCustomization === undefined ? {} : { targetCustomization }),
+        substitution,
+      });
     } else {
       variant.clusters.push(cluster.name);
     }
@@ -56,12 +74,16 @@ export function planVariants(
   return variants.sort((a, b) => (first(a) < first(b) ? -1 : first(a) > first(b) ? 1 : 0));
 }
 
-function variantKey(customizations: string[], substitution: Record<string, string>): string {
+function variantKey(
+  customizations: string[],
+  substitution: Record<string, string>,
+  targetCustomization: number | undefined,
+): string {
   const entries = Object.entries(substitution).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return createHash('sha256')
-    .update(JSON.stringify([customizations, entries]))
-    .digest('hex')
-    .slice(0, 16);
+  // Without a targetCustomization the key is what it was before they existed.
+  const parts: unknown[] = [customizations, entries];
+  if (targetCustomization !== undefined) parts.push(targetCustomization);
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 }
 
 /** Clusters named in a variant's error, at most; the rest are counted. */
@@ -69,13 +91,22 @@ const NAMED_CLUSTERS = 20;
 
 /**
  * A variant's render error as the bundle shows it: `variant "eu" (clusters a, b; ...): <message>`,
- * `variant "base"` for clusters no customization applies to, `eu+canary` for several.
+ * `variant "base"` for clusters no customization applies to, `eu+canary` for several; a
+ * targetCustomization comes first, by its name (`targetCustomizations[N]` when it has none).
  */
 export function describeVariantFailure(
-  variant: Pick<Variant, 'customizations' | 'substitution' | 'clusters'>,
+  variant: Pick<Variant, 'customizations' | 'substitution' | 'clusters'> &
+    Partial<Pick<Variant, 'targetCustomization'>>,
   message: string,
+  targetCustomizationName?: string,
 ): string {
-  const label = variant.customizations.length > 0 ? variant.customizations.join('+') : 'base';
+  const names = [...variant.customizations];
+  if (variant.targetCustomization !== undefined) {
+    names.unshift(
+      targetCustomizationName ?? `targetCustomizations[${variant.targetCustomization}]`,
+    );
+  }
+  const label = names.length > 0 ? names.join('+') : 'base';
   const values = Object.entries(variant.substitution)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');

@@ -27,12 +27,38 @@ export const reportedStates = [
 ] as const;
 export type ReportedState = (typeof reportedStates)[number];
 
-/** Options that travel with a bundle revision (part of its content identity). */
+/**
+ * Options that travel with a bundle revision (part of its content identity). The optional
+ * fields come from Fleet's fleet.yaml options and are absent (so not in the id) when unused.
+ */
 export const DeploymentOptionsSchema = z.object({
   defaultNamespace: z.string().optional(),
   correctDrift: z.boolean().default(false),
   keepResources: z.boolean().default(false),
   forceConflicts: z.boolean().default(false),
+  /** Labels for the bundle's namespace (Fleet `namespaceLabels`). */
+  namespaceLabels: z.record(z.string(), z.string()).optional(),
+  /** Annotations for the bundle's namespace (Fleet `namespaceAnnotations`). */
+  namespaceAnnotations: z.record(z.string(), z.string()).optional(),
+  /** Delete the bundle's namespace when the bundle is removed (Fleet `deleteNamespace`). */
+  deleteNamespace: z.boolean().optional(),
+  /** Fields of matching objects the drift check ignores (Fleet `diff.comparePatches`). */
+  comparePatches: z
+    .array(
+      z.object({
+        apiVersion: z.string().optional(),
+        kind: z.string().optional(),
+        name: z.string().optional(),
+        namespace: z.string().optional(),
+        operations: z
+          .array(z.object({ op: z.string(), path: z.string(), value: z.string().optional() }))
+          .optional(),
+        jsonPointers: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
+  /** Status conditions the health check ignores (Fleet `ignore.conditions`). */
+  ignoreConditions: z.array(z.record(z.string(), z.string())).optional(),
 });
 export type DeploymentOptions = z.infer<typeof DeploymentOptionsSchema>;
 

@@ -9,3 +9,4 @@ export * from './health.js';
 export * from './field-schema.js';
 export * from './managed-fields.js';
 export * from './inventory.js';
+export * from './fleet-ignores.js';

@@ -273,3 +273,53 @@ describe('explicit stages', () => {
     ]);
   });
 });
+
+// Fleet's rolloutStrategy (partitions, strategy-wide maxUnavailable) mapped onto stages.
+describe("Fleet's rolloutStrategy form", () => {
+  const fleet = [
+    cluster('canary-1', { ring: 'canary' }),
+    cluster('eu-1', { region: 'eu' }),
+    cluster('eu-2', { region: 'eu' }),
+    cluster('us-1', { region: 'us' }),
+  ];
+
+  it('each partition is a stage in order and clusters no partition takes roll out last', () => {
+    const { stages, unmatched } = assignStages(
+      strategyOf({
+        partitions: [
+          { name: 'canary', clusterSelector: { matchLabels: { ring: 'canary' } } },
+          { clusterSelector: { matchLabels: { region: 'eu' } } },
+        ],
+      }),
+      fleet,
+    );
+    expect(stages.map((s) => [s.name, s.clusters])).toEqual([
+      ['canary', ['canary-1']],
+      ['partition-2', ['eu-1', 'eu-2']],
+      ['rest', ['us-1']],
+    ]);
+    expect(unmatched).toEqual([]);
+  });
+
+  it.each([
+    ['a partition without its own maxUnavailable takes the strategy-wide one', {}, 'eu', '50%'],
+    ['a partition maxUnavailable wins over the strategy-wide one', { maxUnavailable: 1 }, 'eu', 1],
+    ['the catch-all stage takes the strategy-wide maxUnavailable', {}, 'rest', '50%'],
+  ])('%s', (_name, partition, stage, expected) => {
+    const { stages } = assignStages(
+      strategyOf({
+        maxUnavailable: '50%',
+        partitions: [
+          { name: 'eu', clusterSelector: { matchLabels: { region: 'eu' } }, ...partition },
+        ],
+      }),
+      fleet,
+    );
+    expect(stages.find((s) => s.name === stage)?.maxUnavailable).toEqual(expected);
+  });
+
+  it('automatic partitions take the strategy-wide maxUnavailable', () => {
+    const { stages } = assignStages(strategyOf({ maxUnavailable: 2, autoPartitionSize: 4 }), fleet);
+    expect(stages.map((s) => s.maxUnavailable)).toEqual([2]);
+  });
+});

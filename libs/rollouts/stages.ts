@@ -82,13 +82,21 @@ function stageMatcher(stage: StrategyStage): ((c: ClusterObservation) => boolean
   return undefined;
 }
 
-/** The stage plan of the strategy's stage `name`, or of an automatic partition when absent. */
+/**
+ * The stage plan of the strategy's stage `name`, or of an automatic partition when absent; a
+ * stage without `maxUnavailable` takes the strategy's (Fleet's strategy-wide `maxUnavailable`).
+ */
 export function stagePlanOf(strategy: RolloutStrategy, name: string): StagePlan {
   const stage = strategy.stages?.find((s) => s.name === name);
-  if (stage === undefined) return { name, bakeTime: 0, requireApproval: false };
+  if (stage === undefined) {
+    // Fleet's strategy-wide maxUnavailable applies to automatic partitions too.
+    return strategy.maxUnavailable === undefined
+      ? { name, bakeTime: 0, requireApproval: false }
+      : { name, maxUnavailable: strategy.maxUnavailable, bakeTime: 0, requireApproval: false };
+  }
   return {
     name,
-    maxUnavailable: stage.maxUnavailable,
+    maxUnavailable: stage.maxUnavailable ?? strategy.maxUnavailable,
     bakeTime: stage.bakeTime === undefined ? 0 : parseDuration(stage.bakeTime),
     requireApproval: stage.requireApproval,
   };

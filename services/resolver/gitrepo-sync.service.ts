@@ -27,6 +27,10 @@ import {
   planVariants,
   removableBundles,
   renderVariant,
+  dependencyNames,
+  deploymentOptionsOf,
+  targetsOf,
+  effectiveOptions,
   revisionId,
 } from '../../libs/bundles/index.js';
 import type { DeploymentOptions, Subjects } from '../../libs/contracts/index.js';
@@ -330,7 +334,10 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     const worker = async (): Promise<void> => {
       for (let bundle = queue.shift(); bundle !== undefined; bundle = queue.shift()) {
         found.add(bundle.name);
-        if (await this.resolveBundle(repo, commit, tree, bundle, clusters, groups, charts)) {
+        const siblings = discovery.bundles;
+        if (
+          await this.resolveBundle(repo, commit, tree, bundle, clusters, groups, siblings, charts)
+        ) {
           group.push(bundle.name);
           groupTimer ??= setTimeout(announceGroup, ANNOUNCE_GROUP_MS);
         }
@@ -386,16 +393,15 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     bundle: BundleSource,
     clusters: ClusterRef[],
     groups: ClusterGroups,
+    siblings: readonly BundleSource[],
     charts: SyncChartFetcher,
   ): Promise<boolean> {
-    const options: DeploymentOptions = {
-      defaultNamespace: bundle.fleet.defaultNamespace,
-      correctDrift: bundle.fleet.correctDrift ?? false,
-      keepResources: bundle.fleet.keepResources ?? false,
-      forceConflicts: bundle.fleet.forceConflicts ?? false,
-    };
     try {
-      const repoTargets = repo.targets as TargetRef[];
+      const options: DeploymentOptions = deploymentOptionsOf(
+        effectiveOptions(bundle.fleet, undefined),
+        bundle.fleet,
+      );
+      const repoTargets = targetsOf(bundle.fleet, repo.targets as TargetRef[]);
       const bundleTargets = (bundle.fleet.targets ?? []) as TargetRef[];
       const targeted = clusters.filter(
         (c) => isTargeted(c, repoTargets, bundleTargets, groups).targeted,
@@ -457,12 +463,28 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       }
       if (failures.length > 0 && failures.length === variants.length) {
         throw new Error(
-          failures.map((f) => describeVariantFailure(f.variant, f.message)).join('\n'),
+          failures
+            .map((f) =>
+              describeVariantFailure(
+                f.variant,
+                f.message,
+                bundle.fleet.targetCustomizations[f.variant.targetCustomization ?? -1]?.name,
+              ),
+            )
+            .join('\n'),
         );
       }
       let error: string | null = null;
       if (failures.length > 0) {
-        error = failures.map((f) => describeVariantFailure(f.variant, f.message)).join('\n');
+        error = failures
+          .map((f) =>
+            describeVariantFailure(
+              f.variant,
+              f.message,
+              bundle.fleet.targetCustomizations[f.variant.targetCustomization ?? -1]?.name,
+            ),
+          )
+          .join('\n');
         this.logger.warn(`bundle ${bundle.name} at ${commit.slice(0, 8)}: ${error}`);
         const held = new Set(failures.flatMap((f) => f.variant.clusters));
         const current = await this.deployments.targetsOf(bundle.name);
@@ -474,10 +496,11 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         dir: bundle.dir,
         kind: bundle.kind,
         commit,
-        options,
+        // `paused` is the hub's (delivery holds every cluster), never the agent's.
+        options: bundle.fleet.paused ? { ...options, paused: true } : options,
         rolloutStrategy:
           (bundle.fleet.rolloutStrategy as Record<string, unknown> | undefined) ?? null,
-        dependsOn: bundle.fleet.dependsOn ?? [],
+        dependsOn: dependencyNames(bundle, siblings).map((name) => ({ name })),
         error,
         errorCommit: error === null ? null : commit,
       });

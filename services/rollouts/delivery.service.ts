@@ -266,7 +266,11 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     }
     const dependencyHolds = await this.holdForDependencies(bundle);
     const decision = await this.controller.decide(bundle, actions);
-    const held = new Map([...decision.held, ...dependencyHolds]);
+    const held = new Map([
+      ...decision.held,
+      ...dependencyHolds,
+      ...(await this.holdIfPaused(bundle)),
+    ]);
     if (held.size === 0) {
       await this.deployments.clearHolds(bundle);
     } else {
@@ -303,6 +307,18 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       held.set(cluster, `waiting for ${waiting.join(', ')} to be Ready on this cluster`);
     }
     return held;
+  }
+
+  /**
+   * Fleet's `paused: true` (fleet.yaml): every cluster keeps what it runs, new commits are held
+   * back (OutOfSync) until the bundle is unpaused.
+   */
+  private async holdIfPaused(bundle: string): Promise<Map<string, string>> {
+    const row = await this.bundles.get(bundle).catch(() => undefined);
+    if (row?.options.paused !== true) return new Map();
+    const clusters = await this.deployments.targetClusters(bundle);
+    const reason = 'bundle is paused (fleet.yaml paused: true)';
+    return new Map(clusters.map((c) => [c, reason]));
   }
 
   /** A deployment changed: its bundle's rollout and the bundle's dependents may go on. */
