@@ -251,11 +251,6 @@ customizations:
       'helm.valuesFiles[0]: "a/../../x.yaml" leaves the bundle directory',
     ],
     [
-      'a helm chart from a go-getter source',
-      'helm: {chart: "git::https://charts.example/web"}\n',
-      'helm.chart: "git::https://charts.example/web": go-getter sources are not supported',
-    ],
-    [
       'a remote values file',
       'helm: {chart: chart, valuesFiles: ["https://example.com/v.yaml"]}\n',
       'helm.valuesFiles[0]: "https://example.com/v.yaml" is a URL',
