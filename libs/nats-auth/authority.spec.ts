@@ -69,6 +69,19 @@ describe('generateNatsAuth', () => {
 describe('NatsAuthority', () => {
   const subjects = createSubjects('t1.xabc');
 
+  it('issues every account JWT in a later second than the one before, also from another authority (nats-server lets a JWT of the same second replace a stored one)', async () => {
+    const first = decode<Account>(generated.accountJwts[generated.accountPublicKey]!);
+    const other = NatsAuthority.fromKeys(generated.keys);
+    const issued = [
+      await authority.accountJwt(['U1']),
+      await other.accountJwt(['U1', 'U2']),
+      await authority.accountJwt([]),
+    ].map((jwt) => decode<Account>(jwt).iat);
+    expect(issued[0]).toBeGreaterThan(first.iat);
+    expect(issued[1]).toBeGreaterThan(issued[0]!);
+    expect(issued[2]).toBeGreaterThan(issued[1]!);
+  });
+
   it("issues an agent's user: signed by the account, limited to its own subjects and inbox", async () => {
     const issued = await authority.agentCredentials(subjects, 'eu-1', 'hash-1');
     const { claims, seed: userSeed } = parseCreds(issued.credentials);

@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  decode,
   encodeAccount,
   encodeOperator,
   encodeUser,
@@ -161,14 +163,16 @@ export class NatsAuthority {
    * The Flotilla account's JWT with JetStream enabled and every given user key revoked. Each
    * update replaces the whole JWT, so it must always list every revocation.
    */
-  accountJwt(revokedUserKeys: Iterable<string>): Promise<string> {
+  async accountJwt(revokedUserKeys: Iterable<string>): Promise<string> {
     const revocations: Record<string, number> = {};
     for (const key of [...revokedUserKeys].sort()) revocations[key] = REVOKED_FOREVER;
     const claims: Partial<Account> = { limits: { ...UNLIMITED, ...JETSTREAM_ENABLED } };
     if (Object.keys(revocations).length > 0) claims.revocations = revocations;
-    return encodeAccount(ACCOUNT_NAME, this.account.getPublicKey(), claims, {
-      signer: this.operatorSigning,
-    });
+    return issueInOrder(() =>
+      encodeAccount(ACCOUNT_NAME, this.account.getPublicKey(), claims, {
+        signer: this.operatorSigning,
+      }),
+    );
   }
 
   /** Credentials of a new hub user: everything within the Flotilla account. */
@@ -239,4 +243,26 @@ function seedKey(seed: string, kind: 'O' | 'A', field: string): KeyPair {
     throw new Error(`${field}: not ${what} seed (S${kind}…)`);
   }
   return kp;
+}
+
+/** The issue time (seconds) of the newest account JWT this process issued. */
+let lastAccountIat = 0;
+let issuing: Promise<unknown> = Promise.resolve();
+
+/**
+ * Issues account JWTs one at a time, each in a later second than the one before: JWT issue times
+ * are whole seconds, and nats-server lets a JWT of the same second replace a stored one — at a
+ * restart, the preload of the first start (no revocations) replaced an update issued in that
+ * same second, and revoked agents could connect again.
+ */
+function issueInOrder(issue: () => Promise<string>): Promise<string> {
+  const next = issuing.then(async () => {
+    const waitMs = (lastAccountIat + 1) * 1000 - Date.now();
+    if (waitMs > 0) await sleep(waitMs);
+    const jwt = await issue();
+    lastAccountIat = decode(jwt).iat;
+    return jwt;
+  });
+  issuing = next.catch(() => undefined);
+  return next;
 }

@@ -139,6 +139,12 @@ describe('cluster liveness', () => {
       () => clusterRow('claims-an-hour'),
       (c) => c.state === 'Offline',
     );
+    // The event follows the row's change over NATS: wait for it, then check nothing else came.
+    await eventually(
+      'the Offline event',
+      () => transitionsOf(events, 'claims-an-hour'),
+      (t) => t.length >= 2,
+    );
     expect(transitionsOf(events, 'claims-an-hour')).toEqual([
       'claims-an-hour:Online',
       'claims-an-hour:Offline',
