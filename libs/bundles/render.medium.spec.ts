@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { discoverBundles, type BundleSource } from './discover.js';
@@ -294,5 +297,39 @@ helm:
     expect(error).toBeInstanceOf(BundleError);
     expect((error as Error).message).toBe(message);
     expect((error as Error).message).not.toContain('hunter2');
+  });
+});
+
+describe('a fetched chart whose Chart.yaml dependencies are missing from its charts/', () => {
+  it('is a clear bundle error naming the chart and the missing dependencies, not a raw helm dump', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flotilla-fetched-'));
+    try {
+      await writeFile(
+        join(dir, 'Chart.yaml'),
+        'apiVersion: v2\nname: web\nversion: 1.2.0\ndependencies:\n  - {name: redis, version: "1.x", repository: "https://charts.example"}\n  - {name: db, version: "2.x", repository: "oci://r.example/charts"}\n',
+      );
+      await mkdir(join(dir, 'templates'));
+      await writeFile(
+        join(dir, 'templates', 'cm.yaml'),
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n',
+      );
+      const tree = new MemoryTree({
+        'apps/web/fleet.yaml':
+          'helm: {repo: "https://charts.example", chart: web, version: "^1.2"}\n',
+      });
+      const { bundles } = await discoverBundles(tree, 'demo', ['apps']);
+      const error = await renderVariant(
+        tree,
+        bundles[0]!,
+        { customizations: [], substitution: {} },
+        { fetchChart: () => Promise.resolve({ dir, version: '1.2.0', digest: 'a'.repeat(64) }) },
+      ).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(BundleError);
+      expect((error as Error).message).toBe(
+        'demo/web: chart web 1.2.0 from https://charts.example was published without its dependencies db, redis (its Chart.yaml lists them, its charts/ directory lacks them); the hub does not fetch dependencies of a fetched chart: use a release of the chart that includes them, or put the chart in Git, where the hub builds its dependencies',
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

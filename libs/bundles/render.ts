@@ -737,7 +737,10 @@ async function renderHelm(
         { bundle: name },
       );
     }
-    chartDir = (await tools.fetchChart(source, name)).dir;
+    const fetched = await tools.fetchChart(source, name);
+    chartDir = fetched.dir;
+    // Messages name the exact version fetched (a range resolved).
+    if (source.kind !== 'url') source = { ...source, version: fetched.version };
   }
   // No --dependency-update (or --repo): dependencies come only from the chart's charts/.
   const args = ['template', helm.releaseName ?? releaseName(name), chartDir];
@@ -765,7 +768,37 @@ async function renderHelm(
   await writeFile(valuesFile, JSON.stringify(values));
   args.push('-f', valuesFile);
   const bin = tools.helm ?? (await resolveTool('helm'));
-  return run(bin, args, { ...runOpts, tool: 'helm template' });
+  try {
+    return await run(bin, args, { ...runOpts, tool: 'helm template' });
+  } catch (err) {
+    throw source.kind === 'path' ? err : (missingDependencies(err, source, name) ?? err);
+  }
+}
+
+/**
+ * Helm's refusal of a fetched chart published without the dependencies its Chart.yaml lists, as
+ * a clear bundle error saying what to do; undefined for any other error.
+ */
+function missingDependencies(
+  err: unknown,
+  source: HelmChartSource,
+  bundle: string,
+): BundleError | undefined {
+  if (!(err instanceof BundleError)) return undefined;
+  const found = /found in Chart\.yaml, but missing in charts\/ directory: ([^\n]+)/.exec(
+    err.message,
+  );
+  if (found === null) return undefined;
+  const names = found[1]!
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '')
+    .sort();
+  return new BundleError(
+    `${bundle}: ${describeChartSource(source)} was published without its dependencies ${names.join(', ')} (its Chart.yaml lists them, its charts/ directory lacks them); the hub does not fetch dependencies of a fetched chart: use a release of the chart that includes them, or put the chart in Git, where the hub builds its dependencies`,
+    { bundle },
+    { cause: err },
+  );
 }
 
 /** A path relative to the bundle dir as a path relative to the repo root. */
