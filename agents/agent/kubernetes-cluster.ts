@@ -14,6 +14,7 @@ import {
   MANAGED_BY_VALUE,
   appliedFieldsOf,
   assessHealth,
+  bundleNamespaceObject,
   customResourceScopes,
   describeRef,
   driftedFields,
@@ -24,6 +25,8 @@ import {
   isPlainObject,
   managedFieldsOf,
   markOwned,
+  namespaceFieldManager,
+  namespaceToDelete,
   objectProblem,
   ownerBundle,
   parseInventory,
@@ -195,6 +198,7 @@ export class KubernetesCluster implements ClusterDriver, Applier {
       const errors = new Map<string, string>();
       const desired = new Map<string, KubeObject>();
       const reverted: string[] = [];
+      const namespaceError = await this.applyNamespaceMetadata(bundle, options);
       for (const entry of planned.entries) {
         const marked = markForApply(entry, bundle, revision);
         desired.set(entry.key, marked);
@@ -223,6 +227,7 @@ export class KubernetesCluster implements ClusterDriver, Applier {
       const record = this.newRecord(bundle, revision, options, keys);
       record.desired = desired;
       record.errors = errors;
+      record.applyError = namespaceError;
       if (reverted.length > 0) {
         record.reverted = `reverted drift: ${listMessages(reverted)}`;
         this.log.info({ bundle, message: record.reverted }, 'drift reverted');
@@ -235,8 +240,10 @@ export class KubernetesCluster implements ClusterDriver, Applier {
       for (const key of previousKeys) if (!record.keys.includes(key)) this.unindex(key, bundle);
       this.stopUnusedWatchers();
       record.lastSignature = signature(this.statusOf(record));
-      if (errors.size > 0) {
-        result.failed = [...errors].map(([key, error]) => `${key}: ${error}`);
+      const failed = [...errors].map(([key, error]) => `${key}: ${error}`);
+      if (namespaceError !== undefined) failed.unshift(namespaceError);
+      if (failed.length > 0) {
+        result.failed = failed;
         this.log.error(
           { bundle, revision, failed: result.failed },
           'cannot apply some objects of a bundle',
@@ -280,6 +287,15 @@ export class KubernetesCluster implements ClusterDriver, Applier {
         throw new Error(`cannot delete ${listMessages(failures)}`);
       }
     }
+    // Fleet's deleteNamespace: the bundle's namespace goes with it (with whatever else is in it).
+    const namespace = namespaceToDelete(record.options, keepResources);
+    if (namespace !== undefined) {
+      await this.client.deleteObject(NAMESPACE, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        name: namespace,
+      });
+    }
     await this.deleteInventory(bundle);
     this.records.delete(bundle);
     for (const key of record.keys) this.unindex(key, bundle);
@@ -321,6 +337,29 @@ export class KubernetesCluster implements ClusterDriver, Applier {
   onChange(listener: (bundle: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Fleet's namespaceLabels and namespaceAnnotations: makes sure the bundle's namespace exists and
+   * carries them, merged over its other labels and annotations (server-side apply as the bundle's
+   * own field manager, see {@link namespaceFieldManager}). Returns why it could not, if so.
+   */
+  private async applyNamespaceMetadata(
+    bundle: string,
+    options: DeploymentOptions,
+  ): Promise<string | undefined> {
+    const object = bundleNamespaceObject(options);
+    if (object === undefined) return undefined;
+    const ref: ObjectRef = { apiVersion: 'v1', kind: 'Namespace', name: options.defaultNamespace! };
+    try {
+      await this.client.applyObject(NAMESPACE, ref, object, true, namespaceFieldManager(bundle));
+      return undefined;
+    } catch (err) {
+      if (err instanceof KubeApiError && !err.retryable) {
+        return `cannot set the labels and annotations of namespace ${ref.name}: ${err.message}`;
+      }
+      throw err;
+    }
   }
 
   /** Resolves types and keys; problems are content problems (duplicates, unknown kinds). */

@@ -59,7 +59,8 @@ export interface ScenarioOptions {
 /**
  * The driver scenarios of issues 4 and 14, in order: apply in one pass, no-op re-apply, health
  * from watches, Services and container ports Ready (not Modified), prune by inventory, drift
- * reported, reverted with `correctDrift` (also inside a keyed list), and an agent restart.
+ * reported, reverted with `correctDrift` (also inside a keyed list), an agent restart, and Fleet's
+ * namespaceLabels, namespaceAnnotations and deleteNamespace.
  */
 export function kubernetesScenarios(
   t: ScenarioTestApi,
@@ -364,6 +365,73 @@ export function kubernetesScenarios(
       'the CRD gone',
       () => target().get(crdRef),
       (o) => o === undefined,
+      { timeoutMs: readyTimeoutMs },
+    );
+    await cluster!.close();
+  });
+
+  const labelled = `${prefix}-labelled`;
+  const labelledRef = ref('v1', 'Namespace', labelled);
+  const [first, second] = [`${bundle}-ns-first`, `${bundle}-ns-second`];
+  const inLabelled = (o: Partial<DeploymentOptions>): DeploymentOptions =>
+    options({ defaultNamespace: labelled, ...o });
+  const nsMeta = async (): Promise<Record<string, unknown> | undefined> => {
+    const live = await target().get(labelledRef);
+    return live === undefined ? undefined : metadataOf(live);
+  };
+
+  it("namespaceLabels and namespaceAnnotations: the bundle's namespace is created with them, merged with another bundle's; a label dropped from namespaceLabels goes, the other bundle's stay", async () => {
+    cluster = open();
+    await cluster.apply(
+      first,
+      REV(1),
+      [cm('first', { a: '1' })],
+      inLabelled({
+        namespaceLabels: { team: 'a', tier: 'web' },
+        namespaceAnnotations: { note: 'n' },
+      }),
+    );
+    expect((await cluster.bundleStatus(first))?.state).not.toBe('ErrApplied');
+    expect((await target().get(ref('v1', 'ConfigMap', 'first', labelled)))?.data).toEqual({
+      a: '1',
+    });
+    expect(await nsMeta()).toMatchObject({
+      labels: { team: 'a', tier: 'web' },
+      annotations: { note: 'n' },
+    });
+    await cluster.apply(
+      second,
+      REV(1),
+      [cm('second', { b: '2' })],
+      inLabelled({ namespaceLabels: { other: 'x' } }),
+    );
+    expect((await nsMeta())?.labels).toMatchObject({ team: 'a', tier: 'web', other: 'x' });
+    await cluster.apply(
+      first,
+      REV(2),
+      [cm('first', { a: '1' })],
+      inLabelled({ namespaceLabels: { team: 'b' }, namespaceAnnotations: { note: 'n' } }),
+    );
+    const labels = (await nsMeta())?.labels as Record<string, string>;
+    expect(labels).toMatchObject({ team: 'b', other: 'x' });
+    expect(labels.tier).toBeUndefined();
+  });
+
+  it('without deleteNamespace a removed bundle leaves its namespace; with deleteNamespace: true the namespace goes with it', async () => {
+    await cluster!.remove(second, { keepResources: false });
+    expect(await target().get(ref('v1', 'ConfigMap', 'second', labelled))).toBeUndefined();
+    expect(await nsMeta()).toBeDefined();
+    await cluster!.apply(
+      first,
+      REV(3),
+      [cm('first', { a: '1' })],
+      inLabelled({ namespaceLabels: { team: 'b' }, deleteNamespace: true }),
+    );
+    await cluster!.remove(first, { keepResources: false });
+    await eventually(
+      'the namespace deleted',
+      () => target().get(labelledRef),
+      (o) => o === undefined || metadataOf(o)?.deletionTimestamp !== undefined,
       { timeoutMs: readyTimeoutMs },
     );
     await cluster!.close();

@@ -472,6 +472,85 @@ describe('SimulatedCluster', () => {
     });
   });
 
+  describe("Fleet's namespaceLabels, namespaceAnnotations and deleteNamespace", () => {
+    const labels = (key: string): unknown =>
+      (sim.liveObject(key)?.metadata as { labels?: unknown } | undefined)?.labels;
+
+    it("makes sure the bundle's namespace exists with them, merged over its own labels and another bundle's", async () => {
+      await sim.apply(
+        'a',
+        R1,
+        [cm('x')],
+        opts({
+          defaultNamespace: 'shop',
+          namespaceLabels: { team: 'a' },
+          namespaceAnnotations: { note: 'n' },
+        }),
+      );
+      expect(sim.liveObject('v1/Namespace//shop')?.metadata).toMatchObject({
+        name: 'shop',
+        labels: { team: 'a' },
+        annotations: { note: 'n' },
+      });
+      expect(sim.liveKeys()).toEqual(['v1/ConfigMap/shop/x', 'v1/Namespace//shop']);
+      expect((await sim.bundleStatus('a'))?.state).toBe('Ready');
+
+      const own: KubeObject = { ...ns('shop'), metadata: { name: 'shop', labels: { own: 'y' } } };
+      await sim.apply(
+        'b',
+        R1,
+        [own],
+        opts({ defaultNamespace: 'shop', namespaceLabels: { tier: 'web' } }),
+      );
+      expect(labels('v1/Namespace//shop')).toMatchObject({ team: 'a', own: 'y', tier: 'web' });
+    });
+
+    it.each([
+      {
+        name: 'deleteNamespace: true deletes the namespace and what is left in it',
+        options: { deleteNamespace: true },
+        keepResources: false,
+        left: ['v1/ConfigMap/default/elsewhere'],
+      },
+      {
+        name: 'without deleteNamespace the namespace stays (Fleet keeps it)',
+        options: {},
+        keepResources: false,
+        left: ['v1/ConfigMap/default/elsewhere', 'v1/ConfigMap/shop/theirs', 'v1/Namespace//shop'],
+      },
+      {
+        name: 'keepResources keeps the namespace too',
+        options: { deleteNamespace: true, keepResources: true },
+        keepResources: true,
+        left: [
+          'v1/ConfigMap/default/elsewhere',
+          'v1/ConfigMap/shop/mine',
+          'v1/ConfigMap/shop/theirs',
+          'v1/Namespace//shop',
+        ],
+      },
+    ])('$name', async ({ options, keepResources, left }) => {
+      const shop = opts({ defaultNamespace: 'shop', namespaceLabels: { team: 'a' }, ...options });
+      await sim.apply('mine', R1, [cm('mine')], shop);
+      await sim.apply('theirs', R1, [cm('theirs', {}, 'shop'), cm('elsewhere')], opts());
+      await sim.remove('mine', { keepResources });
+      expect(sim.liveKeys()).toEqual(left);
+    });
+
+    it('never deletes default or a system namespace', async () => {
+      for (const name of ['default', 'kube-system']) {
+        await sim.apply(
+          name,
+          R1,
+          [cm(`in-${name}`)],
+          opts({ defaultNamespace: name, deleteNamespace: true, namespaceLabels: { a: 'b' } }),
+        );
+        await sim.remove(name, { keepResources: false });
+      }
+      expect(sim.liveKeys()).toEqual(['v1/Namespace//default', 'v1/Namespace//kube-system']);
+    });
+  });
+
   it('refuses work once closed, and reports its version until then', async () => {
     expect(await sim.kubernetesVersion()).toMatch(/flotilla-sim/);
     await sim.close();

@@ -4,10 +4,12 @@ import { listMessages, rollUpBundleStatus } from './bundle-status.js';
 import type { DeploymentOptions, ResourceStatus } from '../../libs/contracts/index.js';
 import {
   annotationsOf,
+  bundleNamespaceObject,
   describeRef,
   diffOwnedFields,
   isPlainObject,
   markOwned,
+  namespaceToDelete,
   objectKey,
   objectProblem,
   objectRef,
@@ -193,6 +195,13 @@ export class SimulatedCluster implements ClusterDriver, Applier {
       result.pruned.push(key);
     }
 
+    // Namespace labels other bundles set survive this bundle's own Namespace object replacing it.
+    const replaced = new Set([...plan.create, ...plan.update].map((e) => e.key));
+    for (const [name, other] of this.bundles) {
+      const wanted = bundleNamespaceObject(other.options);
+      if (wanted === undefined) continue;
+      if (name === bundle || replaced.has(objectKey(wanted))) this.applyNamespaceMetadata(wanted);
+    }
     record.desired = sortForApply(desired).map((o) => objectKey(o));
     record.owned = owned;
     record.errors = errors;
@@ -215,7 +224,54 @@ export class SimulatedCluster implements ClusterDriver, Applier {
       else this.objects.delete(key);
     }
     this.bundles.delete(bundle);
+    const namespace = namespaceToDelete(record.options, options.keepResources);
+    if (namespace !== undefined) this.deleteNamespace(namespace);
     return Promise.resolve();
+  }
+
+  /**
+   * Fleet's namespaceLabels and namespaceAnnotations (`wanted`, see {@link bundleNamespaceObject}):
+   * the bundle's namespace exists and carries them, merged over the labels and annotations it has.
+   */
+  private applyNamespaceMetadata(wanted: KubeObject): void {
+    const key = objectKey(wanted);
+    const entry = this.objects.get(key);
+    if (entry === undefined) {
+      const created: LiveObject = {
+        object: withServerFields(wanted, undefined, ++this.resourceVersion),
+        bundle: undefined,
+        health: 'NotReady',
+        message: '',
+        timer: undefined,
+      };
+      this.objects.set(key, created);
+      this.startHealth(created);
+      return;
+    }
+    const object = structuredClone(entry.object);
+    const meta = isPlainObject(object.metadata) ? object.metadata : {};
+    const add = wanted.metadata as Record<string, Record<string, string> | undefined>;
+    for (const field of ['labels', 'annotations'] as const) {
+      if (add[field] === undefined) continue;
+      const current = isPlainObject(meta[field]) ? meta[field] : {};
+      meta[field] = { ...current, ...add[field] };
+    }
+    object.metadata = meta;
+    entry.object = withServerFields(object, entry.object, ++this.resourceVersion);
+  }
+
+  /** Deletes a namespace and every object in it, as the API server does. */
+  private deleteNamespace(namespace: string): void {
+    const touched = new Set<string>();
+    for (const [key, entry] of [...this.objects]) {
+      const ref = parseObjectKey(key);
+      const isIt = ref.kind === 'Namespace' && ref.apiVersion === 'v1' && ref.name === namespace;
+      if (!isIt && ref.namespace !== namespace) continue;
+      clearTimeout(entry.timer);
+      this.objects.delete(key);
+      if (entry.bundle !== undefined) touched.add(entry.bundle);
+    }
+    for (const bundle of touched) this.healthChanged(bundle);
   }
 
   bundleStatus(bundle: string): Promise<BundleStatus | undefined> {

@@ -62,6 +62,15 @@ export {
 /** The options a variant renders and deploys with. */
 export type { EffectiveOptions } from './fleet-options.js';
 
+/** Fleet's helm.valuesFrom, resolved from the GitRepo's stored values sources. */
+export {
+  DEFAULT_VALUES_KEY,
+  ValuesSourceKind,
+  resolveValuesFrom,
+  usesValuesFrom,
+} from './values-from.js';
+export type { ValuesFromRef, ValuesSource, ValuesSources } from './values-from.js';
+
 /** Bundle discovery and the check that fleet.yaml paths stay inside the bundle. */
 export { discoverBundles, pathInBundle } from './discover.js';
 /** A discovered bundle, its kind, and the result of discovery. */

@@ -1,9 +1,13 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { discoverBundles, type BundleSource } from './discover.js';
 import { BundleError } from './errors.js';
 import { DiskTree, MemoryTree } from './file-tree.js';
 import { renderVariant } from './render.js';
+import type { ValuesSources } from './values-from.js';
 import type { KubeObject } from './revision.js';
 import type { ClusterRef } from './targeting.js';
 import { planVariants } from './variants.js';
@@ -223,5 +227,109 @@ describe('helm.skipSchemaValidation with real helm', () => {
     if (outcome === 'fails')
       expect(result).toMatchObject({ error: expect.stringMatching(/replicas/) });
     else expect(result).toMatchObject({ objects: [{ data: { replicas: 'many' } }] });
+  });
+});
+
+describe("helm.valuesFrom from the GitRepo's values sources, with real helm", () => {
+  const tree = new MemoryTree({
+    'apps/v/fleet.yaml': `defaultNamespace: shop
+helm:
+  chart: "."
+  values: {a: from-values, b: from-values, c: from-values}
+  valuesFrom:
+    - secretKeyRef: {name: web-secret}
+    - configMapKeyRef: {name: web-config, namespace: shared, key: extra.yaml}
+`,
+    'apps/v/Chart.yaml': 'apiVersion: v2\nname: v\nversion: 0.1.0\n',
+    'apps/v/templates/cm.yaml':
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: v}\ndata: {a: "{{ .Values.a }}", b: "{{ .Values.b }}", c: "{{ .Values.c }}"}\n',
+  });
+  const sources: ValuesSources = [
+    {
+      kind: 'Secret',
+      namespace: 'shop',
+      name: 'web-secret',
+      data: { 'values.yaml': 'a: s\nb: s\n' },
+    },
+    {
+      kind: 'ConfigMap',
+      namespace: 'shared',
+      name: 'web-config',
+      data: { 'extra.yaml': 'b: cm\n' },
+    },
+  ];
+
+  it('valuesFrom merges over values in order (later wins), as in Fleet; defaults: the bundle namespace and values.yaml', async () => {
+    const { bundles } = await discoverBundles(tree, 'demo', ['apps']);
+    const objects = await renderVariant(
+      tree,
+      bundles[0]!,
+      { customizations: [], substitution: {} },
+      { valuesSources: sources },
+    );
+    expect(objects).toMatchObject([{ data: { a: 's', b: 'cm', c: 'from-values' } }]);
+  });
+
+  it.each([
+    [
+      'a missing source is the bundle error, saying how to set it',
+      sources.slice(1),
+      "demo/v: fleet.yaml helm.valuesFrom[0]: no Secret shop/web-secret among the GitRepo's values sources (set it with PUT /api/v1/gitrepos/<gitrepo>/values/secrets/shop/web-secret)",
+    ],
+    [
+      'a missing key names the keys there are',
+      [sources[0]!, { ...sources[1]!, data: { 'values.yaml': 'b: 1\n' } }],
+      'demo/v: fleet.yaml helm.valuesFrom[1]: ConfigMap shared/web-config has no key "extra.yaml" (it has "values.yaml")',
+    ],
+    [
+      'data that is not a YAML map is refused without showing it',
+      [{ ...sources[0]!, data: { 'values.yaml': 'hunter2-password' } }, sources[1]!],
+      'demo/v: fleet.yaml helm.valuesFrom[0]: key "values.yaml" of Secret shop/web-secret is not a YAML map of values',
+    ],
+  ])('%s', async (_name, given, message) => {
+    const { bundles } = await discoverBundles(tree, 'demo', ['apps']);
+    const error = await renderVariant(
+      tree,
+      bundles[0]!,
+      { customizations: [], substitution: {} },
+      { valuesSources: given },
+    ).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(BundleError);
+    expect((error as Error).message).toBe(message);
+    expect((error as Error).message).not.toContain('hunter2');
+  });
+});
+
+describe('a fetched chart whose Chart.yaml dependencies are missing from its charts/', () => {
+  it('is a clear bundle error naming the chart and the missing dependencies, not a raw helm dump', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flotilla-fetched-'));
+    try {
+      await writeFile(
+        join(dir, 'Chart.yaml'),
+        'apiVersion: v2\nname: web\nversion: 1.2.0\ndependencies:\n  - {name: redis, version: "1.x", repository: "https://charts.example"}\n  - {name: db, version: "2.x", repository: "oci://r.example/charts"}\n',
+      );
+      await mkdir(join(dir, 'templates'));
+      await writeFile(
+        join(dir, 'templates', 'cm.yaml'),
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n',
+      );
+      const tree = new MemoryTree({
+        'apps/web/fleet.yaml':
+          'helm: {repo: "https://charts.example", chart: web, version: "^1.2"}\n',
+      });
+      const { bundles } = await discoverBundles(tree, 'demo', ['apps']);
+      const error = await renderVariant(
+        tree,
+        bundles[0]!,
+        { customizations: [], substitution: {} },
+        { fetchChart: () => Promise.resolve({ dir, version: '1.2.0', digest: 'a'.repeat(64) }) },
+      ).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(BundleError);
+      expect((error as Error).message).toBe(
+        'demo/web: chart web 1.2.0 from https://charts.example was published without its dependencies db, redis (its Chart.yaml lists them, its charts/ directory lacks them); the hub does not fetch dependencies of a fetched chart: use a release of the chart that includes them, or put the chart in Git, where the hub builds its dependencies',
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -628,13 +628,15 @@ describe('charts from outside the repository go to the chart fetcher', () => {
     expect(asked).toEqual([{ kind: 'oci', ref: 'oci://r.example/charts/web', version: '2.0.0' }]);
   });
 
-  it('valuesFrom is refused with what to do instead', async () => {
+  it('valuesFrom without values sources is a clear bundle error', async () => {
     await expect(
       renderOne({
         'apps/web/fleet.yaml': 'helm: {chart: ., valuesFrom: [{secretKeyRef: {name: v}}]}\n',
         'apps/web/Chart.yaml': 'apiVersion: v2\nname: web\nversion: 0.1.0\n',
       }),
-    ).rejects.toThrow('helm.valuesFrom: values from ConfigMaps and Secrets are not supported');
+    ).rejects.toThrow(
+      "demo/web: fleet.yaml helm.valuesFrom[0]: no Secret default/v among the GitRepo's values sources",
+    );
   });
 });
 

@@ -23,6 +23,7 @@ import type { Customization, HelmOptions, Patch } from './fleet-yaml.js';
 import { normalizeObjects, type KubeObject } from './revision.js';
 import { substituteValues } from './substitution.js';
 import { resolveTool } from './tools.js';
+import { resolveValuesFrom, type ValuesSources } from './values-from.js';
 import type { Variant } from './variants.js';
 
 export { mergeValues } from './fleet-options.js';
@@ -38,6 +39,11 @@ export interface RenderTools {
    * chart is not in the repository fails with a clear error.
    */
   fetchChart?: ChartFetcher;
+  /**
+   * The GitRepo's values sources `helm.valuesFrom` refers to; without them, a bundle using
+   * valuesFrom fails with a clear error.
+   */
+  valuesSources?: ValuesSources;
 }
 
 /** What a variant is rendered from: its customizations, targetCustomization and values. */
@@ -707,12 +713,12 @@ async function renderHelm(
   } catch (err) {
     throw new BundleError(`${name}: fleet.yaml ${(err as Error).message}`, { bundle: name });
   }
-  if ((helm.valuesFrom?.length ?? 0) > 0) {
-    throw new BundleError(
-      `${name}: fleet.yaml helm.valuesFrom: values from ConfigMaps and Secrets are not supported: the hub renders charts and does not read clusters' Secrets; put the values in helm.values or helm.valuesFiles (in Git, or per cluster in targetCustomizations)`,
-      { bundle: name },
-    );
-  }
+  const namespace = options.namespace ?? options.defaultNamespace ?? 'default';
+  // Resolved first: a missing values source is the bundle's error before any chart is fetched.
+  const fromSources =
+    (helm.valuesFrom?.length ?? 0) > 0
+      ? resolveValuesFrom(helm.valuesFrom ?? [], tools.valuesSources ?? [], namespace, name)
+      : undefined;
   let chartDir: string;
   if (source.kind === 'path') {
     const chartRel = pathInBundle(bundle, source.path, 'helm.chart');
@@ -731,11 +737,14 @@ async function renderHelm(
         { bundle: name },
       );
     }
-    chartDir = (await tools.fetchChart(source, name)).dir;
+    const fetched = await tools.fetchChart(source, name);
+    chartDir = fetched.dir;
+    // Messages name the exact version fetched (a range resolved).
+    if (source.kind !== 'url') source = { ...source, version: fetched.version };
   }
   // No --dependency-update (or --repo): dependencies come only from the chart's charts/.
   const args = ['template', helm.releaseName ?? releaseName(name), chartDir];
-  args.push('--namespace', options.namespace ?? options.defaultNamespace ?? 'default');
+  args.push('--namespace', namespace);
   args.push('--include-crds');
   if (helm.skipSchemaValidation === true) args.push('--skip-schema-validation');
   for (const [i, file] of (helm.valuesFiles ?? []).entries()) {
@@ -753,11 +762,43 @@ async function renderHelm(
     if (c.helm !== undefined) values = mergeValues(values, c.helm.values);
   }
   values = substitute(values, 'helm values');
+  // As Fleet's agent does: valuesFrom merged in order over the values.
+  if (fromSources !== undefined) values = mergeValues(values, fromSources);
   const valuesFile = join(temp, 'values.json');
   await writeFile(valuesFile, JSON.stringify(values));
   args.push('-f', valuesFile);
   const bin = tools.helm ?? (await resolveTool('helm'));
-  return run(bin, args, { ...runOpts, tool: 'helm template' });
+  try {
+    return await run(bin, args, { ...runOpts, tool: 'helm template' });
+  } catch (err) {
+    throw source.kind === 'path' ? err : (missingDependencies(err, source, name) ?? err);
+  }
+}
+
+/**
+ * Helm's refusal of a fetched chart published without the dependencies its Chart.yaml lists, as
+ * a clear bundle error saying what to do; undefined for any other error.
+ */
+function missingDependencies(
+  err: unknown,
+  source: HelmChartSource,
+  bundle: string,
+): BundleError | undefined {
+  if (!(err instanceof BundleError)) return undefined;
+  const found = /found in Chart\.yaml, but missing in charts\/ directory: ([^\n]+)/.exec(
+    err.message,
+  );
+  if (found === null) return undefined;
+  const names = found[1]!
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '')
+    .sort();
+  return new BundleError(
+    `${bundle}: ${describeChartSource(source)} was published without its dependencies ${names.join(', ')} (its Chart.yaml lists them, its charts/ directory lacks them); the hub does not fetch dependencies of a fetched chart: use a release of the chart that includes them, or put the chart in Git, where the hub builds its dependencies`,
+    { bundle },
+    { cause: err },
+  );
 }
 
 /** A path relative to the bundle dir as a path relative to the repo root. */

@@ -10,3 +10,4 @@ export * from './field-schema.js';
 export * from './managed-fields.js';
 export * from './inventory.js';
 export * from './fleet-ignores.js';
+export * from './bundle-namespace.js';

@@ -157,3 +157,29 @@ export const CreateApiTokenBody = z.strictObject({
   ttl: z.string().optional().describe('lifetime, e.g. 30d as 720h; default: no expiry'),
   description: z.string().max(500).optional(),
 });
+
+/** Largest total size of a values source's data (a Kubernetes Secret or ConfigMap holds 1 MiB). */
+export const MAX_VALUES_SOURCE_BYTES = 1024 * 1024;
+
+/**
+ * Body of `PUT /api/v1/gitrepos/{name}/values/{secrets|configmaps}/{namespace}/{name}`: the
+ * `data` of the Secret or ConfigMap fleet.yaml `helm.valuesFrom` refers to (key → YAML text).
+ */
+export const ValuesSourceBody = z.strictObject({
+  data: z
+    .record(
+      z
+        .string()
+        .max(253)
+        .regex(/^[-._a-zA-Z0-9]+$/, 'keys are made of letters, digits, "-", "_" and "."'),
+      z.string(),
+    )
+    .refine(
+      (data) =>
+        Object.entries(data).reduce(
+          (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v),
+          0,
+        ) <= MAX_VALUES_SOURCE_BYTES,
+      { message: `data is larger than ${MAX_VALUES_SOURCE_BYTES} bytes` },
+    ),
+});

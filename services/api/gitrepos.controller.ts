@@ -20,7 +20,13 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { parsePageRequest } from '../../libs/db/index.js';
-import { GitRepoBody, PatchGitRepoBody, openApiSchema, parseBody } from './dto.js';
+import {
+  GitRepoBody,
+  PatchGitRepoBody,
+  ValuesSourceBody,
+  openApiSchema,
+  parseBody,
+} from './dto.js';
 import { GitReposService } from './gitrepos.service.js';
 import type { Role } from '../../libs/auth/index.js';
 import { Access } from '../shared/access.decorator.js';
@@ -86,6 +92,64 @@ export class GitReposController {
   @ApiOperation({ summary: 'Delete a GitRepo; its bundles are removed from every cluster' })
   async delete(@Param('name') name: string): Promise<void> {
     await this.repos.delete(name);
+  }
+
+  @Access('viewer')
+  @Get(':name/values')
+  @ApiOperation({
+    summary:
+      "The GitRepo's values sources for fleet.yaml helm.valuesFrom: kind, namespace, name and keys, never the data",
+  })
+  @ApiNotFoundResponse({ description: 'no such GitRepo' })
+  listValues(@Param('name') name: string) {
+    return this.repos.listValues(name);
+  }
+
+  @Access('operator')
+  @Put(':name/values/:kind/:namespace/:source')
+  @ApiOperation({
+    summary: 'Set a values source (the data of a Secret or ConfigMap helm.valuesFrom refers to)',
+    description:
+      "`kind` is `secrets` (for secretKeyRef; needs the admin role) or `configmaps` (configMapKeyRef). `data` maps keys to YAML text, as the object's data would. Stored encrypted; the GitRepo syncs, and bundles using it render anew (a changed value is a new revision). Only the keys are ever shown again.",
+  })
+  @ApiBody({ schema: openApiSchema(ValuesSourceBody) })
+  @ApiBadRequestResponse({
+    description: 'an unknown kind, a bad namespace, name or key, or data over 1 MiB',
+  })
+  @ApiNotFoundResponse({ description: 'no such GitRepo' })
+  @ApiForbiddenResponse({ description: 'a Secret values source without the admin role' })
+  putValues(
+    @Param('name') name: string,
+    @Param('kind') kind: string,
+    @Param('namespace') namespace: string,
+    @Param('source') source: string,
+    @Body() body: unknown,
+    @CallerRole() role?: Role,
+  ) {
+    return this.repos.putValues(
+      name,
+      { kind, namespace, name: source },
+      parseBody(ValuesSourceBody, body),
+      role,
+    );
+  }
+
+  @Access('operator')
+  @Delete(':name/values/:kind/:namespace/:source')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Delete a values source; bundles still referring to it fail with a clear error',
+  })
+  @ApiNotFoundResponse({ description: 'no such GitRepo or values source' })
+  @ApiForbiddenResponse({ description: 'a Secret values source without the admin role' })
+  async deleteValues(
+    @Param('name') name: string,
+    @Param('kind') kind: string,
+    @Param('namespace') namespace: string,
+    @Param('source') source: string,
+    @CallerRole() role?: Role,
+  ): Promise<void> {
+    await this.repos.deleteValues(name, { kind, namespace, name: source }, role);
   }
 
   @Access('operator')

@@ -14,8 +14,9 @@ import {
   InvalidInputError,
   type PageRequest,
   type TargetSpec,
+  type ValuesSourceInfo,
 } from '../../libs/db/index.js';
-import { remoteReason } from '../../libs/bundles/index.js';
+import { ValuesSourceKind, remoteReason } from '../../libs/bundles/index.js';
 import { helmCredentialsProblem } from '../../libs/charts/index.js';
 import { confineToRoot, redactUrl } from '../../libs/git/index.js';
 import { publishJson } from '../../libs/nats/index.js';
@@ -23,7 +24,7 @@ import { toLabelSelector, validateClusterName } from '../../libs/selectors/index
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { HUB_CONFIG, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 import { readSelector } from './cluster-groups.service.js';
-import type { GitRepoBody, PatchGitRepoBody } from './dto.js';
+import type { GitRepoBody, PatchGitRepoBody, ValuesSourceBody } from './dto.js';
 import { summarize } from './fleet-summary.js';
 
 const MIN_POLL_MS = 1000;
@@ -258,6 +259,37 @@ export class GitReposService {
     return { name, syncRequestedAt: new Date().toISOString() };
   }
 
+  /** The GitRepo's values sources (for helm.valuesFrom), with their keys and never their data. */
+  async listValues(name: string) {
+    await this.repos.get(name);
+    return { items: (await this.repos.valuesSources(name)).map(valuesSourceView) };
+  }
+
+  /**
+   * Stores a values source (a Secret's needs the admin role, a ConfigMap's the operator role)
+   * and syncs the GitRepo, so bundles using it render anew.
+   */
+  async putValues(
+    repo: string,
+    path: ValuesSourcePath,
+    body: z.infer<typeof ValuesSourceBody>,
+    role?: Role,
+  ) {
+    const { kind, namespace, name } = parseValuesSourcePath(path);
+    requireValuesRole(kind, role);
+    const info = await this.repos.putValuesSource(repo, { kind, namespace, name, data: body.data });
+    this.announce(repo, 'Changed');
+    return valuesSourceView(info);
+  }
+
+  /** Deletes a values source; bundles still referring to it fail on the next sync. */
+  async deleteValues(repo: string, path: ValuesSourcePath, role?: Role): Promise<void> {
+    const { kind, namespace, name } = parseValuesSourcePath(path);
+    requireValuesRole(kind, role);
+    await this.repos.deleteValuesSource(repo, kind, namespace, name);
+    this.announce(repo, 'Changed');
+  }
+
   private announce(name: string, type: 'Changed' | 'Deleted' | 'SyncRequested'): void {
     publishJson(this.nc, this.subjects.event('gitrepo', name), {
       type,
@@ -305,4 +337,63 @@ export class GitReposService {
       },
     };
   }
+}
+
+/** The path parameters naming a values source: `secrets|configmaps`, namespace, name. */
+export interface ValuesSourcePath {
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Checks the path of a values source; 400 with the reason otherwise. */
+export function parseValuesSourcePath(path: ValuesSourcePath): {
+  kind: ValuesSourceKind;
+  namespace: string;
+  name: string;
+} {
+  const kinds: Record<string, ValuesSourceKind> = {
+    secrets: ValuesSourceKind.Secret,
+    configmaps: ValuesSourceKind.ConfigMap,
+  };
+  const kind = Object.hasOwn(kinds, path.kind) ? kinds[path.kind] : undefined;
+  if (kind === undefined) {
+    throw new InvalidInputError(
+      `values source kind ${JSON.stringify(path.kind)}: use "secrets" (helm.valuesFrom secretKeyRef) or "configmaps" (configMapKeyRef)`,
+    );
+  }
+  if (path.namespace.length > 63 || !DNS_LABEL.test(path.namespace)) {
+    throw new InvalidInputError(
+      `namespace ${JSON.stringify(path.namespace)} is not a Kubernetes namespace name (lower case letters, digits and "-", at most 63)`,
+    );
+  }
+  if (path.name.length > 253 || !DNS_SUBDOMAIN.test(path.name)) {
+    throw new InvalidInputError(
+      `name ${JSON.stringify(path.name)} is not a Kubernetes object name (lower case letters, digits, "-" and ".", at most 253)`,
+    );
+  }
+  return { kind, namespace: path.namespace, name: path.name };
+}
+
+/** A Secret's values are the admin's, like the GitRepo's other secrets; a ConfigMap's the operator's. */
+function requireValuesRole(kind: ValuesSourceKind, role: Role | undefined): void {
+  const needed = kind === ValuesSourceKind.Secret ? 'admin' : 'operator';
+  if (role !== undefined && !roleSatisfies(role, needed)) {
+    throw new ForbiddenException(
+      `changing a ${kind} values source needs the ${needed} role (this token is ${role})`,
+    );
+  }
+}
+
+function valuesSourceView(info: ValuesSourceInfo) {
+  return {
+    kind: info.kind,
+    namespace: info.namespace,
+    name: info.name,
+    keys: info.keys,
+    updatedAt: info.updatedAt.toISOString(),
+  };
 }

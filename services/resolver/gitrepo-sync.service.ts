@@ -32,8 +32,11 @@ import {
   targetsOf,
   effectiveOptions,
   revisionId,
+  usesValuesFrom,
+  type ValuesSource,
 } from '../../libs/bundles/index.js';
 import type { DeploymentOptions, Subjects } from '../../libs/contracts/index.js';
+import type { Secret } from '../../libs/secrets/index.js';
 import {
   BundleRepository,
   ClusterGroupRepository,
@@ -316,6 +319,10 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     } else {
       this.followsCharts.delete(repo.name);
     }
+    // The values sources helm.valuesFrom refers to, read once per sync when a bundle uses them.
+    const values = discovery.bundles.some((b) => usesValuesFrom(b.fleet))
+      ? await this.repos.openValuesSources(repo.name)
+      : undefined;
     const found = new Set<string>();
     // Bundles are announced to delivery in groups, so that a commit's bundles reach each agent
     // together (one desired-state message instead of one per bundle), at most
@@ -336,7 +343,17 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         found.add(bundle.name);
         const siblings = discovery.bundles;
         if (
-          await this.resolveBundle(repo, commit, tree, bundle, clusters, groups, siblings, charts)
+          await this.resolveBundle(
+            repo,
+            commit,
+            tree,
+            bundle,
+            clusters,
+            groups,
+            siblings,
+            charts,
+            values,
+          )
         ) {
           group.push(bundle.name);
           groupTimer ??= setTimeout(announceGroup, ANNOUNCE_GROUP_MS);
@@ -395,6 +412,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     groups: ClusterGroups,
     siblings: readonly BundleSource[],
     charts: SyncChartFetcher,
+    values: { sources: Secret<ValuesSource[]>; versions: string } | undefined,
   ): Promise<boolean> {
     try {
       const options: DeploymentOptions = deploymentOptionsOf(
@@ -423,13 +441,19 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
               .update(JSON.stringify(pins.map((p) => [p.from, p.version, p.digest])))
               .digest('hex')
               .slice(0, 16)}`;
+      // A bundle using helm.valuesFrom renders anew when a values source changes: the memo key
+      // holds the sources' versions (random ids, nothing derived from their data).
+      const valuesKey =
+        values !== undefined && usesValuesFrom(bundle.fleet)
+          ? `#values:${createHash('sha256').update(values.versions).digest('hex').slice(0, 16)}`
+          : '';
       const rendered = await this.bundles.renderedVariants(bundle.name, commit);
       const targets: TargetRow[] = [];
       // A variant that fails to render holds back only its own clusters: they keep what they
       // run, the bundle's other variants move on, and the error names the variant.
       const failures: { variant: Variant; message: string }[] = [];
       for (const variant of variants) {
-        const renderKey = `${variant.key}${chartsKey}`;
+        const renderKey = `${variant.key}${chartsKey}${valuesKey}`;
         let revision = rendered.get(renderKey);
         if (revision === undefined) {
           // The charts this variant was rendered from go into its revision id.
@@ -447,7 +471,10 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
           let objects: KubeObject[];
           try {
             objects = normalizeObjects(
-              await renderVariant(withDeps.tree, withDeps.bundle, variant, { fetchChart }),
+              await renderVariant(withDeps.tree, withDeps.bundle, variant, {
+                fetchChart,
+                valuesSources: values?.sources.reveal(),
+              }),
             );
           } catch (err) {
             if (!(err instanceof BundleError)) throw err;

@@ -132,15 +132,19 @@ export class KubeClient {
     }
   }
 
-  /** Server-side apply as `flotilla-agent`; `force` takes over fields other managers own. */
+  /**
+   * Server-side apply as `fieldManager` (default `flotilla-agent`); `force` takes over fields
+   * other managers own.
+   */
   applyObject(
     info: ResourceInfo,
     ref: ObjectRef,
     object: KubeObject,
     force: boolean,
+    fieldManager = FLOTILLA_FIELD_MANAGER,
   ): Promise<KubeObject> {
     const query = new URLSearchParams({
-      fieldManager: FLOTILLA_FIELD_MANAGER,
+      fieldManager,
       force: String(force),
     });
     return this.send(

@@ -11,6 +11,7 @@ import { WebhookDeliveries1732760000000 } from './1732760000000-webhook-deliveri
 import { GitRepoLastChanged1732810000000 } from './1732810000000-gitrepo-last-changed.js';
 import { AgentSequences1732830000000 } from './1732830000000-agent-sequences.js';
 import { HelmCharts1732850000000 } from './1732850000000-helm-charts.js';
+import { GitRepoValues1732870000000 } from './1732870000000-gitrepo-values.js';
 
 /** Every migration, oldest first. Add new ones at the end; never edit a released one. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   GitRepoLastChanged1732810000000,
   AgentSequences1732830000000,
   HelmCharts1732850000000,
+  GitRepoValues1732870000000,
 ];

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import type { ValuesSource, ValuesSourceKind } from '../../bundles/values-from.js';
 import type { HelmRepoCredentials } from '../../charts/credentials.js';
 import { Secret, SecretBox } from '../../secrets/index.js';
 import { type GitCredentials, GitRepoEntity } from '../entities/gitrepo.entity.js';
@@ -103,6 +105,112 @@ export class GitRepoRepository {
   async delete(name: string): Promise<void> {
     const result = await this.repo.delete({ name });
     if (!result.affected) throw new NotFoundError(`gitrepo "${name}" not found`);
+  }
+
+  /**
+   * Stores (creates or replaces) a values source of the GitRepo (the data of a Secret or
+   * ConfigMap that fleet.yaml `helm.valuesFrom` refers to), encrypted, and bumps the GitRepo's
+   * generation so the next sync renders with it. `NotFoundError` when the GitRepo does not exist.
+   */
+  async putValuesSource(gitrepo: string, source: ValuesSource): Promise<ValuesSourceInfo> {
+    const { kind, namespace, name, data } = source;
+    const keys = Object.keys(data).sort();
+    const sealed = this.box.encrypt(
+      JSON.stringify(data),
+      valuesContext(gitrepo, kind, namespace, name),
+    );
+    await this.ds.transaction(async (m) => {
+      const [, bumped] = await m.query<[unknown, number]>(
+        `UPDATE gitrepos SET generation = generation + 1, updated_at = now() WHERE name = $1`,
+        [gitrepo],
+      );
+      if (!bumped) throw new NotFoundError(`gitrepo "${gitrepo}" not found`);
+      await m.query(
+        `INSERT INTO gitrepo_values (gitrepo, kind, namespace, name, keys, data, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (gitrepo, kind, namespace, name)
+         DO UPDATE SET keys = $5, data = $6, version = $7, updated_at = now()`,
+        [gitrepo, kind, namespace, name, JSON.stringify(keys), sealed, randomUUID()],
+      );
+    });
+    const info = (await this.valuesSources(gitrepo)).find(
+      (i) => i.kind === kind && i.namespace === namespace && i.name === name,
+    );
+    return info!;
+  }
+
+  /** Deletes a values source (and bumps the generation); `NotFoundError` when there is none. */
+  async deleteValuesSource(
+    gitrepo: string,
+    kind: ValuesSourceKind,
+    namespace: string,
+    name: string,
+  ): Promise<void> {
+    await this.ds.transaction(async (m) => {
+      const [, deleted] = await m.query<[unknown, number]>(
+        `DELETE FROM gitrepo_values WHERE gitrepo = $1 AND kind = $2 AND namespace = $3 AND name = $4`,
+        [gitrepo, kind, namespace, name],
+      );
+      if (!deleted) {
+        throw new NotFoundError(`gitrepo "${gitrepo}" has no ${kind} ${namespace}/${name}`);
+      }
+      await m.query(
+        `UPDATE gitrepos SET generation = generation + 1, updated_at = now() WHERE name = $1`,
+        [gitrepo],
+      );
+    });
+  }
+
+  /** The GitRepo's values sources without their data: kind, namespace, name, keys, version. */
+  async valuesSources(gitrepo: string): Promise<ValuesSourceInfo[]> {
+    const rows = await this.ds.query<
+      {
+        kind: ValuesSourceKind;
+        namespace: string;
+        name: string;
+        keys: string[];
+        version: string;
+        updated_at: Date;
+      }[]
+    >(
+      `SELECT kind, namespace, name, keys, version, updated_at FROM gitrepo_values
+        WHERE gitrepo = $1 ORDER BY kind, namespace, name`,
+      [gitrepo],
+    );
+    return rows.map((r) => ({
+      kind: r.kind,
+      namespace: r.namespace,
+      name: r.name,
+      keys: r.keys,
+      version: r.version,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  /**
+   * The GitRepo's values sources with their data, decrypted but wrapped (see `Secret`), and a
+   * `versions` string that changes whenever one of them does (it holds no data).
+   */
+  async openValuesSources(
+    gitrepo: string,
+  ): Promise<{ sources: Secret<ValuesSource[]>; versions: string }> {
+    const rows = await this.ds.query<
+      { kind: ValuesSourceKind; namespace: string; name: string; data: string; version: string }[]
+    >(
+      `SELECT kind, namespace, name, data, version FROM gitrepo_values
+        WHERE gitrepo = $1 ORDER BY kind, namespace, name`,
+      [gitrepo],
+    );
+    const sources = rows.map((r) => ({
+      kind: r.kind,
+      namespace: r.namespace,
+      name: r.name,
+      data: parseValuesData(
+        gitrepo,
+        this.box.decrypt(r.data, valuesContext(gitrepo, r.kind, r.namespace, r.name)),
+      ),
+    }));
+    return { sources: new Secret(sources), versions: rows.map((r) => r.version).join(',') };
   }
 
   /**
@@ -228,6 +336,32 @@ export class GitRepoRepository {
 const credentialsContext = (name: string) => `gitrepos.credentials:${name}`;
 const webhookContext = (name: string) => `gitrepos.webhook_secret:${name}`;
 const helmContext = (name: string) => `gitrepos.helm_credentials:${name}`;
+const valuesContext = (gitrepo: string, kind: string, namespace: string, name: string) =>
+  `gitrepo_values:${gitrepo}/${kind}/${namespace}/${name}`;
+
+/** A values source as the API shows it: never its data, only its keys. */
+export interface ValuesSourceInfo {
+  kind: ValuesSourceKind;
+  namespace: string;
+  name: string;
+  keys: string[];
+  /** Changes with every write. */
+  version: string;
+  updatedAt: Date;
+}
+
+/** The values data JSON `text` holds; the error names the GitRepo, never the content. */
+function parseValuesData(gitrepo: string, text: string): Record<string, string> {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      return value as Record<string, string>;
+    }
+  } catch {
+    // reported below
+  }
+  throw new Error(`gitrepo "${gitrepo}": a stored values source is malformed`);
+}
 
 /** The Helm credentials JSON `text` holds; the error names the GitRepo, never the content. */
 function parseHelmCredentials(name: string, text: string): HelmRepoCredentials {
