@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { clusterStates } from './states.js';
 
 /** agent → hub on `flotilla.hub.<cluster>.heartbeat`. */
 export const HeartbeatSchema = z.object({
@@ -43,39 +42,6 @@ export const AgentRegisterResponseSchema = z.object({
   token: z.string(),
 });
 export type AgentRegisterResponse = z.infer<typeof AgentRegisterResponseSchema>;
-
-/** Published on `flotilla.events.cluster.<name>` whenever a cluster is created, changed or deleted. */
-export const ClusterEventSchema = z.object({
-  type: z.enum(['Registered', 'Updated', 'StateChanged', 'Deleted']),
-  cluster: z.object({
-    name: z.string(),
-    labels: z.record(z.string(), z.string()),
-    state: z.enum(clusterStates as [string, ...string[]]),
-    lastSeen: z.string().nullable(),
-  }),
-  previousState: z.string().nullable(),
-  at: z.string(),
-});
-export type ClusterEvent = z.infer<typeof ClusterEventSchema>;
-
-/** The `flotilla.events.cluster.<name>` event for a change of `cluster`. */
-export function clusterEvent(
-  type: ClusterEvent['type'],
-  cluster: { name: string; labels: Record<string, string>; state: string; lastSeen: Date | null },
-  previousState: string | null = null,
-): ClusterEvent {
-  return {
-    type,
-    cluster: {
-      name: cluster.name,
-      labels: cluster.labels,
-      state: cluster.state,
-      lastSeen: cluster.lastSeen?.toISOString() ?? null,
-    },
-    previousState,
-    at: new Date().toISOString(),
-  };
-}
 
 /** One deployment whose reported state changed. */
 export interface DeploymentChange {

@@ -33,7 +33,13 @@ import {
   effectiveOptions,
   revisionId,
 } from '../../libs/bundles/index.js';
-import type { DeploymentOptions, Subjects } from '../../libs/contracts/index.js';
+import {
+  ClusterEventSchema,
+  type DeploymentOptions,
+  GroupEventSchema,
+  type Subjects,
+  changesTargeting,
+} from '../../libs/contracts/index.js';
 import {
   BundleRepository,
   ClusterGroupRepository,
@@ -135,13 +141,20 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
             this.trigger(event.gitrepo, 'request');
         },
       }),
+      // Targeting depends on the clusters that exist, their labels and the groups, never on
+      // liveness: a cluster going Online or Offline re-resolves nothing.
       this.nc.subscribe(this.subjects.allEvents('cluster'), {
         queue: QUEUE,
-        callback: () => this.retargetSoon(),
+        callback: (_e, msg) => {
+          const event = ClusterEventSchema.safeParse(parseJson(msg.data));
+          if (event.success && changesTargeting(event.data.type)) this.retargetSoon();
+        },
       }),
       this.nc.subscribe(this.subjects.allEvents('group'), {
         queue: QUEUE,
-        callback: () => this.retargetSoon(),
+        callback: (_e, msg) => {
+          if (GroupEventSchema.safeParse(parseJson(msg.data)).success) this.retargetSoon();
+        },
       }),
     );
     await this.cleanOrphans();
@@ -213,9 +226,11 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       if (err instanceof NotFoundError) return; // deleted meanwhile
       throw err; // e.g. its secrets cannot be decrypted: logged by trigger()
     }
+    // A GitRepo that never synced targets nothing yet: its own poll or request fetches it.
+    if (reason === 'retarget' && repo.commit === null) return;
     try {
       let commit = repo.commit;
-      if (reason !== 'retarget' || commit === null) {
+      if (reason !== 'retarget') {
         try {
           // Inside the try: a URL this hub refuses (a file:// URL outside FLOTILLA_FILE_URL_ROOT)
           // is shown on the GitRepo like any other sync error.
