@@ -213,7 +213,9 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
 
   /**
    * A pass that failed (PostgreSQL gone for a moment, a deadlock with a status write) rolled
-   * back: nothing was sent, so the bundle is delivered again, after 1 s, doubling up to 30 s.
+   * back its holds, rollbacks and deliveries (one transaction) and sent nothing, so the bundle is
+   * delivered again, after 1 s, doubling up to 30 s. The rollout controller's record, written
+   * before, is re-planned from what the clusters report on that pass.
    */
   private retryLater(bundle: string): void {
     if (this.stopping) return;
@@ -271,19 +273,25 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       ...dependencyHolds,
       ...(await this.holdIfPaused(bundle)),
     ]);
-    if (held.size === 0) {
-      await this.deployments.clearHolds(bundle);
-    } else {
-      const targets = await this.deployments.targetClusters(bundle);
-      await this.deployments.setHolds(
-        bundle,
-        new Map(targets.map((c) => [c, held.get(c) ?? null])),
-      );
-    }
-    const changes = [
-      ...(await this.deployments.setDesired(bundle, decision.rollbacks)),
-      ...(await this.deployments.deliverTargets(bundle, [...held.keys()])),
-    ];
+    // Holds, rollbacks and targets are written together: a pass that fails midway leaves the
+    // deployments as they were (and sends nothing), and runs again (`retryLater`).
+    const changes = await this.ds.transaction(async (m) => {
+      if (held.size === 0) {
+        await this.deployments.clearHolds(bundle, m);
+      } else {
+        const targets = await this.deployments.targetClusters(bundle, m);
+        await this.deployments.setHolds(
+          bundle,
+          new Map(targets.map((c) => [c, held.get(c) ?? null])),
+          m,
+        );
+      }
+      return [
+        ...(await this.deployments.setDesired(bundle, decision.rollbacks, m)),
+        ...(await this.deployments.deliverTargets(bundle, [...held.keys()], m)),
+      ];
+    });
+    // Only what was committed is queued for the agents.
     await this.publish(changes);
     if (decision.rollout && !TERMINAL_ROLLOUT_STATES.includes(decision.rollout.state)) {
       this.rolling.add(bundle);
