@@ -84,3 +84,71 @@ export const GroupEventSchema = z.object({
   at: z.string(),
 });
 export type GroupEvent = z.infer<typeof GroupEventSchema>;
+
+/** Kinds of `flotilla.events.gitrepo.<name>` events. */
+export const GitRepoEventType = {
+  /** A GitRepo was created or its spec replaced (API): the resolver syncs it. */
+  Changed: 'Changed',
+  /** A sync was asked for (API or a push webhook): the resolver syncs it. */
+  SyncRequested: 'SyncRequested',
+  /** A GitRepo was deleted (API): its bundles leave every cluster. */
+  Deleted: 'Deleted',
+  /** The resolver synced it at `commit`; `error` holds the GitRepo's problems, if any. */
+  Synced: 'Synced',
+  /** The resolver could not sync it (fetch or resolution failed); `error` says why. */
+  SyncFailed: 'SyncFailed',
+} as const;
+export type GitRepoEventType = (typeof GitRepoEventType)[keyof typeof GitRepoEventType];
+
+/** Published on `flotilla.events.gitrepo.<name>` by the API, webhooks and the resolver. */
+export const GitRepoEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.enum([
+      GitRepoEventType.Changed,
+      GitRepoEventType.SyncRequested,
+      GitRepoEventType.Deleted,
+    ]),
+    gitrepo: z.string(),
+    at: z.string(),
+  }),
+  z.object({
+    type: z.literal(GitRepoEventType.Synced),
+    gitrepo: z.string(),
+    commit: z.string(),
+    error: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal(GitRepoEventType.SyncFailed),
+    gitrepo: z.string(),
+    error: z.string(),
+  }),
+]);
+export type GitRepoEvent = z.infer<typeof GitRepoEventSchema>;
+
+/** The event the API and webhooks publish about `gitrepo`. */
+export function gitRepoEvent(
+  type:
+    | typeof GitRepoEventType.Changed
+    | typeof GitRepoEventType.SyncRequested
+    | typeof GitRepoEventType.Deleted,
+  gitrepo: string,
+): GitRepoEvent {
+  return { type, gitrepo, at: new Date().toISOString() };
+}
+
+/** Kinds of `flotilla.events.bundle.<token>` events. */
+export const BundleEventType = {
+  /** The resolver changed what Git asks clusters to run of the bundle: delivery acts on it. */
+  TargetsChanged: 'TargetsChanged',
+} as const;
+export type BundleEventType = (typeof BundleEventType)[keyof typeof BundleEventType];
+
+/**
+ * Published on `flotilla.events.bundle.<token>` (the name with the characters a subject token
+ * may not hold replaced): the payload carries the bundle's real name.
+ */
+export const BundleEventSchema = z.object({
+  type: z.literal(BundleEventType.TargetsChanged),
+  bundle: z.string().min(1),
+});
+export type BundleEvent = z.infer<typeof BundleEventSchema>;

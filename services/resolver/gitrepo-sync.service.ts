@@ -36,6 +36,8 @@ import {
 import {
   ClusterEventSchema,
   type DeploymentOptions,
+  type GitRepoEvent,
+  GitRepoEventType,
   GroupEventSchema,
   type Subjects,
   changesTargeting,
@@ -77,6 +79,17 @@ const RESOLVE_CONCURRENCY = 4;
 
 /** Why a sync runs: a new commit may exist (poll, webhook, request) or only targeting changed. */
 type SyncReason = 'poll' | 'request' | 'retarget';
+
+/** How a sync ended: what its status records. */
+type SyncOutcome =
+  /** Resolved at `commit`; `error` holds the GitRepo's own problems (bundles keep theirs). */
+  | { kind: 'synced'; commit: string; generation: number; error: string | null }
+  /** Nothing was resolved: the fetch or the resolution failed. */
+  | { kind: 'failed'; error: string }
+  /** A poll found nothing new. */
+  | { kind: 'polled' }
+  /** Nothing to do: a retarget of a GitRepo that never synced. */
+  | { kind: 'skipped' };
 
 /**
  * The resolver: follows each GitRepo (polling and webhooks), finds its bundles, renders each
@@ -218,58 +231,93 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     }
   }
 
+  /**
+   * Syncs `name`, then records how it went, whatever happened (Flux's `defer finalizeStatus`):
+   * an error anywhere on the way — the fetch, a bundle whose state cannot be written, the
+   * database — shows on the GitRepo and in a `SyncFailed` event, never only in the log.
+   */
   private async syncLocked(name: string, reason: SyncReason): Promise<void> {
-    let repo: GitRepo;
+    let repo: GitRepo | undefined;
+    let outcome: SyncOutcome;
     try {
       repo = await this.repos.get(name);
+      outcome = await this.syncRepo(repo, reason);
     } catch (err) {
-      if (err instanceof NotFoundError) return; // deleted meanwhile
-      throw err; // e.g. its secrets cannot be decrypted: logged by trigger()
+      if (repo === undefined && err instanceof NotFoundError) return; // deleted meanwhile
+      // A URL this hub refuses (a file:// URL outside FLOTILLA_FILE_URL_ROOT), a fetch that
+      // failed, secrets that cannot be decrypted, PostgreSQL gone for a moment.
+      outcome = { kind: 'failed', error: err instanceof Error ? err.message : String(err) };
+    } finally {
+      if (repo !== undefined) this.schedulePoll(repo);
     }
+    await this.finalizeStatus(name, repo?.error ?? null, outcome);
+  }
+
+  /** One sync of `repo`: fetches unless only targeting changed, then resolves if needed. */
+  private async syncRepo(repo: GitRepo, reason: SyncReason): Promise<SyncOutcome> {
     // A GitRepo that never synced targets nothing yet: its own poll or request fetches it.
-    if (reason === 'retarget' && repo.commit === null) return;
-    try {
-      let commit = repo.commit;
-      if (reason !== 'retarget') {
-        try {
-          // Inside the try: a URL this hub refuses (a file:// URL outside FLOTILLA_FILE_URL_ROOT)
-          // is shown on the GitRepo like any other sync error.
-          const source = this.sourceFor(repo);
-          commit = await source.resolve(
+    if (reason === 'retarget' && repo.commit === null) return { kind: 'skipped' };
+    const commit =
+      reason === 'retarget'
+        ? repo.commit
+        : await this.sourceFor(repo).resolve(
             repo.revision ? { revision: repo.revision } : { branch: repo.branch ?? 'main' },
           );
-        } catch (err) {
-          const message = err instanceof Error ? err.message : String(err);
-          if (message !== repo.error) this.logger.warn(`gitrepo ${name}: ${message}`);
-          await this.repos.recordError(name, message);
-          this.syncs.inc({ outcome: 'error' });
-          publishJson(this.nc, this.subjects.event('gitrepo', name), {
-            type: 'SyncFailed',
-            gitrepo: name,
-            error: message,
-          });
-          return;
-        }
-      }
-      if (commit === null) return;
-      const changed = commit !== repo.commit || repo.generation !== repo.syncedGeneration;
-      if (reason === 'poll' && !changed && repo.error === null && !this.followsCharts.has(name)) {
+    if (commit === null) return { kind: 'skipped' };
+    const changed = commit !== repo.commit || repo.generation !== repo.syncedGeneration;
+    if (
+      reason === 'poll' &&
+      !changed &&
+      repo.error === null &&
+      !this.followsCharts.has(repo.name)
+    ) {
+      return { kind: 'polled' };
+    }
+    const problems = await this.resolveAt(repo, commit);
+    return {
+      kind: 'synced',
+      commit,
+      generation: repo.generation,
+      error: problems.length > 0 ? problems.join('\n') : null,
+    };
+  }
+
+  /** Writes a sync's outcome on the GitRepo, counts it, and announces it. */
+  private async finalizeStatus(
+    name: string,
+    previousError: string | null,
+    outcome: SyncOutcome,
+  ): Promise<void> {
+    switch (outcome.kind) {
+      case 'skipped':
+        return;
+      case 'polled':
         await this.repos.recordPolled(name);
         return;
+      case 'synced': {
+        const { commit, generation, error } = outcome;
+        if (error !== null && error !== previousError)
+          this.logger.warn(`gitrepo ${name}: ${error}`);
+        await this.repos.recordSynced(name, commit, generation, error);
+        this.syncs.inc({ outcome: error === null ? 'ok' : 'error' });
+        const event: GitRepoEvent = {
+          type: GitRepoEventType.Synced,
+          gitrepo: name,
+          commit,
+          ...(error === null ? {} : { error }),
+        };
+        publishJson(this.nc, this.subjects.event('gitrepo', name), event);
+        return;
       }
-      const problems = await this.resolveAt(repo, commit);
-      const error = problems.length > 0 ? problems.join('\n') : null;
-      if (error !== null && error !== repo.error) this.logger.warn(`gitrepo ${name}: ${error}`);
-      await this.repos.recordSynced(name, commit, repo.generation, error);
-      this.syncs.inc({ outcome: error === null ? 'ok' : 'error' });
-      publishJson(this.nc, this.subjects.event('gitrepo', name), {
-        type: 'Synced',
-        gitrepo: name,
-        commit,
-        ...(error === null ? {} : { error }),
-      });
-    } finally {
-      this.schedulePoll(repo);
+      case 'failed': {
+        const { error } = outcome;
+        if (error !== previousError) this.logger.warn(`gitrepo ${name}: ${error}`);
+        await this.repos.recordError(name, error);
+        this.syncs.inc({ outcome: 'error' });
+        const event: GitRepoEvent = { type: GitRepoEventType.SyncFailed, gitrepo: name, error };
+        publishJson(this.nc, this.subjects.event('gitrepo', name), event);
+        return;
+      }
     }
   }
 
