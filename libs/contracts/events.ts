@@ -152,3 +152,71 @@ export const BundleEventSchema = z.object({
   bundle: z.string().min(1),
 });
 export type BundleEvent = z.infer<typeof BundleEventSchema>;
+
+/** Kinds of `flotilla.events.deployment.<cluster>` events. */
+export const DeploymentEventType = {
+  /** Deployments of one cluster changed state: every deployment one write changed. */
+  DeploymentsChanged: 'DeploymentsChanged',
+  /** One deployment changed state (what earlier hubs published). */
+  DeploymentChanged: 'DeploymentChanged',
+} as const;
+export type DeploymentEventType = (typeof DeploymentEventType)[keyof typeof DeploymentEventType];
+
+/**
+ * Published on `flotilla.events.deployment.<cluster>` when status reports (or an agent's sync)
+ * changed deployments of that cluster: every deployment one write changed, in one event.
+ */
+export const DeploymentsChangedEventSchema = z.object({
+  type: z.literal(DeploymentEventType.DeploymentsChanged),
+  cluster: z.string(),
+  deployments: z.array(z.object({ bundle: z.string(), state: z.string() })),
+  at: z.string(),
+});
+export type DeploymentsChangedEvent = z.infer<typeof DeploymentsChangedEventSchema>;
+
+/** One deployment whose reported state changed. */
+export interface DeploymentChange {
+  bundle: string;
+  cluster: string;
+  state: string;
+  at: string;
+}
+
+/**
+ * What a subscriber accepts on `flotilla.events.deployment.<cluster>`: a
+ * {@link DeploymentsChangedEvent} whose entries are read one by one (one without a bundle is
+ * skipped, not the event), or the single event of earlier hubs.
+ */
+const ReceivedDeploymentEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal(DeploymentEventType.DeploymentsChanged),
+    cluster: z.string(),
+    deployments: z.array(z.unknown()),
+    at: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal(DeploymentEventType.DeploymentChanged),
+    cluster: z.string(),
+    bundle: z.string(),
+    state: z.unknown(),
+    at: z.string().optional(),
+  }),
+]);
+const ReceivedDeploymentSchema = z.object({ bundle: z.string(), state: z.unknown() });
+
+/** The deployments a `flotilla.events.deployment.<cluster>` event is about; anything else is about none. */
+export function deploymentChangesOf(event: unknown): DeploymentChange[] {
+  const parsed = ReceivedDeploymentEventSchema.safeParse(event);
+  if (!parsed.success) return [];
+  const e = parsed.data;
+  const at = e.at ?? new Date().toISOString();
+  if (e.type === DeploymentEventType.DeploymentChanged) {
+    return [{ bundle: e.bundle, cluster: e.cluster, state: String(e.state), at }];
+  }
+  return e.deployments.flatMap((d) => {
+    const entry = ReceivedDeploymentSchema.safeParse(d);
+    return entry.success
+      ? [{ bundle: entry.data.bundle, cluster: e.cluster, state: String(entry.data.state), at }]
+      : [];
+  });
+}

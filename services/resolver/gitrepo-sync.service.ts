@@ -34,9 +34,12 @@ import {
   revisionId,
 } from '../../libs/bundles/index.js';
 import {
+  type BundleEvent,
+  BundleEventType,
   ClusterEventSchema,
   type DeploymentOptions,
   type GitRepoEvent,
+  GitRepoEventSchema,
   GitRepoEventType,
   GroupEventSchema,
   type Subjects,
@@ -147,11 +150,21 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       this.nc.subscribe(this.subjects.allEvents('gitrepo'), {
         queue: QUEUE,
         callback: (_e, msg) => {
-          const event = parseJson(msg.data) as { type?: string; gitrepo?: string } | undefined;
-          if (typeof event?.gitrepo !== 'string') return;
-          if (event.type === 'Deleted') void this.forget(event.gitrepo);
-          else if (event.type === 'Changed' || event.type === 'SyncRequested')
-            this.trigger(event.gitrepo, 'request');
+          const parsed = GitRepoEventSchema.safeParse(parseJson(msg.data));
+          if (!parsed.success) return;
+          const event = parsed.data;
+          switch (event.type) {
+            case GitRepoEventType.Deleted:
+              void this.forget(event.gitrepo);
+              return;
+            case GitRepoEventType.Changed:
+            case GitRepoEventType.SyncRequested:
+              this.trigger(event.gitrepo, 'request');
+              return;
+            case GitRepoEventType.Synced:
+            case GitRepoEventType.SyncFailed:
+              return; // the resolver's own
+          }
         },
       }),
       // Targeting depends on the clusters that exist, their labels and the groups, never on
@@ -591,7 +604,8 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   private announceTargets(bundle: string): void {
     // Bundle names may hold characters a subject token may not; the payload has the real name.
     const token = bundle.replace(/[.*>\s]/g, '_');
-    publishJson(this.nc, this.subjects.event('bundle', token), { type: 'TargetsChanged', bundle });
+    const event: BundleEvent = { type: BundleEventType.TargetsChanged, bundle };
+    publishJson(this.nc, this.subjects.event('bundle', token), event);
   }
 
   private async clusterRefs(): Promise<ClusterRef[]> {

@@ -23,6 +23,8 @@ import {
   type DeploymentOptions,
   DeploymentOptionsSchema,
   type DesiredState,
+  BundleEventSchema,
+  DeploymentEventType,
   type DeploymentsChangedEvent,
   deploymentChangesOf,
   INLINE_CONTENT_BYTES,
@@ -72,12 +74,6 @@ const COALESCE_MS = 250;
 const MAX_DESIRED_MESSAGE_BYTES = 512 * 1024;
 /** Inline content a sync reply may carry in all; what does not fit is fetched. */
 const SYNC_INLINE_BUDGET = 256 * 1024;
-
-/** Event asking delivery to act on a bundle (published by the resolver). */
-export interface BundleEvent {
-  type: 'TargetsChanged';
-  bundle: string;
-}
 
 /**
  * Delivers desired state: copies each bundle's targets (what Git asks) into deployments (what
@@ -150,10 +146,11 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       this.nc.subscribe(this.subjects.allEvents('bundle'), {
         queue: QUEUE,
         callback: (_err, msg) => {
-          const event = parseJson(msg.data) as Partial<BundleEvent> | undefined;
-          if (event?.type === 'TargetsChanged' && typeof event.bundle === 'string') {
+          // The resolver changed what Git asks of the bundle.
+          const event = BundleEventSchema.safeParse(parseJson(msg.data));
+          if (event.success) {
             this.dependentsCache = undefined;
-            this.deliver(event.bundle);
+            this.deliver(event.data.bundle);
           }
         },
       }),
@@ -589,7 +586,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       );
       if (notHeld.length > 0) {
         const event: DeploymentsChangedEvent = {
-          type: 'DeploymentsChanged',
+          type: DeploymentEventType.DeploymentsChanged,
           cluster,
           deployments: notHeld.map((bundle) => ({ bundle, state: 'Pending' })),
           at: new Date().toISOString(),
