@@ -9,7 +9,6 @@ import {
 } from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
-import type { DataSource } from 'typeorm';
 import {
   BundleError,
   type BundleSource,
@@ -48,6 +47,7 @@ import {
 import {
   BundleRepository,
   ClusterGroupRepository,
+  ClusterRepository,
   DeploymentRepository,
   type GitRepo,
   GitRepoRepository,
@@ -64,13 +64,7 @@ import { GitSource } from '../../libs/git/index.js';
 import { parseJson, publishJson } from '../../libs/nats/index.js';
 import { selectorFromObject } from '../../libs/selectors/index.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
-import {
-  DATA_SOURCE,
-  HUB_CONFIG,
-  METRICS_REGISTRY,
-  NATS_CONNECTION,
-  SUBJECTS,
-} from '../shared/tokens.js';
+import { HUB_CONFIG, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 
 const QUEUE = 'flotilla-resolver';
 /** Cluster and group changes within this window cause one re-resolution. */
@@ -124,11 +118,11 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SUBJECTS) private readonly subjects: Subjects,
     @Inject(HUB_CONFIG) private readonly config: ResolvedHubConfig,
-    @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(METRICS_REGISTRY) registry: Registry,
     private readonly repos: GitRepoRepository,
     private readonly bundles: BundleRepository,
     private readonly groups: ClusterGroupRepository,
+    private readonly clusters: ClusterRepository,
     private readonly deployments: DeploymentRepository,
   ) {
     this.renders = new Counter({
@@ -227,21 +221,8 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async sync(name: string, reason: SyncReason): Promise<void> {
-    const runner = this.ds.createQueryRunner();
-    await runner.connect();
-    try {
-      const locked = (await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
-        `gitrepo:${name}`,
-      ])) as { ok: boolean }[];
-      if (!locked[0]?.ok) return; // another replica is syncing it
-      try {
-        await this.syncLocked(name, reason);
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [`gitrepo:${name}`]);
-      }
-    } finally {
-      await runner.release();
-    }
+    // When another replica is syncing it, that sync is enough.
+    await this.repos.whileSyncLocked(name, () => this.syncLocked(name, reason));
   }
 
   /**
@@ -609,10 +590,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async clusterRefs(): Promise<ClusterRef[]> {
-    const rows: { name: string; labels: Record<string, string> }[] = await this.ds.query(
-      'SELECT name, labels FROM clusters ORDER BY name',
-    );
-    return rows;
+    return this.clusters.refs();
   }
 
   private async groupRequirements(): Promise<ClusterGroups> {
@@ -639,10 +617,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
 
   /** Targets of bundles that no longer exist are cleared, so delivery removes them. */
   private async cleanOrphans(): Promise<void> {
-    const rows: { bundle: string }[] = await this.ds.query(
-      'SELECT DISTINCT bundle FROM bundle_targets WHERE bundle NOT IN (SELECT name FROM bundles)',
-    );
-    const orphans = rows.map((r) => r.bundle);
+    const orphans = await this.deployments.orphanedTargetBundles();
     await this.deployments.clearTargets(orphans);
     for (const bundle of orphans) this.announceTargets(bundle);
   }

@@ -74,6 +74,14 @@ export class DeploymentRepository {
     });
   }
 
+  /** Bundles that have targets but no longer exist (their GitRepo was deleted). */
+  async orphanedTargetBundles(): Promise<string[]> {
+    const rows: { bundle: string }[] = await this.ds.query(
+      'SELECT DISTINCT bundle FROM bundle_targets WHERE bundle NOT IN (SELECT name FROM bundles)',
+    );
+    return rows.map((r) => r.bundle);
+  }
+
   /** What Git asks each cluster to run of `bundle` now. */
   async targetsOf(bundle: string): Promise<TargetRow[]> {
     return this.ds.query(
