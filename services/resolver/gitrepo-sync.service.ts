@@ -71,6 +71,8 @@ const QUEUE = 'flotilla-resolver';
 const RETARGET_DEBOUNCE_MS = 150;
 /** Longest the first bundle of a commit waits for the next ones before delivery hears of it. */
 const ANNOUNCE_GROUP_MS = 1000;
+/** A failed clearing of deleted bundles' targets is tried again after this long. */
+const ORPHANS_RETRY_MS = 1000;
 /** Bundles of one commit resolved at once. */
 const RESOLVE_CONCURRENCY = 4;
 
@@ -103,6 +105,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   private readonly sources = new Map<string, { key: string; source: GitSource }>();
   private readonly subs: Subscription[] = [];
   private retargetTimer: NodeJS.Timeout | undefined;
+  private orphansTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Fetches charts from Helm repositories and registries into `<dataDir>/helm-charts`. */
   private readonly charts: HelmChartFetcher;
@@ -612,7 +615,25 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     this.sources.delete(name);
     this.followsCharts.delete(name);
     await this.running.get(name);
-    await this.cleanOrphans();
+    await this.cleanOrphansOrRetry();
+  }
+
+  /**
+   * Clears the targets of deleted bundles; when that fails (PostgreSQL gone for a moment), logs
+   * it and tries again later: nothing else would, until the next deletion or restart.
+   */
+  private async cleanOrphansOrRetry(): Promise<void> {
+    try {
+      await this.cleanOrphans();
+    } catch (err) {
+      this.logger.error(`clearing the targets of deleted bundles: ${String(err)}`);
+      if (this.stopped || this.orphansTimer) return;
+      this.orphansTimer = setTimeout(() => {
+        this.orphansTimer = undefined;
+        if (!this.stopped) void this.cleanOrphansOrRetry();
+      }, ORPHANS_RETRY_MS);
+      this.orphansTimer.unref();
+    }
   }
 
   /** Targets of bundles that no longer exist are cleared, so delivery removes them. */
@@ -627,6 +648,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     for (const s of this.subs) s.unsubscribe();
     for (const t of this.timers.values()) clearTimeout(t);
     if (this.retargetTimer) clearTimeout(this.retargetTimer);
+    if (this.orphansTimer) clearTimeout(this.orphansTimer);
     await this.idle();
   }
 }

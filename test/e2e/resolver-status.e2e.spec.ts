@@ -71,4 +71,48 @@ describe('resolver status', () => {
     );
     expect(synced.status.error).toBeNull();
   });
+
+  it('a deleted GitRepo whose targets cannot be cleared at once has them cleared on a later try', async () => {
+    const repo = await git.createRepo('gone', { 'apps/web/cm.yaml': configMap('gone') });
+    await db.query(`INSERT INTO clusters (name, labels) VALUES ('g-1', '{"env":"gone"}')`);
+    await hub
+      .api()
+      .post('/api/v1/gitrepos')
+      .send({
+        name: 'gone',
+        url: repo.url,
+        paths: ['apps'],
+        pollingInterval: '0',
+        targets: [{ clusterSelector: 'env=gone' }],
+      })
+      .expect(201);
+    const targets = async () =>
+      Number(
+        (
+          await db.query<{ n: string }>(
+            `SELECT count(*) AS n FROM bundle_targets WHERE bundle = 'gone/web'`,
+          )
+        ).rows[0]!.n,
+      );
+    await eventually('gone/web targets g-1', targets, (n) => n === 1);
+
+    // The first try to clear the deleted bundle's targets fails (PostgreSQL gone for a moment).
+    await db.query(`CREATE SEQUENCE test_fail_clear;
+      CREATE FUNCTION test_fail_clear() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF nextval('test_fail_clear') = 1 THEN RAISE EXCEPTION 'injected failure'; END IF;
+        RETURN OLD;
+      END $$;
+      CREATE TRIGGER test_fail_clear BEFORE DELETE ON bundle_targets FOR EACH ROW
+        WHEN (OLD.bundle = 'gone/web') EXECUTE FUNCTION test_fail_clear()`);
+    try {
+      await hub.api().delete('/api/v1/gitrepos/gone').expect(204);
+      await eventually('gone/web targets cleared', targets, (n) => n === 0);
+      const fired = await db.query<{ n: string }>('SELECT last_value AS n FROM test_fail_clear');
+      expect(Number(fired.rows[0]!.n)).toBeGreaterThanOrEqual(2);
+    } finally {
+      await db.query(`DROP TRIGGER IF EXISTS test_fail_clear ON bundle_targets;
+        DROP FUNCTION IF EXISTS test_fail_clear(); DROP SEQUENCE IF EXISTS test_fail_clear`);
+    }
+  });
 });
