@@ -21,7 +21,7 @@ export type ClusterEventType = (typeof ClusterEventType)[keyof typeof ClusterEve
 
 /** Published on `flotilla.events.cluster.<name>` whenever a cluster is created, changed or deleted. */
 export const ClusterEventSchema = z.object({
-  type: z.enum(Object.values(ClusterEventType) as [ClusterEventType, ...ClusterEventType[]]),
+  type: z.enum(ClusterEventType),
   cluster: z.object({
     name: z.string(),
     labels: z.record(z.string(), z.string()),
@@ -79,7 +79,7 @@ export type GroupEventType = (typeof GroupEventType)[keyof typeof GroupEventType
 
 /** Published on `flotilla.events.group.<name>` when a cluster group is created, changed or deleted. */
 export const GroupEventSchema = z.object({
-  type: z.enum(Object.values(GroupEventType) as [GroupEventType, ...GroupEventType[]]),
+  type: z.enum(GroupEventType),
   group: z.string(),
   at: z.string(),
 });
