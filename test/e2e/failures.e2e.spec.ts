@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
+import { injectFailure } from '../support/failures.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
 let hub: TestHub;
@@ -49,10 +50,13 @@ describe('a resolver sync', () => {
 
     // Writing the bundle fails (as PostgreSQL refusing writes would make it), so neither its
     // new state nor its error can be recorded on the bundle.
-    await db.query(`CREATE FUNCTION test_fail_bundle() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN RAISE EXCEPTION 'injected failure writing bundle %', NEW.name; END $$;
-      CREATE TRIGGER test_fail_bundle BEFORE INSERT OR UPDATE ON bundles FOR EACH ROW
-        WHEN (NEW.name = 'res/web') EXECUTE FUNCTION test_fail_bundle()`);
+    const failure = await injectFailure(db, {
+      name: 'test_fail_bundle',
+      table: 'bundles',
+      on: 'INSERT OR UPDATE',
+      when: `NEW.name = 'res/web'`,
+      message: 'injected failure writing bundle res/web',
+    });
     let commit: string;
     try {
       commit = await git.commit('res', { 'apps/web/cm.yaml': configMap('web-v2') });
@@ -66,8 +70,7 @@ describe('a resolver sync', () => {
       // The last good commit stays.
       expect(failed.status.commit).toBe(first.status.commit);
     } finally {
-      await db.query(`DROP TRIGGER IF EXISTS test_fail_bundle ON bundles;
-        DROP FUNCTION IF EXISTS test_fail_bundle()`);
+      await failure.remove();
     }
     await hub.api().post('/api/v1/gitrepos/res/sync').expect(202);
     const synced = await eventually(
@@ -103,22 +106,20 @@ describe('a resolver sync', () => {
     await eventually('gone/web targets g-1', targets, (n) => n === 1);
 
     // The first try to clear the deleted bundle's targets fails (PostgreSQL gone for a moment).
-    await db.query(`CREATE SEQUENCE test_fail_clear;
-      CREATE FUNCTION test_fail_clear() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF nextval('test_fail_clear') = 1 THEN RAISE EXCEPTION 'injected failure'; END IF;
-        RETURN OLD;
-      END $$;
-      CREATE TRIGGER test_fail_clear BEFORE DELETE ON bundle_targets FOR EACH ROW
-        WHEN (OLD.bundle = 'gone/web') EXECUTE FUNCTION test_fail_clear()`);
+    const failure = await injectFailure(db, {
+      name: 'test_fail_clear',
+      table: 'bundle_targets',
+      on: 'DELETE',
+      when: `OLD.bundle = 'gone/web'`,
+      times: 1,
+    });
     try {
       await hub.api().delete('/api/v1/gitrepos/gone').expect(204);
       await eventually('gone/web targets cleared', targets, (n) => n === 0);
-      const fired = await db.query<{ n: string }>('SELECT last_value AS n FROM test_fail_clear');
-      expect(Number(fired.rows[0]!.n)).toBeGreaterThanOrEqual(2);
+      // It did fail once, and was cleared by a later try.
+      expect(await failure.fired()).toBeGreaterThanOrEqual(2);
     } finally {
-      await db.query(`DROP TRIGGER IF EXISTS test_fail_clear ON bundle_targets;
-        DROP FUNCTION IF EXISTS test_fail_clear(); DROP SEQUENCE IF EXISTS test_fail_clear`);
+      await failure.remove();
     }
   });
 });
@@ -171,30 +172,24 @@ describe('a delivery pass', () => {
 
     // Unpausing clears the holds and delivers to both clusters, in one pass; the delivery to p-2
     // fails (as a deadlock or a dropped connection would make it) until the trigger is dropped.
-    await db.query(`CREATE SEQUENCE test_fail_pass;
-      CREATE FUNCTION test_fail_pass() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        PERFORM nextval('test_fail_pass');
-        RAISE EXCEPTION 'injected failure';
-      END $$;
-      CREATE TRIGGER test_fail_pass BEFORE INSERT OR UPDATE ON deployments FOR EACH ROW
-        WHEN (NEW.bundle = 'pass/web' AND NEW.cluster = 'p-2')
-        EXECUTE FUNCTION test_fail_pass()`);
+    const failure = await injectFailure(db, {
+      name: 'test_fail_pass',
+      table: 'deployments',
+      on: 'INSERT OR UPDATE',
+      when: `NEW.bundle = 'pass/web' AND NEW.cluster = 'p-2'`,
+    });
     try {
       await git.commit('pass', { 'apps/web/fleet.yaml': 'paused: false\n' });
       await hub.api().post('/api/v1/gitrepos/pass/sync').expect(202);
       await eventually(
         'a pass failed on p-2',
-        async () =>
-          (await db.query<{ called: boolean }>('SELECT is_called AS called FROM test_fail_pass'))
-            .rows[0]!,
-        (row) => row.called,
+        () => failure.fired(),
+        (n) => n >= 1,
       );
       // Neither were the holds cleared nor p-1 delivered: nothing of the failed pass stayed.
       expect(await deliveryRows()).toEqual(paused);
     } finally {
-      await db.query(`DROP TRIGGER IF EXISTS test_fail_pass ON deployments;
-        DROP FUNCTION IF EXISTS test_fail_pass(); DROP SEQUENCE IF EXISTS test_fail_pass`);
+      await failure.remove();
     }
     // The retried pass delivers to both clusters.
     const delivered = await eventually(
