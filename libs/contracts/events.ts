@@ -198,11 +198,11 @@ const ReceivedDeploymentEventSchema = z.discriminatedUnion('type', [
     type: z.literal(DeploymentEventType.DeploymentChanged),
     cluster: z.string(),
     bundle: z.string(),
-    state: z.unknown(),
+    state: z.unknown().optional(),
     at: z.string().optional(),
   }),
 ]);
-const ReceivedDeploymentSchema = z.object({ bundle: z.string(), state: z.unknown() });
+const ReceivedDeploymentSchema = z.object({ bundle: z.string(), state: z.unknown().optional() });
 
 /** The deployments a `flotilla.events.deployment.<cluster>` event is about; anything else is about none. */
 export function deploymentChangesOf(event: unknown): DeploymentChange[] {
