@@ -136,4 +136,40 @@ describe('retargeting', () => {
     expect(syncsOf('flap', 'Synced')).toBe(3);
     expect(syncsOf('broken', 'SyncFailed')).toBe(1);
   });
+
+  it('a group whose selector changes retargets the GitRepos that target it', async () => {
+    const api = hub.api();
+    await api
+      .post('/api/v1/cluster-groups')
+      .send({ name: 'chosen', selector: 'env=nowhere' })
+      .expect(201);
+    const repo = await git.createRepo('grp', {
+      'apps/web/cm.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: grp}\ndata: {a: "1"}\n',
+    });
+    await api
+      .post('/api/v1/gitrepos')
+      .send({
+        name: 'grp',
+        url: repo.url,
+        paths: ['apps'],
+        pollingInterval: '0',
+        targets: [{ clusterGroup: 'chosen' }],
+      })
+      .expect(201);
+    await eventually(
+      'grp synced',
+      () => Promise.resolve(syncsOf('grp', 'Synced')),
+      (n) => n === 1,
+    );
+    expect(await deployedClusters('grp/web')).toEqual([]);
+    await api.put('/api/v1/cluster-groups/chosen').send({ selector: 'env=prod' }).expect(200);
+    await eventually(
+      'grp retargeted to the group',
+      () => deployedClusters('grp/web'),
+      (clusters) => clusters.length > 0,
+    );
+    // The env=prod clusters of the test above.
+    expect(await deployedClusters('grp/web')).toEqual(['flap-1', 'other-1']);
+  });
 });
