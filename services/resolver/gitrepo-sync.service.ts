@@ -87,7 +87,7 @@ type SyncOutcome =
   | { kind: 'failed'; error: string }
   /** A poll found nothing new. */
   | { kind: 'polled' }
-  /** Nothing to do: a retarget of a GitRepo that never synced. */
+  /** Nothing to do: a retarget of a GitRepo that never synced, or no commit to sync to. */
   | { kind: 'skipped' };
 
 /**
