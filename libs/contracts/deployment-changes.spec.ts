@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deploymentChangesOf } from './messages.js';
+import { deploymentChangesOf } from './events.js';
 
 const at = '2026-12-06T05:00:00.000Z';
 

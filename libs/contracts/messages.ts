@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { clusterStates } from './states.js';
 
 /** agent → hub on `flotilla.hub.<cluster>.heartbeat`. */
 export const HeartbeatSchema = z.object({
@@ -43,78 +42,3 @@ export const AgentRegisterResponseSchema = z.object({
   token: z.string(),
 });
 export type AgentRegisterResponse = z.infer<typeof AgentRegisterResponseSchema>;
-
-/** Published on `flotilla.events.cluster.<name>` whenever a cluster is created, changed or deleted. */
-export const ClusterEventSchema = z.object({
-  type: z.enum(['Registered', 'Updated', 'StateChanged', 'Deleted']),
-  cluster: z.object({
-    name: z.string(),
-    labels: z.record(z.string(), z.string()),
-    state: z.enum(clusterStates as [string, ...string[]]),
-    lastSeen: z.string().nullable(),
-  }),
-  previousState: z.string().nullable(),
-  at: z.string(),
-});
-export type ClusterEvent = z.infer<typeof ClusterEventSchema>;
-
-/** The `flotilla.events.cluster.<name>` event for a change of `cluster`. */
-export function clusterEvent(
-  type: ClusterEvent['type'],
-  cluster: { name: string; labels: Record<string, string>; state: string; lastSeen: Date | null },
-  previousState: string | null = null,
-): ClusterEvent {
-  return {
-    type,
-    cluster: {
-      name: cluster.name,
-      labels: cluster.labels,
-      state: cluster.state,
-      lastSeen: cluster.lastSeen?.toISOString() ?? null,
-    },
-    previousState,
-    at: new Date().toISOString(),
-  };
-}
-
-/** One deployment whose reported state changed. */
-export interface DeploymentChange {
-  bundle: string;
-  cluster: string;
-  state: string;
-  at: string;
-}
-
-/**
- * Published on `flotilla.events.deployment.<cluster>` when status reports changed deployments of
- * that cluster: every deployment one write changed, in one event.
- */
-export interface DeploymentsChangedEvent {
-  type: 'DeploymentsChanged';
-  cluster: string;
-  deployments: { bundle: string; state: string }[];
-  at: string;
-}
-
-/**
- * The deployments a `flotilla.events.deployment.<cluster>` event is about: a
- * {@link DeploymentsChangedEvent}, or one `{type: 'DeploymentChanged', bundle, cluster, state, at}`
- * (what earlier hubs published). Anything else is about none.
- */
-export function deploymentChangesOf(event: unknown): DeploymentChange[] {
-  if (typeof event !== 'object' || event === null) return [];
-  const e = event as Record<string, unknown>;
-  const at = typeof e.at === 'string' ? e.at : new Date().toISOString();
-  if (e.type === 'DeploymentChanged') {
-    return typeof e.bundle === 'string' && typeof e.cluster === 'string'
-      ? [{ bundle: e.bundle, cluster: e.cluster, state: String(e.state), at }]
-      : [];
-  }
-  if (e.type !== 'DeploymentsChanged' || typeof e.cluster !== 'string') return [];
-  if (!Array.isArray(e.deployments)) return [];
-  const cluster = e.cluster;
-  return e.deployments.flatMap((d: unknown) => {
-    const { bundle, state } = (d ?? {}) as { bundle?: unknown; state?: unknown };
-    return typeof bundle === 'string' ? [{ bundle, cluster, state: String(state), at }] : [];
-  });
-}

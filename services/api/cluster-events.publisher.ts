@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { type ClusterEvent, type Subjects, clusterEvent } from '../../libs/contracts/index.js';
+import { type ClusterEventType, type Subjects, clusterEvent } from '../../libs/contracts/index.js';
 import type { ClusterEntity } from '../../libs/db/index.js';
 import { publishJson } from '../../libs/nats/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
@@ -14,7 +14,7 @@ export class ClusterEventsPublisher {
   ) {}
 
   publish(
-    type: ClusterEvent['type'],
+    type: ClusterEventType,
     cluster: ClusterEntity,
     previousState: string | null = null,
   ): void {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Subjects } from '../../libs/contracts/index.js';
+import { type GroupEvent, GroupEventType, type Subjects } from '../../libs/contracts/index.js';
 import { publishJson } from '../../libs/nats/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 import {
@@ -40,12 +40,9 @@ export class ClusterGroupsService {
   ) {}
 
   /** Group membership decides targeting: the resolver re-targets on these. */
-  private announce(name: string, type: 'Changed' | 'Deleted'): void {
-    publishJson(this.nc, this.subjects.event('group', name), {
-      type,
-      group: name,
-      at: new Date().toISOString(),
-    });
+  private announce(name: string, type: GroupEvent['type']): void {
+    const event: GroupEvent = { type, group: name, at: new Date().toISOString() };
+    publishJson(this.nc, this.subjects.event('group', name), event);
   }
 
   async create(
@@ -56,7 +53,7 @@ export class ClusterGroupsService {
     if (nameError) throw new InvalidInputError(`name "${name}": ${nameError}`);
     const reqs = readSelector(selector);
     await this.groups.create(name, toLabelSelector(reqs));
-    this.announce(name, 'Changed');
+    this.announce(name, GroupEventType.Changed);
     return this.get(name);
   }
 
@@ -65,7 +62,7 @@ export class ClusterGroupsService {
     selector: unknown,
   ): Promise<GroupView & { clusters: string[]; summary: ClusterCounts }> {
     await this.groups.replaceSelector(name, toLabelSelector(readSelector(selector)));
-    this.announce(name, 'Changed');
+    this.announce(name, GroupEventType.Changed);
     return this.get(name);
   }
 
@@ -107,6 +104,6 @@ export class ClusterGroupsService {
 
   async delete(name: string): Promise<void> {
     await this.groups.delete(name);
-    this.announce(name, 'Deleted');
+    this.announce(name, GroupEventType.Deleted);
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import type { BootstrapResponse } from '../../libs/contracts/index.js';
+import { type BootstrapResponse, ClusterEventType } from '../../libs/contracts/index.js';
 import {
   ClusterRepository,
   DeploymentRepository,
@@ -58,7 +58,7 @@ export class ClustersService {
       const cluster = await this.clusters.create(name, labels, m);
       return { cluster, token: await this.tokens.createAgentToken(name, m) };
     });
-    this.events.publish('Registered', cluster);
+    this.events.publish(ClusterEventType.Registered, cluster);
     return { cluster: clusterView(cluster), token };
   }
 
@@ -87,7 +87,7 @@ export class ClustersService {
       const cluster = await this.clusters.create(name, merged.labels, m);
       return { cluster, token: await this.tokens.createAgentToken(name, m) };
     });
-    this.events.publish('Registered', cluster);
+    this.events.publish(ClusterEventType.Registered, cluster);
     return { cluster: { name: cluster.name, labels: cluster.labels }, token };
   }
 
@@ -105,7 +105,7 @@ export class ClustersService {
   async replaceLabels(name: string, labels: Record<string, string>): Promise<ClusterView> {
     assertValidCluster(name, labels);
     const cluster = await this.clusters.replaceLabels(name, labels);
-    this.events.publish('Updated', cluster);
+    this.events.publish(ClusterEventType.Updated, cluster);
     return clusterView(cluster);
   }
 
@@ -118,7 +118,7 @@ export class ClustersService {
       return this.clusters.delete(name, m);
     });
     await this.natsCredentials.publishRevocations();
-    this.events.publish('Deleted', cluster);
+    this.events.publish(ClusterEventType.Deleted, cluster);
   }
 
   /**

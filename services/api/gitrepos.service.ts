@@ -4,7 +4,7 @@ import { type Role, roleSatisfies } from '../../libs/auth/index.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { parseDuration } from '../../libs/config/config.js';
-import type { Subjects } from '../../libs/contracts/index.js';
+import { GitRepoEventType, type Subjects, gitRepoEvent } from '../../libs/contracts/index.js';
 import {
   BundleRepository,
   DeploymentRepository,
@@ -176,7 +176,7 @@ export class GitReposService {
 
   async create(body: z.infer<typeof GitRepoBody>) {
     const repo = await this.repos.create(body.name, toGitRepoSpec(body, this.config.fileUrlRoot));
-    this.announce(repo.name, 'Changed');
+    this.announce(repo.name, GitRepoEventType.Changed);
     return this.view(repo);
   }
 
@@ -186,7 +186,7 @@ export class GitReposService {
         `name in the body ("${body.name}") differs from the path ("${name}")`,
       );
     const repo = await this.repos.replace(name, toGitRepoSpec(body, this.config.fileUrlRoot));
-    this.announce(name, 'Changed');
+    this.announce(name, GitRepoEventType.Changed);
     return this.view(repo);
   }
 
@@ -234,7 +234,7 @@ export class GitReposService {
       toGitRepoSpec(merged, this.config.fileUrlRoot),
       body.generation,
     );
-    this.announce(name, 'Changed');
+    this.announce(name, GitRepoEventType.Changed);
     return this.view(repo);
   }
 
@@ -249,13 +249,13 @@ export class GitReposService {
 
   async delete(name: string): Promise<void> {
     await this.repos.delete(name);
-    this.announce(name, 'Deleted');
+    this.announce(name, GitRepoEventType.Deleted);
   }
 
   /** Asks the resolver to sync now. */
   async sync(name: string) {
     await this.repos.get(name);
-    this.announce(name, 'SyncRequested');
+    this.announce(name, GitRepoEventType.SyncRequested);
     return { name, syncRequestedAt: new Date().toISOString() };
   }
 
@@ -290,12 +290,8 @@ export class GitReposService {
     this.announce(repo, 'Changed');
   }
 
-  private announce(name: string, type: 'Changed' | 'Deleted' | 'SyncRequested'): void {
-    publishJson(this.nc, this.subjects.event('gitrepo', name), {
-      type,
-      gitrepo: name,
-      at: new Date().toISOString(),
-    });
+  private announce(name: string, type: Parameters<typeof gitRepoEvent>[0]): void {
+    publishJson(this.nc, this.subjects.event('gitrepo', name), gitRepoEvent(type, name));
   }
 
   private async view(r: GitRepo) {

@@ -12,7 +12,7 @@ import {
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Request } from 'express';
-import type { Subjects } from '../../libs/contracts/index.js';
+import { GitRepoEventType, type Subjects, gitRepoEvent } from '../../libs/contracts/index.js';
 import { GitRepoRepository, WebhookDeliveryRepository } from '../../libs/db/index.js';
 import {
   WebhookError,
@@ -104,11 +104,11 @@ export class WebhooksController {
       return WEBHOOK_RECEIVED;
     }
     for (const name of accepted) {
-      publishJson(this.nc, this.subjects.event('gitrepo', name), {
-        type: 'SyncRequested',
-        gitrepo: name,
-        at: new Date().toISOString(),
-      });
+      publishJson(
+        this.nc,
+        this.subjects.event('gitrepo', name),
+        gitRepoEvent(GitRepoEventType.SyncRequested, name),
+      );
     }
     return WEBHOOK_RECEIVED;
   }

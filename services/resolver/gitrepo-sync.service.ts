@@ -9,7 +9,6 @@ import {
 } from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
-import type { DataSource } from 'typeorm';
 import {
   BundleError,
   type BundleSource,
@@ -35,11 +34,23 @@ import {
   usesValuesFrom,
   type ValuesSource,
 } from '../../libs/bundles/index.js';
-import type { DeploymentOptions, Subjects } from '../../libs/contracts/index.js';
+import {
+  type BundleEvent,
+  BundleEventType,
+  ClusterEventSchema,
+  type DeploymentOptions,
+  type GitRepoEvent,
+  GitRepoEventSchema,
+  GitRepoEventType,
+  GroupEventSchema,
+  type Subjects,
+  changesTargeting,
+} from '../../libs/contracts/index.js';
 import type { Secret } from '../../libs/secrets/index.js';
 import {
   BundleRepository,
   ClusterGroupRepository,
+  ClusterRepository,
   DeploymentRepository,
   type GitRepo,
   GitRepoRepository,
@@ -56,24 +67,31 @@ import { GitSource } from '../../libs/git/index.js';
 import { parseJson, publishJson } from '../../libs/nats/index.js';
 import { selectorFromObject } from '../../libs/selectors/index.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
-import {
-  DATA_SOURCE,
-  HUB_CONFIG,
-  METRICS_REGISTRY,
-  NATS_CONNECTION,
-  SUBJECTS,
-} from '../shared/tokens.js';
+import { HUB_CONFIG, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 
 const QUEUE = 'flotilla-resolver';
 /** Cluster and group changes within this window cause one re-resolution. */
 const RETARGET_DEBOUNCE_MS = 150;
 /** Longest the first bundle of a commit waits for the next ones before delivery hears of it. */
 const ANNOUNCE_GROUP_MS = 1000;
+/** A failed clearing of deleted bundles' targets is tried again after this long. */
+const ORPHANS_RETRY_MS = 1000;
 /** Bundles of one commit resolved at once. */
 const RESOLVE_CONCURRENCY = 4;
 
 /** Why a sync runs: a new commit may exist (poll, webhook, request) or only targeting changed. */
 type SyncReason = 'poll' | 'request' | 'retarget';
+
+/** How a sync ended: what its status records. */
+type SyncOutcome =
+  /** Resolved at `commit`; `error` holds the GitRepo's own problems (bundles keep theirs). */
+  | { kind: 'synced'; commit: string; generation: number; error: string | null }
+  /** Nothing was resolved: the fetch or the resolution failed. */
+  | { kind: 'failed'; error: string }
+  /** A poll found nothing new. */
+  | { kind: 'polled' }
+  /** Nothing to do: a retarget of a GitRepo that never synced, or no commit to sync to. */
+  | { kind: 'skipped' };
 
 /**
  * The resolver: follows each GitRepo (polling and webhooks), finds its bundles, renders each
@@ -90,6 +108,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   private readonly sources = new Map<string, { key: string; source: GitSource }>();
   private readonly subs: Subscription[] = [];
   private retargetTimer: NodeJS.Timeout | undefined;
+  private orphansTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Fetches charts from Helm repositories and registries into `<dataDir>/helm-charts`. */
   private readonly charts: HelmChartFetcher;
@@ -105,11 +124,11 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SUBJECTS) private readonly subjects: Subjects,
     @Inject(HUB_CONFIG) private readonly config: ResolvedHubConfig,
-    @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(METRICS_REGISTRY) registry: Registry,
     private readonly repos: GitRepoRepository,
     private readonly bundles: BundleRepository,
     private readonly groups: ClusterGroupRepository,
+    private readonly clusters: ClusterRepository,
     private readonly deployments: DeploymentRepository,
   ) {
     this.renders = new Counter({
@@ -131,20 +150,37 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       this.nc.subscribe(this.subjects.allEvents('gitrepo'), {
         queue: QUEUE,
         callback: (_e, msg) => {
-          const event = parseJson(msg.data) as { type?: string; gitrepo?: string } | undefined;
-          if (typeof event?.gitrepo !== 'string') return;
-          if (event.type === 'Deleted') void this.forget(event.gitrepo);
-          else if (event.type === 'Changed' || event.type === 'SyncRequested')
-            this.trigger(event.gitrepo, 'request');
+          const parsed = GitRepoEventSchema.safeParse(parseJson(msg.data));
+          if (!parsed.success) return;
+          const event = parsed.data;
+          switch (event.type) {
+            case GitRepoEventType.Deleted:
+              void this.forget(event.gitrepo);
+              return;
+            case GitRepoEventType.Changed:
+            case GitRepoEventType.SyncRequested:
+              this.trigger(event.gitrepo, 'request');
+              return;
+            case GitRepoEventType.Synced:
+            case GitRepoEventType.SyncFailed:
+              return; // the resolver's own
+          }
         },
       }),
+      // Targeting depends on the clusters that exist, their labels and the groups, never on
+      // liveness: a cluster going Online or Offline re-resolves nothing.
       this.nc.subscribe(this.subjects.allEvents('cluster'), {
         queue: QUEUE,
-        callback: () => this.retargetSoon(),
+        callback: (_e, msg) => {
+          const event = ClusterEventSchema.safeParse(parseJson(msg.data));
+          if (event.success && changesTargeting(event.data.type)) this.retargetSoon();
+        },
       }),
       this.nc.subscribe(this.subjects.allEvents('group'), {
         queue: QUEUE,
-        callback: () => this.retargetSoon(),
+        callback: (_e, msg) => {
+          if (GroupEventSchema.safeParse(parseJson(msg.data)).success) this.retargetSoon();
+        },
       }),
     );
     await this.cleanOrphans();
@@ -191,73 +227,97 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async sync(name: string, reason: SyncReason): Promise<void> {
-    const runner = this.ds.createQueryRunner();
-    await runner.connect();
-    try {
-      const locked = (await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
-        `gitrepo:${name}`,
-      ])) as { ok: boolean }[];
-      if (!locked[0]?.ok) return; // another replica is syncing it
-      try {
-        await this.syncLocked(name, reason);
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [`gitrepo:${name}`]);
-      }
-    } finally {
-      await runner.release();
-    }
+    // When another replica is syncing it, that sync is enough.
+    await this.repos.whileSyncLocked(name, () => this.syncLocked(name, reason));
   }
 
+  /**
+   * Syncs `name`, then records how it went, whatever happened (Flux's `defer finalizeStatus`):
+   * an error anywhere on the way — the fetch, a bundle whose state cannot be written, the
+   * database — shows on the GitRepo and in a `SyncFailed` event, never only in the log.
+   */
   private async syncLocked(name: string, reason: SyncReason): Promise<void> {
-    let repo: GitRepo;
+    let repo: GitRepo | undefined;
+    let outcome: SyncOutcome;
     try {
       repo = await this.repos.get(name);
+      outcome = await this.syncRepo(repo, reason);
     } catch (err) {
-      if (err instanceof NotFoundError) return; // deleted meanwhile
-      throw err; // e.g. its secrets cannot be decrypted: logged by trigger()
+      if (repo === undefined && err instanceof NotFoundError) return; // deleted meanwhile
+      // A URL this hub refuses (a file:// URL outside FLOTILLA_FILE_URL_ROOT), a fetch that
+      // failed, secrets that cannot be decrypted, PostgreSQL gone for a moment.
+      outcome = { kind: 'failed', error: err instanceof Error ? err.message : String(err) };
+    } finally {
+      if (repo !== undefined) this.schedulePoll(repo);
     }
-    try {
-      let commit = repo.commit;
-      if (reason !== 'retarget' || commit === null) {
-        try {
-          // Inside the try: a URL this hub refuses (a file:// URL outside FLOTILLA_FILE_URL_ROOT)
-          // is shown on the GitRepo like any other sync error.
-          const source = this.sourceFor(repo);
-          commit = await source.resolve(
+    await this.finalizeStatus(name, repo?.error ?? null, outcome);
+  }
+
+  /** One sync of `repo`: fetches unless only targeting changed, then resolves if needed. */
+  private async syncRepo(repo: GitRepo, reason: SyncReason): Promise<SyncOutcome> {
+    // A GitRepo that never synced targets nothing yet: its own poll or request fetches it.
+    if (reason === 'retarget' && repo.commit === null) return { kind: 'skipped' };
+    const commit =
+      reason === 'retarget'
+        ? repo.commit
+        : await this.sourceFor(repo).resolve(
             repo.revision ? { revision: repo.revision } : { branch: repo.branch ?? 'main' },
           );
-        } catch (err) {
-          const message = err instanceof Error ? err.message : String(err);
-          if (message !== repo.error) this.logger.warn(`gitrepo ${name}: ${message}`);
-          await this.repos.recordError(name, message);
-          this.syncs.inc({ outcome: 'error' });
-          publishJson(this.nc, this.subjects.event('gitrepo', name), {
-            type: 'SyncFailed',
-            gitrepo: name,
-            error: message,
-          });
-          return;
-        }
-      }
-      if (commit === null) return;
-      const changed = commit !== repo.commit || repo.generation !== repo.syncedGeneration;
-      if (reason === 'poll' && !changed && repo.error === null && !this.followsCharts.has(name)) {
+    if (commit === null) return { kind: 'skipped' };
+    const changed = commit !== repo.commit || repo.generation !== repo.syncedGeneration;
+    if (
+      reason === 'poll' &&
+      !changed &&
+      repo.error === null &&
+      !this.followsCharts.has(repo.name)
+    ) {
+      return { kind: 'polled' };
+    }
+    const problems = await this.resolveAt(repo, commit);
+    return {
+      kind: 'synced',
+      commit,
+      generation: repo.generation,
+      error: problems.length > 0 ? problems.join('\n') : null,
+    };
+  }
+
+  /** Writes a sync's outcome on the GitRepo, counts it, and announces it. */
+  private async finalizeStatus(
+    name: string,
+    previousError: string | null,
+    outcome: SyncOutcome,
+  ): Promise<void> {
+    switch (outcome.kind) {
+      case 'skipped':
+        return;
+      case 'polled':
         await this.repos.recordPolled(name);
         return;
+      case 'synced': {
+        const { commit, generation, error } = outcome;
+        if (error !== null && error !== previousError)
+          this.logger.warn(`gitrepo ${name}: ${error}`);
+        await this.repos.recordSynced(name, commit, generation, error);
+        this.syncs.inc({ outcome: error === null ? 'ok' : 'error' });
+        const event: GitRepoEvent = {
+          type: GitRepoEventType.Synced,
+          gitrepo: name,
+          commit,
+          ...(error === null ? {} : { error }),
+        };
+        publishJson(this.nc, this.subjects.event('gitrepo', name), event);
+        return;
       }
-      const problems = await this.resolveAt(repo, commit);
-      const error = problems.length > 0 ? problems.join('\n') : null;
-      if (error !== null && error !== repo.error) this.logger.warn(`gitrepo ${name}: ${error}`);
-      await this.repos.recordSynced(name, commit, repo.generation, error);
-      this.syncs.inc({ outcome: error === null ? 'ok' : 'error' });
-      publishJson(this.nc, this.subjects.event('gitrepo', name), {
-        type: 'Synced',
-        gitrepo: name,
-        commit,
-        ...(error === null ? {} : { error }),
-      });
-    } finally {
-      this.schedulePoll(repo);
+      case 'failed': {
+        const { error } = outcome;
+        if (error !== previousError) this.logger.warn(`gitrepo ${name}: ${error}`);
+        await this.repos.recordError(name, error);
+        this.syncs.inc({ outcome: 'error' });
+        const event: GitRepoEvent = { type: GitRepoEventType.SyncFailed, gitrepo: name, error };
+        publishJson(this.nc, this.subjects.event('gitrepo', name), event);
+        return;
+      }
     }
   }
 
@@ -555,14 +615,12 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   private announceTargets(bundle: string): void {
     // Bundle names may hold characters a subject token may not; the payload has the real name.
     const token = bundle.replace(/[.*>\s]/g, '_');
-    publishJson(this.nc, this.subjects.event('bundle', token), { type: 'TargetsChanged', bundle });
+    const event: BundleEvent = { type: BundleEventType.TargetsChanged, bundle };
+    publishJson(this.nc, this.subjects.event('bundle', token), event);
   }
 
   private async clusterRefs(): Promise<ClusterRef[]> {
-    const rows: { name: string; labels: Record<string, string> }[] = await this.ds.query(
-      'SELECT name, labels FROM clusters ORDER BY name',
-    );
-    return rows;
+    return this.clusters.refs();
   }
 
   private async groupRequirements(): Promise<ClusterGroups> {
@@ -584,15 +642,30 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     this.sources.delete(name);
     this.followsCharts.delete(name);
     await this.running.get(name);
-    await this.cleanOrphans();
+    await this.cleanOrphansOrRetry();
+  }
+
+  /**
+   * Clears the targets of deleted bundles; when that fails (PostgreSQL gone for a moment), logs
+   * it and tries again later: nothing else would, until the next deletion or restart.
+   */
+  private async cleanOrphansOrRetry(): Promise<void> {
+    try {
+      await this.cleanOrphans();
+    } catch (err) {
+      this.logger.error(`clearing the targets of deleted bundles: ${String(err)}`);
+      if (this.stopped || this.orphansTimer) return;
+      this.orphansTimer = setTimeout(() => {
+        this.orphansTimer = undefined;
+        if (!this.stopped) void this.cleanOrphansOrRetry();
+      }, ORPHANS_RETRY_MS);
+      this.orphansTimer.unref();
+    }
   }
 
   /** Targets of bundles that no longer exist are cleared, so delivery removes them. */
   private async cleanOrphans(): Promise<void> {
-    const rows: { bundle: string }[] = await this.ds.query(
-      'SELECT DISTINCT bundle FROM bundle_targets WHERE bundle NOT IN (SELECT name FROM bundles)',
-    );
-    const orphans = rows.map((r) => r.bundle);
+    const orphans = await this.deployments.orphanedTargetBundles();
     await this.deployments.clearTargets(orphans);
     for (const bundle of orphans) this.announceTargets(bundle);
   }
@@ -602,6 +675,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     for (const s of this.subs) s.unsubscribe();
     for (const t of this.timers.values()) clearTimeout(t);
     if (this.retargetTimer) clearTimeout(this.retargetTimer);
+    if (this.orphansTimer) clearTimeout(this.orphansTimer);
     await this.idle();
   }
 }

@@ -23,6 +23,8 @@ import {
   type DeploymentOptions,
   DeploymentOptionsSchema,
   type DesiredState,
+  BundleEventSchema,
+  DeploymentEventType,
   type DeploymentsChangedEvent,
   deploymentChangesOf,
   INLINE_CONTENT_BYTES,
@@ -72,12 +74,6 @@ const COALESCE_MS = 250;
 const MAX_DESIRED_MESSAGE_BYTES = 512 * 1024;
 /** Inline content a sync reply may carry in all; what does not fit is fetched. */
 const SYNC_INLINE_BUDGET = 256 * 1024;
-
-/** Event asking delivery to act on a bundle (published by the resolver). */
-export interface BundleEvent {
-  type: 'TargetsChanged';
-  bundle: string;
-}
 
 /**
  * Delivers desired state: copies each bundle's targets (what Git asks) into deployments (what
@@ -150,10 +146,11 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       this.nc.subscribe(this.subjects.allEvents('bundle'), {
         queue: QUEUE,
         callback: (_err, msg) => {
-          const event = parseJson(msg.data) as Partial<BundleEvent> | undefined;
-          if (event?.type === 'TargetsChanged' && typeof event.bundle === 'string') {
+          // The resolver changed what Git asks of the bundle.
+          const event = BundleEventSchema.safeParse(parseJson(msg.data));
+          if (event.success) {
             this.dependentsCache = undefined;
-            this.deliver(event.bundle);
+            this.deliver(event.data.bundle);
           }
         },
       }),
@@ -213,7 +210,9 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
 
   /**
    * A pass that failed (PostgreSQL gone for a moment, a deadlock with a status write) rolled
-   * back: nothing was sent, so the bundle is delivered again, after 1 s, doubling up to 30 s.
+   * back its holds, rollbacks and deliveries (one transaction) and sent nothing, so the bundle is
+   * delivered again, after 1 s, doubling up to 30 s. The rollout controller's record, written
+   * before, is re-planned from what the clusters report on that pass.
    */
   private retryLater(bundle: string): void {
     if (this.stopping) return;
@@ -271,19 +270,25 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       ...dependencyHolds,
       ...(await this.holdIfPaused(bundle)),
     ]);
-    if (held.size === 0) {
-      await this.deployments.clearHolds(bundle);
-    } else {
-      const targets = await this.deployments.targetClusters(bundle);
-      await this.deployments.setHolds(
-        bundle,
-        new Map(targets.map((c) => [c, held.get(c) ?? null])),
-      );
-    }
-    const changes = [
-      ...(await this.deployments.setDesired(bundle, decision.rollbacks)),
-      ...(await this.deployments.deliverTargets(bundle, [...held.keys()])),
-    ];
+    // Holds, rollbacks and targets are written together: a pass that fails midway leaves the
+    // deployments as they were (and sends nothing), and runs again (`retryLater`).
+    const changes = await this.ds.transaction(async (m) => {
+      if (held.size === 0) {
+        await this.deployments.clearHolds(bundle, m);
+      } else {
+        const targets = await this.deployments.targetClusters(bundle, m);
+        await this.deployments.setHolds(
+          bundle,
+          new Map(targets.map((c) => [c, held.get(c) ?? null])),
+          m,
+        );
+      }
+      return [
+        ...(await this.deployments.setDesired(bundle, decision.rollbacks, m)),
+        ...(await this.deployments.deliverTargets(bundle, [...held.keys()], m)),
+      ];
+    });
+    // Only what was committed is queued for the agents.
     await this.publish(changes);
     if (decision.rollout && !TERMINAL_ROLLOUT_STATES.includes(decision.rollout.state)) {
       this.rolling.add(bundle);
@@ -581,7 +586,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       );
       if (notHeld.length > 0) {
         const event: DeploymentsChangedEvent = {
-          type: 'DeploymentsChanged',
+          type: DeploymentEventType.DeploymentsChanged,
           cluster,
           deployments: notHeld.map((bundle) => ({ bundle, state: 'Pending' })),
           at: new Date().toISOString(),

@@ -7,7 +7,12 @@ import {
 } from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
-import { HeartbeatSchema, type Subjects, clusterEvent } from '../../libs/contracts/index.js';
+import {
+  ClusterEventType,
+  HeartbeatSchema,
+  type Subjects,
+  clusterEvent,
+} from '../../libs/contracts/index.js';
 import {
   ClusterRepository,
   type HeartbeatRecord,
@@ -194,7 +199,7 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
       publishJson(
         this.nc,
         this.subjects.event('cluster', cluster.name),
-        clusterEvent('StateChanged', cluster, previousState),
+        clusterEvent(ClusterEventType.StateChanged, cluster, previousState),
       );
     }
   }

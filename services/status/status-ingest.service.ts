@@ -9,6 +9,7 @@ import { type ConsumerMessages, type JsMsg, jetstream, jetstreamManager } from '
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
 import {
+  DeploymentEventType,
   type DeploymentsChangedEvent,
   StatusMessageSchema,
   reportsOf,
@@ -225,7 +226,12 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
       for (const c of changed) {
         let event = byCluster.get(c.cluster);
         if (event === undefined) {
-          event = { type: 'DeploymentsChanged', cluster: c.cluster, deployments: [], at };
+          event = {
+            type: DeploymentEventType.DeploymentsChanged,
+            cluster: c.cluster,
+            deployments: [],
+            at,
+          };
           byCluster.set(c.cluster, event);
         }
         event.deployments.push({ bundle: c.bundle, state: c.state });

@@ -51,6 +51,11 @@ export class ClusterRepository {
   }
 
   /** The named cluster, or NotFoundError. */
+  /** Every cluster's name and labels, by name: what targeting reads. */
+  async refs(): Promise<{ name: string; labels: Record<string, string> }[]> {
+    return this.ds.query('SELECT name, labels FROM clusters ORDER BY name');
+  }
+
   async get(name: string): Promise<ClusterEntity> {
     const found = await this.repo.findOneBy({ name });
     if (!found) throw new NotFoundError(`cluster "${name}" not found`);

@@ -105,3 +105,66 @@ describe('delivery leases', () => {
     expect(await deployments.acquireLease('demo/web', 'a', 10_000)).toBe(true);
   });
 });
+
+describe('a delivery pass in one transaction', () => {
+  it("holds and deliveries written with the pass's manager are undone together when it fails", async () => {
+    await bundles.save({
+      name: 'demo/tx',
+      gitrepo: 'demo',
+      dir: 'tx',
+      kind: 'raw',
+      commit: 'c1',
+      options: { correctDrift: false, keepResources: false, forceConflicts: false },
+      rolloutStrategy: null,
+      dependsOn: [],
+      error: null,
+      errorCommit: null,
+    });
+    await deployments.replaceTargets('demo/tx', [
+      { cluster: 'a', revision: r1, commit: 'c1' },
+      { cluster: 'b', revision: r1, commit: 'c1' },
+    ]);
+    await deployments.setHolds(
+      'demo/tx',
+      new Map([
+        ['a', 'held'],
+        ['b', 'held'],
+      ]),
+    );
+    const state = async () => ({
+      holds: await ds.query(
+        `SELECT cluster, hold_reason FROM bundle_targets WHERE bundle = 'demo/tx' ORDER BY cluster`,
+      ),
+      desired: await ds.query(
+        `SELECT cluster FROM deployments WHERE bundle = 'demo/tx' AND desired_revision IS NOT NULL`,
+      ),
+    });
+    const before = await state();
+    await expect(
+      ds.transaction(async (m) => {
+        await deployments.clearHolds('demo/tx', m);
+        expect(await deployments.deliverTargets('demo/tx', [], m)).toHaveLength(2);
+        throw new Error('the pass failed after its writes');
+      }),
+    ).rejects.toThrow('the pass failed');
+    expect(await state()).toEqual(before);
+    expect(before).toEqual({
+      holds: [
+        { cluster: 'a', hold_reason: 'held' },
+        { cluster: 'b', hold_reason: 'held' },
+      ],
+      desired: [],
+    });
+  });
+});
+
+describe('orphaned targets', () => {
+  it('are those of bundles that no longer exist', async () => {
+    await deployments.replaceTargets('demo/gone', [{ cluster: 'a', revision: r1, commit: 'c1' }]);
+    const orphans = await deployments.orphanedTargetBundles();
+    expect(orphans).toContain('demo/gone');
+    expect(orphans).not.toContain('demo/tx');
+    await deployments.clearTargets(['demo/gone']);
+    expect(await deployments.orphanedTargetBundles()).not.toContain('demo/gone');
+  });
+});

@@ -1,5 +1,5 @@
 import { queryReturning } from '../returning.js';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { ReportedState } from '../../contracts/delivery.js';
 
 /** What Git says one cluster should run for a bundle. */
@@ -74,6 +74,14 @@ export class DeploymentRepository {
     });
   }
 
+  /** Bundles that have targets but no longer exist (their GitRepo was deleted). */
+  async orphanedTargetBundles(): Promise<string[]> {
+    const rows: { bundle: string }[] = await this.ds.query(
+      'SELECT DISTINCT bundle FROM bundle_targets WHERE bundle NOT IN (SELECT name FROM bundles)',
+    );
+    return rows.map((r) => r.bundle);
+  }
+
   /** What Git asks each cluster to run of `bundle` now. */
   async targetsOf(bundle: string): Promise<TargetRow[]> {
     return this.ds.query(
@@ -99,10 +107,15 @@ export class DeploymentRepository {
   /**
    * Sets every deployment of `bundle` to its target, except on the `held` clusters, and returns
    * what changed: Upserts for new or moved deployments, Removes for clusters no longer
-   * targeted. Idempotent: a second call returns nothing.
+   * targeted. Idempotent: a second call returns nothing. Runs in `manager`'s transaction when
+   * given, in its own otherwise.
    */
-  async deliverTargets(bundle: string, held: string[] = []): Promise<DesiredChange[]> {
-    return this.ds.transaction(async (m) => {
+  async deliverTargets(
+    bundle: string,
+    held: string[] = [],
+    manager?: EntityManager,
+  ): Promise<DesiredChange[]> {
+    const deliver = async (m: EntityManager): Promise<DesiredChange[]> => {
       const upserts: { cluster: string; revision: string; commit: string }[] = await m.query(
         `INSERT INTO deployments (bundle, cluster, desired_revision, desired_commit, desired_at)
          SELECT t.bundle, t.cluster, t.revision, t.commit, now() FROM bundle_targets t
@@ -128,7 +141,8 @@ export class DeploymentRepository {
         ...upserts.map((u): DesiredChange => ({ kind: 'Upsert', bundle, ...u })),
         ...removed.map((r): DesiredChange => ({ kind: 'Remove', bundle, cluster: r.cluster })),
       ];
-    });
+    };
+    return manager === undefined ? this.ds.transaction(deliver) : deliver(manager);
   }
 
   /** Everything a cluster should hold: Upserts for desired revisions, Removes for pending removals. */
@@ -289,9 +303,13 @@ export class DeploymentRepository {
   }
 
   /** Sets (or clears, with null) why each named cluster is held back from its target. */
-  async setHolds(bundle: string, holds: Map<string, string | null>): Promise<void> {
+  async setHolds(
+    bundle: string,
+    holds: Map<string, string | null>,
+    manager: EntityManager = this.ds.manager,
+  ): Promise<void> {
     if (holds.size === 0) return;
-    await this.ds.query(
+    await manager.query(
       `UPDATE bundle_targets t SET hold_reason = h.reason
          FROM unnest($2::text[], $3::text[]) AS h(cluster, reason)
         WHERE t.bundle = $1 AND t.cluster = h.cluster AND t.hold_reason IS DISTINCT FROM h.reason`,
@@ -306,6 +324,7 @@ export class DeploymentRepository {
   async setDesired(
     bundle: string,
     changes: { cluster: string; revision: string | null; commit: string | null }[],
+    manager: EntityManager = this.ds.manager,
   ): Promise<DesiredChange[]> {
     if (changes.length === 0) return [];
     const rows = await queryReturning<{
@@ -313,7 +332,7 @@ export class DeploymentRepository {
       revision: string | null;
       commit: string | null;
     }>(
-      this.ds,
+      manager,
       `UPDATE deployments d SET desired_revision = c.revision, desired_commit = c.commit, desired_at = now()
          FROM unnest($2::text[], $3::text[], $4::text[]) AS c(cluster, revision, commit)
         WHERE d.bundle = $1 AND d.cluster = c.cluster AND d.desired_revision IS DISTINCT FROM c.revision
@@ -411,16 +430,19 @@ export class DeploymentRepository {
   }
 
   /** Clears every hold of a bundle. */
-  async clearHolds(bundle: string): Promise<void> {
-    await this.ds.query(
+  async clearHolds(bundle: string, manager: EntityManager = this.ds.manager): Promise<void> {
+    await manager.query(
       'UPDATE bundle_targets SET hold_reason = NULL WHERE bundle = $1 AND hold_reason IS NOT NULL',
       [bundle],
     );
   }
 
   /** Target clusters of a bundle. */
-  async targetClusters(bundle: string): Promise<string[]> {
-    const rows: { cluster: string }[] = await this.ds.query(
+  async targetClusters(
+    bundle: string,
+    manager: EntityManager = this.ds.manager,
+  ): Promise<string[]> {
+    const rows: { cluster: string }[] = await manager.query(
       'SELECT cluster FROM bundle_targets WHERE bundle = $1 ORDER BY cluster',
       [bundle],
     );

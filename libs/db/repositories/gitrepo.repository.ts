@@ -59,6 +59,29 @@ export class GitRepoRepository {
     return this.get(name);
   }
 
+  /**
+   * Runs `sync` holding the GitRepo's sync lock (a PostgreSQL advisory lock, so one replica
+   * syncs a GitRepo at a time); returns false without running it when another holds the lock.
+   */
+  async whileSyncLocked(name: string, sync: () => Promise<void>): Promise<boolean> {
+    const runner = this.ds.createQueryRunner();
+    await runner.connect();
+    try {
+      const locked = (await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
+        `gitrepo:${name}`,
+      ])) as { ok: boolean }[];
+      if (!locked[0]?.ok) return false;
+      try {
+        await sync();
+        return true;
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [`gitrepo:${name}`]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
   async get(name: string): Promise<GitRepo> {
     const found = await this.repo.findOneBy({ name });
     if (!found) throw new NotFoundError(`gitrepo "${name}" not found`);

@@ -1,0 +1,222 @@
+import { z } from 'zod';
+import { clusterStates } from './states.js';
+
+/**
+ * Hub-internal change events on `flotilla.events.<kind>.<name>`: their names and payloads. A
+ * subscriber parses what it receives with the schema of its kind and ignores what does not parse.
+ */
+
+/** Kinds of `flotilla.events.cluster.<name>` events. */
+export const ClusterEventType = {
+  /** A cluster was registered (by a manager or its agent). */
+  Registered: 'Registered',
+  /** A cluster's labels were replaced. */
+  Updated: 'Updated',
+  /** A cluster's liveness changed (Pending, Online, Offline), from its heartbeats. */
+  StateChanged: 'StateChanged',
+  /** A cluster was deleted. */
+  Deleted: 'Deleted',
+} as const;
+export type ClusterEventType = (typeof ClusterEventType)[keyof typeof ClusterEventType];
+
+/** Published on `flotilla.events.cluster.<name>` whenever a cluster is created, changed or deleted. */
+export const ClusterEventSchema = z.object({
+  type: z.enum(ClusterEventType),
+  cluster: z.object({
+    name: z.string(),
+    labels: z.record(z.string(), z.string()),
+    state: z.enum(clusterStates as [string, ...string[]]),
+    lastSeen: z.string().nullable(),
+  }),
+  previousState: z.string().nullable(),
+  at: z.string(),
+});
+export type ClusterEvent = z.infer<typeof ClusterEventSchema>;
+
+/** The `flotilla.events.cluster.<name>` event for a change of `cluster`. */
+export function clusterEvent(
+  type: ClusterEventType,
+  cluster: { name: string; labels: Record<string, string>; state: string; lastSeen: Date | null },
+  previousState: string | null = null,
+): ClusterEvent {
+  return {
+    type,
+    cluster: {
+      name: cluster.name,
+      labels: cluster.labels,
+      state: cluster.state,
+      lastSeen: cluster.lastSeen?.toISOString() ?? null,
+    },
+    previousState,
+    at: new Date().toISOString(),
+  };
+}
+
+/**
+ * Whether a cluster event can change which bundles target which clusters: targeting depends on
+ * the clusters that exist and their labels (group membership too is a matter of labels), never
+ * on their liveness.
+ */
+export function changesTargeting(type: ClusterEventType): boolean {
+  switch (type) {
+    case ClusterEventType.Registered:
+    case ClusterEventType.Updated:
+    case ClusterEventType.Deleted:
+      return true;
+    case ClusterEventType.StateChanged:
+      return false;
+  }
+}
+
+/** Kinds of `flotilla.events.group.<name>` events. */
+export const GroupEventType = {
+  /** A cluster group was created or its selector replaced. */
+  Changed: 'Changed',
+  /** A cluster group was deleted. */
+  Deleted: 'Deleted',
+} as const;
+export type GroupEventType = (typeof GroupEventType)[keyof typeof GroupEventType];
+
+/** Published on `flotilla.events.group.<name>` when a cluster group is created, changed or deleted. */
+export const GroupEventSchema = z.object({
+  type: z.enum(GroupEventType),
+  group: z.string(),
+  at: z.string(),
+});
+export type GroupEvent = z.infer<typeof GroupEventSchema>;
+
+/** Kinds of `flotilla.events.gitrepo.<name>` events. */
+export const GitRepoEventType = {
+  /** A GitRepo was created or its spec replaced (API): the resolver syncs it. */
+  Changed: 'Changed',
+  /** A sync was asked for (API or a push webhook): the resolver syncs it. */
+  SyncRequested: 'SyncRequested',
+  /** A GitRepo was deleted (API): its bundles leave every cluster. */
+  Deleted: 'Deleted',
+  /** The resolver synced it at `commit`; `error` holds the GitRepo's problems, if any. */
+  Synced: 'Synced',
+  /** The resolver could not sync it (fetch or resolution failed); `error` says why. */
+  SyncFailed: 'SyncFailed',
+} as const;
+export type GitRepoEventType = (typeof GitRepoEventType)[keyof typeof GitRepoEventType];
+
+/** Published on `flotilla.events.gitrepo.<name>` by the API, webhooks and the resolver. */
+export const GitRepoEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.enum([
+      GitRepoEventType.Changed,
+      GitRepoEventType.SyncRequested,
+      GitRepoEventType.Deleted,
+    ]),
+    gitrepo: z.string(),
+    at: z.string(),
+  }),
+  z.object({
+    type: z.literal(GitRepoEventType.Synced),
+    gitrepo: z.string(),
+    commit: z.string(),
+    error: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal(GitRepoEventType.SyncFailed),
+    gitrepo: z.string(),
+    error: z.string(),
+  }),
+]);
+export type GitRepoEvent = z.infer<typeof GitRepoEventSchema>;
+
+/** The event the API and webhooks publish about `gitrepo`. */
+export function gitRepoEvent(
+  type:
+    | typeof GitRepoEventType.Changed
+    | typeof GitRepoEventType.SyncRequested
+    | typeof GitRepoEventType.Deleted,
+  gitrepo: string,
+): GitRepoEvent {
+  return { type, gitrepo, at: new Date().toISOString() };
+}
+
+/** Kinds of `flotilla.events.bundle.<token>` events. */
+export const BundleEventType = {
+  /** The resolver changed what Git asks clusters to run of the bundle: delivery acts on it. */
+  TargetsChanged: 'TargetsChanged',
+} as const;
+export type BundleEventType = (typeof BundleEventType)[keyof typeof BundleEventType];
+
+/**
+ * Published on `flotilla.events.bundle.<token>` (the name with the characters a subject token
+ * may not hold replaced): the payload carries the bundle's real name.
+ */
+export const BundleEventSchema = z.object({
+  type: z.literal(BundleEventType.TargetsChanged),
+  bundle: z.string().min(1),
+});
+export type BundleEvent = z.infer<typeof BundleEventSchema>;
+
+/** Kinds of `flotilla.events.deployment.<cluster>` events. */
+export const DeploymentEventType = {
+  /** Deployments of one cluster changed state: every deployment one write changed. */
+  DeploymentsChanged: 'DeploymentsChanged',
+  /** One deployment changed state (what earlier hubs published). */
+  DeploymentChanged: 'DeploymentChanged',
+} as const;
+export type DeploymentEventType = (typeof DeploymentEventType)[keyof typeof DeploymentEventType];
+
+/**
+ * Published on `flotilla.events.deployment.<cluster>` when status reports (or an agent's sync)
+ * changed deployments of that cluster: every deployment one write changed, in one event.
+ */
+export const DeploymentsChangedEventSchema = z.object({
+  type: z.literal(DeploymentEventType.DeploymentsChanged),
+  cluster: z.string(),
+  deployments: z.array(z.object({ bundle: z.string(), state: z.string() })),
+  at: z.string(),
+});
+export type DeploymentsChangedEvent = z.infer<typeof DeploymentsChangedEventSchema>;
+
+/** One deployment whose reported state changed. */
+export interface DeploymentChange {
+  bundle: string;
+  cluster: string;
+  state: string;
+  at: string;
+}
+
+/**
+ * What a subscriber accepts on `flotilla.events.deployment.<cluster>`: a
+ * {@link DeploymentsChangedEvent} whose entries are read one by one (one without a bundle is
+ * skipped, not the event), or the single event of earlier hubs.
+ */
+const ReceivedDeploymentEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal(DeploymentEventType.DeploymentsChanged),
+    cluster: z.string(),
+    deployments: z.array(z.unknown()),
+    at: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal(DeploymentEventType.DeploymentChanged),
+    cluster: z.string(),
+    bundle: z.string(),
+    state: z.unknown().optional(),
+    at: z.string().optional(),
+  }),
+]);
+const ReceivedDeploymentSchema = z.object({ bundle: z.string(), state: z.unknown().optional() });
+
+/** The deployments a `flotilla.events.deployment.<cluster>` event is about; anything else is about none. */
+export function deploymentChangesOf(event: unknown): DeploymentChange[] {
+  const parsed = ReceivedDeploymentEventSchema.safeParse(event);
+  if (!parsed.success) return [];
+  const e = parsed.data;
+  const at = e.at ?? new Date().toISOString();
+  if (e.type === DeploymentEventType.DeploymentChanged) {
+    return [{ bundle: e.bundle, cluster: e.cluster, state: String(e.state), at }];
+  }
+  return e.deployments.flatMap((d) => {
+    const entry = ReceivedDeploymentSchema.safeParse(d);
+    return entry.success
+      ? [{ bundle: entry.data.bundle, cluster: e.cluster, state: String(entry.data.state), at }]
+      : [];
+  });
+}
