@@ -151,6 +151,7 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
   });
 
   it('a failing commit stops at the canary and rolls it back; no other cluster ever receives it', async () => {
+    const good = head;
     head = await git.commit('ring', { 'app/app.yaml': app('2', 'fail') });
     const watch = watchReleases((d) => d.desiredRevision !== goodRevision);
     await api().post('/api/v1/gitrepos/ring/sync').expect(202);
@@ -178,11 +179,23 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
         .filter((d: any) => d.desiredRevision === goodRevision)
         .map((d: any) => d.cluster),
     ).toEqual(clusters);
-    expect(canary.deployments.find((d: any) => d.cluster === 'c2').message).toMatch(
-      /rolled back by rollout/,
+    // Every message names real commits, and the stages show how the rollout ended.
+    const id = rolledBack.id.slice(0, 8);
+    for (const d of canary.deployments.filter((d: any) => d.cluster !== 'c1')) {
+      expect(d.state).toBe('OutOfSync');
+      expect(d.message).toMatch(
+        new RegExp(`^held at ${good.slice(0, 8)}: rollout ${id} RolledBack`),
+      );
+    }
+    expect(rolledBack.stages.map((s: any) => s.state)).toEqual(['RolledBack', 'Cancelled']);
+    expect(rolledBack.stages[0].clusters[0].reason).toMatch(
+      new RegExp(`; rolled back to commit ${good.slice(0, 8)}$`),
     );
     const detail = (await api().get(`/api/v1/rollouts/${rolledBack.id}`).expect(200)).body;
     expect(detail.audit.map((a: any) => a.action)).toContain('Created');
+    expect(detail.audit).toContainEqual(
+      expect.objectContaining({ cluster: 'c1', reason: `released to commit ${head.slice(0, 8)}` }),
+    );
     expect(detail.audit.some((a: any) => a.to === 'RolledBack')).toBe(true);
   });
 

@@ -128,6 +128,10 @@ describe('npm run demo', () => {
     expect(res.stdout).toMatch(/rollout RolledBack/);
     const final = res.stdout.slice(res.stdout.lastIndexOf('CLUSTER'));
     expect(final.match(/demo\/web\s+OutOfSync/g)).toHaveLength(3);
+    // Each says why: held at the previous commit by the rolled back rollout.
+    expect(
+      final.match(/OutOfSync .*held at [0-9a-f]{8}: rollout [0-9a-f]{8} RolledBack/g),
+    ).toHaveLength(3);
     expect(final.match(/\sReady\s/g)).toHaveLength(6);
   });
 });
