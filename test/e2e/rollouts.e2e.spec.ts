@@ -99,7 +99,7 @@ beforeAll(async () => {
       }),
     );
   }
-}, 60_000);
+});
 afterAll(async () => {
   await Promise.all(agents.map((a) => a.stop()));
   await git?.stop();
@@ -130,7 +130,6 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
       'rollout Succeeded',
       latestRollout,
       (r) => r?.state === 'Succeeded',
-      { timeoutMs: 20_000 },
     );
     await watch.stop();
     head = rollout.toCommit;
@@ -160,7 +159,6 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
       'RolledBack',
       latestRollout,
       (r) => r.state === 'RolledBack',
-      { timeoutMs: 15_000 },
     );
     const canary = await eventually(
       'the canary back on the previous revision, Ready',
@@ -223,9 +221,7 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
     expect((await api().post(`/api/v1/rollouts/${rollout.id}/resume`).expect(200)).body.state).toBe(
       'Progressing',
     );
-    await eventually('Succeeded after resume', latestRollout, (r) => r.state === 'Succeeded', {
-      timeoutMs: 15_000,
-    });
+    await eventually('Succeeded after resume', latestRollout, (r) => r.state === 'Succeeded');
   });
 
   it('a hub killed while a rollout runs continues it after a restart', async () => {
@@ -242,9 +238,6 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
       'Succeeded after the restart',
       latestRollout,
       (r) => r.toCommit === head && r.state === 'Succeeded',
-      {
-        timeoutMs: 20_000,
-      },
     );
     expect(
       done.stages.flatMap((s: any) => s.clusters).every((c: any) => c.state === 'Succeeded'),
