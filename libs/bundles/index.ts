@@ -21,7 +21,6 @@ export {
   RolloutStrategySchema,
   TargetCustomizationSchema,
   TargetSchema,
-  parseDuration,
   parseFleetYaml,
   validateFleetYaml,
 } from './fleet-yaml.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import jsonpatch from 'fast-json-patch';
 import mergePatch from 'json-merge-patch';
-import { isMap, isScalar, isSeq, parseAllDocuments, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { isClusterScoped } from '../manifests/index.js';
 import {
   chartSource,
@@ -24,6 +24,7 @@ import { normalizeObjects, type KubeObject } from './revision.js';
 import { substituteValues } from './substitution.js';
 import { resolveTool } from './tools.js';
 import type { Variant } from './variants.js';
+import { readYaml } from './yaml.js';
 
 export { mergeValues } from './fleet-options.js';
 
@@ -105,22 +106,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
  */
 export function parseManifests(text: string, source: string, bundle: string): KubeObject[] {
   const objects: KubeObject[] = [];
-  const docs = parseAllDocuments(text, { uniqueKeys: true });
-  const list = Array.isArray(docs) ? docs : [];
-  list.forEach((doc, index) => {
-    const [error] = doc.errors;
-    if (error !== undefined) {
-      const line = error.linePos?.[0].line;
-      const reason = (error.message.split('\n')[0] ?? '').replace(
-        / at line \d+, column \d+:?$/,
-        '',
-      );
-      throw new BundleError(
-        `${bundle}: ${source}${line === undefined ? '' : ` line ${line}`}: invalid YAML: ${reason}`,
-        { bundle, path: source },
-      );
-    }
-    const value: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const values = readYaml(text, source, {
+    maxAliasCount: 1000,
+    fail: (message) => new BundleError(`${bundle}: ${message}`, { bundle, path: source }),
+  });
+  values.forEach((value, index) => {
     if (value === null || value === undefined) return;
     const where = `${source} document ${index + 1}`;
     const add = (obj: unknown, what: string): void => {
@@ -477,10 +467,9 @@ async function renderYaml(
     byFile.set(file, parseManifests(text, file, name));
   }
   for (const [target, source] of patches) {
-    const docs = parseAllDocuments(decoder.decode(await tree.read(source)));
-    const list = (Array.isArray(docs) ? docs : []).map((d): unknown => {
-      const value: unknown = d.toJS();
-      return value;
+    const list = readYaml(decoder.decode(await tree.read(source)), source, {
+      maxAliasCount: 1000,
+      fail: (message) => new BundleError(`${name}: ${message}`, { bundle: name, path: source }),
     });
     let objects = byFile.get(target) ?? [];
     for (const patch of list) {

@@ -4,7 +4,7 @@
 // No I/O and no clock of its own: the controller stores the record, feeds observations and time,
 // and carries out the decisions.
 import type { RolloutStrategy } from '../bundles/fleet-yaml.js';
-import { parseDuration } from '../bundles/fleet-yaml.js';
+import { parseDuration } from '../config/duration.js';
 import {
   DEFAULT_PROGRESS_DEADLINE_MS,
   assignStages,
