@@ -7,7 +7,7 @@
 import { posix } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
-import type { BundleSource } from './discover.js';
+import type { BundleSource } from './bundle-source.js';
 import { BundleError } from './errors.js';
 import type { FileTree, TreeEntry } from './file-tree.js';
 import { readYaml } from './yaml.js';

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { discoverBundles, type BundleSource } from './discover.js';
+import type { BundleSource } from './bundle-source.js';
+import { discoverBundles } from './discover.js';
 import { BundleError } from './errors.js';
 import { DiskTree, MemoryTree } from './file-tree.js';
 import { renderVariant } from './render.js';

@@ -15,7 +15,8 @@ import {
   type HelmChartSource,
 } from './chart-source.js';
 import { checkHelmChart, checkKustomization } from './confine.js';
-import { localPathInBundle, pathInBundle, type BundleSource } from './discover.js';
+import type { BundleSource } from './bundle-source.js';
+import { localPathInBundle, pathInBundle } from './discover.js';
 import { BundleError } from './errors.js';
 import type { FileTree } from './file-tree.js';
 import { effectiveOptions, mergeValues, type EffectiveOptions } from './fleet-options.js';
