@@ -9,7 +9,16 @@ import tseslint from 'typescript-eslint';
 const serviceNames = ['api', 'status', 'resolver', 'rollouts'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-bench/**', 'node_modules/**', 'coverage/**', '.flotilla/**', 'bin/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'dist-bench/**',
+      'node_modules/**',
+      'coverage/**',
+      '.flotilla/**',
+      'bin/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
