@@ -30,7 +30,7 @@ import {
   deleteStatusStream,
 } from './infra.js';
 
-/** The repository's root (this file runs as dist/bench/agent-memory.js). */
+/** The repository's root (this file runs as dist-bench/bench/agent-memory.js). */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'bin', 'flotilla.js');
 const CHART_VALUES = join(ROOT, 'deploy', 'charts', 'flotilla-agent', 'values.yaml');

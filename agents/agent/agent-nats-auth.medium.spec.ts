@@ -117,7 +117,6 @@ describe('an agent whose NATS credentials are refused', () => {
       'a heartbeat with the new credentials',
       () => Promise.resolve(heartbeats.filter((t) => t > revokedAt + 100).length),
       (n) => n > 0,
-      { timeoutMs: 20_000 },
     );
     expect(bootstraps).toBeGreaterThanOrEqual(2);
     expect(logLines.join('\n')).toContain('the hub handed out new ones');
@@ -134,11 +133,10 @@ describe('an agent whose NATS credentials are refused', () => {
       'the refusal logged',
       () => Promise.resolve(logLines.join('\n')),
       (text) => text.includes('removed from the hub'),
-      { timeoutMs: 20_000 },
     );
     expect(bootstraps).toBeGreaterThan(before);
     // The NATS client retries a refused user before it gives up: each round takes seconds.
-  }, 60_000);
+  });
 
   it('once the hub refuses its token, says once that it was removed, calls onRevoked once, and asks again at the long interval without an error each time', async () => {
     await pushAccountJwt(

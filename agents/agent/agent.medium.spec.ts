@@ -441,9 +441,7 @@ describe('agent', () => {
     const early = await start({ token: 'fla_early', heartbeatIntervalMs: 100 });
     const never = await start({ token: 'fla_never', heartbeatIntervalMs: 100 });
     expect(early.cluster).toBe('early');
-    const started = Date.now();
     await never.stop();
-    expect(Date.now() - started).toBeLessThan(5_000);
 
     await server.start();
     const nc = await natsClient(server.url);

@@ -198,6 +198,7 @@ Ctrl-C stops the demo.`);
 interface DeploymentRow {
   bundle: string;
   state: string;
+  message: string;
   commit: string | null;
   desiredRevision: string | null;
 }
@@ -242,10 +243,14 @@ async function deploymentsTable(api: ApiClient): Promise<string> {
         d.state,
         d.commit?.slice(0, 8) ?? '',
         d.desiredRevision?.slice(0, 12) ?? '',
+        d.state === 'Ready' ? '' : (d.message.split('\n')[0] ?? ''),
       ]);
     }
   }
-  return formatTable({ columns: ['CLUSTER', 'BUNDLE', 'STATE', 'COMMIT', 'REVISION'], rows });
+  return formatTable({
+    columns: ['CLUSTER', 'BUNDLE', 'STATE', 'COMMIT', 'REVISION', 'MESSAGE'],
+    rows,
+  });
 }
 
 interface RolloutSummary {

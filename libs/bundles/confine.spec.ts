@@ -74,6 +74,12 @@ const OVERLAY = {
 
 const kustomizeRows: KustomizeRow[] = [
   [
+    'a kustomization with a duplicate key is invalid YAML, as kustomize reads it',
+    { 'kustomization.yaml': 'resources: [cm.yaml]\nresources: [../other]\n', 'cm.yaml': 'x: 1\n' },
+    'apps/web',
+    'demo/web: apps/web/kustomization.yaml line 2: invalid YAML: Map keys must be unique',
+  ],
+  [
     'local resources, bases and components inside the bundle are allowed',
     OVERLAY,
     'apps/web/overlays/eu',

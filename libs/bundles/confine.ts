@@ -6,10 +6,11 @@
 // would reach the hub's own disk, and a remote reference would reach the network.
 import { posix } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { parse, parseAllDocuments } from 'yaml';
-import type { BundleSource } from './discover.js';
+import { parse } from 'yaml';
+import type { BundleSource } from './bundle-source.js';
 import { BundleError } from './errors.js';
 import type { FileTree, TreeEntry } from './file-tree.js';
+import { readYaml } from './yaml.js';
 
 type Bundle = Pick<BundleSource, 'name' | 'dir' | 'files'>;
 
@@ -199,23 +200,10 @@ function isInline(entry: string): boolean {
 }
 
 function parseYaml(bundle: Bundle, text: string, path: string): unknown[] {
-  const values: unknown[] = [];
-  for (const doc of parseAllDocuments(text, { uniqueKeys: false })) {
-    const [error] = doc.errors;
-    if (error !== undefined) {
-      const line = error.linePos?.[0].line;
-      const reason = (error.message.split('\n')[0] ?? '').replace(
-        / at line \d+, column \d+:?$/,
-        '',
-      );
-      throw new BundleError(
-        `${bundle.name}: ${path}${line === undefined ? '' : ` line ${line}`}: invalid YAML: ${reason}`,
-        { bundle: bundle.name, path },
-      );
-    }
-    values.push(doc.toJS({ maxAliasCount: 1000 }));
-  }
-  return values;
+  return readYaml(text, path, {
+    maxAliasCount: 1000,
+    fail: (message) => new BundleError(`${bundle.name}: ${message}`, { bundle: bundle.name, path }),
+  });
 }
 
 /** Fields of builtin kustomize plugin configs that name files. */

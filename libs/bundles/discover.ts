@@ -2,33 +2,13 @@
 // Kustomization, a Helm chart or a fleet.yaml. A bundle owns its subdirectories (overlays,
 // templates, charts) unless one of them has a fleet.yaml of its own.
 import { posix } from 'node:path';
+import type { BundleKind, BundleSource } from './bundle-source.js';
 import { remoteReason } from './confine.js';
 import { BundleError } from './errors.js';
 import { normalizeTreePath, type FileTree, type TreeEntry } from './file-tree.js';
 import { chartSource } from './chart-source.js';
 import { parseFleetYaml, type FleetYaml, type HelmOptions } from './fleet-yaml.js';
 import { findReferences } from './substitution.js';
-
-/** How a bundle is rendered. */
-export type BundleKind = 'yaml' | 'kustomize' | 'helm';
-
-/** A bundle found in a GitRepo, ready to be planned and rendered. */
-export interface BundleSource {
-  /** `<gitrepo>/<dir relative to the GitRepo's paths>` (see `bundleName`). */
-  name: string;
-  /** The bundle's directory, relative to the repo root ('' for the root). */
-  dir: string;
-  kind: BundleKind;
-  /** The validated fleet.yaml (all defaults when the bundle has none). */
-  fleet: FleetYaml;
-  /** Every file the bundle owns, relative to the repo root, sorted. */
-  files: string[];
-  /**
-   * The `${cluster.…}` references in its files (`cluster.name`, `cluster.labels.KEY`, sorted),
-   * only when `fleet.substitute` is true; empty otherwise.
-   */
-  references: string[];
-}
 
 /** What discovery found: the bundles, and the problems of bundles (or paths) it had to skip. */
 export interface Discovery {

@@ -2,7 +2,7 @@
 // targetCustomization merged over them the way Fleet merges a BundleTarget into a Bundle.
 import type { DeploymentOptions } from '../contracts/delivery.js';
 import { matchesLabels, selectorFromObject } from '../selectors/index.js';
-import type { BundleSource } from './discover.js';
+import type { BundleSource } from './bundle-source.js';
 import { chartSource, type HelmChartSource } from './chart-source.js';
 import type { FleetYaml, HelmOptions, TargetCustomization } from './fleet-yaml.js';
 import { matchesTarget, type ClusterGroups, type ClusterRef, type TargetRef } from './targeting.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BundleError } from './errors.js';
-import { parseDuration, parseFleetYaml } from './fleet-yaml.js';
+import { parseFleetYaml } from './fleet-yaml.js';
 
 const PATH = 'apps/web/fleet.yaml';
 
@@ -175,7 +175,7 @@ rolloutStrategy:
     [
       'YAML error with its line',
       'defaultNamespace: web\ndefaultNamespace: api\n',
-      'apps/web/fleet.yaml (line 2): invalid YAML: Map keys must be unique',
+      'apps/web/fleet.yaml line 2: invalid YAML: Map keys must be unique',
     ],
     ['a list instead of a mapping', '- a\n', 'apps/web/fleet.yaml: must be a mapping of fields'],
     [
@@ -548,19 +548,5 @@ targets:
     ],
   ])('rejects %s', (_name, text, message) => {
     expect(() => parseFleetYaml(text, PATH, 'demo/web')).toThrow(message);
-  });
-});
-
-describe('parseDuration', () => {
-  it.each([
-    ['500ms', 500],
-    ['60s', 60_000],
-    ['10m', 600_000],
-    ['1h30m', 5_400_000],
-  ])('%s is %i ms', (text, ms) => {
-    expect(parseDuration(text)).toBe(ms);
-  });
-  it('rejects junk', () => {
-    expect(() => parseDuration('10 minutes')).toThrow('invalid duration');
   });
 });

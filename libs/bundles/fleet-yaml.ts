@@ -1,11 +1,12 @@
 // The optional per-bundle fleet.yaml: where a bundle goes, how it varies per cluster, how it is
 // rendered and rolled out. Everything is validated up front so that a typo is reported with the
 // field it is in (`fleet.yaml: customizations[0].clusterSelector: ...`), never silently ignored.
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { DURATION_FORMAT, isDuration } from '../config/duration.js';
 import { selectorFromObject, type LabelSelector } from '../selectors/index.js';
 import { chartSource } from './chart-source.js';
 import { BundleError } from './errors.js';
+import { readYaml } from './yaml.js';
 
 const labelSelector = z.unknown().transform((value, ctx): LabelSelector => {
   try {
@@ -151,20 +152,7 @@ const countOrPercent = z.union([z.number(), z.string()]).superRefine((value, ctx
   }
 });
 
-const DURATION = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-
-/** Milliseconds of a Go-style duration (`500ms`, `60s`, `10m`, `1h30m`); throws when malformed. */
-export function parseDuration(text: string): number {
-  if (!DURATION.test(text)) throw new Error(`invalid duration ${JSON.stringify(text)}`);
-  let total = 0;
-  for (const match of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
-    total += Number(match[1]) * (UNIT_MS[match[2] ?? ''] ?? 0);
-  }
-  return total;
-}
-
-const duration = z.string().regex(DURATION, 'must be a duration like "60s", "10m" or "1h30m"');
+const duration = z.string().refine(isDuration, DURATION_FORMAT);
 
 const StageSchema = z
   .strictObject({
@@ -752,15 +740,11 @@ export function validateFleetYaml(value: unknown, path: string, bundle?: string)
  * one document, unknown keys and wrong types, each naming its field.
  */
 export function parseFleetYaml(text: string, path: string, bundle?: string): FleetYaml {
-  const doc = parseDocument(text, { uniqueKeys: true });
-  const [error] = doc.errors;
-  if (error !== undefined) {
-    const line = error.linePos?.[0].line;
-    const at = line === undefined ? '' : ` (line ${line})`;
-    const reason = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    throw new BundleError(`${path}${at}: invalid YAML: ${reason}`, { bundle, path });
-  }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  const [value] = readYaml(text, path, {
+    single: true,
+    maxAliasCount: 100,
+    fail: (message) => new BundleError(message, { bundle, path }),
+  });
   if (
     value !== null &&
     value !== undefined &&

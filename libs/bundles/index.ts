@@ -21,7 +21,6 @@ export {
   RolloutStrategySchema,
   TargetCustomizationSchema,
   TargetSchema,
-  parseDuration,
   parseFleetYaml,
   validateFleetYaml,
 } from './fleet-yaml.js';
@@ -74,7 +73,8 @@ export type { ValuesFromRef, ValuesSource, ValuesSources } from './values-from.j
 /** Bundle discovery and the check that fleet.yaml paths stay inside the bundle. */
 export { discoverBundles, pathInBundle } from './discover.js';
 /** A discovered bundle, its kind, and the result of discovery. */
-export type { BundleKind, BundleSource, Discovery } from './discover.js';
+export type { BundleKind, BundleSource } from './bundle-source.js';
+export type { Discovery } from './discover.js';
 
 /**
  * Keeping a render inside its bundle: the Kustomization graph and Helm chart checks run before

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import jsonpatch from 'fast-json-patch';
 import mergePatch from 'json-merge-patch';
-import { isMap, isScalar, isSeq, parseAllDocuments, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { isClusterScoped } from '../manifests/index.js';
 import {
   chartSource,
@@ -15,7 +15,8 @@ import {
   type HelmChartSource,
 } from './chart-source.js';
 import { checkHelmChart, checkKustomization } from './confine.js';
-import { localPathInBundle, pathInBundle, type BundleSource } from './discover.js';
+import type { BundleSource } from './bundle-source.js';
+import { localPathInBundle, pathInBundle } from './discover.js';
 import { BundleError } from './errors.js';
 import type { FileTree } from './file-tree.js';
 import { effectiveOptions, mergeValues, type EffectiveOptions } from './fleet-options.js';
@@ -25,6 +26,7 @@ import { substituteValues } from './substitution.js';
 import { resolveTool } from './tools.js';
 import { resolveValuesFrom, type ValuesSources } from './values-from.js';
 import type { Variant } from './variants.js';
+import { readYaml } from './yaml.js';
 
 export { mergeValues } from './fleet-options.js';
 
@@ -111,22 +113,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
  */
 export function parseManifests(text: string, source: string, bundle: string): KubeObject[] {
   const objects: KubeObject[] = [];
-  const docs = parseAllDocuments(text, { uniqueKeys: true });
-  const list = Array.isArray(docs) ? docs : [];
-  list.forEach((doc, index) => {
-    const [error] = doc.errors;
-    if (error !== undefined) {
-      const line = error.linePos?.[0].line;
-      const reason = (error.message.split('\n')[0] ?? '').replace(
-        / at line \d+, column \d+:?$/,
-        '',
-      );
-      throw new BundleError(
-        `${bundle}: ${source}${line === undefined ? '' : ` line ${line}`}: invalid YAML: ${reason}`,
-        { bundle, path: source },
-      );
-    }
-    const value: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const values = readYaml(text, source, {
+    maxAliasCount: 1000,
+    fail: (message) => new BundleError(`${bundle}: ${message}`, { bundle, path: source }),
+  });
+  values.forEach((value, index) => {
     if (value === null || value === undefined) return;
     const where = `${source} document ${index + 1}`;
     const add = (obj: unknown, what: string): void => {
@@ -483,10 +474,9 @@ async function renderYaml(
     byFile.set(file, parseManifests(text, file, name));
   }
   for (const [target, source] of patches) {
-    const docs = parseAllDocuments(decoder.decode(await tree.read(source)));
-    const list = (Array.isArray(docs) ? docs : []).map((d): unknown => {
-      const value: unknown = d.toJS();
-      return value;
+    const list = readYaml(decoder.decode(await tree.read(source)), source, {
+      maxAliasCount: 1000,
+      fail: (message) => new BundleError(`${name}: ${message}`, { bundle: name, path: source }),
     });
     let objects = byFile.get(target) ?? [];
     for (const patch of list) {

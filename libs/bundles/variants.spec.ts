@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSelector } from '../selectors/index.js';
-import type { BundleSource } from './discover.js';
+import type { BundleSource } from './bundle-source.js';
 import { parseFleetYaml } from './fleet-yaml.js';
 import type { ClusterRef } from './targeting.js';
 import { describeVariantFailure, planVariants } from './variants.js';

@@ -1,7 +1,7 @@
 // Clusters that would get identical renders share one variant, so a bundle deployed to a
 // thousand clusters with the same customizations renders once.
 import { createHash } from 'node:crypto';
-import type { BundleSource } from './discover.js';
+import type { BundleSource } from './bundle-source.js';
 import { firstTargetCustomization } from './fleet-options.js';
 import { matchesTarget, type ClusterGroups, type ClusterRef } from './targeting.js';
 import { isKnownReference, referenceValue } from './substitution.js';

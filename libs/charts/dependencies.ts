@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { parse } from 'yaml';
 import { chartSource, type RemoteChartSource } from '../bundles/chart-source.js';
-import type { BundleSource } from '../bundles/discover.js';
+import type { BundleSource } from '../bundles/bundle-source.js';
 import { BundleError } from '../bundles/errors.js';
 import type { FileTree, TreeEntry } from '../bundles/file-tree.js';
 import type { PinnedChart, SyncChartFetcher } from './chart-fetcher.js';

@@ -1,6 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { SECRET_KEY_FORMAT, Secret, isValidSecretKey, parseSecretKey } from '../secrets/index.js';
+import { parseDuration } from './duration.js';
 
 /** Hub configuration, read from the environment (see README "Configuration"). */
 export interface HubConfig {
@@ -114,15 +115,8 @@ const EnvSchema = z.object({
     .optional(),
 });
 
-/** Parses a duration such as `500ms`, `5s`, `10m`, `1h` (a bare number is milliseconds). */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`invalid duration "${text}" (use e.g. 500ms, 5s, 10m, 1h)`);
-  const value = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit] ?? 1;
-  return Math.round(value * factor);
-}
+/** Durations: one grammar for the environment, the API, the CLI and fleet.yaml. */
+export { parseDuration } from './duration.js';
 
 function isTrue(flag: string): boolean {
   return flag === 'true' || flag === '1';

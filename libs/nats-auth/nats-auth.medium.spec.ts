@@ -121,7 +121,7 @@ describe('NATS auth against a real nats-server', () => {
       },
     });
     await hub.flush();
-    const reply = await agentA.request(subjects.sync('a'), 'sync please', { timeout: 2_000 });
+    const reply = await agentA.request(subjects.sync('a'), 'sync please', { timeout: 60_000 });
     expect(reply.string()).toBe('synced');
     const own = agentA.subscribe(subjects.desired('a'), { max: 1 });
     await agentA.flush();

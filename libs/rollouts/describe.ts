@@ -14,7 +14,7 @@ export function describeRollout(record: RolloutRecord): string {
   const lines: string[] = [];
   const reason = record.reason ? ` — ${record.reason}` : '';
   lines.push(
-    `${record.state} ${short(record.fromRevision)} → ${short(record.toRevision)}${reason}`,
+    `${record.state} ${record.fromLabel ?? short(record.fromRevision)} → ${record.toLabel ?? short(record.toRevision)}${reason}`,
   );
   for (const stage of record.stages) {
     const done = stage.clusters.filter(
@@ -37,4 +37,22 @@ export function describeRollout(record: RolloutRecord): string {
     lines.push(`  not rolled out (match no stage): ${skipped.join(', ')}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * How rollout messages name one side of a rollout for people: its commit, or the revision when
+ * both sides are the same commit (a chart range resolved to a new version); "the bundle removed"
+ * when no cluster ran the bundle before.
+ */
+export function revisionLabel(
+  commit: string | null,
+  otherCommit: string | null,
+  revisions: (string | null)[],
+): string {
+  const known = [...new Set(revisions.filter((r): r is string => r !== null))];
+  if (commit === null || known.length === 0) return 'the bundle removed (first deployment)';
+  if (commit !== otherCommit) return `commit ${commit.slice(0, 8)}`;
+  return known.length === 1
+    ? `revision ${known[0]!.slice(0, 12)} of commit ${commit.slice(0, 8)}`
+    : `the revisions of commit ${commit.slice(0, 8)}: ${known.map((r) => r.slice(0, 12)).join(', ')}`;
 }

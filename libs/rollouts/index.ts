@@ -55,5 +55,5 @@ export {
 /** A count or percentage, a resolved stage, and the result of `assignStages`. */
 export type { CountOrPercent, StageAssignment, StagePlan } from './stages.js';
 
-/** A rollout in plain text. */
-export { describeRollout } from './describe.js';
+/** A rollout in plain text, and how its messages name the revisions it moves between. */
+export { describeRollout, revisionLabel } from './describe.js';

@@ -727,6 +727,147 @@ describe('terminal states', () => {
   });
 });
 
+describe('how a rollout ends for its stages', () => {
+  /** canary (bake 0) Succeeded, rest Progressing with r1 Succeeded, r2 and r3 Updating. */
+  const midway = () => {
+    const fleet = new FleetHarness(canaryThenRest({}, { bakeTime: '0s' }), [
+      ...fiveClusters(),
+      cluster('r5'),
+      cluster('r6'),
+    ]);
+    fleet.tick();
+    fleet.ready('canary').tick(1 * S);
+    return fleet;
+  };
+  /** Three stages; the canary still Progressing, the others Waiting. */
+  const atCanary = () => {
+    const fleet = new FleetHarness(
+      {
+        stages: [
+          { name: 'canary', clusterSelector: { matchLabels: { ring: 'canary' } } },
+          { name: 'rest' },
+          { name: 'late', clusterSelector: { matchLabels: { ring: 'late' } } },
+        ],
+      },
+      fiveClusters(),
+    );
+    fleet.tick();
+    return fleet;
+  };
+  const stages = (f: FleetHarness) =>
+    Object.fromEntries(f.record.stages.map((s) => [s.name, s.state]));
+
+  it.each([
+    {
+      name: 'an operator rollback at the canary: the canary RolledBack, the stages after it Cancelled',
+      fleet: atCanary,
+      act: (f: FleetHarness) => f.tick(1 * S, [{ type: 'rollback', by: 'erin' }]),
+      want: { canary: 'RolledBack', rest: 'Cancelled', late: 'Cancelled' },
+    },
+    {
+      name: 'onFailure rollback at the canary: the canary RolledBack, the stages after it Cancelled',
+      fleet: () => {
+        const f = new FleetHarness(
+          canaryThenRest({ onFailure: 'rollback', maxFailures: 0 }),
+          fiveClusters(),
+        );
+        f.tick();
+        return f;
+      },
+      act: (f: FleetHarness) => f.report('canary', NEW, 'ErrApplied').tick(1 * S),
+      want: { canary: 'RolledBack', rest: 'Cancelled' },
+    },
+    {
+      name: 'a rollback in the second stage: the passed stage was sent back too',
+      fleet: midway,
+      act: (f: FleetHarness) => f.tick(1 * S, [{ type: 'rollback', by: 'erin' }]),
+      want: { canary: 'RolledBack', rest: 'RolledBack' },
+    },
+    {
+      name: 'abort: a passed stage stays Succeeded, the current one is Cancelled',
+      fleet: midway,
+      act: (f: FleetHarness) => f.tick(1 * S, [{ type: 'abort', by: 'dave' }]),
+      want: { canary: 'Succeeded', rest: 'Cancelled' },
+    },
+    {
+      name: 'abort before any stage passed: every stage Cancelled',
+      fleet: atCanary,
+      act: (f: FleetHarness) => f.tick(1 * S, [{ type: 'abort', by: 'dave' }]),
+      want: { canary: 'Cancelled', rest: 'Cancelled', late: 'Cancelled' },
+    },
+  ])('$name', ({ fleet, act, want }) => {
+    const f = fleet();
+    const plan = act(f);
+    expect(stages(f)).toEqual(want);
+    for (const [stage, to] of Object.entries(want)) {
+      if (to === 'Succeeded') continue;
+      expect(plan.events).toContainEqual(
+        expect.objectContaining({ type: 'StageStateChanged', stage, to }),
+      );
+    }
+  });
+
+  it('supersede ends the current stage Cancelled and keeps passed stages Succeeded', () => {
+    const f = midway();
+    const next = supersedeRollout(f.record, 5 * S, 'superseded by commit abc');
+    expect(Object.fromEntries(next.stages.map((s) => [s.name, s.state]))).toEqual({
+      canary: 'Succeeded',
+      rest: 'Cancelled',
+    });
+  });
+
+  it('a Succeeded rollout keeps every stage Succeeded', () => {
+    const f = new FleetHarness(canaryThenRest({}, { bakeTime: '0s' }), fiveClusters());
+    f.tick();
+    f.ready('canary').tick(1 * S);
+    f.ready('r1', 'r2').tick(1 * S);
+    f.ready('r3', 'r4').tick(1 * S);
+    expect(f.record.state).toBe(RolloutState.Succeeded);
+    expect(stages(f)).toEqual({ canary: 'Succeeded', rest: 'Succeeded' });
+  });
+});
+
+describe('how messages name the revisions', () => {
+  const labelled = () =>
+    createRollout(
+      strategyOf(canaryThenRest({}, { bakeTime: '0s' })),
+      fiveClusters(),
+      'from',
+      'to',
+      0,
+      { from: 'commit 1111aaaa', to: 'commit 2222bbbb' },
+    ).record;
+
+  it.each([
+    {
+      name: 'with labels, a released cluster is released to the new commit',
+      record: labelled,
+      action: undefined,
+      cluster: 'canary',
+      reason: 'released to commit 2222bbbb',
+    },
+    {
+      name: 'with labels, a rolled back cluster is rolled back to the old commit',
+      record: labelled,
+      action: { type: 'rollback', by: 'erin' } as const,
+      cluster: 'canary',
+      reason: 'released to commit 2222bbbb; rolled back to commit 1111aaaa',
+    },
+    {
+      name: 'without labels, the revision ids are named',
+      record: () => createRollout(strategyOf(canaryThenRest()), fiveClusters(), OLD, NEW, 0).record,
+      action: undefined,
+      cluster: 'canary',
+      reason: `released to revision ${NEW.slice(0, 12)}`,
+    },
+  ])('$name', ({ record, action, cluster: name, reason }) => {
+    const strategy = strategyOf(canaryThenRest({}, { bakeTime: '0s' }));
+    let r = planRollout(strategy, record(), fiveClusters(), 0).record;
+    if (action) r = planRollout(strategy, r, fiveClusters(), 1 * S, [action]).record;
+    expect(r.clusters[name]?.reason).toBe(reason);
+  });
+});
+
 describe('planner hygiene', () => {
   it('does not modify the record it is given', () => {
     const fleet = new FleetHarness(canaryThenRest(), fiveClusters());

@@ -4,7 +4,7 @@
 // No I/O and no clock of its own: the controller stores the record, feeds observations and time,
 // and carries out the decisions.
 import type { RolloutStrategy } from '../bundles/fleet-yaml.js';
-import { parseDuration } from '../bundles/fleet-yaml.js';
+import { parseDuration } from '../config/duration.js';
 import {
   DEFAULT_PROGRESS_DEADLINE_MS,
   assignStages,
@@ -55,6 +55,33 @@ function shortRevision(revision: string | null): string {
   return revision === null ? 'none' : revision.slice(0, 12);
 }
 
+/** How messages name the rollout's old revision (null: a first deployment). */
+function fromName(record: RolloutRecord): string {
+  if (record.fromLabel !== undefined) return record.fromLabel;
+  return record.fromRevision === null
+    ? 'the bundle removed (first deployment)'
+    : `revision ${shortRevision(record.fromRevision)}`;
+}
+
+/** How messages name the rollout's new revision. */
+function toName(record: RolloutRecord): string {
+  return record.toLabel ?? `revision ${shortRevision(record.toRevision)}`;
+}
+
+/**
+ * The state a stage ends in when its rollout ends in `state`: stages that passed stay Succeeded
+ * (unless a rollback sent their clusters back), the others say the rollout stopped them.
+ */
+function finalStageState(state: RolloutState, stage: StageRecord): StageState {
+  if (state === RolloutState.RolledBack) {
+    return stage.state === StageState.Waiting ? StageState.Cancelled : StageState.RolledBack;
+  }
+  if (state === RolloutState.Aborted || state === RolloutState.Superseded) {
+    return stage.state === StageState.Succeeded ? StageState.Succeeded : StageState.Cancelled;
+  }
+  return stage.state;
+}
+
 function describeObservation(obs: ClusterObservation | undefined, toRevision: string): string {
   if (obs === undefined) return 'not observed';
   if (!obs.online) return 'offline';
@@ -85,6 +112,7 @@ export function createRollout(
   fromRevision: string | null,
   toRevision: string,
   now: number,
+  labels: { from?: string; to?: string } = {},
 ): CreatedRollout {
   const seen = new Set<string>();
   for (const c of clusters) {
@@ -121,6 +149,8 @@ export function createRollout(
     state: RolloutState.Pending,
     fromRevision,
     toRevision,
+    ...(labels.from === undefined ? {} : { fromLabel: labels.from }),
+    ...(labels.to === undefined ? {} : { toLabel: labels.to }),
     stages: stages.map((s) => ({
       name: s.name,
       clusters: s.clusters,
@@ -305,10 +335,7 @@ class Planning {
 
   /** Ends the rollout RolledBack and sends every released cluster back. */
   private rollBack(reason: string, by?: string): void {
-    const target =
-      this.record.fromRevision === null
-        ? 'the bundle removed (first deployment)'
-        : `revision ${shortRevision(this.record.fromRevision)}`;
+    const target = fromName(this.record);
     for (const [name, cluster] of Object.entries(this.record.clusters)) {
       if (!releasedClusterStates.includes(cluster.state)) continue;
       this.rollback.push(name);
@@ -519,7 +546,7 @@ class Planning {
         name,
         cluster,
         ClusterRolloutState.Updating,
-        `released to revision ${shortRevision(this.record.toRevision)}`,
+        `released to ${toName(this.record)}`,
       );
       this.release.push(name);
       unavailable++;
@@ -584,6 +611,14 @@ class Planning {
     return true;
   }
 
+  /** Once the rollout is over, moves every stage to its final state (see `finalStageState`). */
+  endStages(): void {
+    const state = this.record.state;
+    for (const stage of this.record.stages) {
+      this.setStageState(stage, finalStageState(state, stage), `the rollout is ${state}`);
+    }
+  }
+
   /** The next time a bake or a deadline elapses, for the controller's timer. */
   wakeAt(): number | null {
     if (isTerminal(this.record.state)) return null;
@@ -633,6 +668,7 @@ export function planRollout(
       planning.checkFailures();
       if (planning.record.state === RolloutState.Progressing) planning.advance();
     }
+    if (isTerminal(planning.record.state)) planning.endStages();
   } else {
     for (const action of actions) {
       planning.rejected.push({
@@ -670,7 +706,9 @@ export function supersedeRollout(
   reason = 'superseded by a newer revision',
 ): RolloutRecord {
   if (isTerminal(record.state)) return record;
-  return { ...structuredClone(record), state: RolloutState.Superseded, reason, updatedAt: now };
+  const next = structuredClone(record);
+  for (const stage of next.stages) stage.state = finalStageState(RolloutState.Superseded, stage);
+  return { ...next, state: RolloutState.Superseded, reason, updatedAt: now };
 }
 
 /**

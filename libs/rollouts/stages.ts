@@ -1,6 +1,7 @@
 // How a rollout strategy divides the targeted clusters into stages, and how its counts and
 // percentages turn into numbers. Pure functions; the planner and its tests build on them.
-import { parseDuration, type RolloutStrategy } from '../bundles/fleet-yaml.js';
+import type { RolloutStrategy } from '../bundles/fleet-yaml.js';
+import { parseDuration } from '../config/duration.js';
 import { matchesLabels, selectorFromObject, type Requirement } from '../selectors/index.js';
 import type { ClusterObservation } from './types.js';
 

@@ -85,6 +85,10 @@ export const StageState = {
   AwaitingApproval: 'AwaitingApproval',
   /** Passed its gate; the next stage may start. */
   Succeeded: 'Succeeded',
+  /** The rollout was rolled back after this stage started: its released clusters were sent back. */
+  RolledBack: 'RolledBack',
+  /** The rollout ended (aborted, superseded, rolled back) before this stage passed or started. */
+  Cancelled: 'Cancelled',
 } as const;
 /** One of the stage states. */
 export type StageState = (typeof StageState)[keyof typeof StageState];
@@ -148,6 +152,10 @@ export interface RolloutRecord {
   fromRevision: string | null;
   /** Revision being rolled out. */
   toRevision: string;
+  /** How messages name `fromRevision` for people (e.g. "commit 1a2b3c4d"); absent: its id. */
+  fromLabel?: string;
+  /** How messages name `toRevision` for people; absent: its id. */
+  toLabel?: string;
   /** In the order they run. */
   stages: StageRecord[];
   /** Every targeted cluster, Skipped ones included. */

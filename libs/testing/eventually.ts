@@ -6,7 +6,7 @@ export async function eventually<T>(
   description: string,
   probe: () => Promise<T> | T,
   predicate: (value: T) => boolean,
-  { timeoutMs = 10_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {},
+  { timeoutMs = 60_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;

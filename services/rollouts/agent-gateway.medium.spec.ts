@@ -58,7 +58,7 @@ afterEach(() => {
 
 describe('AgentGateway', () => {
   it("answers a cluster's request on its own inbox with what the handler returns", async () => {
-    const reply = await agentNc.request(subjects.sync('a'), '{}', { timeout: 5000 });
+    const reply = await agentNc.request(subjects.sync('a'), '{}', { timeout: 60_000 });
     expect(reply.string()).toBe('answer for a');
     expect(handled.map((h) => h.cluster)).toEqual(['a']);
   });
@@ -100,7 +100,7 @@ describe('AgentGateway', () => {
   });
 
   it('refuses a request over the size limit before the handler sees it', async () => {
-    const reply = await agentNc.request(subjects.sync('a'), 'x'.repeat(101), { timeout: 5000 });
+    const reply = await agentNc.request(subjects.sync('a'), 'x'.repeat(101), { timeout: 60_000 });
     expect(errorOf(reply)).toBe('the sync request has 101 bytes; at most 100 are accepted');
     expect(handled).toHaveLength(1);
   });
@@ -110,16 +110,16 @@ describe('AgentGateway', () => {
     hold = new Promise((resolve) => (release = resolve));
     // Burst 5: two were used above (an oversized request costs one too). One runs, one waits,
     // then the slots are full (busy), then the burst is spent (rate).
-    const first = agentNc.request(subjects.sync('a'), '{}', { timeout: 5000 });
-    const second = agentNc.request(subjects.sync('a'), '{}', { timeout: 5000 });
+    const first = agentNc.request(subjects.sync('a'), '{}', { timeout: 60_000 });
+    const second = agentNc.request(subjects.sync('a'), '{}', { timeout: 60_000 });
     await eventually(
       'the first one running',
       () => handled.length,
       (n) => n === 2,
     );
-    const third = await agentNc.request(subjects.sync('a'), '{}', { timeout: 5000 });
+    const third = await agentNc.request(subjects.sync('a'), '{}', { timeout: 60_000 });
     expect(errorOf(third)).toMatch(/^too many sync requests from cluster a in progress/);
-    const fourth = await agentNc.request(subjects.sync('a'), '{}', { timeout: 5000 });
+    const fourth = await agentNc.request(subjects.sync('a'), '{}', { timeout: 60_000 });
     expect(errorOf(fourth)).toBe(
       'too many sync requests from cluster a (at most 5 at once, then 0.001 per second); retry later',
     );
@@ -128,7 +128,7 @@ describe('AgentGateway', () => {
       inboxPrefix: subjects.agentInboxPrefix('b'),
     });
     try {
-      const other = b.request(subjects.sync('b'), '{}', { timeout: 5000 });
+      const other = b.request(subjects.sync('b'), '{}', { timeout: 60_000 });
       await eventually(
         "b's request running beside a's",
         () => handled.map((h) => h.cluster),

@@ -21,6 +21,7 @@ import {
   createRollout,
   planRollout,
   desiredRevisions,
+  revisionLabel,
   supersedeRollout,
 } from '../../libs/rollouts/index.js';
 import { matchesLabels, selectorFromObject } from '../../libs/selectors/index.js';
@@ -164,8 +165,19 @@ export class RolloutController {
     const revisions: RolloutRevisions = {};
     for (const r of rows) revisions[r.cluster] = { from: r.desiredRevision, to: r.targetRevision! };
     const observations = await this.observe(rows, revisions);
-    const { record, unmatched } = createRollout(strategy, observations, FROM, TO, now);
     const fromCommit = rows.find((r) => r.desiredCommit !== null)?.desiredCommit ?? null;
+    const { record, unmatched } = createRollout(strategy, observations, FROM, TO, now, {
+      from: revisionLabel(
+        fromCommit,
+        commit,
+        rows.map((r) => r.desiredRevision),
+      ),
+      to: revisionLabel(
+        commit,
+        fromCommit,
+        rows.map((r) => r.targetRevision),
+      ),
+    });
     const rollout = await this.rollouts.create({
       bundle,
       fromCommit,
@@ -254,7 +266,11 @@ export class RolloutController {
       if (!info || !rev) continue; // joined after the rollout started: gets Git's revision
       if (wanted[r.cluster] === TO) continue;
       if (record.state === 'RolledBack') {
-        decision.held.set(r.cluster, `rolled back by rollout ${id}${suffix}`);
+        const at =
+          rollout.fromCommit === null
+            ? 'not deployed (first deployment)'
+            : `held at ${rollout.fromCommit.slice(0, 8)}`;
+        decision.held.set(r.cluster, `${at}: rollout ${id} RolledBack${suffix}`);
         if (r.desiredRevision !== rev.from) {
           decision.rollbacks.push({
             cluster: r.cluster,

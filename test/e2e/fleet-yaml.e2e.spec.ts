@@ -190,7 +190,6 @@ describe('a Fleet-style repository deploys unmodified', () => {
               .join(',') === expected[name]!.join(',') &&
             (b.deployments as { state: string }[]).every((d) => d.state === 'Ready'),
         ),
-      { timeoutMs: 60_000 },
     );
     const repo = (await api.get('/api/v1/gitrepos/fleet').expect(200)).body;
     expect(repo.status.error ?? null).toBeNull();
@@ -198,7 +197,7 @@ describe('a Fleet-style repository deploys unmodified', () => {
     const consumer = (await api.get(`/api/v1/bundles/${encodeURIComponent('fleet/apps/consumer')}`))
       .body as { dependsOn: unknown };
     expect(consumer.dependsOn).toEqual([{ name: 'fleet/apps/us-tools' }]);
-  }, 90_000);
+  });
 
   it("each cluster holds the objects Fleet's semantics give it", () => {
     const eu = {
@@ -246,7 +245,6 @@ describe('a Fleet-style repository deploys unmodified', () => {
         (b.deployments as { cluster: string; state: string; message: string }[]).some(
           (d) => d.cluster === 'us-1' && d.state === 'OutOfSync' && d.message.includes('paused'),
         ),
-      { timeoutMs: 30_000 },
     );
     expect(
       (held.deployments as { cluster: string; state: string; message: string }[]).map((d) => [
@@ -276,8 +274,7 @@ describe('a Fleet-style repository deploys unmodified', () => {
       (cm) =>
         JSON.stringify(cm) ===
         JSON.stringify({ data: { replicas: '1', region: 'changed' }, labels: {} }),
-      { timeoutMs: 30_000 },
     );
     expect(unpaused).not.toBe(paused);
-  }, 90_000);
+  });
 });

@@ -116,9 +116,6 @@ describe('charts from a Helm repository and an OCI registry', () => {
       'fleet/web rendered from the repository',
       () => rendered('fleet/web'),
       (r) => r.objects.length > 0,
-      {
-        timeoutMs: 60_000,
-      },
     );
     expect(web1.objects).toEqual([
       expect.objectContaining({
@@ -207,7 +204,7 @@ describe('charts from a Helm repository and an OCI registry', () => {
       /^fleet\/api: cannot fetch chart oci:\/\/.*\/charts\/api 0.x: GET https:\/\/.*: TLS handshake failed .*helmAllowHttp on the GitRepo allows that$/,
     );
     expect((await rendered('fleet/api')).revision).toBe(api1.revision);
-  }, 120_000);
+  });
 
   it('fetches Chart.yaml dependencies from repositories as helm dependency build does, at the versions Chart.lock pins', async () => {
     const api = hub.api();
@@ -248,9 +245,6 @@ describe('charts from a Helm repository and an OCI registry', () => {
         'umbrella rendered with its dependencies',
         () => rendered('umbrella/umbrella'),
         (r) => r.objects.length > 0,
-        {
-          timeoutMs: 60_000,
-        },
       );
       expect(versions(first)).toEqual({ api: '0.1.0', redis: '1.0.0', umbrella: null });
 
@@ -279,7 +273,7 @@ describe('charts from a Helm repository and an OCI registry', () => {
     } finally {
       await deps.stop();
     }
-  }, 120_000);
+  });
 
   it('a partial update (PATCH) keeps the Helm credentials and helmAllowHttp it does not name; only an admin changes them', async () => {
     const api = hub.api();
@@ -319,7 +313,7 @@ describe('charts from a Helm repository and an OCI registry', () => {
       .patch('/api/v1/gitrepos/patched')
       .send({ helmRepoCredentials: credentials })
       .expect(403);
-  }, 120_000);
+  });
 
   it('refuses malformed Helm credentials with a 400', async () => {
     const res = await hub
@@ -332,5 +326,5 @@ describe('charts from a Helm repository and an OCI registry', () => {
       })
       .expect(400);
     expect(res.body.message).toMatch(/helmRepoCredentials: every key must be a URL prefix/);
-  }, 120_000);
+  });
 });

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from '../../agents/agent/agent.js';
 import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
 import { eventually } from '../../libs/testing/index.js';
@@ -12,9 +12,14 @@ import { startTestHub, type TestHub } from '../support/hub.js';
 
 const INTERVAL_MS = 300;
 let hub: TestHub;
+/** Agents the current test started; stopped after it, pass or fail. */
+const agents: RunningAgent[] = [];
 
 beforeAll(async () => {
   hub = await startTestHub({ heartbeatInterval: `${INTERVAL_MS}ms` });
+});
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.stop()));
 });
 afterAll(async () => {
   await hub?.stop();
@@ -24,18 +29,20 @@ async function clusterOf(name: string) {
   return (await hub.api().get(`/api/v1/clusters/${name}`).expect(200)).body;
 }
 
-function agentFor(token: string): Promise<RunningAgent> {
-  return startAgent({
+async function agentFor(token: string): Promise<RunningAgent> {
+  const agent = await startAgent({
     hubUrl: hub.httpUrl,
     token,
     driver: new SimulatedCluster(),
     stateDir: mkdtempSync(join(tmpdir(), 'flotilla-agent-')),
     logger: pino({ level: 'silent' }),
   });
+  agents.push(agent);
+  return agent;
 }
 
 describe('agent liveness', () => {
-  it('a cluster is Pending until its agent connects, Online within 5 s, Offline within three intervals of its death', async () => {
+  it('a cluster is Pending until its agent connects, then Online, and Offline after its death', async () => {
     const { body } = await hub
       .api()
       .post('/api/v1/clusters')
@@ -57,9 +64,7 @@ describe('agent liveness', () => {
       'live-1 Online',
       () => clusterOf('live-1'),
       (c) => c.state === 'Online',
-      { timeoutMs: 5000 },
     );
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(online.agentVersion).toMatch(/^\d+\.\d+\.\d+/);
     expect(online.kubernetesVersion).toBe('v1.31.0+flotilla-sim');
     expect(new Date(online.lastSeen).getTime()).toBeGreaterThanOrEqual(started - 1000);
@@ -75,15 +80,12 @@ describe('agent liveness', () => {
       'live-1 Offline',
       () => clusterOf('live-1'),
       (c) => c.state === 'Offline',
-      {
-        timeoutMs: leaseMs + 1500,
-        intervalMs: 20,
-      },
     );
-    // Marked at the expiry time, not at some later poll.
-    const markedAfterLastSeen = Date.now() - new Date(lastSeen).getTime();
-    expect(markedAfterLastSeen).toBeLessThan(leaseMs + 1000);
-    expect(offline.lastSeen).not.toBeNull();
+    // When the lease lapses (three intervals after the last heartbeat) is timed in
+    // heartbeat-ingest.medium.spec.ts; here: the cluster keeps when it was last seen.
+    expect(new Date(offline.lastSeen).getTime()).toBeGreaterThanOrEqual(
+      new Date(lastSeen).getTime(),
+    );
 
     await expect
       .poll(() =>
@@ -149,7 +151,6 @@ describe('agent liveness', () => {
         'live-3 Offline after the restart',
         async () => (await api.get('/api/v1/clusters/live-3').expect(200)).body,
         (c) => c.state === 'Offline',
-        { timeoutMs: 3 * INTERVAL_MS + 2000 },
       );
     } finally {
       await restarted.close();

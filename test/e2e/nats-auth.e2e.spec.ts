@@ -229,7 +229,6 @@ describe('per-cluster NATS credentials (decentralized JWT auth)', () => {
           c.deployments.length === 1 &&
           c.deployments[0].state === 'Ready' &&
           c.deployments[0].appliedRevision === c.deployments[0].desiredRevision,
-        { timeoutMs: 15_000 },
       );
     }
   });
@@ -288,7 +287,6 @@ describe('per-cluster NATS credentials (decentralized JWT auth)', () => {
         'cluster c Online',
         async () => (await hub.api().get('/api/v1/clusters/c').expect(200)).body,
         (c) => c.state === 'Online',
-        { timeoutMs: 30_000 },
       );
       await hub.api().delete('/api/v1/clusters/c').expect(204);
       expect(await agent.exited).toBe(3);

@@ -68,7 +68,7 @@ beforeAll(async () => {
   subjects = createSubjects(hub.config.subjectPrefix);
   stream = statusStreamName(hub.config.subjectPrefix);
   nc = await connect({ servers: `nats://127.0.0.1:${port}`, maxReconnectAttempts: -1 });
-}, 60_000);
+});
 
 afterAll(async () => {
   if (server === undefined) await startServer().catch(() => undefined);
@@ -104,12 +104,7 @@ describe('readiness and the streams the hub relies on', () => {
     expect(notReady.text).toMatch(/statusStream.*failing/);
 
     await jsm.streams.delete('BLOCKER');
-    await eventually(
-      'the hub re-created its stream and is ready',
-      readyz,
-      (r) => r.status === 200,
-      { timeoutMs: 30_000 },
-    );
+    await eventually('the hub re-created its stream and is ready', readyz, (r) => r.status === 200);
     expect((await jsm.streams.info(stream)).config.subjects).toEqual([subjects.allStatus()]);
     expect(await metric('flotilla_status_stream_recreated_total')).toBeGreaterThanOrEqual(1);
 
@@ -120,17 +115,14 @@ describe('readiness and the streams the hub relies on', () => {
       'the report consumed',
       () => metric('flotilla_status_reports_rejected_total'),
       (n) => n > rejected,
-      { timeoutMs: 30_000 },
     );
-  }, 60_000);
+  });
 
   it('is not ready while NATS is down, and ready again once it is back', async () => {
     await stopServer();
     const down = await eventually('readyz not ready', readyz, (r) => r.status === 503);
     expect(down.text).toMatch(/nats.*failing/);
     await startServer();
-    await eventually('readyz ready again', readyz, (r) => r.status === 200, {
-      timeoutMs: 30_000,
-    });
-  }, 60_000);
+    await eventually('readyz ready again', readyz, (r) => r.status === 200);
+  });
 });

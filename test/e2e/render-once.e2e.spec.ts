@@ -57,9 +57,6 @@ describe('rendering at fleet scale', () => {
       'scale synced',
       async () => (await api.get('/api/v1/gitrepos/scale').expect(200)).body,
       (r) => r.status.commit !== null,
-      {
-        timeoutMs: 20_000,
-      },
     );
     expect(rendersOf((await api.get('/metrics').expect(200)).text) - before).toBe(3);
 

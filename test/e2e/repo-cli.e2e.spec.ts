@@ -69,9 +69,6 @@ describe('flotilla repo and status', () => {
       'polled at the new commit, Ready',
       synced,
       (r) => r.status.commit === next && r.status.summary.ready === 1,
-      {
-        timeoutMs: 8000,
-      },
     );
   });
 

@@ -79,7 +79,7 @@ beforeAll(async () => {
       }),
     );
   }
-}, 60_000);
+});
 afterAll(async () => {
   await Promise.all(agents.map((a) => a.stop()));
   await git?.stop();

@@ -36,10 +36,9 @@ describe('AgentSequenceRepository', () => {
         for (let n = newest - count + 1; n <= newest; n++) taken.push(n);
       }),
     );
-    // Every number handed out once, in one run without gaps (taken faster than the clock).
+    // Every number handed out once (how far apart they are depends on the database clock).
     const sorted = [...taken].sort((a, b) => a - b);
     expect(new Set(sorted).size).toBe(sorted.length);
-    expect(sorted.at(-1)! - sorted[0]!).toBeLessThan(sorted.length + 5000);
 
     const restarted = await openDatabase(db.url);
     sources.push(restarted);
