@@ -16,6 +16,7 @@ import {
 import { Counter, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import {
+  ClusterEventSchema,
   CONTENT_CHUNK_BYTES,
   type PayloadSigner,
   SIGNATURE_HEADER,
@@ -38,9 +39,12 @@ import {
   TERMINAL_ROLLOUT_STATES,
 } from '../../libs/db/index.js';
 import { ActionType, type OperatorAction } from '../../libs/rollouts/index.js';
+import type { TimerClock } from '../../libs/liveness/lease.js';
+import { WakeTimers } from '../../libs/liveness/wake.js';
 import { AgentRequestKind, syncRequestProblem } from '../../libs/gateway/index.js';
 import { parseJson, publishJson } from '../../libs/nats/index.js';
 import {
+  CLOCK,
   DATA_SOURCE,
   METRICS_REGISTRY,
   NATS_CONNECTION,
@@ -51,8 +55,6 @@ import { AgentGateway, type AgentAnswer, type AgentRequest, agentError } from '.
 import { type RolloutDecision, RolloutController } from './rollout-controller.js';
 
 const QUEUE = 'flotilla-rollouts';
-/** How often running rollouts are re-planned (bake times, deadlines). */
-const TICK_MS = 1000;
 /** A replica that stops renewing its lease on a bundle loses it after this long. */
 const LEASE_MS = 10_000;
 /** How often, and after how long without an acknowledgement, desired state is re-sent. */
@@ -97,9 +99,13 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     { at: number; list: Promise<{ name: string; dependsOn: string[] }[]> } | undefined;
   private readonly queue = new Map<string, Promise<void>>();
   private readonly waiting = new Set<string>();
-  /** Bundles with a rollout in progress (re-planned on their deployments' reports). */
+  /**
+   * Bundles with a rollout in progress (re-planned on their deployments' reports), kept by every
+   * replica from the rollout events, whichever replica drives the rollout.
+   */
   private readonly rolling = new Set<string>();
-  private tick: NodeJS.Timeout | undefined;
+  /** When each running rollout's bundle is delivered again without an event (the planner's `wakeAt`). */
+  private readonly wakes: WakeTimers;
   /** This replica's identity for delivery leases. */
   private readonly holder = `rollouts-${randomUUID()}`;
   private resendTimer: NodeJS.Timeout | undefined;
@@ -131,7 +137,9 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     @Inject(SIGNER) private readonly signer: PayloadSigner,
     private readonly gateway: AgentGateway,
     private readonly sequences: AgentSequenceRepository,
+    @Inject(CLOCK) private readonly clock: TimerClock,
   ) {
+    this.wakes = new WakeTimers((bundle) => this.deliver(bundle), clock);
     this.published = new Counter({
       name: 'flotilla_desired_state_messages_total',
       help: 'Desired-state changes published to agents',
@@ -168,6 +176,32 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
           }
         },
       }),
+      // Running rollouts are re-planned when a deployment of their bundle reports, or a cluster
+      // goes Online or Offline, on every replica (no queue group): the one holding the bundle's
+      // lease plans, the others only check that it still holds it.
+      this.nc.subscribe(this.subjects.allEvents('deployment'), {
+        callback: (_err, msg) => {
+          for (const change of deploymentChangesOf(parseJson(msg.data))) {
+            if (this.rolling.has(change.bundle)) this.deliver(change.bundle);
+          }
+        },
+      }),
+      this.nc.subscribe(this.subjects.allEvents('cluster'), {
+        callback: (_err, msg) => {
+          const event = ClusterEventSchema.safeParse(parseJson(msg.data));
+          if (!event.success || event.data.type !== 'StateChanged') return;
+          for (const bundle of this.rolling) this.deliver(bundle);
+        },
+      }),
+      // Every replica follows which bundles roll out (no queue group).
+      this.nc.subscribe(this.subjects.allEvents('rollout'), {
+        callback: (_err, msg) => {
+          const event = parseJson(msg.data) as { bundle?: unknown; state?: unknown } | undefined;
+          if (typeof event?.bundle !== 'string' || typeof event.state !== 'string') return;
+          if (TERMINAL_ROLLOUT_STATES.includes(event.state)) this.rolling.delete(event.bundle);
+          else this.rolling.add(event.bundle);
+        },
+      }),
       this.nc.subscribe(this.subjects.control('rollouts'), {
         queue: QUEUE,
         callback: (_e, msg) => void this.answerAction(msg),
@@ -176,16 +210,13 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     // Agents' requests are answered through the gateway only (their own inbox, within limits).
     this.gateway.serve(AgentRequestKind.Sync, (req) => this.answerSync(req));
     this.gateway.serve(AgentRequestKind.Content, (req) => this.answerContent(req));
-    // Catch up on whatever changed while no delivery ran.
+    // Catch up on whatever changed while no delivery ran, and on running rollouts: their passes
+    // tell when each must be planned again (bake times, deadlines pass without any event).
     for (const bundle of await this.deployments.bundlesWithWork()) this.deliver(bundle);
-    // Bake times and deadlines pass without any event: re-plan running rollouts every second.
-    this.tick = setInterval(() => {
-      this.rollouts.activeBundles().then(
-        (bundles) => bundles.forEach((b) => this.deliver(b)),
-        (err: unknown) => this.logger.error(`rollout tick: ${String(err)}`),
-      );
-    }, TICK_MS);
-    this.tick.unref();
+    for (const bundle of await this.rollouts.activeBundles()) {
+      this.rolling.add(bundle);
+      this.deliver(bundle);
+    }
     // Desired states can be lost in transit; whatever an agent has not acknowledged is re-sent.
     this.resendTimer = setInterval(() => {
       this.resendUnacknowledged().catch((err: unknown) =>
@@ -261,8 +292,17 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
 
   private async deliverPass(bundle: string, actions: OperatorAction[]): Promise<RolloutDecision> {
     if (!(await this.deployments.acquireLease(bundle, this.holder, LEASE_MS))) {
-      // Another replica drives this bundle (and its rollout) for now.
-      return { held: new Map(), rollbacks: [], rejected: [], rollout: undefined, leased: false };
+      // Another replica drives this bundle (and its rollout) for now; should it stop, its lease
+      // lapses and this replica takes the rollout over then.
+      if (this.rolling.has(bundle)) this.wakes.schedule(bundle, this.clock.now() + LEASE_MS);
+      return {
+        held: new Map(),
+        rollbacks: [],
+        rejected: [],
+        rollout: undefined,
+        wakeAt: null,
+        leased: false,
+      };
     }
     const dependencyHolds = await this.holdForDependencies(bundle);
     const decision = await this.controller.decide(bundle, actions);
@@ -287,8 +327,10 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     await this.publish(changes);
     if (decision.rollout && !TERMINAL_ROLLOUT_STATES.includes(decision.rollout.state)) {
       this.rolling.add(bundle);
+      this.wakes.schedule(bundle, decision.wakeAt);
     } else {
       this.rolling.delete(bundle);
+      this.wakes.cancel(bundle);
     }
     return decision;
   }
@@ -321,9 +363,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     return new Map(clusters.map((c) => [c, reason]));
   }
 
-  /** A deployment changed: its bundle's rollout and the bundle's dependents may go on. */
+  /** A deployment changed: the bundle's dependents may go on. */
   private async onDeploymentChanged(bundle: string): Promise<void> {
-    if (this.rolling.has(bundle)) this.deliver(bundle);
     for (const d of await this.dependents()) {
       if (d.dependsOn.includes(bundle)) this.deliver(d.name);
     }
@@ -667,7 +708,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;
     for (const timer of this.retryTimers) clearTimeout(timer);
-    if (this.tick) clearInterval(this.tick);
+    this.wakes.stop();
     if (this.resendTimer) clearInterval(this.resendTimer);
     for (const s of this.subs) s.unsubscribe();
     await this.idle();
