@@ -376,7 +376,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       msg.respond(JSON.stringify({ status, ...body }));
     };
     const req = parseJson(msg.data) as
-      { rollout?: unknown; action?: unknown; by?: unknown; reason?: unknown } | undefined;
+      | { rollout?: unknown; action?: unknown; by?: unknown; reason?: unknown; stage?: unknown }
+      | undefined;
     const actions = Object.values(ActionType) as string[];
     if (
       typeof req?.rollout !== 'string' ||
@@ -396,6 +397,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
         type: req.action as ActionType,
         by: typeof req.by === 'string' ? req.by : 'anonymous',
         ...(typeof req.reason === 'string' ? { reason: req.reason } : {}),
+        // A promote of the stage the operator saw: the planner refuses it once another is current.
+        ...(typeof req.stage === 'string' ? { stage: req.stage } : {}),
       });
       const rejected = decision.rejected[0];
       if (rejected) return reply(409, { message: rejected.reason });

@@ -327,6 +327,42 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
     }
   });
 
+  it('a promote names the stage the operator saw: a stale one is refused, the current one waives the bake', async () => {
+    head = await git.commit('ring', { 'app/app.yaml': app('6') });
+    await api().post('/api/v1/gitrepos/ring/sync').expect(202);
+    const rollout = await rolloutFor(head);
+    // The canary bakes for 4 s: "rest" is not the current stage yet.
+    const stale = await api()
+      .post(`/api/v1/rollouts/${rollout.id}/promote`)
+      .send({ stage: 'rest' })
+      .expect(409);
+    expect(stale.body.message).toBe('stage "rest" is not the current stage ("canary")');
+    await api().post(`/api/v1/rollouts/${rollout.id}/pause`).send({ stage: 'canary' }).expect(400);
+    expect((await latestRollout()).stages.map((s: any) => s.approved)).toEqual([false, false]);
+    const promoted = await api()
+      .post(`/api/v1/rollouts/${rollout.id}/promote`)
+      .send({ stage: 'canary', reason: 'dashboards green' })
+      .expect(200);
+    expect(promoted.body.stages[0].approved).toBe(true);
+    const done = await eventually(
+      'Succeeded after the promote',
+      latestRollout,
+      (r) => r.state === 'Succeeded',
+      { timeoutMs: 20_000 },
+    );
+    expect(done.stages.map((s: any) => [s.name, s.approved])).toEqual([
+      ['canary', true],
+      ['rest', false],
+    ]);
+    const audit = (await api().get(`/api/v1/rollouts/${rollout.id}`).expect(200)).body.audit;
+    expect(audit.filter((a: any) => a.action === 'StageApproved')).toEqual([
+      expect.objectContaining({
+        stage: 'canary',
+        reason: expect.stringContaining('dashboards green'),
+      }),
+    ]);
+  });
+
   it('actions are validated: an unknown action is a 400, a finished rollout a 409, an unknown id a 404', async () => {
     const r = await latestRollout();
     await api().post(`/api/v1/rollouts/${r.id}/explode`).expect(400);
