@@ -53,6 +53,7 @@ import {
 } from '../shared/tokens.js';
 import { AgentGateway, type AgentAnswer, type AgentRequest, agentError } from './agent-gateway.js';
 import { type RolloutDecision, RolloutController } from './rollout-controller.js';
+import { nextRolloutWake } from './rollout-wake.js';
 
 const QUEUE = 'flotilla-rollouts';
 /** A replica that stops renewing its lease on a bundle loses it after this long. */
@@ -294,7 +295,16 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     if (!(await this.deployments.acquireLease(bundle, this.holder, LEASE_MS))) {
       // Another replica drives this bundle (and its rollout) for now; should it stop, its lease
       // lapses and this replica takes the rollout over then.
-      if (this.rolling.has(bundle)) this.wakes.schedule(bundle, this.clock.now() + LEASE_MS);
+      this.wakes.schedule(
+        bundle,
+        nextRolloutWake({
+          leased: false,
+          running: this.rolling.has(bundle),
+          wakeAt: null,
+          now: this.clock.now(),
+          leaseMs: LEASE_MS,
+        }),
+      );
       return {
         held: new Map(),
         rollbacks: [],
@@ -325,13 +335,20 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       ...(await this.deployments.deliverTargets(bundle, [...held.keys()])),
     ];
     await this.publish(changes);
-    if (decision.rollout && !TERMINAL_ROLLOUT_STATES.includes(decision.rollout.state)) {
-      this.rolling.add(bundle);
-      this.wakes.schedule(bundle, decision.wakeAt);
-    } else {
-      this.rolling.delete(bundle);
-      this.wakes.cancel(bundle);
-    }
+    const running =
+      decision.rollout !== undefined && !TERMINAL_ROLLOUT_STATES.includes(decision.rollout.state);
+    if (running) this.rolling.add(bundle);
+    else this.rolling.delete(bundle);
+    this.wakes.schedule(
+      bundle,
+      nextRolloutWake({
+        leased: true,
+        running,
+        wakeAt: decision.wakeAt,
+        now: this.clock.now(),
+        leaseMs: LEASE_MS,
+      }),
+    );
     return decision;
   }
 
