@@ -12,6 +12,7 @@ import {
   type RolloutEntity,
   RolloutRepository,
   type RolloutRevisions,
+  TERMINAL_ROLLOUT_STATES,
 } from '../../libs/db/index.js';
 import { publishJson } from '../../libs/nats/index.js';
 import {
@@ -163,6 +164,10 @@ export class RolloutController {
    * That is said loudly (a warning and an audit entry) whenever the set changes, never silently.
    */
   private async reportUntracked(rollout: RolloutEntity, untracked: string[]): Promise<void> {
+    if (TERMINAL_ROLLOUT_STATES.includes(rollout.state)) {
+      this.untrackedSeen.delete(rollout.id);
+      return;
+    }
     const key = untracked.join(',');
     if ((this.untrackedSeen.get(rollout.id) ?? '') === key) return;
     this.untrackedSeen.set(rollout.id, key);

@@ -370,4 +370,54 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
     await api().post('/api/v1/rollouts/00000000-0000-0000-0000-000000000000/pause').expect(404);
     await api().get('/api/v1/rollouts/not-a-uuid').expect(404);
   });
+
+  it('a cluster registered while a rollout runs is not part of it: it gets the commit at once, and the audit trail says so', async () => {
+    head = await git.commit('ring', { 'app/app.yaml': app('7') });
+    await api().post('/api/v1/gitrepos/ring/sync').expect(202);
+    const rollout = await rolloutFor(head);
+    // Paused, so it is still running however long the new cluster takes to be targeted.
+    await api().post(`/api/v1/rollouts/${rollout.id}/pause`).expect(200);
+    const { body } = await api()
+      .post('/api/v1/clusters')
+      .send({ name: 'late', labels: { ring: 'main' } })
+      .expect(201);
+    agents.push(
+      await startAgent({
+        hubUrl: current.httpUrl,
+        token: body.token,
+        driver: new SimulatedCluster(),
+        stateDir: mkdtempSync(join(tmpdir(), 'flotilla-late-')),
+        heartbeatIntervalMs: 300,
+        logger: pino({ level: 'silent' }),
+      }),
+    );
+    const audit = await eventually(
+      'an UntrackedClusters audit entry',
+      async () => (await api().get(`/api/v1/rollouts/${rollout.id}`).expect(200)).body.audit,
+      (entries: any[]) => entries.some((e) => e.action === 'UntrackedClusters'),
+      { timeoutMs: 20_000 },
+    );
+    expect(audit.filter((e: any) => e.action === 'UntrackedClusters')).toEqual([
+      expect.objectContaining({ actor: 'system', clusters: ['late'] }),
+    ]);
+    await eventually(
+      'the new cluster Ready at the new commit while the rollout is paused',
+      bundleView,
+      (b) =>
+        b.deployments.some(
+          (d: any) => d.cluster === 'late' && d.commit === head && d.state === 'Ready',
+        ),
+      { timeoutMs: 20_000 },
+    );
+    await api().post(`/api/v1/rollouts/${rollout.id}/resume`).expect(200);
+    const done = await eventually(
+      'Succeeded',
+      latestRollout,
+      (r) => r.id === rollout.id && r.state === 'Succeeded',
+      { timeoutMs: 20_000 },
+    );
+    expect(done.stages.flatMap((s: any) => s.clusters.map((c: any) => c.name))).not.toContain(
+      'late',
+    );
+  }, 90_000);
 });
