@@ -571,6 +571,18 @@ describe('rollout commands against a fake hub', () => {
     expect(stdout()).toContain(`id: ${ID}`);
   });
 
+  it('promote --stage names the stage the operator means, so a stale promote is refused', async () => {
+    const { requests } = await run(
+      ['rollout', 'promote', ID, '--stage', 'canary', '--reason', 'dashboards green'],
+      () => ({ status: 200, body: rollout() }),
+    );
+    expect(requests[0]).toMatchObject({
+      method: 'POST',
+      path: `/api/v1/rollouts/${ID}/promote`,
+      body: { stage: 'canary', reason: 'dashboards green' },
+    });
+  });
+
   it("a refused action is the hub's message", async () => {
     const { error } = await run(['rollout', 'pause', ID], () => ({
       status: 409,

@@ -575,21 +575,29 @@ export function rolloutCommand(ctx: CliContext): Command {
     });
 
   for (const action of rolloutActions) {
-    rollout
+    const command = rollout
       .command(action.name)
       .description(action.description)
       .argument('<id>', 'rollout id or unique prefix')
-      .option('--reason <text>', 'why, recorded in the audit trail')
-      .action(async (input: string, opts: { reason?: string }, cmd: Command) => {
+      .option('--reason <text>', 'why, recorded in the audit trail');
+    if (action.name === 'promote') {
+      command.option(
+        '--stage <name>',
+        'the stage you mean to promote; refused if another stage is current by then',
+      );
+    }
+    command.action(
+      async (input: string, opts: { reason?: string; stage?: string }, cmd: Command) => {
         const { output } = globalOptions(cmd);
         const client = apiClientFor(cmd, ctx);
         const id = await resolveId(client, input);
-        const r = await client.post<Rollout>(
-          `${rolloutPath(id)}/${action.name}`,
-          opts.reason === undefined ? {} : { reason: opts.reason },
-        );
+        const r = await client.post<Rollout>(`${rolloutPath(id)}/${action.name}`, {
+          ...(opts.reason === undefined ? {} : { reason: opts.reason }),
+          ...(opts.stage === undefined ? {} : { stage: opts.stage }),
+        });
         printResult(output, r, actionTable(r), ctx.stdout);
-      });
+      },
+    );
   }
 
   rollout

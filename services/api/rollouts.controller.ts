@@ -7,7 +7,11 @@ import { RolloutsService } from './rollouts.service.js';
 import { Access } from '../shared/access.decorator.js';
 import { CallerName } from './auth/auth.guard.js';
 
-const ActionBody = z.strictObject({ reason: z.string().max(500).optional() });
+const ActionBody = z.strictObject({
+  reason: z.string().max(500).optional(),
+  /** For promote: the stage the operator means; refused (409) when another stage is current. */
+  stage: z.string().min(1).max(253).optional(),
+});
 
 /** `/api/v1/rollouts`: staged rollouts, and the operator actions on them. */
 @ApiTags('rollouts')
@@ -42,7 +46,10 @@ export class RolloutsController {
   @Access('operator')
   @Post(':id/:action')
   @HttpCode(200)
-  @ApiOperation({ summary: 'pause | resume | promote (pass the current gate) | abort | rollback' })
+  @ApiOperation({
+    summary:
+      'pause | resume | promote (pass the current gate; with `stage`, only if that stage is still current) | abort | rollback',
+  })
   @ApiBody({ schema: openApiSchema(ActionBody), required: false })
   act(
     @Param('id') id: string,
@@ -51,8 +58,8 @@ export class RolloutsController {
     @CallerName() caller: string | undefined,
     @Headers('x-flotilla-actor') actor?: string,
   ) {
-    const { reason } = ActionBody.parse(body ?? {});
-    return this.rollouts.act(id, action, actorName('api', caller, actor), reason);
+    const { reason, stage } = ActionBody.parse(body ?? {});
+    return this.rollouts.act(id, action, actorName('api', caller, actor), reason, stage);
   }
 }
 

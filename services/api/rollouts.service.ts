@@ -90,20 +90,30 @@ export class RolloutsService {
 
   /**
    * Asks the rollouts service (which drives rollouts, one replica per bundle) to apply an
-   * operator action; its refusal comes back as a 409 with the reason.
+   * operator action; its refusal comes back as a 409 with the reason. A promote naming the
+   * `stage` the operator saw is refused when another stage is current by then.
    */
-  async act(id: string, action: string, actor: string, reason?: string): Promise<RolloutView> {
+  async act(
+    id: string,
+    action: string,
+    actor: string,
+    reason?: string,
+    stage?: string,
+  ): Promise<RolloutView> {
     if (!(ROLLOUT_ACTIONS as readonly string[]).includes(action)) {
       throw new InvalidInputError(
         `unknown action "${action}"; use one of ${ROLLOUT_ACTIONS.join(', ')}`,
       );
+    }
+    if (stage !== undefined && action !== 'promote') {
+      throw new InvalidInputError(`"stage" is for promote only, not for ${action}`);
     }
     await this.rollouts.get(id);
     let answer: { status?: number; message?: string };
     try {
       const msg = await this.nc.request(
         this.subjects.control('rollouts'),
-        JSON.stringify({ rollout: id, action, by: actor, reason }),
+        JSON.stringify({ rollout: id, action, by: actor, reason, stage }),
         { timeout: 10_000 },
       );
       const parsed = parseJson(msg.data) as { status?: number; message?: string } | undefined;

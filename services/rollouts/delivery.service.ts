@@ -16,6 +16,7 @@ import {
 import { Counter, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import {
+  ClusterEventSchema,
   CONTENT_CHUNK_BYTES,
   type PayloadSigner,
   SIGNATURE_HEADER,
@@ -40,9 +41,12 @@ import {
   TERMINAL_ROLLOUT_STATES,
 } from '../../libs/db/index.js';
 import { ActionType, type OperatorAction } from '../../libs/rollouts/index.js';
+import type { TimerClock } from '../../libs/liveness/lease.js';
+import { WakeTimers } from '../../libs/liveness/wake.js';
 import { AgentRequestKind, syncRequestProblem } from '../../libs/gateway/index.js';
 import { parseJson, publishJson } from '../../libs/nats/index.js';
 import {
+  CLOCK,
   DATA_SOURCE,
   METRICS_REGISTRY,
   NATS_CONNECTION,
@@ -51,10 +55,9 @@ import {
 } from '../shared/tokens.js';
 import { AgentGateway, type AgentAnswer, type AgentRequest, agentError } from './agent-gateway.js';
 import { type RolloutDecision, RolloutController } from './rollout-controller.js';
+import { nextRolloutWake } from './rollout-wake.js';
 
 const QUEUE = 'flotilla-rollouts';
-/** How often running rollouts are re-planned (bake times, deadlines). */
-const TICK_MS = 1000;
 /** A replica that stops renewing its lease on a bundle loses it after this long. */
 const LEASE_MS = 10_000;
 /** How often, and after how long without an acknowledgement, desired state is re-sent. */
@@ -93,9 +96,13 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     { at: number; list: Promise<{ name: string; dependsOn: string[] }[]> } | undefined;
   private readonly queue = new Map<string, Promise<void>>();
   private readonly waiting = new Set<string>();
-  /** Bundles with a rollout in progress (re-planned on their deployments' reports). */
+  /**
+   * Bundles with a rollout in progress (re-planned on their deployments' reports), kept by every
+   * replica from the rollout events, whichever replica drives the rollout.
+   */
   private readonly rolling = new Set<string>();
-  private tick: NodeJS.Timeout | undefined;
+  /** When each running rollout's bundle is delivered again without an event (the planner's `wakeAt`). */
+  private readonly wakes: WakeTimers;
   /** This replica's identity for delivery leases. */
   private readonly holder = `rollouts-${randomUUID()}`;
   private resendTimer: NodeJS.Timeout | undefined;
@@ -127,7 +134,9 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     @Inject(SIGNER) private readonly signer: PayloadSigner,
     private readonly gateway: AgentGateway,
     private readonly sequences: AgentSequenceRepository,
+    @Inject(CLOCK) private readonly clock: TimerClock,
   ) {
+    this.wakes = new WakeTimers((bundle) => this.deliver(bundle), clock);
     this.published = new Counter({
       name: 'flotilla_desired_state_messages_total',
       help: 'Desired-state changes published to agents',
@@ -165,6 +174,32 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
           }
         },
       }),
+      // Running rollouts are re-planned when a deployment of their bundle reports, or a cluster
+      // goes Online or Offline, on every replica (no queue group): the one holding the bundle's
+      // lease plans, the others only check that it still holds it.
+      this.nc.subscribe(this.subjects.allEvents('deployment'), {
+        callback: (_err, msg) => {
+          for (const change of deploymentChangesOf(parseJson(msg.data))) {
+            if (this.rolling.has(change.bundle)) this.deliver(change.bundle);
+          }
+        },
+      }),
+      this.nc.subscribe(this.subjects.allEvents('cluster'), {
+        callback: (_err, msg) => {
+          const event = ClusterEventSchema.safeParse(parseJson(msg.data));
+          if (!event.success || event.data.type !== 'StateChanged') return;
+          for (const bundle of this.rolling) this.deliver(bundle);
+        },
+      }),
+      // Every replica follows which bundles roll out (no queue group).
+      this.nc.subscribe(this.subjects.allEvents('rollout'), {
+        callback: (_err, msg) => {
+          const event = parseJson(msg.data) as { bundle?: unknown; state?: unknown } | undefined;
+          if (typeof event?.bundle !== 'string' || typeof event.state !== 'string') return;
+          if (TERMINAL_ROLLOUT_STATES.includes(event.state)) this.rolling.delete(event.bundle);
+          else this.rolling.add(event.bundle);
+        },
+      }),
       this.nc.subscribe(this.subjects.control('rollouts'), {
         queue: QUEUE,
         callback: (_e, msg) => void this.answerAction(msg),
@@ -173,16 +208,13 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     // Agents' requests are answered through the gateway only (their own inbox, within limits).
     this.gateway.serve(AgentRequestKind.Sync, (req) => this.answerSync(req));
     this.gateway.serve(AgentRequestKind.Content, (req) => this.answerContent(req));
-    // Catch up on whatever changed while no delivery ran.
+    // Catch up on whatever changed while no delivery ran, and on running rollouts: their passes
+    // tell when each must be planned again (bake times, deadlines pass without any event).
     for (const bundle of await this.deployments.bundlesWithWork()) this.deliver(bundle);
-    // Bake times and deadlines pass without any event: re-plan running rollouts every second.
-    this.tick = setInterval(() => {
-      this.rollouts.activeBundles().then(
-        (bundles) => bundles.forEach((b) => this.deliver(b)),
-        (err: unknown) => this.logger.error(`rollout tick: ${String(err)}`),
-      );
-    }, TICK_MS);
-    this.tick.unref();
+    for (const bundle of await this.rollouts.activeBundles()) {
+      this.rolling.add(bundle);
+      this.deliver(bundle);
+    }
     // Desired states can be lost in transit; whatever an agent has not acknowledged is re-sent.
     this.resendTimer = setInterval(() => {
       this.resendUnacknowledged().catch((err: unknown) =>
@@ -260,8 +292,26 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
 
   private async deliverPass(bundle: string, actions: OperatorAction[]): Promise<RolloutDecision> {
     if (!(await this.deployments.acquireLease(bundle, this.holder, LEASE_MS))) {
-      // Another replica drives this bundle (and its rollout) for now.
-      return { held: new Map(), rollbacks: [], rejected: [], rollout: undefined, leased: false };
+      // Another replica drives this bundle (and its rollout) for now; should it stop, its lease
+      // lapses and this replica takes the rollout over then.
+      this.wakes.schedule(
+        bundle,
+        nextRolloutWake({
+          leased: false,
+          running: this.rolling.has(bundle),
+          wakeAt: null,
+          now: this.clock.now(),
+          leaseMs: LEASE_MS,
+        }),
+      );
+      return {
+        held: new Map(),
+        rollbacks: [],
+        rejected: [],
+        rollout: undefined,
+        wakeAt: null,
+        leased: false,
+      };
     }
     const dependencyHolds = await this.holdForDependencies(bundle);
     const decision = await this.controller.decide(bundle, actions);
@@ -290,11 +340,20 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     });
     // Only what was committed is queued for the agents.
     await this.publish(changes);
-    if (decision.rollout && !TERMINAL_ROLLOUT_STATES.includes(decision.rollout.state)) {
-      this.rolling.add(bundle);
-    } else {
-      this.rolling.delete(bundle);
-    }
+    const running =
+      decision.rollout !== undefined && !TERMINAL_ROLLOUT_STATES.includes(decision.rollout.state);
+    if (running) this.rolling.add(bundle);
+    else this.rolling.delete(bundle);
+    this.wakes.schedule(
+      bundle,
+      nextRolloutWake({
+        leased: true,
+        running,
+        wakeAt: decision.wakeAt,
+        now: this.clock.now(),
+        leaseMs: LEASE_MS,
+      }),
+    );
     return decision;
   }
 
@@ -326,9 +385,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
     return new Map(clusters.map((c) => [c, reason]));
   }
 
-  /** A deployment changed: its bundle's rollout and the bundle's dependents may go on. */
+  /** A deployment changed: the bundle's dependents may go on. */
   private async onDeploymentChanged(bundle: string): Promise<void> {
-    if (this.rolling.has(bundle)) this.deliver(bundle);
     for (const d of await this.dependents()) {
       if (d.dependsOn.includes(bundle)) this.deliver(d.name);
     }
@@ -340,7 +398,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       msg.respond(JSON.stringify({ status, ...body }));
     };
     const req = parseJson(msg.data) as
-      { rollout?: unknown; action?: unknown; by?: unknown; reason?: unknown } | undefined;
+      | { rollout?: unknown; action?: unknown; by?: unknown; reason?: unknown; stage?: unknown }
+      | undefined;
     const actions = Object.values(ActionType) as string[];
     if (
       typeof req?.rollout !== 'string' ||
@@ -360,6 +419,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
         type: req.action as ActionType,
         by: typeof req.by === 'string' ? req.by : 'anonymous',
         ...(typeof req.reason === 'string' ? { reason: req.reason } : {}),
+        // A promote of the stage the operator saw: the planner refuses it once another is current.
+        ...(typeof req.stage === 'string' ? { stage: req.stage } : {}),
       });
       const rejected = decision.rejected[0];
       if (rejected) return reply(409, { message: rejected.reason });
@@ -672,7 +733,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;
     for (const timer of this.retryTimers) clearTimeout(timer);
-    if (this.tick) clearInterval(this.tick);
+    this.wakes.stop();
     if (this.resendTimer) clearInterval(this.resendTimer);
     for (const s of this.subs) s.unsubscribe();
     await this.idle();

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { DataSource } from 'typeorm';
 import type { RolloutStrategy } from '../../libs/bundles/index.js';
 import type { Subjects } from '../../libs/contracts/index.js';
+import type { TimerClock } from '../../libs/liveness/lease.js';
 import {
   BundleRepository,
   ClusterGroupRepository,
@@ -11,12 +12,14 @@ import {
   type RolloutEntity,
   RolloutRepository,
   type RolloutRevisions,
+  TERMINAL_ROLLOUT_STATES,
 } from '../../libs/db/index.js';
 import { publishJson } from '../../libs/nats/index.js';
 import {
   type ClusterObservation,
   type OperatorAction,
   type ReportedState,
+  type RolloutPlan,
   type RolloutRecord,
   createRollout,
   planRollout,
@@ -25,7 +28,10 @@ import {
   supersedeRollout,
 } from '../../libs/rollouts/index.js';
 import { matchesLabels, selectorFromObject } from '../../libs/selectors/index.js';
-import { DATA_SOURCE, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { CLOCK, DATA_SOURCE, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+
+/** Cluster groups read per query while observing clusters (all of them are read). */
+const GROUP_PAGE = 1000;
 
 /** Symbolic revisions the planner sees; each cluster maps them to its own variant's ids. */
 const FROM = 'from';
@@ -45,6 +51,8 @@ export interface RolloutDecision {
   rollbacks: RollbackMove[];
   rejected: { action: OperatorAction; reason: string }[];
   rollout: RolloutEntity | undefined;
+  /** When the bundle must be decided again without any event (the planner's `wakeAt`); null: only on events. */
+  wakeAt: number | null;
   /** False when another replica holds the bundle's lease and nothing was decided here. */
   leased?: boolean;
 }
@@ -64,18 +72,23 @@ function movedOn(rollout: RolloutEntity, rows: DeploymentRow[]): boolean {
  * Staged rollouts. For a bundle with a `rolloutStrategy`, a new commit (or, at the same commit, a
  * new revision: a chart range resolved to a new version) starts a rollout from the
  * revision each cluster runs to the one Git asks for; the pure planner decides, on every change
- * and every tick, which clusters may move, which must go back, and the rollout's state. State
- * lives in PostgreSQL, so a restarted hub continues where it stopped. Without a strategy, every
- * cluster gets a new revision at once.
+ * (deployment reports, operator actions, new revisions) and at the time it asks to be called again
+ * (`wakeAt`: bake times, deadlines), which clusters may move, which must go back, and the
+ * rollout's state; the controller carries its decisions out. State lives in PostgreSQL, so a
+ * restarted hub continues where it stopped. Without a strategy, every cluster gets a new revision
+ * at once.
  */
 @Injectable()
 export class RolloutController {
   private readonly logger = new Logger('Rollouts');
+  /** Per rollout, the untracked clusters last reported (reported again only when they change). */
+  private readonly untrackedSeen = new Map<string, string>();
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SUBJECTS) private readonly subjects: Subjects,
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(CLOCK) private readonly clock: TimerClock,
     private readonly rollouts: RolloutRepository,
     private readonly deployments: DeploymentRepository,
     private readonly bundles: BundleRepository,
@@ -86,13 +99,14 @@ export class RolloutController {
   async decide(
     bundle: string,
     actions: OperatorAction[] = [],
-    now = Date.now(),
+    now = this.clock.now(),
   ): Promise<RolloutDecision> {
     const decision: RolloutDecision = {
       held: new Map(),
       rollbacks: [],
       rejected: [],
       rollout: undefined,
+      wakeAt: null,
     };
     const b = await this.bundles.get(bundle).catch(() => undefined);
     const strategy = (b?.rolloutStrategy ?? undefined) as RolloutStrategy | undefined;
@@ -127,11 +141,9 @@ export class RolloutController {
       if (moving.length === 0) return decision;
       active = await this.start(bundle, strategy, rows, commit, now);
     }
-    const revisions = active.revisions;
-    const observations = await this.observe(
-      rows.filter((r) => revisions[r.cluster]),
-      revisions,
-    );
+    // Every targeted cluster is observed: those the rollout does not know (targeted after it
+    // began) come back as `untracked`.
+    const observations = await this.observe(rows, active.revisions);
     const result = planRollout(
       strategy,
       active.record as unknown as RolloutRecord,
@@ -140,10 +152,33 @@ export class RolloutController {
       actions,
     );
     decision.rejected = result.rejected ?? [];
+    decision.wakeAt = result.wakeAt;
     if (JSON.stringify(result.record) !== JSON.stringify(active.record)) {
       active = await this.save(active, result.record, result.events);
     }
-    return this.enforce(active, rows, decision);
+    await this.reportUntracked(active, result.untracked);
+    return this.enforce(active, rows, decision, result);
+  }
+
+  /**
+   * Clusters targeted after the rollout began are not part of it: they get Git's revision at once.
+   * That is said loudly (a warning and an audit entry) whenever the set changes, never silently.
+   */
+  private async reportUntracked(rollout: RolloutEntity, untracked: string[]): Promise<void> {
+    if (TERMINAL_ROLLOUT_STATES.includes(rollout.state)) {
+      this.untrackedSeen.delete(rollout.id);
+      return;
+    }
+    const key = untracked.join(',');
+    if ((this.untrackedSeen.get(rollout.id) ?? '') === key) return;
+    this.untrackedSeen.set(rollout.id, key);
+    if (untracked.length === 0) return;
+    this.logger.warn(
+      `rollout ${rollout.id.slice(0, 8)} of ${rollout.bundle}: clusters targeted after it began are not part of it and get Git's revision directly: ${untracked.join(', ')}`,
+    );
+    await this.rollouts.audit(rollout.id, [
+      { actor: 'system', action: 'UntrackedClusters', detail: { clusters: untracked } },
+    ]);
   }
 
   private async supersede(active: RolloutEntity, reason: string, now: number): Promise<void> {
@@ -221,10 +256,14 @@ export class RolloutController {
         )
       ).map((c) => [c.name, c.labels]),
     );
-    const groups = (await this.groups.list({ limit: 5000 })).items.map((g) => ({
-      name: g.name,
-      reqs: selectorFromObject(g.selector),
-    }));
+    const groups: { name: string; reqs: ReturnType<typeof selectorFromObject> }[] = [];
+    for (let after: string | undefined; ;) {
+      const page = await this.groups.list({ limit: GROUP_PAGE, ...(after ? { after } : {}) });
+      for (const g of page.items)
+        groups.push({ name: g.name, reqs: selectorFromObject(g.selector) });
+      if (page.items.length < GROUP_PAGE) break;
+      after = page.items[page.items.length - 1]!.name;
+    }
     return rows.map((r) => {
       const rev = revisions[r.cluster];
       const clusterLabels = labels.get(r.cluster) ?? {};
@@ -247,31 +286,39 @@ export class RolloutController {
     });
   }
 
-  /** Turns a rollout's record into holds and rollbacks for the bundle's clusters. */
+  /**
+   * Carries out the planner's decisions for the bundle's clusters: the clusters it released this
+   * pass (`plan.release`) and those it already released run the new revision; the clusters it
+   * sends back (`plan.rollback`) get an explicit move to the revision they ran before; every other
+   * cluster is held, with the reason. Without a fresh plan (a finished rollout) the same level is
+   * re-applied from the record (`desiredRevisions`), so a pass cut short after the record was
+   * stored is completed by the next one.
+   */
   private enforce(
     rollout: RolloutEntity,
     rows: DeploymentRow[],
     decision: RolloutDecision,
+    plan?: RolloutPlan,
   ): RolloutDecision {
     decision.rollout = rollout;
     const record = rollout.record as unknown as RolloutRecord;
-    // The planner says which (symbolic) revision each cluster should run now; here it becomes
-    // holds with a reason, and explicit moves back for a rollback.
     const wanted = desiredRevisions(record);
+    const released = new Set(plan?.release ?? []);
+    const sentBack = new Set(plan?.rollback ?? []);
     const id = rollout.id.slice(0, 8);
     const suffix = record.reason ? `: ${record.reason}` : '';
     for (const r of rows) {
       const info = record.clusters[r.cluster];
       const rev = rollout.revisions[r.cluster];
-      if (!info || !rev) continue; // joined after the rollout started: gets Git's revision
-      if (wanted[r.cluster] === TO) continue;
+      if (!info || !rev) continue; // untracked (reported): gets Git's revision
+      if (released.has(r.cluster) || wanted[r.cluster] === TO) continue;
       if (record.state === 'RolledBack') {
         const at =
           rollout.fromCommit === null
             ? 'not deployed (first deployment)'
             : `held at ${rollout.fromCommit.slice(0, 8)}`;
         decision.held.set(r.cluster, `${at}: rollout ${id} RolledBack${suffix}`);
-        if (r.desiredRevision !== rev.from) {
+        if (sentBack.has(r.cluster) || r.desiredRevision !== rev.from) {
           decision.rollbacks.push({
             cluster: r.cluster,
             revision: rev.from,

@@ -24,6 +24,7 @@ import {
   openDatabase,
   prepareSecretsAtRest,
 } from '../../libs/db/index.js';
+import { systemClock } from '../../libs/liveness/lease.js';
 import { NatsAuthority, readNatsAuthKeys } from '../../libs/nats-auth/index.js';
 import { SecretBox, loadSecretKey } from '../../libs/secrets/index.js';
 
@@ -40,6 +41,7 @@ const repositories = [
 const secretRepositories = [GitRepoRepository, HubSettingsRepository] as const;
 import { ReadinessService } from './readiness.service.js';
 import {
+  CLOCK,
   DATA_SOURCE,
   HUB_CONFIG,
   METRICS_REGISTRY,
@@ -94,6 +96,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
                   : credsAuthenticator(new TextEncoder().encode(await auth.hubCredentials())),
             }),
         },
+        { provide: CLOCK, useValue: systemClock },
         {
           provide: METRICS_REGISTRY,
           useFactory: () => {
@@ -154,6 +157,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         ReadinessService,
       ],
       exports: [
+        CLOCK,
         HUB_CONFIG,
         SUBJECTS,
         DATA_SOURCE,

@@ -16,3 +16,8 @@ export const SECRET_BOX = Symbol('SECRET_BOX');
  * directory; null when NATS runs without authentication (NATS_URL without FLOTILLA_NATS_AUTH_DIR).
  */
 export const NATS_AUTH = Symbol('NATS_AUTH');
+/**
+ * The hub's clock and timers (libs/liveness `TimerClock`): `Date.now()` and unref'd Node timers;
+ * tests of a service inject a fake one.
+ */
+export const CLOCK = Symbol('CLOCK');

@@ -333,6 +333,42 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
     }
   });
 
+  it('a promote names the stage the operator saw: a stale one is refused, the current one waives the bake', async () => {
+    head = await git.commit('ring', { 'app/app.yaml': app('6') });
+    await api().post('/api/v1/gitrepos/ring/sync').expect(202);
+    const rollout = await rolloutFor(head);
+    // The canary bakes for 4 s: "rest" is not the current stage yet.
+    const stale = await api()
+      .post(`/api/v1/rollouts/${rollout.id}/promote`)
+      .send({ stage: 'rest' })
+      .expect(409);
+    expect(stale.body.message).toBe('stage "rest" is not the current stage ("canary")');
+    await api().post(`/api/v1/rollouts/${rollout.id}/pause`).send({ stage: 'canary' }).expect(400);
+    expect((await latestRollout()).stages.map((s: any) => s.approved)).toEqual([false, false]);
+    const promoted = await api()
+      .post(`/api/v1/rollouts/${rollout.id}/promote`)
+      .send({ stage: 'canary', reason: 'dashboards green' })
+      .expect(200);
+    expect(promoted.body.stages[0].approved).toBe(true);
+    const done = await eventually(
+      'Succeeded after the promote',
+      latestRollout,
+      (r) => r.state === 'Succeeded',
+      { timeoutMs: 20_000 },
+    );
+    expect(done.stages.map((s: any) => [s.name, s.approved])).toEqual([
+      ['canary', true],
+      ['rest', false],
+    ]);
+    const audit = (await api().get(`/api/v1/rollouts/${rollout.id}`).expect(200)).body.audit;
+    expect(audit.filter((a: any) => a.action === 'StageApproved')).toEqual([
+      expect.objectContaining({
+        stage: 'canary',
+        reason: expect.stringContaining('dashboards green'),
+      }),
+    ]);
+  });
+
   it('actions are validated: an unknown action is a 400, a finished rollout a 409, an unknown id a 404', async () => {
     const r = await latestRollout();
     await api().post(`/api/v1/rollouts/${r.id}/explode`).expect(400);
@@ -340,4 +376,54 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
     await api().post('/api/v1/rollouts/00000000-0000-0000-0000-000000000000/pause').expect(404);
     await api().get('/api/v1/rollouts/not-a-uuid').expect(404);
   });
+
+  it('a cluster registered while a rollout runs is not part of it: it gets the commit at once, and the audit trail says so', async () => {
+    head = await git.commit('ring', { 'app/app.yaml': app('7') });
+    await api().post('/api/v1/gitrepos/ring/sync').expect(202);
+    const rollout = await rolloutFor(head);
+    // Paused, so it is still running however long the new cluster takes to be targeted.
+    await api().post(`/api/v1/rollouts/${rollout.id}/pause`).expect(200);
+    const { body } = await api()
+      .post('/api/v1/clusters')
+      .send({ name: 'late', labels: { ring: 'main' } })
+      .expect(201);
+    agents.push(
+      await startAgent({
+        hubUrl: current.httpUrl,
+        token: body.token,
+        driver: new SimulatedCluster(),
+        stateDir: mkdtempSync(join(tmpdir(), 'flotilla-late-')),
+        heartbeatIntervalMs: 300,
+        logger: pino({ level: 'silent' }),
+      }),
+    );
+    const audit = await eventually(
+      'an UntrackedClusters audit entry',
+      async () => (await api().get(`/api/v1/rollouts/${rollout.id}`).expect(200)).body.audit,
+      (entries: any[]) => entries.some((e) => e.action === 'UntrackedClusters'),
+      { timeoutMs: 20_000 },
+    );
+    expect(audit.filter((e: any) => e.action === 'UntrackedClusters')).toEqual([
+      expect.objectContaining({ actor: 'system', clusters: ['late'] }),
+    ]);
+    await eventually(
+      'the new cluster Ready at the new commit while the rollout is paused',
+      bundleView,
+      (b) =>
+        b.deployments.some(
+          (d: any) => d.cluster === 'late' && d.commit === head && d.state === 'Ready',
+        ),
+      { timeoutMs: 20_000 },
+    );
+    await api().post(`/api/v1/rollouts/${rollout.id}/resume`).expect(200);
+    const done = await eventually(
+      'Succeeded',
+      latestRollout,
+      (r) => r.id === rollout.id && r.state === 'Succeeded',
+      { timeoutMs: 20_000 },
+    );
+    expect(done.stages.flatMap((s: any) => s.clusters.map((c: any) => c.name))).not.toContain(
+      'late',
+    );
+  }, 90_000);
 });
