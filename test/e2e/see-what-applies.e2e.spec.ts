@@ -277,8 +277,14 @@ describe('the CLI', () => {
   });
 
   it('bundle list and get show the bundles', async () => {
-    const list = await flotilla('bundle', 'list', '--gitrepo', 'shop');
-    expect(list.stdout).toMatch(/^shop\/shop\s+shop\s+yaml\s+[0-9a-f]{8}\s+2\/2\s*$/m);
+    // The PATCH of the test before makes the GitRepo sync again: wait until it has settled.
+    const readyRow = /^shop\/shop\s+shop\s+yaml\s+[0-9a-f]{8}\s+2\/2\s*$/m;
+    const list = await eventually(
+      'bundle list shows shop/shop Ready on both clusters',
+      () => flotilla('bundle', 'list', '--gitrepo', 'shop'),
+      (res) => readyRow.test(res.stdout),
+    );
+    expect(list.stdout).toMatch(readyRow);
     const get = await flotilla('bundle', 'get', 'shop/shop');
     expect(get.stdout).toMatch(/^Kind:\s+yaml$/m);
     expect(get.stdout).toMatch(/^c-eu\s+Ready\s+[0-9a-f]{8}/m);
