@@ -107,12 +107,11 @@ describe('an agent whose NATS credentials are refused', () => {
 
     // Its user is revoked while the hub would issue another (e.g. the hub's keys changed).
     issueFor = { tokenHash: 'token-2' };
+    const revoking = await authority.accountJwt([authority.agentUserKey('token-1')]);
+    await pushAccountJwt(server.url, await authority.systemCredentials(), revoking);
+    // Taken once the server has the revocation (issuing the JWT may wait for the next second):
+    // heartbeats after it come over the new credentials.
     const revokedAt = Date.now();
-    await pushAccountJwt(
-      server.url,
-      await authority.systemCredentials(),
-      await authority.accountJwt([authority.agentUserKey('token-1')]),
-    );
     await eventually(
       'a heartbeat with the new credentials',
       () => Promise.resolve(heartbeats.filter((t) => t > revokedAt + 100).length),
