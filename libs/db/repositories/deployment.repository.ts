@@ -357,6 +357,15 @@ export class DeploymentRepository {
     );
   }
 
+  /** Whether `revision` is desired on `cluster` (so the cluster may fetch its content). */
+  async isDesiredOn(cluster: string, revision: string): Promise<boolean> {
+    const rows: unknown[] = await this.ds.query(
+      'SELECT 1 FROM deployments WHERE cluster = $1 AND desired_revision = $2 LIMIT 1',
+      [cluster, revision],
+    );
+    return rows.length > 0;
+  }
+
   /**
    * The agent of `cluster` said (at its sync) that it does not hold these bundles: those the hub
    * saw applied are Pending again, not Ready. Returns the deployments that changed.
