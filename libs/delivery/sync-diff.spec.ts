@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { type HeldBundle, type SyncDiff, type WantedChange, syncDiff } from './sync-diff.js';
+import { type HeldBundle, type SyncDiff, type DesiredChange, syncDiff } from './sync-diff.js';
 
 const C = 'c1';
-const upsert = (bundle: string, revision: string): WantedChange => ({
+const upsert = (bundle: string, revision: string): DesiredChange => ({
   kind: 'Upsert',
   bundle,
   cluster: C,
   revision,
   commit: `commit-${revision}`,
 });
-const remove = (bundle: string): WantedChange => ({ kind: 'Remove', bundle, cluster: C });
+const remove = (bundle: string): DesiredChange => ({ kind: 'Remove', bundle, cluster: C });
 const held = (bundle: string, revision: string): HeldBundle => ({ bundle, revision });
 
 describe('syncDiff', () => {
-  it.each<[string, HeldBundle[], WantedChange[], SyncDiff]>([
+  it.each<[string, HeldBundle[], DesiredChange[], SyncDiff]>([
     [
       'an agent holding what the hub wants gets nothing',
       [held('a', 'r1')],

@@ -1,5 +1,8 @@
-/** What the hub wants a cluster to hold of one bundle: a revision (Upsert), or nothing (Remove). */
-export type WantedChange =
+/**
+ * What the hub tells a cluster of one bundle: run a revision (Upsert), or remove it (Remove) —
+ * a change a delivery pass committed, or what a sync finds missing.
+ */
+export type DesiredChange =
   | { kind: 'Upsert'; bundle: string; cluster: string; revision: string; commit: string }
   | { kind: 'Remove'; bundle: string; cluster: string };
 
@@ -12,7 +15,7 @@ export interface HeldBundle {
 /** The outcome of comparing what an agent holds with what the hub wants there. */
 export interface SyncDiff {
   /** The changes to send, in the order of `desired`, then Removes of what the hub does not know. */
-  changes: WantedChange[];
+  changes: DesiredChange[];
   /** Bundles the hub wants on the cluster that the agent does not hold at all. */
   notHeld: string[];
 }
@@ -26,11 +29,11 @@ export interface SyncDiff {
 export function syncDiff(
   cluster: string,
   held: readonly HeldBundle[],
-  desired: readonly WantedChange[],
+  desired: readonly DesiredChange[],
 ): SyncDiff {
   const heldRevisions = new Map(held.map((h) => [h.bundle, h.revision]));
   const wanted = new Set(desired.map((d) => d.bundle));
-  const changes: WantedChange[] = desired.filter((d) =>
+  const changes: DesiredChange[] = desired.filter((d) =>
     d.kind === 'Upsert' ? heldRevisions.get(d.bundle) !== d.revision : heldRevisions.has(d.bundle),
   );
   for (const bundle of heldRevisions.keys())

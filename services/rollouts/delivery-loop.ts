@@ -25,11 +25,11 @@ import type { TimerClock } from '../../libs/liveness/lease.js';
 import { WakeTimers } from '../../libs/liveness/wake.js';
 import { parseJson } from '../../libs/nats/index.js';
 import { CLOCK, DATA_SOURCE, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { ROLLOUTS_QUEUE } from './queue.js';
 import { DesiredStatePublisher } from './desired-state-publisher.js';
 import { type RolloutDecision, RolloutController } from './rollout-controller.js';
 import { nextRolloutWake } from './rollout-wake.js';
 
-const QUEUE = 'flotilla-rollouts';
 /** A replica that stops renewing its lease on a bundle loses it after this long. */
 const LEASE_MS = 10_000;
 /** How old the cached list of dependent bundles may get. */
@@ -86,7 +86,7 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnModuleDestroy {
   async onApplicationBootstrap(): Promise<void> {
     this.subs.push(
       this.nc.subscribe(this.subjects.allEvents('bundle'), {
-        queue: QUEUE,
+        queue: ROLLOUTS_QUEUE,
         callback: (_err, msg) => {
           // The resolver changed what Git asks of the bundle.
           const event = BundleEventSchema.safeParse(parseJson(msg.data));
@@ -97,7 +97,7 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnModuleDestroy {
         },
       }),
       this.nc.subscribe(this.subjects.allEvents('deployment'), {
-        queue: QUEUE,
+        queue: ROLLOUTS_QUEUE,
         callback: (_err, msg) => {
           const bundles = new Set(deploymentChangesOf(parseJson(msg.data)).map((c) => c.bundle));
           for (const bundle of bundles) {

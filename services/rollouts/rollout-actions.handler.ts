@@ -17,9 +17,8 @@ import {
 import { RolloutRepository, TERMINAL_ROLLOUT_STATES } from '../../libs/db/index.js';
 import { parseJson } from '../../libs/nats/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { ROLLOUTS_QUEUE } from './queue.js';
 import { DeliveryLoop } from './delivery-loop.js';
-
-const QUEUE = 'flotilla-rollouts';
 
 /**
  * Answers the operator-action RPC the api service sends (`RolloutActionRequestSchema` on
@@ -41,7 +40,7 @@ export class RolloutActionsHandler implements OnApplicationBootstrap, OnModuleDe
 
   onApplicationBootstrap(): void {
     this.sub = this.nc.subscribe(this.subjects.control(ROLLOUT_ACTIONS_CONTROL), {
-      queue: QUEUE,
+      queue: ROLLOUTS_QUEUE,
       callback: (_e, msg) => void this.answer(msg),
     });
   }

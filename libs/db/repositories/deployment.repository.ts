@@ -1,6 +1,7 @@
 import { queryReturning } from '../returning.js';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ReportedState } from '../../contracts/delivery.js';
+import type { DesiredChange } from '../../delivery/index.js';
 
 /** What Git says one cluster should run for a bundle. */
 export interface TargetRow {
@@ -10,9 +11,7 @@ export interface TargetRow {
 }
 
 /** A deployment change the delivery must publish. */
-export type DesiredChange =
-  | { kind: 'Upsert'; bundle: string; cluster: string; revision: string; commit: string }
-  | { kind: 'Remove'; bundle: string; cluster: string };
+export type { DesiredChange };
 
 /** One status report, as the status service batches them. */
 export interface ReportRow {
