@@ -1,34 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { type RolloutRecord, RolloutRecordSchema, RolloutRevisionsSchema } from './rollouts.js';
+import { rolloutRecord } from '../testing/rollout-record.js';
+import { RolloutRecordSchema, RolloutRevisionsSchema } from './rollouts.js';
 
-const record: RolloutRecord = {
-  state: 'Progressing',
-  fromRevision: 'from',
-  toRevision: 'to',
-  fromLabel: 'commit 1111aaaa',
-  toLabel: 'commit 2222bbbb',
-  stages: [
-    {
-      name: 'canary',
-      clusters: ['c1'],
-      state: 'Baking',
-      startedAt: 1,
-      bakedSince: 5,
-      approved: false,
-    },
-    { name: 'rest', clusters: ['c2', 'c3'], state: 'Waiting', approved: false },
-  ],
-  clusters: {
-    c1: { state: 'Succeeded', stage: 'canary', since: 5, releasedAt: 1, readySince: 5 },
-    c2: { state: 'Waiting', stage: 'rest', since: 0 },
-    c3: { state: 'Waiting', stage: 'rest', since: 0 },
-    c4: { state: 'Skipped', stage: null, since: 0, reason: 'matches no stage' },
-  },
-  failures: 0,
-  acceptedFailures: 0,
-  createdAt: 0,
-  updatedAt: 5,
-};
+const record = rolloutRecord();
 
 describe('RolloutRecordSchema: what a stored rollout record may hold', () => {
   it.each<[string, unknown, boolean]>([
