@@ -5,8 +5,10 @@ import {
   type ClusterEventType,
   GitRepoEventSchema,
   GroupEventSchema,
+  RolloutChangeEventSchema,
   changesTargeting,
   gitRepoEvent,
+  rolloutChangeEvent,
 } from './events.js';
 
 describe('changesTargeting: which cluster events can change targeting', () => {
@@ -22,6 +24,12 @@ describe('changesTargeting: which cluster events can change targeting', () => {
 
 describe('event schemas: what subscribers accept', () => {
   const at = '2026-12-07T02:00:00.000Z';
+  const rollout = {
+    id: '5b0e2a4c-0000-4000-8000-000000000001',
+    bundle: 'ring/app',
+    state: 'Progressing',
+    toCommit: 'c0ffee',
+  } as const;
   it.each<[string, z.ZodType, unknown, boolean]>([
     ['a sync request', GitRepoEventSchema, gitRepoEvent('SyncRequested', 'demo'), true],
     [
@@ -59,6 +67,33 @@ describe('event schemas: what subscribers accept', () => {
       false,
     ],
     ['not an object', BundleEventSchema, 'TargetsChanged', false],
+    [
+      'a rollout created',
+      RolloutChangeEventSchema,
+      rolloutChangeEvent('RolloutCreated', rollout),
+      true,
+    ],
+    [
+      'a rollout changed, with its transitions',
+      RolloutChangeEventSchema,
+      rolloutChangeEvent('RolloutChanged', { ...rollout, state: 'Superseded' }, [
+        { type: 'ClusterStateChanged', cluster: 'c1', from: 'Waiting', to: 'Updating', at: 1 },
+        { type: 'Superseded', from: 'Progressing', to: 'Superseded', reason: 'commit b' },
+      ]),
+      true,
+    ],
+    [
+      'a rollout event in an unknown state',
+      RolloutChangeEventSchema,
+      { ...rolloutChangeEvent('RolloutChanged', rollout), state: 'Exploded' },
+      false,
+    ],
+    [
+      'a rollout event without its bundle',
+      RolloutChangeEventSchema,
+      { ...rolloutChangeEvent('RolloutChanged', rollout), bundle: undefined },
+      false,
+    ],
   ])('%s', (_name, schema, event, accepted) => {
     expect(schema.safeParse(event).success).toBe(accepted);
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RolloutState } from './rollouts.js';
 import { clusterStates } from './states.js';
 
 /**
@@ -219,4 +220,59 @@ export function deploymentChangesOf(event: unknown): DeploymentChange[] {
       ? [{ bundle: entry.data.bundle, cluster: e.cluster, state: String(entry.data.state), at }]
       : [];
   });
+}
+
+/** Kinds of `flotilla.events.rollout.<id>` events. */
+export const RolloutChangeType = {
+  /** A rollout was started (a new commit or revision of a bundle with a `rolloutStrategy`). */
+  RolloutCreated: 'RolloutCreated',
+  /** A rollout's record changed: its state, or transitions of its stages and clusters. */
+  RolloutChanged: 'RolloutChanged',
+} as const;
+export type RolloutChangeType = (typeof RolloutChangeType)[keyof typeof RolloutChangeType];
+
+/** One transition of a rollout, its stages or clusters, as the rollout controller recorded it. */
+export const RolloutTransitionSchema = z.object({
+  type: z.string(),
+  stage: z.string().optional(),
+  cluster: z.string().optional(),
+  from: z.string().optional(),
+  to: z.string().optional(),
+  reason: z.string().optional(),
+  /** The operator, when an action caused it. */
+  by: z.string().optional(),
+  at: z.number().optional(),
+});
+export type RolloutTransition = z.infer<typeof RolloutTransitionSchema>;
+
+/**
+ * Published on `flotilla.events.rollout.<id>` when a rollout is created or changes: every
+ * replica follows from them which bundles roll out, and `rollout watch` shows the changes.
+ */
+export const RolloutChangeEventSchema = z.object({
+  type: z.enum(RolloutChangeType),
+  id: z.string(),
+  bundle: z.string(),
+  state: z.enum(RolloutState),
+  toCommit: z.string(),
+  events: z.array(RolloutTransitionSchema),
+  at: z.string(),
+});
+export type RolloutChangeEvent = z.infer<typeof RolloutChangeEventSchema>;
+
+/** The `flotilla.events.rollout.<id>` event for a change of `rollout`, with its transitions. */
+export function rolloutChangeEvent(
+  type: RolloutChangeType,
+  rollout: { id: string; bundle: string; state: RolloutState; toCommit: string },
+  events: RolloutTransition[] = [],
+): RolloutChangeEvent {
+  return {
+    type,
+    id: rollout.id,
+    bundle: rollout.bundle,
+    state: rollout.state,
+    toCommit: rollout.toCommit,
+    events,
+    at: new Date().toISOString(),
+  };
 }

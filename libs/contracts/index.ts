@@ -2,6 +2,7 @@ export * from './states.js';
 export * from './subjects.js';
 export * from './messages.js';
 export * from './events.js';
+export * from './rollouts.js';
 export * from './tokens.js';
 export * from './project-root.js';
 export * from './delivery.js';

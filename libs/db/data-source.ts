@@ -49,3 +49,8 @@ export async function openDatabase(
   }
   return ds;
 }
+
+/** Resolves once PostgreSQL answers a query on the data source (what readiness checks). */
+export async function pingDatabase(dataSource: DataSource): Promise<void> {
+  await dataSource.query('SELECT 1');
+}

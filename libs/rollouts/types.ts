@@ -4,27 +4,17 @@ import { RolloutActionType } from '../contracts/index.js';
 // in it, what the planner observes of a cluster, the record the hub stores between two calls of
 // the planner, the operator actions it accepts and the decisions and events it hands back.
 
-/** State of a whole rollout (DESIGN.md "Rollouts"). */
-export const RolloutState = {
-  /** Created; the planner has not run yet. */
-  Pending: 'Pending',
-  /** Releasing clusters stage by stage. */
-  Progressing: 'Progressing',
-  /** Holding: no cluster is released and no stage passes until an operator resumes. */
-  Paused: 'Paused',
-  /** Every stage passed and every cluster in it runs the new revision. */
-  Succeeded: 'Succeeded',
-  /** Every stage passed, but some clusters failed (within `maxFailures`, or accepted by a resume). */
-  Failed: 'Failed',
-  /** Stopped by an operator; released clusters keep the new revision, the others the old one. */
-  Aborted: 'Aborted',
-  /** Every released cluster was sent back to the old revision (`onFailure: rollback` or an operator). */
-  RolledBack: 'RolledBack',
-  /** A newer revision started its own rollout; this one stops where it is. */
-  Superseded: 'Superseded',
-} as const;
-/** One of the rollout states. */
-export type RolloutState = (typeof RolloutState)[keyof typeof RolloutState];
+import {
+  ClusterRolloutState,
+  RolloutState,
+  StageState,
+  type RolloutRecord,
+} from '../contracts/rollouts.js';
+
+// The states and the stored record are a contract (libs/contracts/rollouts.ts): the hub stores
+// the record and reads it back through its schema.
+export { ClusterRolloutState, RolloutState, StageState };
+export type { ClusterRecord, RolloutRecord, StageRecord } from '../contracts/rollouts.js';
 
 /** Rollout states that never change again. */
 export const terminalRolloutStates: readonly RolloutState[] = [
@@ -40,26 +30,6 @@ export function isTerminal(state: RolloutState): boolean {
   return terminalRolloutStates.includes(state);
 }
 
-/** State of one cluster within a rollout (DESIGN.md "Rollouts"). */
-export const ClusterRolloutState = {
-  /** Not released yet: still told to run the old revision. */
-  Waiting: 'Waiting',
-  /** Released: told to run the new revision, not (or no longer) Ready at it. */
-  Updating: 'Updating',
-  /** Ready at the new revision; must stay Ready for the stage's bake time. */
-  Baking: 'Baking',
-  /** Ready at the new revision for the bake time (or already Ready at it when the rollout began). */
-  Succeeded: 'Succeeded',
-  /** Reported `ErrApplied` at the new revision. Counts as a failure. */
-  Failed: 'Failed',
-  /** Not Ready at the new revision within `progressDeadline`. Counts as a failure. */
-  TimedOut: 'TimedOut',
-  /** Matches no stage: never released (reported in `unmatched`, never silently). */
-  Skipped: 'Skipped',
-} as const;
-/** One of the per-cluster rollout states. */
-export type ClusterRolloutState = (typeof ClusterRolloutState)[keyof typeof ClusterRolloutState];
-
 /** Cluster states that count as failures against `maxFailures`. */
 export const failedClusterStates: readonly ClusterRolloutState[] = [
   ClusterRolloutState.Failed,
@@ -74,26 +44,6 @@ export const releasedClusterStates: readonly ClusterRolloutState[] = [
   ClusterRolloutState.Failed,
   ClusterRolloutState.TimedOut,
 ];
-
-/** State of one stage of a rollout. */
-export const StageState = {
-  /** An earlier stage has not passed yet. */
-  Waiting: 'Waiting',
-  /** The current stage: releasing its clusters and waiting for them to bake. */
-  Progressing: 'Progressing',
-  /** All its clusters are done; the stage's bake time is running. */
-  Baking: 'Baking',
-  /** All its clusters are done and baked; waits for a `promote` (`requireApproval`). */
-  AwaitingApproval: 'AwaitingApproval',
-  /** Passed its gate; the next stage may start. */
-  Succeeded: 'Succeeded',
-  /** The rollout was rolled back after this stage started: its released clusters were sent back. */
-  RolledBack: 'RolledBack',
-  /** The rollout ended (aborted, superseded, rolled back) before this stage passed or started. */
-  Cancelled: 'Cancelled',
-} as const;
-/** One of the stage states. */
-export type StageState = (typeof StageState)[keyof typeof StageState];
 
 /** What an agent last reported for the bundle on a cluster (`Pending` before any report). */
 export type ReportedState =
@@ -113,65 +63,6 @@ export interface ClusterObservation {
   reportedState: ReportedState;
   /** The message of that report (why it is not Ready), quoted in failure reasons. */
   message?: string;
-}
-
-/** One stage of a rollout as stored. */
-export interface StageRecord {
-  name: string;
-  /** The clusters assigned to it, sorted by name; released in that order. */
-  clusters: string[];
-  state: StageState;
-  /** When it became the current stage. */
-  startedAt?: number;
-  /** When the last of its clusters became Ready, once all are done; the stage bake runs from here. */
-  bakedSince?: number;
-  /** Whether an operator promoted it: its approval gate is open and its bake time is waived. */
-  approved: boolean;
-}
-
-/** One cluster of a rollout as stored. */
-export interface ClusterRecord {
-  state: ClusterRolloutState;
-  /** Name of its stage; null for a Skipped cluster that matches no stage. */
-  stage: string | null;
-  /** When it entered its current state (the progress deadline of an Updating cluster runs from here). */
-  since: number;
-  /** When the planner released it to the new revision. */
-  releasedAt?: number;
-  /** Since when it has been Ready at the new revision without interruption; absent when it is not. */
-  readySince?: number;
-  /** Why it is in its state, for humans. */
-  reason?: string;
-}
-
-/**
- * Everything the planner needs to continue a rollout: the controller stores it (PostgreSQL JSON)
- * and hands it back unchanged on the next call. The planner never mutates it; it returns a new one.
- */
-export interface RolloutRecord {
-  state: RolloutState;
-  /** Revision the clusters ran before; null for a first deployment (rolling back removes the bundle). */
-  fromRevision: string | null;
-  /** Revision being rolled out. */
-  toRevision: string;
-  /** How messages name `fromRevision` for people (e.g. "commit 1a2b3c4d"); absent: its id. */
-  fromLabel?: string;
-  /** How messages name `toRevision` for people; absent: its id. */
-  toLabel?: string;
-  /** In the order they run. */
-  stages: StageRecord[];
-  /** Every targeted cluster, Skipped ones included. */
-  clusters: Record<string, ClusterRecord>;
-  /** Clusters now Failed or TimedOut. */
-  failures: number;
-  /** Failures an operator accepted by resuming a rollout paused for them; only more trip `onFailure`. */
-  acceptedFailures: number;
-  /** The operator who paused it; absent when it paused itself (`onFailure: pause`). */
-  pausedBy?: string;
-  /** Why it is in its state, for humans. */
-  reason?: string;
-  createdAt: number;
-  updatedAt: number;
 }
 
 /**

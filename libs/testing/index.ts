@@ -6,3 +6,5 @@ export * from './git-server.js';
 export * from './fake-kube-api.js';
 export * from './oci-registry.js';
 export * from './helm-repo.js';
+export * from './migrated-database.js';
+export * from './rollout-record.js';

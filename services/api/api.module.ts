@@ -30,6 +30,7 @@ import { RolloutsController } from './rollouts.controller.js';
 import { RolloutsService } from './rollouts.service.js';
 import { StatusController } from './status.controller.js';
 import { WebhooksController } from './webhooks.controller.js';
+import { WebhooksService } from './webhooks.service.js';
 
 /**
  * The api service: REST under /api/v1 and gRPC `flotilla.v1.FleetService`, behind API-token
@@ -78,6 +79,7 @@ import { WebhooksController } from './webhooks.controller.js';
     FleetStatusService,
     GitReposService,
     RolloutsService,
+    WebhooksService,
   ],
 })
 export class ApiModule {}

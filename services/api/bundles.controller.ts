@@ -7,9 +7,8 @@ import {
   ApiTags,
   ApiBadRequestResponse,
 } from '@nestjs/swagger';
-import { BundleRepository, DeploymentRepository, parsePageRequest } from '../../libs/db/index.js';
+import { parsePageRequest } from '../../libs/db/index.js';
 import { BundlesService } from './bundles.service.js';
-import { deploymentView, summarize } from './fleet-summary.js';
 import { Access } from '../shared/access.decorator.js';
 
 /** `/api/v1/bundles`: what the resolver found in Git, and where it is deployed. */
@@ -17,36 +16,17 @@ import { Access } from '../shared/access.decorator.js';
 @Access('viewer')
 @Controller('api/v1/bundles')
 export class BundlesController {
-  constructor(
-    private readonly bundles: BundleRepository,
-    private readonly deployments: DeploymentRepository,
-    private readonly service: BundlesService,
-  ) {}
+  constructor(private readonly service: BundlesService) {}
 
   @Get()
   @ApiOperation({ summary: 'List bundles' })
   @ApiQuery({ name: 'gitrepo', required: false })
-  async list(
+  list(
     @Query('gitrepo') gitrepo?: string,
     @Query('limit') limit?: string,
     @Query('continue') token?: string,
   ) {
-    const page = await this.bundles.list(parsePageRequest(limit, token), gitrepo || undefined);
-    const rows = await this.deployments.list({ bundles: page.items.map((b) => b.name) });
-    return {
-      ...page,
-      items: page.items.map((b) => {
-        const s = summarize(rows.filter((r) => r.bundle === b.name));
-        return {
-          name: b.name,
-          gitrepo: b.gitrepo,
-          kind: b.kind,
-          commit: b.commit,
-          error: b.error,
-          summary: { desired: s.total, ready: s.byState.Ready ?? 0, byState: s.byState },
-        };
-      }),
-    };
+    return this.service.list(parsePageRequest(limit, token), gitrepo || undefined);
   }
 
   @Get(':name/manifests')
@@ -75,43 +55,7 @@ export class BundlesController {
     summary:
       'A bundle with its revisions and per-cluster deployments (name URL-encoded: demo%2Fweb)',
   })
-  async get(@Param('name') name: string) {
-    const b = await this.bundles.get(name);
-    const rows = await this.deployments.list({ bundles: [name] });
-    const deployments = rows.map(deploymentView);
-    const s = summarize(rows);
-    return {
-      name: b.name,
-      gitrepo: b.gitrepo,
-      dir: b.dir,
-      kind: b.kind,
-      commit: b.commit,
-      error: b.error,
-      errorCommit: b.errorCommit,
-      options: b.options,
-      dependsOn: b.dependsOn,
-      rolloutStrategy: b.rolloutStrategy,
-      // Charts fetched from repositories and registries: the exact versions deployed.
-      charts: b.charts,
-      // What Git asks for and what clusters were told (they differ while a rollout runs).
-      revisions: [
-        ...new Set(
-          rows
-            .flatMap((r) => [r.targetRevision, r.desiredRevision])
-            .filter((r): r is string => r !== null),
-        ),
-      ].sort(),
-      summary: { desired: s.total, ready: s.byState.Ready ?? 0, byState: s.byState },
-      variants: await this.service.variants(b.name, b.commit),
-      deployments: deployments.map((d) => ({
-        cluster: d.cluster,
-        state: d.state,
-        message: d.message,
-        commit: d.commit,
-        desiredRevision: d.desiredRevision,
-        appliedRevision: d.appliedRevision,
-        reportedAt: d.reportedAt,
-      })),
-    };
+  get(@Param('name') name: string) {
+    return this.service.get(name);
   }
 }

@@ -5,7 +5,9 @@ import {
   DeploymentRepository,
   InvalidInputError,
   NotFoundError,
+  type PageRequest,
 } from '../../libs/db/index.js';
+import { deploymentView, summarize } from './fleet-summary.js';
 
 /** A bundle's variants at its commit: the revision each renders and the clusters asked to run it. */
 export interface VariantView {
@@ -43,6 +45,67 @@ export class BundlesService {
     private readonly deployments: DeploymentRepository,
     private readonly clusters: ClusterRepository,
   ) {}
+
+  /** One page of bundles (of one GitRepo), each with its deployments counted by state. */
+  async list(page: PageRequest, gitrepo?: string) {
+    const found = await this.bundles.list(page, gitrepo);
+    const rows = await this.deployments.list({ bundles: found.items.map((b) => b.name) });
+    return {
+      ...found,
+      items: found.items.map((b) => {
+        const s = summarize(rows.filter((r) => r.bundle === b.name));
+        return {
+          name: b.name,
+          gitrepo: b.gitrepo,
+          kind: b.kind,
+          commit: b.commit,
+          error: b.error,
+          summary: { desired: s.total, ready: s.byState.Ready ?? 0, byState: s.byState },
+        };
+      }),
+    };
+  }
+
+  /** A bundle with its revisions, variants and per-cluster deployments. */
+  async get(name: string) {
+    const b = await this.bundles.get(name);
+    const rows = await this.deployments.list({ bundles: [name] });
+    const deployments = rows.map(deploymentView);
+    const s = summarize(rows);
+    return {
+      name: b.name,
+      gitrepo: b.gitrepo,
+      dir: b.dir,
+      kind: b.kind,
+      commit: b.commit,
+      error: b.error,
+      errorCommit: b.errorCommit,
+      options: b.options,
+      dependsOn: b.dependsOn,
+      rolloutStrategy: b.rolloutStrategy,
+      // Charts fetched from repositories and registries: the exact versions deployed.
+      charts: b.charts,
+      // What Git asks for and what clusters were told (they differ while a rollout runs).
+      revisions: [
+        ...new Set(
+          rows
+            .flatMap((r) => [r.targetRevision, r.desiredRevision])
+            .filter((r): r is string => r !== null),
+        ),
+      ].sort(),
+      summary: { desired: s.total, ready: s.byState.Ready ?? 0, byState: s.byState },
+      variants: await this.variants(b.name, b.commit),
+      deployments: deployments.map((d) => ({
+        cluster: d.cluster,
+        state: d.state,
+        message: d.message,
+        commit: d.commit,
+        desiredRevision: d.desiredRevision,
+        appliedRevision: d.appliedRevision,
+        reportedAt: d.reportedAt,
+      })),
+    };
+  }
 
   /** The variants rendered at the bundle's commit, with the clusters Git asks to run each. */
   async variants(name: string, commit: string | null): Promise<VariantView[]> {

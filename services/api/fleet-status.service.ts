@@ -7,7 +7,13 @@ import {
   deploymentChangesOf,
   type Subjects,
 } from '../../libs/contracts/index.js';
-import { ClusterRepository, DeploymentRepository } from '../../libs/db/index.js';
+import {
+  ClusterRepository,
+  DeploymentRepository,
+  InvalidInputError,
+  type PageRequest,
+  encodeContinue,
+} from '../../libs/db/index.js';
 import { parseJson } from '../../libs/nats/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 import { summarize } from './fleet-summary.js';
@@ -106,6 +112,28 @@ export class FleetStatusService implements OnModuleDestroy {
             message: d.message,
           }))
         : [],
+    };
+  }
+
+  /**
+   * The fleet status with one page of its non-ready deployments (`GET /api/v1/status`); the
+   * continue token is the offset into them.
+   */
+  async statusPage(page: PageRequest) {
+    const offset = page.after === undefined ? 0 : Number(page.after);
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new InvalidInputError('continue token is malformed');
+    const status = await this.status();
+    const next =
+      offset + page.limit < status.nonReady.length
+        ? encodeContinue(String(offset + page.limit))
+        : undefined;
+    return {
+      clusters: status.clusters,
+      deployments: status.deployments,
+      nonReady: status.nonReady.slice(offset, offset + page.limit),
+      nonReadyTotal: status.nonReady.length,
+      ...(next ? { continue: next } : {}),
     };
   }
 

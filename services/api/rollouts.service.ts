@@ -15,19 +15,18 @@ import {
 import {
   InvalidInputError,
   type PageRequest,
-  type RolloutEntity,
+  type Rollout,
   RolloutRepository,
   TERMINAL_ROLLOUT_STATES,
 } from '../../libs/db/index.js';
 import { parseJson } from '../../libs/nats/index.js';
-import type { RolloutRecord } from '../../libs/rollouts/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 /** A rollout as the API shows it: stages with their clusters, failures, timestamps. */
-export function rolloutView(r: RolloutEntity) {
-  const record = r.record as unknown as RolloutRecord;
+export function rolloutView(r: Rollout) {
+  const record = r.record;
   const cluster = (name: string) => {
     const c = record.clusters[name];
     return {

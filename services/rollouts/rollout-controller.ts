@@ -1,17 +1,22 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { DataSource } from 'typeorm';
 import type { RolloutStrategy } from '../../libs/bundles/index.js';
-import type { Subjects } from '../../libs/contracts/index.js';
+import {
+  RolloutChangeType,
+  type RolloutRevisions,
+  type RolloutTransition,
+  type Subjects,
+  rolloutChangeEvent,
+} from '../../libs/contracts/index.js';
 import type { TimerClock } from '../../libs/liveness/lease.js';
 import {
   BundleRepository,
   ClusterGroupRepository,
+  ClusterRepository,
   type DeploymentRow,
   DeploymentRepository,
-  type RolloutEntity,
+  type Rollout,
   RolloutRepository,
-  type RolloutRevisions,
   TERMINAL_ROLLOUT_STATES,
 } from '../../libs/db/index.js';
 import { publishJson } from '../../libs/nats/index.js';
@@ -28,7 +33,7 @@ import {
   supersedeRollout,
 } from '../../libs/rollouts/index.js';
 import { matchesLabels, selectorFromObject } from '../../libs/selectors/index.js';
-import { CLOCK, DATA_SOURCE, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { CLOCK, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 
 /** Cluster groups read per query while observing clusters (all of them are read). */
 const GROUP_PAGE = 1000;
@@ -50,7 +55,7 @@ export interface RolloutDecision {
   held: Map<string, string>;
   rollbacks: RollbackMove[];
   rejected: { action: OperatorAction; reason: string }[];
-  rollout: RolloutEntity | undefined;
+  rollout: Rollout | undefined;
   /** When the bundle must be decided again without any event (the planner's `wakeAt`); null: only on events. */
   wakeAt: number | null;
   /** False when another replica holds the bundle's lease and nothing was decided here. */
@@ -61,7 +66,7 @@ export interface RolloutDecision {
  * True when Git now asks a cluster of the rollout for another revision than the rollout moves it
  * to: at the same commit, a chart from a repository resolved to a new version.
  */
-function movedOn(rollout: RolloutEntity, rows: DeploymentRow[]): boolean {
+function movedOn(rollout: Rollout, rows: DeploymentRow[]): boolean {
   return rows.some((r) => {
     const rev = rollout.revisions[r.cluster];
     return rev !== undefined && r.targetRevision !== null && rev.to !== r.targetRevision;
@@ -87,12 +92,12 @@ export class RolloutController {
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SUBJECTS) private readonly subjects: Subjects,
-    @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(CLOCK) private readonly clock: TimerClock,
     private readonly rollouts: RolloutRepository,
     private readonly deployments: DeploymentRepository,
     private readonly bundles: BundleRepository,
     private readonly groups: ClusterGroupRepository,
+    private readonly clusters: ClusterRepository,
   ) {}
 
   /** Decides a bundle's holds and rollbacks now; `actions` are operator requests to apply. */
@@ -144,13 +149,7 @@ export class RolloutController {
     // Every targeted cluster is observed: those the rollout does not know (targeted after it
     // began) come back as `untracked`.
     const observations = await this.observe(rows, active.revisions);
-    const result = planRollout(
-      strategy,
-      active.record as unknown as RolloutRecord,
-      observations,
-      now,
-      actions,
-    );
+    const result = planRollout(strategy, active.record, observations, now, actions);
     decision.rejected = result.rejected ?? [];
     decision.wakeAt = result.wakeAt;
     if (JSON.stringify(result.record) !== JSON.stringify(active.record)) {
@@ -164,7 +163,7 @@ export class RolloutController {
    * Clusters targeted after the rollout began are not part of it: they get Git's revision at once.
    * That is said loudly (a warning and an audit entry) whenever the set changes, never silently.
    */
-  private async reportUntracked(rollout: RolloutEntity, untracked: string[]): Promise<void> {
+  private async reportUntracked(rollout: Rollout, untracked: string[]): Promise<void> {
     if (TERMINAL_ROLLOUT_STATES.includes(rollout.state)) {
       this.untrackedSeen.delete(rollout.id);
       return;
@@ -181,12 +180,10 @@ export class RolloutController {
     ]);
   }
 
-  private async supersede(active: RolloutEntity, reason: string, now: number): Promise<void> {
-    await this.save(
-      active,
-      supersedeRollout(active.record as unknown as RolloutRecord, now, reason),
-      [{ type: 'Superseded', from: active.state, to: 'Superseded', reason }],
-    );
+  private async supersede(active: Rollout, reason: string, now: number): Promise<void> {
+    await this.save(active, supersedeRollout(active.record, now, reason), [
+      { type: 'Superseded', from: active.state, to: 'Superseded', reason },
+    ]);
   }
 
   /** Creates the rollout of `commit`: each cluster from what it runs to what Git asks. */
@@ -196,7 +193,7 @@ export class RolloutController {
     rows: DeploymentRow[],
     commit: string,
     now: number,
-  ): Promise<RolloutEntity> {
+  ): Promise<Rollout> {
     const revisions: RolloutRevisions = {};
     for (const r of rows) revisions[r.cluster] = { from: r.desiredRevision, to: r.targetRevision! };
     const observations = await this.observe(rows, revisions);
@@ -219,7 +216,7 @@ export class RolloutController {
       toCommit: commit,
       state: record.state,
       strategy: strategy,
-      record: { ...record },
+      record,
       revisions,
     });
     await this.rollouts.audit(rollout.id, [
@@ -238,7 +235,7 @@ export class RolloutController {
         `rollout of ${bundle} to ${commit.slice(0, 8)}: clusters matching no stage are held back: ${unmatched.join(', ')}`,
       );
     }
-    this.announce(rollout, 'RolloutCreated');
+    this.announce(rollout, RolloutChangeType.RolloutCreated);
     return rollout;
   }
 
@@ -248,14 +245,7 @@ export class RolloutController {
     revisions: RolloutRevisions,
   ): Promise<ClusterObservation[]> {
     const names = rows.map((r) => r.cluster);
-    const labels = new Map(
-      (
-        await this.ds.query<{ name: string; labels: Record<string, string> }[]>(
-          'SELECT name, labels FROM clusters WHERE name = ANY($1::text[])',
-          [names],
-        )
-      ).map((c) => [c.name, c.labels]),
-    );
+    const labels = await this.clusters.labelsOf(names);
     const groups: { name: string; reqs: ReturnType<typeof selectorFromObject> }[] = [];
     for (let after: string | undefined; ;) {
       const page = await this.groups.list({ limit: GROUP_PAGE, ...(after ? { after } : {}) });
@@ -295,13 +285,13 @@ export class RolloutController {
    * stored is completed by the next one.
    */
   private enforce(
-    rollout: RolloutEntity,
+    rollout: Rollout,
     rows: DeploymentRow[],
     decision: RolloutDecision,
     plan?: RolloutPlan,
   ): RolloutDecision {
     decision.rollout = rollout;
-    const record = rollout.record as unknown as RolloutRecord;
+    const record = rollout.record;
     const wanted = desiredRevisions(record);
     const released = new Set(plan?.release ?? []);
     const sentBack = new Set(plan?.rollback ?? []);
@@ -340,21 +330,13 @@ export class RolloutController {
 
   /** Persists a new record with its audit trail and announces it. */
   private async save(
-    rollout: RolloutEntity,
+    rollout: Rollout,
     record: RolloutRecord,
-    events: {
-      type: string;
-      from?: string;
-      to?: string;
-      by?: string;
-      reason?: string;
-      stage?: string;
-      cluster?: string;
-    }[],
-  ): Promise<RolloutEntity> {
+    events: RolloutTransition[],
+  ): Promise<Rollout> {
     await this.rollouts.update(rollout.id, {
       state: record.state,
-      record: record as unknown as Record<string, unknown>,
+      record,
       reason: record.reason ?? null,
     });
     await this.rollouts.audit(
@@ -373,19 +355,19 @@ export class RolloutController {
     );
     const updated = await this.rollouts.get(rollout.id);
     if (updated.state !== rollout.state || events.length > 0)
-      this.announce(updated, 'RolloutChanged', events);
+      this.announce(updated, RolloutChangeType.RolloutChanged, events);
     return updated;
   }
 
-  private announce(rollout: RolloutEntity, type: string, events: unknown[] = []): void {
-    publishJson(this.nc, this.subjects.event('rollout', rollout.id), {
-      type,
-      id: rollout.id,
-      bundle: rollout.bundle,
-      state: rollout.state,
-      toCommit: rollout.toCommit,
-      events,
-      at: new Date().toISOString(),
-    });
+  private announce(
+    rollout: Rollout,
+    type: RolloutChangeType,
+    events: RolloutTransition[] = [],
+  ): void {
+    publishJson(
+      this.nc,
+      this.subjects.event('rollout', rollout.id),
+      rolloutChangeEvent(type, rollout, events),
+    );
   }
 }

@@ -10,9 +10,8 @@ import {
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { Registry } from 'prom-client';
-import type { DataSource } from 'typeorm';
 import { ReadinessService } from './readiness.service.js';
-import { DATA_SOURCE, METRICS_REGISTRY } from './tokens.js';
+import { METRICS_REGISTRY } from './tokens.js';
 import { Access } from './access.decorator.js';
 
 /** Liveness, readiness and Prometheus metrics, served by every hub process. */
@@ -21,7 +20,6 @@ import { Access } from './access.decorator.js';
 @Controller()
 export class ObservabilityController {
   constructor(
-    @Inject(DATA_SOURCE) private readonly ds: DataSource,
     private readonly readiness: ReadinessService,
     @Inject(METRICS_REGISTRY) private readonly registry: Registry,
   ) {}
@@ -39,14 +37,7 @@ export class ObservabilityController {
    */
   @Get('readyz')
   async readyz(): Promise<{ status: string; checks: Record<string, string> }> {
-    const checks: Record<string, string> = {};
-    try {
-      await this.ds.query('SELECT 1');
-      checks.postgres = 'ok';
-    } catch (err) {
-      checks.postgres = `failing: ${err instanceof Error ? err.message : String(err)}`;
-    }
-    Object.assign(checks, await this.readiness.report());
+    const checks = await this.readiness.report();
     const ready = Object.values(checks).every((v) => v === 'ok');
     if (!ready) throw new ServiceUnavailableException(`not ready: ${JSON.stringify(checks)}`);
     return { status: 'ok', checks };

@@ -1,6 +1,8 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { NATS_CONNECTION } from './tokens.js';
+import type { DataSource } from 'typeorm';
+import { pingDatabase } from '../../libs/db/index.js';
+import { DATA_SOURCE, NATS_CONNECTION } from './tokens.js';
 
 /** One readiness check: undefined when fine, else what is wrong (a short sentence). */
 export type ReadinessCheck = () => Promise<string | undefined>;
@@ -9,9 +11,9 @@ export type ReadinessCheck = () => Promise<string | undefined>;
 const CHECK_TIMEOUT_MS = 2000;
 
 /**
- * What `/readyz` reports besides PostgreSQL: whether the NATS connection is up (followed from
- * the client's status events, so a disconnect shows at once, not when a request times out), and
- * the checks services register for what they rely on (e.g. the status stream).
+ * What `/readyz` reports: whether PostgreSQL answers, whether the NATS connection is up (followed
+ * from the client's status events, so a disconnect shows at once, not when a request times out),
+ * and the checks services register for what they rely on (e.g. the status stream).
  */
 @Injectable()
 export class ReadinessService implements OnModuleInit, OnApplicationShutdown {
@@ -19,7 +21,10 @@ export class ReadinessService implements OnModuleInit, OnApplicationShutdown {
   private natsProblem: string | undefined;
   private stopped = false;
 
-  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+  ) {}
 
   onModuleInit(): void {
     void (async () => {
@@ -41,9 +46,15 @@ export class ReadinessService implements OnModuleInit, OnApplicationShutdown {
     this.checks.set(name, check);
   }
 
-  /** Every check's result: `ok` or `failing: <why>`. */
+  /** Every check's result, PostgreSQL's first: `ok` or `failing: <why>`. */
   async report(): Promise<Record<string, string>> {
     const result: Record<string, string> = {};
+    try {
+      await pingDatabase(this.ds);
+      result.postgres = 'ok';
+    } catch (err) {
+      result.postgres = `failing: ${err instanceof Error ? err.message : String(err)}`;
+    }
     if (this.nc.isClosed()) result.nats = 'failing: connection closed';
     else result.nats = this.natsProblem === undefined ? 'ok' : `failing: ${this.natsProblem}`;
     await Promise.all(

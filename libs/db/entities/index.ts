@@ -38,7 +38,6 @@ export {
   WebhookDeliveryEntity,
 };
 export type { GitCredentials, TargetSpec } from './gitrepo.entity.js';
-export type { RolloutRevisions } from './rollout.entity.js';
 
 /** Every entity of the hub's schema. */
 export const entities = [

@@ -7,9 +7,6 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 
-/** Per cluster: the revision it ran before the rollout and the one it moves to. */
-export type RolloutRevisions = Record<string, { from: string | null; to: string }>;
-
 /** A staged rollout of one bundle to one commit. */
 @Entity({ name: 'rollouts' })
 @Index('rollouts_bundle_idx', ['bundle', 'createdAt'])
@@ -26,6 +23,7 @@ export class RolloutEntity {
   @Column({ name: 'to_commit', type: 'text' })
   toCommit: string;
 
+  /** The record's state, in a column of its own for queries (a `RolloutState`). */
   @Index('rollouts_state_idx')
   @Column({ type: 'text' })
   state: string;
@@ -34,12 +32,16 @@ export class RolloutEntity {
   @Column({ type: 'jsonb' })
   strategy: Record<string, unknown>;
 
-  /** The planner's record: stages, per-cluster progress, failures. */
+  /**
+   * The planner's record (stages, per-cluster progress, failures) as stored: `RolloutRepository`
+   * hands it out parsed with `RolloutRecordSchema` (libs/contracts).
+   */
   @Column({ type: 'jsonb' })
-  record: Record<string, unknown>;
+  record: unknown;
 
+  /** Per cluster, the revisions it moves between, as stored (parsed with `RolloutRevisionsSchema`). */
   @Column({ type: 'jsonb' })
-  revisions: RolloutRevisions;
+  revisions: unknown;
 
   @Column({ type: 'text', nullable: true })
   reason: string | null;

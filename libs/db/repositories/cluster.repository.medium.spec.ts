@@ -56,6 +56,16 @@ describe('ClusterRepository', () => {
     expect(next.continue).toBeUndefined();
   });
 
+  it('answers the labels of the named clusters that exist', async () => {
+    expect(await clusters.labelsOf(['us-1', 'eu-1', 'no-such-cluster'])).toEqual(
+      new Map([
+        ['eu-1', { env: 'prod', region: 'eu' }],
+        ['us-1', { env: 'prod', region: 'us' }],
+      ]),
+    );
+    expect(await clusters.labelsOf([])).toEqual(new Map());
+  });
+
   it('heartbeats make a cluster Online once, and an expired lease makes it Offline', async () => {
     await clusters.create('hb-1', {});
     const seenAt = new Date();

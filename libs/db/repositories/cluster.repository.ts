@@ -50,12 +50,21 @@ export class ClusterRepository {
     }
   }
 
-  /** The named cluster, or NotFoundError. */
   /** Every cluster's name and labels, by name: what targeting reads. */
   async refs(): Promise<{ name: string; labels: Record<string, string> }[]> {
     return this.ds.query('SELECT name, labels FROM clusters ORDER BY name');
   }
 
+  /** The labels of the named clusters that exist, by name. */
+  async labelsOf(names: readonly string[]): Promise<Map<string, Record<string, string>>> {
+    const rows = await this.ds.query<{ name: string; labels: Record<string, string> }[]>(
+      'SELECT name, labels FROM clusters WHERE name = ANY($1::text[])',
+      [names],
+    );
+    return new Map(rows.map((c) => [c.name, c.labels]));
+  }
+
+  /** The named cluster, or NotFoundError. */
   async get(name: string): Promise<ClusterEntity> {
     const found = await this.repo.findOneBy({ name });
     if (!found) throw new NotFoundError(`cluster "${name}" not found`);

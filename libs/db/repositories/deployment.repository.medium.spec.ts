@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '../../secrets/index.js';
-import { createTestDatabase, type TestDatabase } from '../../testing/index.js';
+import { createTestDatabase, gitRepoSpec, type TestDatabase } from '../../testing/index.js';
 import { openDatabase } from '../data-source.js';
 import { BundleRepository } from './bundle.repository.js';
 import { ClusterRepository } from './cluster.repository.js';
@@ -23,16 +23,10 @@ beforeAll(async () => {
   bundles = new BundleRepository(ds);
   const clusters = new ClusterRepository(ds);
   for (const name of ['a', 'b', 'c']) await clusters.create(name, {});
-  await new GitRepoRepository(ds, new SecretBox(randomBytes(32))).create('demo', {
-    url: 'file:///x',
-    branch: 'main',
-    revision: null,
-    paths: [],
-    pollingIntervalMs: 15000,
-    targets: [],
-    credentials: null,
-    webhookSecret: null,
-  });
+  await new GitRepoRepository(ds, new SecretBox(randomBytes(32))).create(
+    'demo',
+    gitRepoSpec({ url: 'file:///x' }),
+  );
   await bundles.storeRevision(r1, Buffer.from('[1]'));
   await bundles.storeRevision(r2, Buffer.from('[2]'));
   await bundles.storeRevision(r1, Buffer.from('[1]'));

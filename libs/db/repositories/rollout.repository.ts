@@ -1,6 +1,14 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { z } from 'zod';
+import {
+  type RolloutRecord,
+  RolloutRecordSchema,
+  type RolloutRevisions,
+  RolloutRevisionsSchema,
+  RolloutState,
+} from '../../contracts/rollouts.js';
 import { RolloutAuditEntity } from '../entities/rollout-audit.entity.js';
-import { type RolloutRevisions, RolloutEntity } from '../entities/rollout.entity.js';
+import { RolloutEntity } from '../entities/rollout.entity.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { type Page, type PageRequest, toPage } from '../pagination.js';
 
@@ -22,6 +30,28 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
+/** What a stored rollout's state and `jsonb` columns hold (libs/contracts). */
+const StoredRolloutSchema = z.object({
+  state: z.enum(RolloutState),
+  record: RolloutRecordSchema,
+  revisions: RolloutRevisionsSchema,
+});
+
+/** A rollout as read from PostgreSQL: its state, record and revisions parsed with their contracts. */
+export type Rollout = Omit<RolloutEntity, 'state' | 'record' | 'revisions'> &
+  z.infer<typeof StoredRolloutSchema>;
+
+/** A stored row as a {@link Rollout}; a row that does not match the contracts is an error, never cast. */
+function toRollout(row: RolloutEntity): Rollout {
+  const parsed = StoredRolloutSchema.safeParse(row);
+  if (!parsed.success) {
+    throw new Error(
+      `rollout ${row.id}: the stored rollout does not match its contract: ${z.prettifyError(parsed.error)}`,
+    );
+  }
+  return { ...row, ...parsed.data };
+}
+
 /** Rollouts and their audit trail. */
 export class RolloutRepository {
   constructor(private readonly ds: DataSource) {}
@@ -37,11 +67,11 @@ export class RolloutRepository {
       toCommit: string;
       state: string;
       strategy: Record<string, unknown>;
-      record: Record<string, unknown>;
+      record: RolloutRecord;
       revisions: RolloutRevisions;
     },
     manager: EntityManager = this.ds.manager,
-  ): Promise<RolloutEntity> {
+  ): Promise<Rollout> {
     const rows = await manager.query<{ id: string }[]>(
       `INSERT INTO rollouts (bundle, from_commit, to_commit, state, strategy, record, revisions)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
@@ -55,21 +85,23 @@ export class RolloutRepository {
         JSON.stringify(input.revisions),
       ],
     );
-    return manager.getRepository(RolloutEntity).findOneByOrFail({ id: rows[0]!.id });
+    return toRollout(
+      await manager.getRepository(RolloutEntity).findOneByOrFail({ id: rows[0]!.id }),
+    );
   }
 
-  async get(id: string): Promise<RolloutEntity> {
+  async get(id: string): Promise<Rollout> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError(`rollout "${id}" not found`);
     const found = await this.repo.findOneBy({ id });
     if (!found) throw new NotFoundError(`rollout "${id}" not found`);
-    return found;
+    return toRollout(found);
   }
 
   /** Rollouts, newest first, optionally of one bundle and/or in one state. */
   async list(
     filter: { bundle?: string; state?: string },
     page: PageRequest,
-  ): Promise<Page<RolloutEntity>> {
+  ): Promise<Page<Rollout>> {
     const qb = this.repo
       .createQueryBuilder('r')
       .orderBy('r.createdAt', 'DESC')
@@ -91,14 +123,18 @@ export class RolloutRepository {
       }
       qb.andWhere('(r.createdAt, r.id) < (:at, :id)', { at, id });
     }
-    return toPage(await qb.getMany(), page.limit, (r) => `${r.createdAt.toISOString()}|${r.id}`);
+    return toPage(
+      (await qb.getMany()).map(toRollout),
+      page.limit,
+      (r) => `${r.createdAt.toISOString()}|${r.id}`,
+    );
   }
 
   /** The rollout of a bundle that is not finished, if any. */
   async active(
     bundle: string,
     manager: EntityManager = this.ds.manager,
-  ): Promise<RolloutEntity | undefined> {
+  ): Promise<Rollout | undefined> {
     const found = await manager
       .getRepository(RolloutEntity)
       .createQueryBuilder('r')
@@ -106,18 +142,18 @@ export class RolloutRepository {
       .andWhere('r.state NOT IN (:...done)', { done: TERMINAL_ROLLOUT_STATES })
       .orderBy('r.createdAt', 'DESC')
       .getOne();
-    return found ?? undefined;
+    return found ? toRollout(found) : undefined;
   }
 
   /** The latest rollout of a bundle (finished or not). */
   async latest(
     bundle: string,
     manager: EntityManager = this.ds.manager,
-  ): Promise<RolloutEntity | undefined> {
+  ): Promise<Rollout | undefined> {
     const found = await manager
       .getRepository(RolloutEntity)
       .findOne({ where: { bundle }, order: { createdAt: 'DESC' } });
-    return found ?? undefined;
+    return found ? toRollout(found) : undefined;
   }
 
   /** Bundles with a rollout that is not finished (the controller ticks them). */
@@ -132,7 +168,7 @@ export class RolloutRepository {
   /** Saves a rollout's new state and record. */
   async update(
     id: string,
-    change: { state: string; record: Record<string, unknown>; reason: string | null },
+    change: { state: RolloutState; record: RolloutRecord; reason: string | null },
     manager: EntityManager = this.ds.manager,
   ): Promise<void> {
     const finished = TERMINAL_ROLLOUT_STATES.includes(change.state);

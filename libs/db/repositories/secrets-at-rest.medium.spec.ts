@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox, SecretKeyMismatchError } from '../../secrets/index.js';
-import { createTestDatabase, type TestDatabase } from '../../testing/index.js';
+import { createTestDatabase, gitRepoSpec, type TestDatabase } from '../../testing/index.js';
 import { openDatabase } from '../data-source.js';
 import { migrations } from '../migrations/index.js';
 import { SecretsAtRest1732650000000 } from '../migrations/1732650000000-secrets-at-rest.js';
@@ -19,17 +19,7 @@ let ds: DataSource;
 let repos: GitRepoRepository;
 let settings: HubSettingsRepository;
 
-const spec = (over: Partial<GitRepoSpec> = {}): GitRepoSpec => ({
-  url: 'https://git.example.com/org/fleet.git',
-  branch: 'main',
-  revision: null,
-  paths: [],
-  pollingIntervalMs: 15000,
-  targets: [],
-  credentials: null,
-  webhookSecret: null,
-  ...over,
-});
+const spec = gitRepoSpec;
 
 const rawRepo = async (name: string) =>
   (
