@@ -12,6 +12,7 @@ import {
   BundleEventSchema,
   ClusterEventSchema,
   deploymentChangesOf,
+  RolloutChangeEventSchema,
   type Subjects,
 } from '../../libs/contracts/index.js';
 import {
@@ -127,10 +128,11 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnModuleDestroy {
       // Every replica follows which bundles roll out (no queue group).
       this.nc.subscribe(this.subjects.allEvents('rollout'), {
         callback: (_err, msg) => {
-          const event = parseJson(msg.data) as { bundle?: unknown; state?: unknown } | undefined;
-          if (typeof event?.bundle !== 'string' || typeof event.state !== 'string') return;
-          if (TERMINAL_ROLLOUT_STATES.includes(event.state)) this.rolling.delete(event.bundle);
-          else this.rolling.add(event.bundle);
+          const parsed = RolloutChangeEventSchema.safeParse(parseJson(msg.data));
+          if (!parsed.success) return;
+          const { bundle, state } = parsed.data;
+          if (TERMINAL_ROLLOUT_STATES.includes(state)) this.rolling.delete(bundle);
+          else this.rolling.add(bundle);
         },
       }),
     );
