@@ -59,6 +59,21 @@ async function syncUntil(gitrepo: string, bundles: string): Promise<void> {
   );
 }
 
+/** A Git repository `name` of `files` and a GitRepo of it (path `apps`) targeting every cluster. */
+async function addRepo(name: string, files: Record<string, string>): Promise<void> {
+  await git.createRepo(name, files);
+  await api
+    .post('/api/v1/gitrepos')
+    .send({
+      name,
+      url: `${git.url}/${name}.git`,
+      paths: ['apps'],
+      pollingInterval: '0',
+      targets: [{ clusterSelector: 'env=readd' }],
+    })
+    .expect(201);
+}
+
 beforeAll(async () => {
   hub = await startTestHub({ heartbeatInterval: '300ms' });
   api = hub.api();
@@ -74,20 +89,10 @@ afterAll(async () => {
 
 describe('a bundle removed and added again', () => {
   it('removed from Git and committed back: Ready again on every cluster', async () => {
-    await git.createRepo('gone', {
+    await addRepo('gone', {
       'apps/web/cm.yaml': cm('web', '1'),
       'apps/keep/cm.yaml': cm('keep', '1'),
     });
-    await api
-      .post('/api/v1/gitrepos')
-      .send({
-        name: 'gone',
-        url: `${git.url}/gone.git`,
-        paths: ['apps'],
-        pollingInterval: '0',
-        targets: [{ clusterSelector: 'env=readd' }],
-      })
-      .expect(201);
     await readyEverywhere('gone/web');
     for (let round = 1; round <= 3; round++) {
       await git.commit('gone', { 'apps/web/cm.yaml': null }, `remove web (${round})`);
@@ -116,21 +121,11 @@ describe('a bundle removed and added again', () => {
   });
 
   it('paths one → two → one: the name comes back while its objects move between bundles', async () => {
-    await git.createRepo('moves', {
+    await addRepo('moves', {
       'apps/shop/cm.yaml': cm('shop', '1'),
       'apps/extra/cm.yaml': cm('extra', '1'),
       'other/tools/cm.yaml': cm('tools', '1'),
     });
-    await api
-      .post('/api/v1/gitrepos')
-      .send({
-        name: 'moves',
-        url: `${git.url}/moves.git`,
-        paths: ['apps'],
-        pollingInterval: '0',
-        targets: [{ clusterSelector: 'env=readd' }],
-      })
-      .expect(201);
     await readyEverywhere('moves/shop');
     for (let round = 1; round <= 3; round++) {
       // Two paths: names are relative to the repository root, so moves/shop becomes
