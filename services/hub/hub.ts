@@ -12,6 +12,7 @@ import type { HubConfig } from '../../libs/config/config.js';
 import { ApiTokenRepository } from '../../libs/db/index.js';
 import { fleetProtoPath, flotillaVersion } from '../../libs/contracts/index.js';
 import { findFreePort, startLocalInfrastructure } from '../../libs/runtime/index.js';
+import type { TimerClock } from '../../libs/liveness/lease.js';
 import { ErrorsFilter } from '../shared/errors.filter.js';
 import { RequestInputsInterceptor } from '../shared/request-inputs.interceptor.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
@@ -36,6 +37,8 @@ export interface HubOptions {
    * leftovers of a killed run cleared); default: a warning in the hub's log.
    */
   infraNotice?: (line: string) => void;
+  /** The services' clock and timers (default the system's); tests pass one they move ahead. */
+  clock?: TimerClock;
 }
 
 /** A running hub. */
@@ -84,7 +87,7 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
     // The directory file:// GitRepos may read from exists from the start, so it can be resolved.
     if (config.fileUrlRoot !== undefined) await mkdir(config.fileUrlRoot, { recursive: true });
     const app = await NestFactory.create<NestExpressApplication>(
-      HubModule.forRoot(config, services),
+      HubModule.forRoot(config, services, options.clock),
       {
         logger: options.logLevels ?? ['fatal', 'error', 'warn', 'log'],
         abortOnError: false,

@@ -24,7 +24,7 @@ import {
   openDatabase,
   prepareSecretsAtRest,
 } from '../../libs/db/index.js';
-import { systemClock } from '../../libs/liveness/lease.js';
+import { systemClock, type TimerClock } from '../../libs/liveness/lease.js';
 import { NatsAuthority, readNatsAuthKeys } from '../../libs/nats-auth/index.js';
 import { SecretBox, loadSecretKey } from '../../libs/secrets/index.js';
 
@@ -72,7 +72,8 @@ export class InfrastructureModule implements OnApplicationShutdown {
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
   ) {}
 
-  static forRoot(config: ResolvedHubConfig): DynamicModule {
+  /** `clock`: the time and timers of the services (CLOCK); tests pass one they move ahead. */
+  static forRoot(config: ResolvedHubConfig, clock: TimerClock = systemClock): DynamicModule {
     return {
       module: InfrastructureModule,
       providers: [
@@ -96,7 +97,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
                   : credsAuthenticator(new TextEncoder().encode(await auth.hubCredentials())),
             }),
         },
-        { provide: CLOCK, useValue: systemClock },
+        { provide: CLOCK, useValue: clock },
         {
           provide: METRICS_REGISTRY,
           useFactory: () => {
