@@ -1,7 +1,7 @@
 import { queryReturning } from '../returning.js';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ReportedState } from '../../contracts/delivery.js';
-import type { DesiredChange } from '../../delivery/index.js';
+import type { DeploymentKey, DesiredChange, UnacknowledgedChange } from '../../delivery/index.js';
 
 /** What Git says one cluster should run for a bundle. */
 export interface TargetRow {
@@ -386,34 +386,45 @@ export class DeploymentRepository {
   /**
    * Desired states an online cluster has not acknowledged (no report of that revision) for
    * `staleMs`: the message may have been lost (core NATS is at-most-once), so it is sent again.
+   * Read a page at a time in (bundle, cluster) order, after `after` (a sweep's cursor), with when
+   * each one's clock started (the later of its desired and last reported times).
    */
-  async unacknowledged(staleMs: number, limit = 5000): Promise<DesiredChange[]> {
+  async unacknowledged(
+    staleMs: number,
+    limit: number,
+    after?: DeploymentKey,
+  ): Promise<UnacknowledgedChange[]> {
     const rows: {
       bundle: string;
       cluster: string;
       revision: string | null;
       commit: string | null;
+      since: Date | string;
     }[] = await this.ds.query(
-      `SELECT d.bundle, d.cluster, d.desired_revision AS revision, d.desired_commit AS commit
+      `SELECT d.bundle, d.cluster, d.desired_revision AS revision, d.desired_commit AS commit,
+              greatest(d.desired_at, d.reported_at) AS since
            FROM deployments d JOIN clusters c ON c.name = d.cluster
           WHERE c.state = 'Online' AND d.desired_revision IS DISTINCT FROM d.applied_revision
             AND d.desired_at < now() - make_interval(secs => $1::double precision / 1000)
             AND (d.reported_at IS NULL OR d.reported_at < now() - make_interval(secs => $1::double precision / 1000))
-          ORDER BY d.desired_at
+            AND ($3::text IS NULL OR (d.bundle COLLATE "C", d.cluster COLLATE "C") > ($3, $4))
+          ORDER BY d.bundle COLLATE "C", d.cluster COLLATE "C"
           LIMIT $2`,
-      [staleMs, limit],
+      [staleMs, limit, after?.bundle ?? null, after?.cluster ?? null],
     );
-    return rows.map((r): DesiredChange =>
-      r.revision === null
-        ? { kind: 'Remove', bundle: r.bundle, cluster: r.cluster }
-        : {
-            kind: 'Upsert',
-            bundle: r.bundle,
-            cluster: r.cluster,
-            revision: r.revision,
-            commit: r.commit ?? '',
-          },
-    );
+    return rows.map((r): UnacknowledgedChange => ({
+      since: new Date(r.since).getTime(),
+      change:
+        r.revision === null
+          ? { kind: 'Remove', bundle: r.bundle, cluster: r.cluster }
+          : {
+              kind: 'Upsert',
+              bundle: r.bundle,
+              cluster: r.cluster,
+              revision: r.revision,
+              commit: r.commit ?? '',
+            },
+    }));
   }
 
   /**
