@@ -9,7 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { BundleRepository, DeploymentRepository, parsePageRequest } from '../../libs/db/index.js';
 import { BundlesService } from './bundles.service.js';
-import { deploymentView, summarize } from './fleet-summary.js';
+import { deploymentView, summarize, summaryOf } from './fleet-summary.js';
 import { Access } from '../shared/access.decorator.js';
 
 /** `/api/v1/bundles`: what the resolver found in Git, and where it is deployed. */
@@ -32,20 +32,17 @@ export class BundlesController {
     @Query('continue') token?: string,
   ) {
     const page = await this.bundles.list(parsePageRequest(limit, token), gitrepo || undefined);
-    const rows = await this.deployments.list({ bundles: page.items.map((b) => b.name) });
+    const counts = await this.deployments.countByBundleAndState(page.items.map((b) => b.name));
     return {
       ...page,
-      items: page.items.map((b) => {
-        const s = summarize(rows.filter((r) => r.bundle === b.name));
-        return {
-          name: b.name,
-          gitrepo: b.gitrepo,
-          kind: b.kind,
-          commit: b.commit,
-          error: b.error,
-          summary: { desired: s.total, ready: s.byState.Ready ?? 0, byState: s.byState },
-        };
-      }),
+      items: page.items.map((b) => ({
+        name: b.name,
+        gitrepo: b.gitrepo,
+        kind: b.kind,
+        commit: b.commit,
+        error: b.error,
+        summary: summaryOf(counts.get(b.name) ?? {}),
+      })),
     };
   }
 
@@ -77,7 +74,8 @@ export class BundlesController {
   })
   async get(@Param('name') name: string) {
     const b = await this.bundles.get(name);
-    const rows = await this.deployments.list({ bundles: [name] });
+    // The view shows no deployment's resources: they stay in PostgreSQL.
+    const rows = await this.deployments.list({ bundles: [name], resources: false });
     const deployments = rows.map(deploymentView);
     const s = summarize(rows);
     return {
