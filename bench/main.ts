@@ -162,9 +162,23 @@ function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 23)}] ${line}\n`);
 }
 
+/**
+ * GET, tried again once when the connection fails: a kept-alive connection the hub's HTTP
+ * server closes as the request goes out fails with "other side closed" (seen on a loaded
+ * machine).
+ */
+async function getText(url: string): Promise<string> {
+  try {
+    return await (await fetch(url)).text();
+  } catch {
+    await sleep(100);
+    return (await fetch(url)).text();
+  }
+}
+
 /** Sum of a Prometheus metric's samples (all label sets) at the hub's /metrics. */
 async function metric(hubUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${hubUrl}/metrics`)).text();
+  const text = await getText(`${hubUrl}/metrics`);
   let sum = 0;
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([0-9.eE+-]+)$/.exec(line);
