@@ -7,3 +7,4 @@ export * from './project-root.js';
 export * from './delivery.js';
 export * from './signing.js';
 export * from './desired-sequence.js';
+export * from './rollout-actions.js';

@@ -1,3 +1,5 @@
+import { RolloutActionType } from '../contracts/index.js';
+
 // The vocabulary of staged rollouts: the states of a rollout, of its stages and of each cluster
 // in it, what the planner observes of a cluster, the record the hub stores between two calls of
 // the planner, the operator actions it accepts and the decisions and events it hands back.
@@ -172,16 +174,13 @@ export interface RolloutRecord {
   updatedAt: number;
 }
 
-/** Operator action types (REST `/rollouts/{id}/pause|resume|promote|abort|rollback`). */
-export const ActionType = {
-  Pause: 'pause',
-  Resume: 'resume',
-  Promote: 'promote',
-  Abort: 'abort',
-  Rollback: 'rollback',
-} as const;
+/**
+ * Operator action types (REST `/rollouts/{id}/pause|resume|promote|abort|rollback`): the names of
+ * the operator-action contract.
+ */
+export const ActionType = RolloutActionType;
 /** One of the operator action types. */
-export type ActionType = (typeof ActionType)[keyof typeof ActionType];
+export type ActionType = RolloutActionType;
 
 /** A request of an operator, applied by the next `planRollout` call. */
 export interface OperatorAction {

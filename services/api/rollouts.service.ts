@@ -1,7 +1,17 @@
 import { HttpException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Observable } from 'rxjs';
-import type { Subjects } from '../../libs/contracts/index.js';
+import {
+  ROLLOUT_ACTIONS,
+  ROLLOUT_ACTIONS_CONTROL,
+  type RolloutActionReply,
+  RolloutActionReplySchema,
+  type RolloutActionRequest,
+  RolloutActionStatus,
+  RolloutActionType,
+  RolloutActionTypeSchema,
+  type Subjects,
+} from '../../libs/contracts/index.js';
 import {
   InvalidInputError,
   type PageRequest,
@@ -12,10 +22,6 @@ import {
 import { parseJson } from '../../libs/nats/index.js';
 import type { RolloutRecord } from '../../libs/rollouts/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
-
-/** The operator actions on a rollout. */
-export const ROLLOUT_ACTIONS = ['pause', 'resume', 'promote', 'abort', 'rollback'] as const;
-export type RolloutAction = (typeof ROLLOUT_ACTIONS)[number];
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
@@ -100,29 +106,37 @@ export class RolloutsService {
     reason?: string,
     stage?: string,
   ): Promise<RolloutView> {
-    if (!(ROLLOUT_ACTIONS as readonly string[]).includes(action)) {
+    const type = RolloutActionTypeSchema.safeParse(action);
+    if (!type.success) {
       throw new InvalidInputError(
         `unknown action "${action}"; use one of ${ROLLOUT_ACTIONS.join(', ')}`,
       );
     }
-    if (stage !== undefined && action !== 'promote') {
+    if (stage !== undefined && type.data !== RolloutActionType.Promote) {
       throw new InvalidInputError(`"stage" is for promote only, not for ${action}`);
     }
     await this.rollouts.get(id);
-    let answer: { status?: number; message?: string };
+    const request: RolloutActionRequest = {
+      rollout: id,
+      action: type.data,
+      by: actor,
+      reason,
+      stage,
+    };
+    let answer: RolloutActionReply | undefined;
     try {
       const msg = await this.nc.request(
-        this.subjects.control('rollouts'),
-        JSON.stringify({ rollout: id, action, by: actor, reason, stage }),
+        this.subjects.control(ROLLOUT_ACTIONS_CONTROL),
+        JSON.stringify(request),
         { timeout: 10_000 },
       );
-      const parsed = parseJson(msg.data) as { status?: number; message?: string } | undefined;
-      answer = parsed ?? {};
+      answer = RolloutActionReplySchema.safeParse(parseJson(msg.data)).data;
     } catch {
       throw new ServiceUnavailableException('the rollouts service did not answer; is it running?');
     }
-    if (answer.status !== 200)
-      throw new HttpException(answer.message ?? 'action refused', answer.status ?? 500);
+    if (answer === undefined) throw new HttpException('action refused', RolloutActionStatus.Failed);
+    if (answer.status !== RolloutActionStatus.Applied)
+      throw new HttpException(answer.message, answer.status);
     return this.get(id);
   }
 

@@ -19,11 +19,11 @@ import {
   replySubjectRefusal,
 } from '../../libs/gateway/index.js';
 import { METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { ROLLOUTS_QUEUE } from './queue.js';
 
 /** Header of an error reply to an agent's request (the agent reads it as the reason). */
 export const AGENT_ERROR_HEADER = 'Flotilla-Error';
 
-const QUEUE = 'flotilla-rollouts';
 /** A refused reply subject is logged at most once per cluster in this long. */
 const REFUSAL_LOG_MS = 60_000;
 
@@ -82,7 +82,7 @@ export class AgentGateway implements OnModuleDestroy {
     const subject = kind === 'sync' ? this.subjects.allSync() : this.subjects.allContent();
     this.subs.push(
       this.nc.subscribe(subject, {
-        queue: QUEUE,
+        queue: ROLLOUTS_QUEUE,
         callback: (_err, msg) => this.receive(kind, msg, limits, rate, work, handler),
       }),
     );

@@ -80,6 +80,15 @@ describe('DeploymentRepository', () => {
     ]);
   });
 
+  it.each([
+    ['a cluster may fetch the revision desired on it', 'a', r2, true],
+    ['not the revision it was told to run before', 'a', r1, false],
+    ['not a revision desired on another cluster', 'c', r2, false],
+    ['nothing of a bundle being removed from it', 'b', r1, false],
+  ])('%s', async (_name, cluster, revision, desired) => {
+    expect(await deployments.isDesiredOn(cluster, revision)).toBe(desired);
+  });
+
   it('records reports, ignores older ones, and deletes a removed deployment on Removed', async () => {
     const changed = await deployments.recordReports([
       report('a', r2, 'WaitApplied', 1000),

@@ -1,6 +1,7 @@
 import { queryReturning } from '../returning.js';
 import type { DataSource, EntityManager } from 'typeorm';
 import { DeploymentState, type ReportedState } from '../../contracts/delivery.js';
+import type { DesiredChange } from '../../delivery/index.js';
 import { stateSeverity } from '../../status/deployment-state.js';
 
 /** What Git says one cluster should run for a bundle. */
@@ -11,9 +12,7 @@ export interface TargetRow {
 }
 
 /** A deployment change the delivery must publish. */
-export type DesiredChange =
-  | { kind: 'Upsert'; bundle: string; cluster: string; revision: string; commit: string }
-  | { kind: 'Remove'; bundle: string; cluster: string };
+export type { DesiredChange };
 
 /** One status report, as the status service batches them. */
 export interface ReportRow {
@@ -345,6 +344,15 @@ export class DeploymentRepository {
             commit: r.commit ?? '',
           },
     );
+  }
+
+  /** Whether `revision` is desired on `cluster` (so the cluster may fetch its content). */
+  async isDesiredOn(cluster: string, revision: string): Promise<boolean> {
+    const rows: unknown[] = await this.ds.query(
+      'SELECT 1 FROM deployments WHERE cluster = $1 AND desired_revision = $2 LIMIT 1',
+      [cluster, revision],
+    );
+    return rows.length > 0;
   }
 
   /**

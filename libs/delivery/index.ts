@@ -1,0 +1,2 @@
+export * from './message-split.js';
+export * from './sync-diff.js';

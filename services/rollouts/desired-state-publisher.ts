@@ -1,0 +1,289 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { type MsgHdrs, type NatsConnection, headers } from '@nats-io/transport-node';
+import { Counter, type Registry } from 'prom-client';
+import {
+  CONTENT_CHUNK_BYTES,
+  type DeploymentOptions,
+  DeploymentOptionsSchema,
+  type DesiredState,
+  INLINE_CONTENT_BYTES,
+  type PayloadSigner,
+  SIGNATURE_HEADER,
+  type Subjects,
+} from '../../libs/contracts/index.js';
+import {
+  AgentSequenceRepository,
+  BundleRepository,
+  type DesiredChange,
+  DeploymentRepository,
+} from '../../libs/db/index.js';
+import { desiredMessageText, splitMessages } from '../../libs/delivery/index.js';
+import { METRICS_REGISTRY, NATS_CONNECTION, SIGNER, SUBJECTS } from '../shared/tokens.js';
+
+/** How often, and after how long without an acknowledgement, desired state is re-sent. */
+const RESEND_MS = 5000;
+/** Revisions kept in memory for content requests (many clusters fetch the same one). */
+const CONTENT_CACHE = 64;
+/** Remembered (cluster, revision) entitlements before the memory starts over. */
+const ENTITLED_MAX = 500_000;
+/** Longest a desired-state change waits for the delivery passes running beside it. */
+const COALESCE_MS = 250;
+
+/**
+ * Publishes desired state to the agents: changes the delivery passes committed go to an outbox,
+ * sent as one signed message per cluster (split where it would grow past its size limit) once
+ * no pass runs any more, each numbered in its cluster's sequence; what an online agent has not
+ * acknowledged is re-sent. It also turns changes into the messages agents read (options, sizes,
+ * digests, small content inline), keeps the revisions' content in memory, and remembers which
+ * cluster may fetch which revision.
+ */
+@Injectable()
+export class DesiredStatePublisher implements OnApplicationBootstrap {
+  private readonly logger = new Logger('DesiredStatePublisher');
+  private readonly content = new Map<string, Buffer>();
+  private readonly loading = new Map<string, Promise<Buffer | undefined>>();
+  private readonly digests = new Map<string, string>();
+  /** (cluster, revision) pairs this replica sent, so content requests need no query. */
+  private readonly entitled = new Set<string>();
+  private resendTimer: NodeJS.Timeout | undefined;
+  private readonly published: Counter;
+  private readonly resent: Counter;
+  /**
+   * Desired-state changes waiting to be sent, per cluster, in order: the changes of delivery
+   * passes that run together (a commit touching ten bundles) reach each agent as one message.
+   */
+  private outbox = new Map<string, DesiredState[]>();
+  private outboxTimer: NodeJS.Timeout | undefined;
+  /** The flush publishing now (flushes publish one after another, in order). */
+  private flushing: Promise<void> = Promise.resolve();
+  /** Delivery passes running now (see {@link during}). */
+  private passes = 0;
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SUBJECTS) private readonly subjects: Subjects,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(SIGNER) private readonly signer: PayloadSigner,
+    private readonly deployments: DeploymentRepository,
+    private readonly bundles: BundleRepository,
+    private readonly sequences: AgentSequenceRepository,
+  ) {
+    this.published = new Counter({
+      name: 'flotilla_desired_state_messages_total',
+      help: 'Desired-state changes published to agents',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
+    this.resent = new Counter({
+      name: 'flotilla_desired_state_resent_total',
+      help: 'Desired-state messages sent again because the agent did not acknowledge them',
+      registers: [registry],
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    // Desired states can be lost in transit; whatever an agent has not acknowledged is re-sent.
+    this.resendTimer = setInterval(() => {
+      this.resendUnacknowledged().catch((err: unknown) =>
+        this.logger.error(`re-sending desired state: ${String(err)}`),
+      );
+    }, RESEND_MS);
+    this.resendTimer.unref();
+  }
+
+  /**
+   * Runs a delivery pass: what passes running together publish is sent when the last of them
+   * ends (a burst of passes reaches each agent as one message).
+   */
+  async during<T>(pass: () => Promise<T>): Promise<T> {
+    this.passes++;
+    try {
+      return await pass();
+    } finally {
+      if (--this.passes === 0) void this.flush();
+    }
+  }
+
+  /**
+   * Queues committed changes for their clusters: sent when no delivery pass runs any more, or
+   * after COALESCE_MS at the latest.
+   */
+  async publish(changes: DesiredChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    const messages = await this.toMessages(changes, Infinity);
+    for (const [cluster, message] of messages) {
+      const queued = this.outbox.get(cluster);
+      if (queued === undefined) this.outbox.set(cluster, [message]);
+      else queued.push(message);
+    }
+    if (this.passes === 0) void this.flush();
+    else this.outboxTimer ??= setTimeout(() => void this.flush(), COALESCE_MS);
+  }
+
+  /**
+   * Sends every queued change: one signed message per cluster, split where a message would grow
+   * past its size limit, each numbered in its cluster's sequence (taken after the passes that
+   * made the changes committed). When no numbers can be taken (PostgreSQL gone for a moment) the
+   * changes are not sent; the agents do not acknowledge them, so they are re-sent later.
+   */
+  flush(): Promise<void> {
+    clearTimeout(this.outboxTimer);
+    this.outboxTimer = undefined;
+    const outbox = this.outbox;
+    this.outbox = new Map();
+    if (outbox.size === 0) return this.flushing;
+    const messages = new Map<string, string[][]>();
+    for (const [cluster, changes] of outbox) {
+      for (const change of changes) this.published.inc({ kind: change.kind });
+      messages.set(cluster, splitMessages(changes));
+    }
+    // Flushes publish in the order they were made: a later one's numbers are higher.
+    const flush = this.flushing
+      .then(async () => {
+        let newest: Map<string, number>;
+        try {
+          newest = await this.sequences.take(
+            new Map([...messages].map(([cluster, split]) => [cluster, split.length])),
+          );
+        } catch (err) {
+          this.logger.error(`numbering desired state (re-sent later): ${String(err)}`);
+          return;
+        }
+        const issuedAt = new Date().toISOString();
+        for (const [cluster, split] of messages) {
+          const subject = this.subjects.desired(cluster);
+          let seq = newest.get(cluster)! - split.length;
+          for (const parts of split) {
+            const text = desiredMessageText({ cluster, seq: ++seq, issuedAt }, parts);
+            this.nc.publish(subject, ...this.signedText(text));
+          }
+        }
+      })
+      .catch((err: unknown) => this.logger.error(`publishing desired state: ${String(err)}`));
+    this.flushing = flush;
+    return flush;
+  }
+
+  private async resendUnacknowledged(): Promise<void> {
+    const stale = await this.deployments.unacknowledged(RESEND_MS);
+    if (stale.length === 0) return;
+    this.resent.inc(stale.length);
+    await this.publish(stale);
+  }
+
+  /** `text` as bytes, with the hub's signature over them in the headers. */
+  signedText(text: string): [Uint8Array, { headers: MsgHdrs }] {
+    const data = new TextEncoder().encode(text);
+    const h = headers();
+    h.set(SIGNATURE_HEADER, this.signer.sign(data));
+    return [data, { headers: h }];
+  }
+
+  /**
+   * Desired-state messages for changes, with options, content sizes and digests filled in, and
+   * the content itself for revisions of at most INLINE_CONTENT_BYTES while `inlineBudget`
+   * (bytes, over all of them) lasts. The clusters become entitled to fetch those revisions.
+   */
+  async toMessages(
+    changes: DesiredChange[],
+    inlineBudget: number,
+  ): Promise<[string, DesiredState][]> {
+    const upserts = changes.filter((c) => c.kind === 'Upsert');
+    const ids = [...new Set(upserts.map((u) => u.revision))];
+    const sizes = await this.bundles.revisionSizes(ids);
+    const digests = await this.digestsOf(ids);
+    const inline = new Map<string, string>();
+    for (const id of ids) {
+      if ((sizes.get(id) ?? Infinity) > INLINE_CONTENT_BYTES) continue;
+      const content = await this.contentOf(id);
+      if (content === undefined) continue;
+      const text = content.toString('utf8');
+      // Only content whose bytes survive as text (JSON the hub wrote always does).
+      if (Buffer.byteLength(text) === content.length) inline.set(id, text);
+    }
+    let budget = inlineBudget;
+    const options = new Map<string, DeploymentOptions>();
+    for (const name of new Set(upserts.map((u) => u.bundle))) {
+      const bundle = await this.bundles.get(name).catch(() => undefined);
+      options.set(name, DeploymentOptionsSchema.parse(bundle?.options ?? {}));
+    }
+    return changes.map((c): [string, DesiredState] => {
+      if (c.kind === 'Remove') return [c.cluster, { kind: 'Remove', bundle: c.bundle }];
+      this.entitle(c.cluster, c.revision);
+      const size = sizes.get(c.revision) ?? 0;
+      let content = inline.get(c.revision);
+      if (content !== undefined && budget >= size) budget -= size;
+      else content = undefined;
+      return [
+        c.cluster,
+        {
+          kind: 'Upsert',
+          bundle: c.bundle,
+          revision: c.revision,
+          commit: c.commit,
+          options: options.get(c.bundle) ?? DeploymentOptionsSchema.parse({}),
+          size,
+          chunks: Math.max(1, Math.ceil(size / CONTENT_CHUNK_BYTES)),
+          contentSha256: digests.get(c.revision) ?? '0'.repeat(64),
+          ...(content === undefined ? {} : { content }),
+        },
+      ];
+    });
+  }
+
+  /** Content digests of revisions (content never changes under an id, so they are cached). */
+  private async digestsOf(ids: string[]): Promise<Map<string, string>> {
+    const missing = ids.filter((id) => !this.digests.has(id));
+    for (const [id, digest] of await this.bundles.revisionDigests(missing)) {
+      if (this.digests.size >= ENTITLED_MAX) this.digests.clear();
+      this.digests.set(id, digest);
+    }
+    return this.digests;
+  }
+
+  /**
+   * Whether `cluster` may fetch `revision`: one this replica told it to run (remembered), or
+   * one PostgreSQL says is desired there (after a restart, or sent by another replica).
+   */
+  async isEntitled(cluster: string, revision: string): Promise<boolean> {
+    if (this.entitled.has(`${cluster}\u0000${revision}`)) return true;
+    return this.deployments.isDesiredOn(cluster, revision);
+  }
+
+  private entitle(cluster: string, revision: string): void {
+    if (this.entitled.size >= ENTITLED_MAX) this.entitled.clear();
+    this.entitled.add(`${cluster}\u0000${revision}`);
+  }
+
+  /** A revision's content; concurrent requests for one not cached share a single load. */
+  contentOf(revision: string): Promise<Buffer | undefined> {
+    const cached = this.content.get(revision);
+    if (cached) {
+      this.content.delete(revision);
+      this.content.set(revision, cached);
+      return Promise.resolve(cached);
+    }
+    const loading = this.loading.get(revision);
+    if (loading) return loading;
+    const load = this.bundles
+      .revisionContent(revision)
+      .then((content) => {
+        if (content) {
+          this.content.set(revision, content);
+          if (this.content.size > CONTENT_CACHE)
+            this.content.delete(this.content.keys().next().value!);
+        }
+        return content;
+      })
+      .finally(() => this.loading.delete(revision));
+    this.loading.set(revision, load);
+    return load;
+  }
+
+  /** Stops re-sending and sends what is queued (at shutdown, after the last delivery pass). */
+  async stop(): Promise<void> {
+    if (this.resendTimer) clearInterval(this.resendTimer);
+    this.resendTimer = undefined;
+    await this.flush();
+  }
+}
