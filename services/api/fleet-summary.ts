@@ -47,6 +47,20 @@ export function deploymentView(d: DeploymentRow): DeploymentView {
   };
 }
 
+/** A bundle's or GitRepo's summary from its deployments counted by state. */
+export function summaryOf(byState: Record<string, number>): {
+  desired: number;
+  ready: number;
+  byState: Record<string, number>;
+} {
+  return { desired: totalOf(byState), ready: byState.Ready ?? 0, byState };
+}
+
+/** Deployments in all, from their counts by state. */
+export function totalOf(byState: Record<string, number>): number {
+  return Object.values(byState).reduce((sum, n) => sum + n, 0);
+}
+
 /** Counts by state and every non-ready deployment, worst first. */
 export function summarize(rows: DeploymentRow[]): {
   total: number;

@@ -25,7 +25,7 @@ import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { HUB_CONFIG, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 import { readSelector } from './cluster-groups.service.js';
 import type { GitRepoBody, PatchGitRepoBody, ValuesSourceBody } from './dto.js';
-import { summarize } from './fleet-summary.js';
+import { summaryOf } from './fleet-summary.js';
 
 const MIN_POLL_MS = 1000;
 const MAX_POLL_MS = 24 * 3_600_000;
@@ -296,8 +296,7 @@ export class GitReposService {
 
   private async view(r: GitRepo) {
     const bundles = await this.bundles.ofRepo(r.name);
-    const deployments = await this.deployments.list({ bundles: bundles.map((b) => b.name) });
-    const summary = summarize(deployments);
+    const byState = await this.deployments.countByState(bundles.map((b) => b.name));
     const broken = bundles.filter((b) => b.error !== null);
     return {
       name: r.name,
@@ -325,11 +324,7 @@ export class GitReposService {
           commit: b.errorCommit,
           message: b.error,
         })),
-        summary: {
-          desired: summary.total,
-          ready: summary.byState.Ready ?? 0,
-          byState: summary.byState,
-        },
+        summary: summaryOf(byState),
       },
     };
   }
