@@ -55,7 +55,12 @@ export function demoCommand(): Command {
       const { runHub } = await import('../../services/hub/hub.js');
       const { startSimulatedFleet } = await import('../sim-fleet.js');
       say(`▶ Starting the hub (data in ${config.dataDir})…`);
-      const hub = await runHub({ config, logLevels: ['fatal', 'error', 'warn'] });
+      const hub = await runHub({
+        config,
+        logLevels: ['fatal', 'error', 'warn'],
+        // The demo narrates in the terminal; its few warnings read better as text.
+        logFormat: config.logFormat ?? 'text',
+      });
       say(describeHub(hub));
       const apiToken = await hub.issueApiToken('demo', 'admin');
       const api = new ApiClient(hub.httpUrl, apiToken);

@@ -44,12 +44,24 @@ describe('flotilla hub with no environment (npm start)', () => {
     expect(first.output()).toMatch(
       /Git {6}no file:\/\/ repositories \(FLOTILLA_FILE_URL_ROOT is unset\)/,
     );
-    // The first start makes an admin API token and shows it once.
+    // The first start makes an admin API token and shows it once, in the hub's log: JSON lines
+    // from pino, since the output is not a terminal.
     const adminToken = await eventually(
       'the generated admin token in the output',
-      () => Promise.resolve(/^\s+(flt_[A-Za-z0-9_-]{40,})\s*$/m.exec(first.output())?.[1]),
+      () => Promise.resolve(/\b(flt_[A-Za-z0-9_-]{40,})/.exec(first.output())?.[1]),
       (t) => t !== undefined,
     );
+    const logLines = first
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { name?: string; level?: number; msg?: string });
+    expect(
+      logLines.find((l) => l.msg?.includes('Generated the bootstrap admin API token')),
+    ).toMatchObject({
+      name: 'flotilla-hub',
+      level: 40,
+    });
     const withToken = { FLOTILLA_TOKEN: adminToken };
     const anonymous = await runCli(['cluster', 'register', 'kept-0', '--server', url]);
     expect(anonymous.code).toBe(1);
