@@ -58,6 +58,11 @@ export interface HubConfig {
    * base64). Unset: `<dataDir>/secret.key`, generated at first start. Replicas must share it.
    */
   secretKey: Secret<Buffer> | undefined;
+  /**
+   * FLOTILLA_LOG_FORMAT: `json` (pino, one object per line) or `text` (Nest's console format).
+   * Unset: JSON when standard output is not a terminal (containers, log collectors).
+   */
+  logFormat: 'json' | 'text' | undefined;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -90,6 +95,10 @@ const EnvSchema = z.object({
     .regex(BYTE_SIZE, 'must be a number of bytes, or of KiB, MiB or GiB (e.g. 256MiB)')
     .default('256MiB'),
   FLOTILLA_INSECURE_DISABLE_AUTH: z.enum(['true', 'false', '1', '0', '']).default('false'),
+  FLOTILLA_LOG_FORMAT: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.enum(['json', 'text']).optional(),
+  ),
   // Empty counts as unset (docker-compose passes `${FLOTILLA_ADMIN_TOKEN:-}`).
   FLOTILLA_ADMIN_TOKEN: z.preprocess(
     (v) => (v === '' ? undefined : v),
@@ -158,6 +167,7 @@ export function loadHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       e.FLOTILLA_FILE_URL_ROOT === undefined ? undefined : resolvePath(e.FLOTILLA_FILE_URL_ROOT),
     adminToken: e.FLOTILLA_ADMIN_TOKEN,
     authDisabled: isTrue(e.FLOTILLA_INSECURE_DISABLE_AUTH),
+    logFormat: e.FLOTILLA_LOG_FORMAT,
     secretKey:
       e.FLOTILLA_SECRET_KEY === undefined
         ? undefined

@@ -14,6 +14,7 @@ import { fleetProtoPath, flotillaVersion } from '../../libs/contracts/index.js';
 import { findFreePort, startLocalInfrastructure } from '../../libs/runtime/index.js';
 import type { TimerClock } from '../../libs/liveness/lease.js';
 import { ErrorsFilter } from '../shared/errors.filter.js';
+import { PinoLoggerService, useJsonLogs } from '../shared/pino-logger.js';
 import { RequestInputsInterceptor } from '../shared/request-inputs.interceptor.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { DATA_SOURCE } from '../shared/tokens.js';
@@ -30,6 +31,8 @@ export interface HubOptions {
   services?: readonly HubServiceName[];
   /** Nest log levels (default: log and above); `false` silences Nest. */
   logLevels?: LogLevel[] | false;
+  /** `json` or `text` logs, over `config.logFormat` (see {@link useJsonLogs}). */
+  logFormat?: 'json' | 'text';
   /** Where embedded PostgreSQL / nats-server chatter goes. */
   infraLog?: (line: string) => void;
   /**
@@ -67,6 +70,14 @@ export { parseServices } from './parse-services.js';
  */
 export async function runHub(options: HubOptions): Promise<RunningHub> {
   const services = options.services ?? hubServiceNames;
+  const logLevels = options.logLevels ?? ['fatal', 'error', 'warn', 'log'];
+  const json = useJsonLogs(
+    options.logFormat ?? options.config.logFormat,
+    process.stdout.isTTY === true,
+  );
+  const jsonLogger = json ? new PinoLoggerService(logLevels) : undefined;
+  // Loggers made with `new Logger(context)` anywhere (infrastructure too) write through it.
+  if (jsonLogger) Logger.overrideLogger(jsonLogger);
   const infra = await startLocalInfrastructure({
     databaseUrl: options.config.databaseUrl,
     natsUrl: options.config.natsUrl,
@@ -89,7 +100,7 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
     const app = await NestFactory.create<NestExpressApplication>(
       HubModule.forRoot(config, services, options.clock),
       {
-        logger: options.logLevels ?? ['fatal', 'error', 'warn', 'log'],
+        logger: jsonLogger ?? logLevels,
         abortOnError: false,
         // Webhook signatures are checked over the exact bytes received.
         rawBody: true,

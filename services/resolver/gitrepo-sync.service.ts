@@ -8,7 +8,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import {
   BundleError,
   type BundleSource,
@@ -119,6 +119,8 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   private readonly followsCharts = new Set<string>();
   private readonly renders: Counter;
   private readonly syncs: Counter;
+  private readonly syncDuration: Histogram;
+  private readonly renderDuration: Histogram;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -141,6 +143,19 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       name: 'flotilla_gitrepo_syncs_total',
       help: 'GitRepo syncs by outcome',
       labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.syncDuration = new Histogram({
+      name: 'flotilla_gitrepo_sync_duration_seconds',
+      help: 'Time one GitRepo sync took (fetch, render, targets), by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    });
+    this.renderDuration = new Histogram({
+      name: 'flotilla_bundle_render_duration_seconds',
+      help: 'Time rendering one bundle variant took (plain YAML, Kustomize or Helm)',
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     });
   }
@@ -237,6 +252,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
    * database — shows on the GitRepo and in a `SyncFailed` event, never only in the log.
    */
   private async syncLocked(name: string, reason: SyncReason): Promise<void> {
+    const endTimer = this.syncDuration.startTimer();
     let repo: GitRepo | undefined;
     let outcome: SyncOutcome;
     try {
@@ -251,6 +267,11 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       if (repo !== undefined) this.schedulePoll(repo);
     }
     await this.finalizeStatus(name, repo?.error ?? null, outcome);
+    if (outcome.kind !== 'skipped') {
+      const failed =
+        outcome.kind === 'failed' || (outcome.kind === 'synced' && outcome.error !== null);
+      endTimer({ outcome: failed ? 'error' : 'ok' });
+    }
   }
 
   /** One sync of `repo`: fetches unless only targeting changed, then resolves if needed. */
@@ -529,6 +550,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
             { pinned: charts.pinned },
           );
           let objects: KubeObject[];
+          const endRender = this.renderDuration.startTimer();
           try {
             objects = normalizeObjects(
               await renderVariant(withDeps.tree, withDeps.bundle, variant, {
@@ -541,6 +563,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
             failures.push({ variant, message: err.message });
             continue;
           }
+          endRender();
           this.renders.inc();
           revision = revisionId(objects, options, [...used.values()]);
           await this.bundles.storeRevision(revision, Buffer.from(JSON.stringify(objects), 'utf8'));

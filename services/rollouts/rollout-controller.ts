@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Histogram, type Registry } from 'prom-client';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { RolloutStrategy } from '../../libs/bundles/index.js';
 import {
@@ -33,7 +34,7 @@ import {
   supersedeRollout,
 } from '../../libs/rollouts/index.js';
 import { matchesLabels, selectorFromObject } from '../../libs/selectors/index.js';
-import { CLOCK, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { CLOCK, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 
 /** Cluster groups read per query while observing clusters (all of them are read). */
 const GROUP_PAGE = 1000;
@@ -88,6 +89,7 @@ export class RolloutController {
   private readonly logger = new Logger('Rollouts');
   /** Per rollout, the untracked clusters last reported (reported again only when they change). */
   private readonly untrackedSeen = new Map<string, string>();
+  private readonly stageDuration: Histogram;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -98,7 +100,15 @@ export class RolloutController {
     private readonly bundles: BundleRepository,
     private readonly groups: ClusterGroupRepository,
     private readonly clusters: ClusterRepository,
-  ) {}
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.stageDuration = new Histogram({
+      name: 'flotilla_rollout_stage_duration_seconds',
+      help: 'Time from a rollout stage starting to passing its gate (bake and approval included)',
+      buckets: [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400],
+      registers: [registry],
+    });
+  }
 
   /** Decides a bundle's holds and rollbacks now; `actions` are operator requests to apply. */
   async decide(
@@ -334,6 +344,13 @@ export class RolloutController {
     record: RolloutRecord,
     events: RolloutTransition[],
   ): Promise<Rollout> {
+    for (const e of events) {
+      if (e.type !== 'StageStateChanged' || e.to !== 'Succeeded' || e.stage === undefined) continue;
+      const started = record.stages.find((s) => s.name === e.stage)?.startedAt;
+      if (started !== undefined) {
+        this.stageDuration.observe(Math.max(0, (this.clock.now() - started) / 1000));
+      }
+    }
     await this.rollouts.update(rollout.id, {
       state: record.state,
       record,

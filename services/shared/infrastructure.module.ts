@@ -17,6 +17,7 @@ import {
   ClusterGroupRepository,
   ClusterRepository,
   DeploymentRepository,
+  FleetMetricsRepository,
   GitRepoRepository,
   HubSettingsRepository,
   RolloutRepository,
@@ -39,6 +40,7 @@ const repositories = [
 ] as const;
 /** Repositories that keep secrets: they encrypt with the hub's SecretBox. */
 const secretRepositories = [GitRepoRepository, HubSettingsRepository] as const;
+import { FleetMetrics } from './fleet-metrics.js';
 import { ReadinessService } from './readiness.service.js';
 import {
   CLOCK,
@@ -156,6 +158,12 @@ export class InfrastructureModule implements OnApplicationShutdown {
           useFactory: (ds: DataSource) => new Repo(ds),
         })),
         ReadinessService,
+        {
+          provide: FleetMetricsRepository,
+          inject: [DATA_SOURCE],
+          useFactory: (ds: DataSource) => new FleetMetricsRepository(ds),
+        },
+        FleetMetrics,
       ],
       exports: [
         CLOCK,

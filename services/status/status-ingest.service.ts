@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { type ConsumerMessages, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import {
   DeploymentEventType,
   type DeploymentsChangedEvent,
@@ -60,6 +60,7 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
   private readonly ingested: Counter;
   private readonly rejected: Counter;
   private readonly recreated: Counter;
+  private readonly lag: Histogram;
   private readonly stream: string;
   private watchTimer: NodeJS.Timeout | undefined;
   private watching = false;
@@ -81,6 +82,12 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
     this.ingested = new Counter({
       name: 'flotilla_status_reports_total',
       help: 'Status reports written',
+      registers: [registry],
+    });
+    this.lag = new Histogram({
+      name: 'flotilla_status_ingest_lag_seconds',
+      help: "Time from an agent observing a deployment's state to the hub having written it (agent clocks included)",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [registry],
     });
     this.rejected = new Counter({
@@ -220,6 +227,9 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
       const changed = await this.deployments.recordReports(rows);
       for (const msg of msgs) msg.ack();
       this.ingested.inc(rows.length);
+      const written = Date.now();
+      for (const r of rows)
+        this.lag.observe(Math.max(0, (written - r.observedAt.getTime()) / 1000));
       // One event per cluster with every deployment of it this write changed.
       const at = new Date().toISOString();
       const byCluster = new Map<string, DeploymentsChangedEvent>();
