@@ -6,3 +6,4 @@ export * from './git-server.js';
 export * from './fake-kube-api.js';
 export * from './oci-registry.js';
 export * from './helm-repo.js';
+export * from './nats-cluster.js';
