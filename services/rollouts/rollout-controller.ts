@@ -38,6 +38,14 @@ const FROM = 'from';
 const TO = 'to';
 const REPORTED = ['WaitApplied', 'ErrApplied', 'Modified', 'NotReady', 'Ready', 'Pending'];
 
+/**
+ * Another replica changed the rollout between this pass's read and its write; nothing was
+ * written, and the pass runs again from what is stored (retryable).
+ */
+export class RolloutChangedError extends Error {
+  override name = 'RolloutChangedError';
+}
+
 /** A cluster sent back to the revision it ran before (null: remove the bundle). */
 export interface RollbackMove {
   cluster: string;
@@ -213,26 +221,46 @@ export class RolloutController {
         rows.map((r) => r.targetRevision),
       ),
     });
-    const rollout = await this.rollouts.create({
-      bundle,
-      fromCommit,
-      toCommit: commit,
-      state: record.state,
-      strategy: strategy,
-      record: { ...record },
-      revisions,
+    // Created with its first audit entries in one transaction, under the bundle's rollout lock:
+    // a replica that raced this one (its lease lapsed mid-pass) finds the rollout and fails its
+    // pass, which runs again from what is stored.
+    const rollout = await this.ds.transaction(async (m) => {
+      await this.rollouts.lockBundle(bundle, m);
+      const raced = await this.rollouts.active(bundle, m);
+      if (raced !== undefined) {
+        throw new RolloutChangedError(
+          `rollout ${raced.id} of ${bundle} was started by another replica meanwhile`,
+        );
+      }
+      const created = await this.rollouts.create(
+        {
+          bundle,
+          fromCommit,
+          toCommit: commit,
+          state: record.state,
+          strategy: strategy,
+          record: { ...record },
+          revisions,
+        },
+        m,
+      );
+      await this.rollouts.audit(
+        created.id,
+        [
+          {
+            actor: 'system',
+            action: 'Created',
+            toState: record.state,
+            detail: { fromCommit, toCommit: commit },
+          },
+          ...(unmatched.length > 0
+            ? [{ actor: 'system', action: 'UnmatchedClusters', detail: { clusters: unmatched } }]
+            : []),
+        ],
+        m,
+      );
+      return created;
     });
-    await this.rollouts.audit(rollout.id, [
-      {
-        actor: 'system',
-        action: 'Created',
-        toState: record.state,
-        detail: { fromCommit, toCommit: commit },
-      },
-      ...(unmatched.length > 0
-        ? [{ actor: 'system', action: 'UnmatchedClusters', detail: { clusters: unmatched } }]
-        : []),
-    ]);
     if (unmatched.length > 0) {
       this.logger.warn(
         `rollout of ${bundle} to ${commit.slice(0, 8)}: clusters matching no stage are held back: ${unmatched.join(', ')}`,
@@ -352,25 +380,40 @@ export class RolloutController {
       cluster?: string;
     }[],
   ): Promise<RolloutEntity> {
-    await this.rollouts.update(rollout.id, {
-      state: record.state,
-      record: record as unknown as Record<string, unknown>,
-      reason: record.reason ?? null,
-    });
-    await this.rollouts.audit(
-      rollout.id,
-      events.map((e) => ({
-        actor: e.by ?? 'system',
-        action: e.type,
-        fromState: e.from ?? null,
-        toState: e.to ?? null,
-        detail: {
-          ...(e.stage ? { stage: e.stage } : {}),
-          ...(e.cluster ? { cluster: e.cluster } : {}),
-          ...(e.reason ? { reason: e.reason } : {}),
+    // The new record and its audit trail are stored together, and only over the record this
+    // pass planned from: a transition is recorded once, even by two replicas at once.
+    await this.ds.transaction(async (m) => {
+      const saved = await this.rollouts.update(
+        rollout.id,
+        {
+          state: record.state,
+          record: record as unknown as Record<string, unknown>,
+          reason: record.reason ?? null,
         },
-      })),
-    );
+        rollout.record,
+        m,
+      );
+      if (!saved) {
+        throw new RolloutChangedError(
+          `rollout ${rollout.id} of ${rollout.bundle} was changed by another replica meanwhile`,
+        );
+      }
+      await this.rollouts.audit(
+        rollout.id,
+        events.map((e) => ({
+          actor: e.by ?? 'system',
+          action: e.type,
+          fromState: e.from ?? null,
+          toState: e.to ?? null,
+          detail: {
+            ...(e.stage ? { stage: e.stage } : {}),
+            ...(e.cluster ? { cluster: e.cluster } : {}),
+            ...(e.reason ? { reason: e.reason } : {}),
+          },
+        })),
+        m,
+      );
+    });
     const updated = await this.rollouts.get(rollout.id);
     if (updated.state !== rollout.state || events.length > 0)
       this.announce(updated, 'RolloutChanged', events);
