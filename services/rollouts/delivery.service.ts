@@ -201,8 +201,9 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
           else this.rolling.add(event.bundle);
         },
       }),
+      // Operator actions reach every replica (no queue group): only the one holding the bundle's
+      // lease carries one out and answers, the others stay silent.
       this.nc.subscribe(this.subjects.control('rollouts'), {
-        queue: QUEUE,
         callback: (_e, msg) => void this.answerAction(msg),
       }),
     );
@@ -425,9 +426,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy 
       });
       const rejected = decision.rejected[0];
       if (rejected) return reply(409, { message: rejected.reason });
-      if (decision.leased === false) {
-        return reply(503, { message: 'another rollouts replica drives this rollout; retry' });
-      }
+      // Another replica drives this rollout and answers (a request takes the first answer).
+      if (decision.leased === false) return;
       if (decision.rollout?.id !== rollout.id) {
         return reply(409, {
           message: `rollout ${rollout.id} is no longer the active rollout of ${rollout.bundle}`,

@@ -33,7 +33,8 @@ import { appDeployment, ringClusters, ringStrategy } from '../support/rollout-fi
  * nothing lost or done twice, and the surviving hub's API must answer throughout.
  */
 
-const strategy = ringStrategy({ canaryBake: '3s' });
+// The canary bakes long enough for the operator actions and the kill below to come mid-rollout.
+const strategy = ringStrategy({ canaryBake: '8s' });
 const app = (version: string) => appDeployment(version, { readyAfter: '300ms' });
 const clusters = ringClusters;
 const BUNDLE = 'ring/app';
@@ -354,6 +355,15 @@ describe('two hub replicas on one database and a three-node NATS cluster', () =>
       { timeoutMs: 120_000, intervalMs: 100 },
     );
     const rolloutId: string = running[0].id;
+
+    // Operator actions through either hub's API are carried out by whichever replica drives the
+    // rollout (each asked a few times: NATS picks replicas at random).
+    for (const [i, hub] of [...hubs, ...hubs].entries()) {
+      const paused = await post(hub.url, `rollouts/${rolloutId}/pause`, { reason: `check ${i}` });
+      expect(paused.state).toBe('Paused');
+      const resumed = await post(hub.url, `rollouts/${rolloutId}/resume`, {});
+      expect(resumed.state).not.toBe('Paused');
+    }
     // The hub that drives the rollout is the one killed; the other must take it over.
     const driver = await eventually(
       'the hub driving the rollout',
