@@ -31,6 +31,11 @@ import { appDeployment, ringClusters, ringStrategy } from '../support/rollout-fi
  * the hubs through one address as they would through a Kubernetes Service. Mid-rollout one hub and
  * one NATS node are killed with SIGKILL; the rollout must complete on the surviving hub with
  * nothing lost or done twice, and the surviving hub's API must answer throughout.
+ *
+ * The NATS cluster runs without authentication, as the tests' shared NATS does (NATS_URL without
+ * FLOTILLA_NATS_AUTH_DIR): authentication is the same on one server or three (every server
+ * includes the one `nats-server.conf` of `flotilla hub nats-init`), and nats-auth.e2e.spec.ts
+ * covers it.
  */
 
 // The canary bakes long enough for the operator actions and the kill below to come mid-rollout.
