@@ -46,7 +46,7 @@ export async function ensureStatusStream(
       // Another replica created it first.
       await jsm.streams.info(name).catch(() => {
         throw new Error(
-          `cannot create JetStream stream ${name} with ${replicas} replica(s): ${String(err)}`,
+          `cannot create JetStream stream ${name} with ${replicas} replica(s) (FLOTILLA_NATS_REPLICAS; a NATS cluster of at least as many servers): ${String(err)}`,
         );
       });
     }
