@@ -63,6 +63,8 @@ const dirs: string[] = [];
 const sockets = new Set<Socket>();
 const adminToken = `flt_multihub_${randomBytes(16).toString('hex')}`;
 const subjectPrefix = testSubjectPrefix();
+/** The hub left running by the kill test. */
+let survivorName: string | undefined;
 
 function killHub(hub: Hub): void {
   try {
@@ -377,6 +379,7 @@ describe('two hub replicas on one database and a three-node NATS cluster', () =>
     );
     const a = hubs.find((h) => h.name === driver)!;
     const b = hubs.find((h) => h.name !== driver)!;
+    survivorName = b.name;
     const auditBefore = (await rollout(rolloutId, b.url)).audit;
     const deploymentsBefore = (await bundle(b.url)).deployments;
 
@@ -469,4 +472,38 @@ describe('two hub replicas on one database and a three-node NATS cluster', () =>
       deploymentsBefore.map((d: any) => d.cluster).sort(),
     );
   }, 600_000);
+
+  it("a sync asked for while another replica holds the GitRepo's sync lock runs once that replica is done", async () => {
+    const survivor = hubs.find((h) => h.name === survivorName)!;
+    // Another replica in the middle of a sync of `ring`, as far as the hub can tell.
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    try {
+      const { rows } = await other.query<{ at: Date }>(
+        "SELECT pg_advisory_lock(hashtext('gitrepo:ring')), now() AS at",
+      );
+      const lockedAt = rows[0]!.at;
+      head = await git.commit('ring', { 'app/app.yaml': app('3') });
+      await post(survivor.url, 'gitrepos/ring/sync', {});
+      await eventually(
+        'the hub found the sync lock taken',
+        () =>
+          sql<{ n: string }>(
+            `SELECT count(*) AS n FROM pg_stat_activity
+              WHERE application_name = $1 AND query LIKE '%pg_try_advisory_lock%'
+                AND state_change > $2`,
+            [appName(survivor.name), lockedAt],
+          ),
+        (r) => Number(r[0]?.n) > 0,
+      );
+    } finally {
+      await other.end();
+    }
+    // The lock is free (the other replica's sync ended): the commit asked for is synced.
+    await eventually(
+      'the GitRepo at the new commit',
+      () => get(survivor.url, 'gitrepos/ring'),
+      (r) => r.status?.commit === head,
+    );
+  });
 });
