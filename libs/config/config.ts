@@ -17,6 +17,11 @@ export interface HubConfig {
    * NATS_URL, no NATS authentication (agents are not isolated from each other).
    */
   natsAuthDir: string | undefined;
+  /**
+   * FLOTILLA_NATS_REPLICAS: the replica count of every JetStream stream and consumer the hub
+   * creates (default 1; 3 on a three-node NATS cluster). At most 5, as JetStream allows.
+   */
+  natsReplicas: number;
   port: number;
   grpcPort: number;
   /** Bind address for HTTP and gRPC. */
@@ -82,6 +87,14 @@ const EnvSchema = z.object({
   NATS_URL: z.string().min(1).optional(),
   FLOTILLA_AGENT_NATS_URL: z.string().min(1).optional(),
   FLOTILLA_NATS_AUTH_DIR: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+  FLOTILLA_NATS_REPLICAS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^[1-5]$/, 'must be a whole number from 1 to 5 (3 for a three-node NATS cluster)')
+      .default('1')
+      .transform(Number),
+  ),
   PORT: port.default(8080),
   GRPC_PORT: port.default(9090),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -124,6 +137,17 @@ const EnvSchema = z.object({
     .optional(),
 });
 
+/**
+ * The servers of a NATS URL setting: one URL, or several separated by commas (the members of a
+ * NATS cluster, tried in turn), as agents read it too.
+ */
+export function natsServers(url: string): string[] {
+  return url
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
 /** Durations: one grammar for the environment, the API, the CLI and fleet.yaml. */
 export { parseDuration } from './duration.js';
 
@@ -155,6 +179,7 @@ export function loadHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     natsUrl: e.NATS_URL,
     agentNatsUrl: e.FLOTILLA_AGENT_NATS_URL ?? e.NATS_URL,
     natsAuthDir: e.FLOTILLA_NATS_AUTH_DIR,
+    natsReplicas: e.FLOTILLA_NATS_REPLICAS,
     port: e.PORT,
     grpcPort: e.GRPC_PORT,
     host: e.HOST,

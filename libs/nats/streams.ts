@@ -18,12 +18,16 @@ export const STATUS_CONSUMER = 'status-ingest';
 /**
  * Makes sure the status stream and its consumer exist (idempotent; replicas may race). A
  * work queue: a report is deleted once the status service acked it, so nothing piles up and a
- * hub that was down picks up every report sent meanwhile.
+ * hub that was down picks up every report sent meanwhile. `replicas` (FLOTILLA_NATS_REPLICAS) is
+ * how many servers of a NATS cluster keep the stream and its consumer: 3 on a three-node cluster
+ * survives losing one node. A stream made with another count is scaled to it (JetStream moves
+ * the data); the consumer follows its stream.
  */
 export async function ensureStatusStream(
   jsm: JetStreamManager,
   name: string,
   subject: string,
+  replicas = 1,
 ): Promise<void> {
   const config = {
     name,
@@ -32,18 +36,28 @@ export async function ensureStatusStream(
     storage: StorageType.File,
     max_age: 24 * 3600 * 1_000_000_000,
     max_msg_size: 4 * 1024 * 1024,
+    num_replicas: replicas,
   };
-  try {
-    await jsm.streams.info(name);
-  } catch {
+  const existing = await jsm.streams.info(name).catch(() => undefined);
+  if (existing === undefined) {
     try {
       await jsm.streams.add(config);
     } catch (err) {
       // Another replica created it first.
       await jsm.streams.info(name).catch(() => {
-        throw err;
+        throw new Error(
+          `cannot create JetStream stream ${name} with ${replicas} replica(s) (FLOTILLA_NATS_REPLICAS; a NATS cluster of at least as many servers): ${String(err)}`,
+        );
       });
     }
+  } else if (existing.config.num_replicas !== replicas) {
+    await jsm.streams
+      .update(name, { ...existing.config, num_replicas: replicas })
+      .catch((err: unknown) => {
+        throw new Error(
+          `cannot scale JetStream stream ${name} from ${existing.config.num_replicas} to ${replicas} replica(s): ${String(err)}`,
+        );
+      });
   }
   try {
     await jsm.consumers.info(name, STATUS_CONSUMER);
@@ -55,6 +69,7 @@ export async function ensureStatusStream(
         deliver_policy: DeliverPolicy.All,
         ack_wait: 30 * 1_000_000_000,
         max_ack_pending: 20_000,
+        num_replicas: replicas,
       })
       .catch(async (err: unknown) => {
         await jsm.consumers.info(name, STATUS_CONSUMER).catch(() => {

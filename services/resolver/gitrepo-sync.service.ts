@@ -76,6 +76,8 @@ const RETARGET_DEBOUNCE_MS = 150;
 const ANNOUNCE_GROUP_MS = 1000;
 /** A failed clearing of deleted bundles' targets is tried again after this long. */
 const ORPHANS_RETRY_MS = 1000;
+/** How soon a sync is tried again when another replica held the GitRepo's sync lock. */
+const LOCKED_RETRY_MS = 1000;
 /** Bundles of one commit resolved at once. */
 const RESOLVE_CONCURRENCY = 4;
 
@@ -242,8 +244,17 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async sync(name: string, reason: SyncReason): Promise<void> {
-    // When another replica is syncing it, that sync is enough.
-    await this.repos.whileSyncLocked(name, () => this.syncLocked(name, reason));
+    if (await this.repos.whileSyncLocked(name, () => this.syncLocked(name, reason))) return;
+    // Another replica is syncing it. Its sync may have fetched before what this one was asked
+    // for (a commit pushed, a cluster registered meanwhile), so this one runs once that ends;
+    // the timer also keeps this replica's poll going (trigger cleared it).
+    if (this.stopped || this.timers.has(name)) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(name);
+      this.trigger(name, reason);
+    }, LOCKED_RETRY_MS);
+    timer.unref();
+    this.timers.set(name, timer);
   }
 
   /**

@@ -9,7 +9,7 @@ import {
 import { type NatsConnection, connect, credsAuthenticator } from '@nats-io/transport-node';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import type { HubConfig } from '../../libs/config/config.js';
+import { type HubConfig, natsServers } from '../../libs/config/config.js';
 import { PayloadSigner, generateSigningKeyPair } from '../../libs/contracts/signing.js';
 import { createSubjects } from '../../libs/contracts/subjects.js';
 import {
@@ -89,7 +89,8 @@ export class InfrastructureModule implements OnApplicationShutdown {
           inject: [NATS_AUTH],
           useFactory: async (auth: NatsAuthority | null) =>
             connect({
-              servers: config.natsUrl,
+              // One URL or the members of a NATS cluster, comma-separated (as agents read it).
+              servers: natsServers(config.natsUrl),
               name: 'flotilla-hub',
               maxReconnectAttempts: -1,
               reconnectTimeWait: 1000,

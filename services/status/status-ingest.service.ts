@@ -112,6 +112,7 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
       await jetstreamManager(this.nc),
       this.stream,
       this.subjects.allStatus(),
+      this.config.natsReplicas,
     );
     const consumer = await jetstream(this.nc).consumers.get(this.stream, STATUS_CONSUMER);
     const previous = this.messages;
