@@ -19,6 +19,7 @@ import {
   DeploymentRepository,
   GitRepoRepository,
   HubSettingsRepository,
+  PlanRepository,
   RolloutRepository,
   TokenRepository,
   openDatabase,
@@ -36,6 +37,7 @@ const repositories = [
   BundleRepository,
   DeploymentRepository,
   RolloutRepository,
+  PlanRepository,
 ] as const;
 /** Repositories that keep secrets: they encrypt with the hub's SecretBox. */
 const secretRepositories = [GitRepoRepository, HubSettingsRepository] as const;
