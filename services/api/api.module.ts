@@ -24,6 +24,8 @@ import { FleetStatusService } from './fleet-status.service.js';
 import { FleetGrpcController } from './fleet.grpc.controller.js';
 import { GitReposController } from './gitrepos.controller.js';
 import { GitReposService } from './gitrepos.service.js';
+import { PlansController } from './plans.controller.js';
+import { PlansService } from './plans.service.js';
 import { RegistrationTokensController } from './registration-tokens.controller.js';
 import { RegistrationTokensService } from './registration-tokens.service.js';
 import { RolloutsController } from './rollouts.controller.js';
@@ -46,6 +48,7 @@ import { WebhooksController } from './webhooks.controller.js';
     BundlesController,
     StatusController,
     RolloutsController,
+    PlansController,
     WebhooksController,
     FleetGrpcController,
   ],
@@ -78,6 +81,7 @@ import { WebhooksController } from './webhooks.controller.js';
     FleetStatusService,
     GitReposService,
     RolloutsService,
+    PlansService,
   ],
 })
 export class ApiModule {}
