@@ -16,12 +16,16 @@ import { GitRepoEventType, type Subjects, gitRepoEvent } from '../../libs/contra
 import { GitRepoRepository, WebhookDeliveryRepository } from '../../libs/db/index.js';
 import {
   WebhookError,
+  isPullRequestWebhook,
   normalizeRepoUrl,
+  parsePullRequestWebhook,
   parsePushWebhook,
   webhookReplayKeys,
 } from '../../libs/git/index.js';
+import type { GitRepo } from '../../libs/db/index.js';
 import { publishJson } from '../../libs/nats/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { PlansService } from './plans.service.js';
 import { Access } from '../shared/access.decorator.js';
 
 /** The one answer to every well-formed delivery: it says nothing about which GitRepos exist. */
@@ -50,6 +54,7 @@ export class WebhooksController {
     @Inject(SUBJECTS) private readonly subjects: Subjects,
     private readonly repos: GitRepoRepository,
     private readonly deliveries: WebhookDeliveryRepository,
+    private readonly plans: PlansService,
   ) {}
 
   @Post('git')
@@ -64,6 +69,7 @@ export class WebhooksController {
     @Headers() headers: Record<string, string | string[] | undefined>,
   ) {
     const raw = req.rawBody ?? Buffer.alloc(0);
+    if (isPullRequestWebhook(headers)) return this.pullRequest(headers, raw);
     let event;
     try {
       // Only what the request itself gets wrong is answered: unknown provider, bad JSON, ...
@@ -108,6 +114,61 @@ export class WebhooksController {
         this.nc,
         this.subjects.event('gitrepo', name),
         gitRepoEvent(GitRepoEventType.SyncRequested, name),
+      );
+    }
+    return WEBHOOK_RECEIVED;
+  }
+
+  /**
+   * A pull/merge request opened or given new commits: the GitRepos of its repository that follow
+   * the branch it targets get a plan of its head commit (`GET /api/v1/plans/<commit>`). Nothing
+   * is synced or deployed.
+   */
+  private async pullRequest(
+    headers: Record<string, string | string[] | undefined>,
+    raw: Buffer,
+  ): Promise<typeof WEBHOOK_RECEIVED> {
+    let event;
+    try {
+      event = parsePullRequestWebhook(headers, raw);
+    } catch (err) {
+      if (err instanceof WebhookError) throw new HttpException(err.message, 400);
+      throw err;
+    }
+    if (event === undefined) return WEBHOOK_RECEIVED;
+    const urls = new Set(event.repoUrls.map(normalizeRepoUrl));
+    const accepted: GitRepo[] = [];
+    for (const repo of await this.repos.all()) {
+      if (!urls.has(normalizeRepoUrl(repo.url))) continue;
+      if (!repo.revision && (repo.branch ?? 'main') !== event.baseBranch) continue;
+      if (repo.webhookSecret !== null) {
+        try {
+          parsePullRequestWebhook(headers, raw, repo.webhookSecret.reveal());
+        } catch (err) {
+          if (!(err instanceof WebhookError)) throw err;
+          this.logRefusal(repo.name, err.message);
+          continue;
+        }
+      }
+      accepted.push(repo);
+    }
+    if (accepted.length === 0) return WEBHOOK_RECEIVED;
+    if (!(await this.deliveries.claim(webhookReplayKeys(headers, raw)))) {
+      this.logger.warn(`a replayed pull request webhook was ignored`);
+      return WEBHOOK_RECEIVED;
+    }
+    const { provider, number, headCommit } = event;
+    for (const repo of accepted) {
+      // Planned in the background: rendering may take longer than a webhook sender waits.
+      this.plans.create(repo.name, { revision: headCommit }, `webhook:${provider}`).then(
+        (plan) =>
+          this.logger.log(
+            `pull request #${number} of ${repo.name}: plan ${plan.id} at ${headCommit.slice(0, 8)}`,
+          ),
+        (err: unknown) =>
+          this.logger.warn(
+            `pull request #${number} of ${repo.name}: no plan: ${err instanceof Error ? err.message : String(err)}`,
+          ),
       );
     }
     return WEBHOOK_RECEIVED;
