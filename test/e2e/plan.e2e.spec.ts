@@ -283,6 +283,40 @@ describe('POST /api/v1/gitrepos/{name}/plan', () => {
   });
 });
 
+describe('pull request webhooks', () => {
+  it('a pull request opened against the followed branch gets a plan by commit, and nothing is deployed', async () => {
+    const before = await desiredState();
+    const payload = {
+      action: 'opened',
+      number: 5,
+      pull_request: {
+        number: 5,
+        head: { ref: 'feature', sha: changeOneVariant },
+        base: { ref: 'main', sha: deployed },
+      },
+      repository: { clone_url: `${git.url}/shop.git` },
+    };
+    await hub
+      .api(null)
+      .post('/api/v1/webhooks/git')
+      .set('x-github-event', 'pull_request')
+      .set('x-github-delivery', 'pr-5-opened')
+      .send(payload)
+      .expect(202);
+    const plan = await eventually(
+      'a plan of the pull request head made by the webhook',
+      async () => (await hub.api(tokens.viewer).get(`/api/v1/plans/${changeOneVariant}`)).body,
+      (p) => p.trigger === 'webhook:github',
+    );
+    expect(plan).toMatchObject({
+      commit: changeOneVariant,
+      summary: { text: '+0 ~2 -0 objects on 3 clusters in 2 stages' },
+    });
+    expect(await desiredState()).toEqual(before);
+    expect((await api.get('/api/v1/gitrepos/shop').expect(200)).body.status.commit).toBe(deployed);
+  });
+});
+
 describe('flotilla plan and gRPC PlanGitRepo', () => {
   it('the CLI prints the terse view, and -o json the whole plan', async () => {
     const text = await flotilla('plan', 'shop', '--revision', changeOneVariant);
