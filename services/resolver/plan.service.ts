@@ -169,7 +169,8 @@ export class PlanService implements OnApplicationBootstrap, OnModuleDestroy {
     const load = async (revision: string | null): Promise<void> => {
       if (revision === null || contents.has(revision)) return;
       const content = await this.bundles.revisionContent(revision);
-      if (content !== undefined) contents.set(revision, JSON.parse(content.toString('utf8')) as KubeObject[]);
+      if (content !== undefined)
+        contents.set(revision, JSON.parse(content.toString('utf8')) as KubeObject[]);
     };
     const inputs: BundlePlanInput[] = [];
     const base = async (name: string) => {
