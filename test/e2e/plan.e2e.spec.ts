@@ -364,3 +364,37 @@ describe('flotilla plan and gRPC PlanGitRepo', () => {
     }
   });
 });
+
+// Runs last: it edits c-us behind its agent's back.
+describe('drift as a diff (simulated driver)', () => {
+  it('an out-of-band edit shows as a field diff through REST and the CLI', async () => {
+    const us = drivers.get('c-us')!;
+    const key = us.liveKeys().find((k) => /\/ConfigMap\/[^/]*\/shop$/.test(k))!;
+    us.editLiveObject(key, (o) => {
+      o.data = { ...(o.data as Record<string, string>), region: 'edited' };
+    });
+    const cluster = await eventually(
+      'c-us reports shop/shop Modified',
+      async () => (await api.get('/api/v1/clusters/c-us').expect(200)).body,
+      (c) =>
+        c.deployments.some(
+          (d: { bundle: string; state: string }) =>
+            d.bundle === 'shop/shop' && d.state === 'Modified',
+        ),
+    );
+    const shop = cluster.deployments.find((d: { bundle: string }) => d.bundle === 'shop/shop');
+    expect(shop.resources).toContainEqual(
+      expect.objectContaining({
+        kind: 'ConfigMap',
+        name: 'shop',
+        state: 'Modified',
+        drift: [{ path: 'data.region', desired: '"us"', live: '"edited"' }],
+      }),
+    );
+    const cli = await flotilla('cluster', 'drift', 'c-us', '--bundle', 'shop/shop');
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toContain('data.region:\n-  "us"\n+  "edited"\n');
+    const none = await flotilla('cluster', 'drift', 'c-eu');
+    expect(none.stdout).toBe('No drift on cluster c-eu.\n');
+  });
+});
