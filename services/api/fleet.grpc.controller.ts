@@ -42,6 +42,10 @@ function protoRollout(r: RolloutView) {
   };
 }
 
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
 /** proto Plan: counts flattened, the whole plan as JSON text. */
 function protoPlan(p: PlanView) {
   const summary = p.summary as {
@@ -209,6 +213,35 @@ export class FleetGrpcController {
       ...(req.branch ? { branch: req.branch } : {}),
     });
     return protoPlan(await this.plans.create(req.name ?? '', ref));
+  }
+
+  @Access('viewer')
+  @GrpcMethod('FleetService', 'GetClusterDrift')
+  async getClusterDrift(req: { cluster?: string; bundle?: string }) {
+    const cluster = await this.clusters.get(req.cluster ?? '');
+    const objects = cluster.deployments
+      .filter((d) => !req.bundle || d.bundle === req.bundle)
+      .flatMap((d) =>
+        (d.resources as Record<string, unknown>[])
+          .filter((r) => r.state === 'Modified')
+          .map((r) => ({
+            bundle: d.bundle,
+            apiVersion: text(r.apiVersion),
+            kind: text(r.kind),
+            namespace: text(r.namespace),
+            name: text(r.name),
+            message: text(r.message),
+            fields: (Array.isArray(r.drift) ? (r.drift as Record<string, unknown>[]) : []).map(
+              (f) => ({
+                path: text(f.path),
+                desired: text(f.desired),
+                live: text(f.live),
+                liveMissing: typeof f.live !== 'string',
+              }),
+            ),
+          })),
+      );
+    return { cluster: cluster.name, objects };
   }
 
   @Access('viewer')

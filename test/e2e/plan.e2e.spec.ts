@@ -367,7 +367,7 @@ describe('flotilla plan and gRPC PlanGitRepo', () => {
 
 // Runs last: it edits c-us behind its agent's back.
 describe('drift as a diff (simulated driver)', () => {
-  it('an out-of-band edit shows as a field diff through REST and the CLI', async () => {
+  it('an out-of-band edit shows as a field diff through REST, the CLI and gRPC', async () => {
     const us = drivers.get('c-us')!;
     const key = us.liveKeys().find((k) => /\/ConfigMap\/[^/]*\/shop$/.test(k))!;
     us.editLiveObject(key, (o) => {
@@ -396,5 +396,27 @@ describe('drift as a diff (simulated driver)', () => {
     expect(cli.stdout).toContain('data.region:\n-  "us"\n+  "edited"\n');
     const none = await flotilla('cluster', 'drift', 'c-eu');
     expect(none.stdout).toBe('No drift on cluster c-eu.\n');
+    const fleet = fleetClient(hub.grpcAddress!, tokens.viewer);
+    try {
+      expect(await fleet.call('GetClusterDrift', { cluster: 'c-us' })).toEqual({
+        cluster: 'c-us',
+        objects: [
+          expect.objectContaining({
+            bundle: 'shop/shop',
+            kind: 'ConfigMap',
+            name: 'shop',
+            fields: [
+              { path: 'data.region', desired: '"us"', live: '"edited"', liveMissing: false },
+            ],
+          }),
+        ],
+      });
+      expect(await fleet.call('GetClusterDrift', { cluster: 'c-eu' })).toEqual({
+        cluster: 'c-eu',
+        objects: [],
+      });
+    } finally {
+      fleet.client.close();
+    }
   });
 });
