@@ -367,7 +367,7 @@ describe('flotilla plan and gRPC PlanGitRepo', () => {
 
 // Runs last: it edits c-us behind its agent's back.
 describe('drift as a diff (simulated driver)', () => {
-  it('an out-of-band edit shows as a field diff through REST, the CLI and gRPC', async () => {
+  it('an out-of-band edit shows as a field diff through REST, the CLI and gRPC, until corrected', async () => {
     const us = drivers.get('c-us')!;
     const key = us.liveKeys().find((k) => /\/ConfigMap\/[^/]*\/shop$/.test(k))!;
     us.editLiveObject(key, (o) => {
@@ -418,5 +418,21 @@ describe('drift as a diff (simulated driver)', () => {
     } finally {
       fleet.client.close();
     }
+    // Corrected by hand: the drift disappears.
+    us.editLiveObject(key, (o) => {
+      o.data = { ...(o.data as Record<string, string>), region: 'us' };
+    });
+    await eventually(
+      'c-us reports shop/shop Ready again, without drift',
+      async () => (await api.get('/api/v1/clusters/c-us').expect(200)).body,
+      (c) =>
+        c.deployments.some(
+          (d: { bundle: string; state: string; resources: { drift?: unknown }[] }) =>
+            d.bundle === 'shop/shop' &&
+            d.state === 'Ready' &&
+            d.resources.every((r) => r.drift === undefined),
+        ),
+    );
+    expect((await flotilla('cluster', 'drift', 'c-us')).stdout).toBe('No drift on cluster c-us.\n');
   });
 });
