@@ -3,6 +3,7 @@ import { bundleCommand } from './commands/bundle.js';
 import { clusterCommand } from './commands/cluster.js';
 import { groupCommand } from './commands/group.js';
 import { contextCommand, loginCommand } from './commands/login.js';
+import { planCommand } from './commands/plan.js';
 import { repoCommand } from './commands/repo.js';
 import { rolloutCommand } from './commands/rollout.js';
 import { statusCommand } from './commands/status.js';
@@ -87,6 +88,7 @@ export function buildProgram(context: Partial<CliContext> = {}): Command {
   registerCommand(program, contextCommand(ctx));
   registerCommand(program, versionCommand(ctx));
   program.addCommand(completionCommand(ctx));
+  registerCommand(program, planCommand(ctx));
   return program;
 }
 

@@ -251,6 +251,10 @@ export function kubernetesScenarios(
       (s) => s?.state === 'Modified',
     );
     expect(modified?.message).toBe('Service api: modified: spec.ports[0].targetPort: 8080 → 9090');
+    // The report names each drifted field with both values.
+    expect(modified?.resources.find((r) => r.state === 'Modified')?.drift).toEqual([
+      { path: 'spec.ports[0].targetPort', desired: '8080', live: '9090' },
+    ]);
     await cluster!.apply(portsBundle, REV(1), withPorts(), options(corrected));
     expect(portsOf(await target().get(apiServiceRef))).toEqual([
       { port: 80, protocol: 'TCP', targetPort: 8080 },

@@ -24,6 +24,8 @@ import { FleetStatusService } from './fleet-status.service.js';
 import { FleetGrpcController } from './fleet.grpc.controller.js';
 import { GitReposController } from './gitrepos.controller.js';
 import { GitReposService } from './gitrepos.service.js';
+import { PlansController } from './plans.controller.js';
+import { PlansService } from './plans.service.js';
 import { RegistrationTokensController } from './registration-tokens.controller.js';
 import { RegistrationTokensService } from './registration-tokens.service.js';
 import { RolloutsController } from './rollouts.controller.js';
@@ -47,6 +49,7 @@ import { WebhooksService } from './webhooks.service.js';
     BundlesController,
     StatusController,
     RolloutsController,
+    PlansController,
     WebhooksController,
     FleetGrpcController,
   ],
@@ -80,6 +83,7 @@ import { WebhooksService } from './webhooks.service.js';
     GitReposService,
     RolloutsService,
     WebhooksService,
+    PlansService,
   ],
 })
 export class ApiModule {}

@@ -20,6 +20,7 @@ import {
   FleetMetricsRepository,
   GitRepoRepository,
   HubSettingsRepository,
+  PlanRepository,
   RolloutRepository,
   TokenRepository,
   openDatabase,
@@ -37,6 +38,7 @@ const repositories = [
   BundleRepository,
   DeploymentRepository,
   RolloutRepository,
+  PlanRepository,
 ] as const;
 /** Repositories that keep secrets: they encrypt with the hub's SecretBox. */
 const secretRepositories = [GitRepoRepository, HubSettingsRepository] as const;

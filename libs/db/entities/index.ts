@@ -11,6 +11,7 @@ import { DeploymentEntity } from './deployment.entity.js';
 import { GitRepoEntity } from './gitrepo.entity.js';
 import { HubSettingEntity } from './hub-setting.entity.js';
 import { NatsRevocationEntity } from './nats-revocation.entity.js';
+import { PlanEntity } from './plan.entity.js';
 import { RegistrationTokenEntity } from './registration-token.entity.js';
 import { RolloutAuditEntity } from './rollout-audit.entity.js';
 import { RolloutEntity } from './rollout.entity.js';
@@ -31,6 +32,7 @@ export {
   GitRepoEntity,
   HubSettingEntity,
   NatsRevocationEntity,
+  PlanEntity,
   RegistrationTokenEntity,
   RolloutAuditEntity,
   RolloutEntity,
@@ -59,4 +61,5 @@ export const entities = [
   NatsRevocationEntity,
   AgentSequenceEntity,
   WebhookDeliveryEntity,
+  PlanEntity,
 ];

@@ -90,6 +90,15 @@ export class DeploymentRepository {
     );
   }
 
+  /** What each cluster of a bundle is told to run now: its desired revision (null while removed). */
+  async desiredRevisions(bundle: string): Promise<Map<string, string | null>> {
+    const rows: { cluster: string; revision: string | null }[] = await this.ds.query(
+      'SELECT cluster, desired_revision AS revision FROM deployments WHERE bundle = $1 ORDER BY cluster',
+      [bundle],
+    );
+    return new Map(rows.map((r) => [r.cluster, r.revision]));
+  }
+
   /** Removes every target of the named bundles (they left Git). */
   async clearTargets(bundles: string[]): Promise<void> {
     if (bundles.length > 0)
