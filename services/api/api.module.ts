@@ -31,6 +31,8 @@ import { RolloutsService } from './rollouts.service.js';
 import { StatusController } from './status.controller.js';
 import { WebhooksController } from './webhooks.controller.js';
 
+import { DashboardController } from './dashboard.controller.js';
+import { LiveEventsService } from './live-events.service.js';
 /**
  * The api service: REST under /api/v1 and gRPC `flotilla.v1.FleetService`, behind API-token
  * authentication with roles (see AuthGuard).
@@ -48,6 +50,7 @@ import { WebhooksController } from './webhooks.controller.js';
     RolloutsController,
     WebhooksController,
     FleetGrpcController,
+    DashboardController,
   ],
   providers: [
     {
@@ -78,6 +81,7 @@ import { WebhooksController } from './webhooks.controller.js';
     FleetStatusService,
     GitReposService,
     RolloutsService,
+    LiveEventsService,
   ],
 })
 export class ApiModule {}

@@ -10,8 +10,10 @@ import {
   TERMINAL_ROLLOUT_STATES,
 } from '../../libs/db/index.js';
 import { parseJson } from '../../libs/nats/index.js';
-import type { RolloutRecord } from '../../libs/rollouts/index.js';
+import type { RolloutStrategy } from '../../libs/bundles/index.js';
+import { type RolloutRecord, stagePlanOf } from '../../libs/rollouts/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import type { RolloutAuditView, RolloutView } from '../../libs/contracts/api-views.js';
 
 /** The operator actions on a rollout. */
 export const ROLLOUT_ACTIONS = ['pause', 'resume', 'promote', 'abort', 'rollback'] as const;
@@ -19,8 +21,14 @@ export type RolloutAction = (typeof ROLLOUT_ACTIONS)[number];
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
+/** A stage's bake time (ms) and whether it waits for a promote, from the rollout's strategy. */
+function stageGates(strategy: RolloutStrategy, name: string) {
+  const plan = stagePlanOf(strategy, name);
+  return { bakeTimeMs: plan.bakeTime, requireApproval: plan.requireApproval };
+}
+
 /** A rollout as the API shows it: stages with their clusters, failures, timestamps. */
-export function rolloutView(r: RolloutEntity) {
+export function rolloutView(r: RolloutEntity): RolloutView {
   const record = r.record as unknown as RolloutRecord;
   const cluster = (name: string) => {
     const c = record.clusters[name];
@@ -47,6 +55,7 @@ export function rolloutView(r: RolloutEntity) {
       name: s.name,
       state: s.state,
       approved: s.approved,
+      ...stageGates(r.strategy as RolloutStrategy, s.name),
       startedAt: iso(s.startedAt),
       bakedSince: iso(s.bakedSince),
       clusters: s.clusters.map(cluster),
@@ -57,7 +66,7 @@ export function rolloutView(r: RolloutEntity) {
       .sort(),
   };
 }
-export type RolloutView = ReturnType<typeof rolloutView>;
+export type { RolloutView };
 
 /** Rollouts for REST and gRPC: reading, watching, and operator actions. */
 @Injectable()
@@ -77,7 +86,7 @@ export class RolloutsService {
     return rolloutView(await this.rollouts.get(id));
   }
 
-  async audit(id: string) {
+  async audit(id: string): Promise<RolloutAuditView[]> {
     return (await this.rollouts.auditTrail(id)).map((a) => ({
       at: a.at.toISOString(),
       actor: a.actor,

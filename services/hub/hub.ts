@@ -17,6 +17,7 @@ import { RequestInputsInterceptor } from '../shared/request-inputs.interceptor.j
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { DATA_SOURCE } from '../shared/tokens.js';
 import { HubModule } from './hub.module.js';
+import { serveDashboard } from './web-dashboard.js';
 import { type HubServiceName, hubServiceNames } from './service-names.js';
 
 type ReflectionPackage = ConstructorParameters<typeof ReflectionService>[0];
@@ -99,6 +100,8 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
 
     let grpcAddress: string | undefined;
     if (services.includes('api')) {
+      // The web dashboard at `/`, next to the API it reads (`/api`).
+      serveDashboard(app);
       const document = SwaggerModule.createDocument(
         app,
         new DocumentBuilder()
