@@ -58,7 +58,11 @@ export function demoCommand(): Command {
       const hub = await runHub({ config, logLevels: ['fatal', 'error', 'warn'] });
       say(describeHub(hub));
       const apiToken = await hub.issueApiToken('demo', 'admin');
+      const viewerToken = await hub.issueApiToken('demo-viewer', 'viewer');
       const api = new ApiClient(hub.httpUrl, apiToken);
+      say(`\n▶ Dashboard: open ${hub.httpUrl}/ and sign in with an API token:
+    ${apiToken}  (admin: may act on rollouts)
+    ${viewerToken}  (viewer: read-only)`);
 
       say(
         '\n▶ Starting three simulated clusters; each agent registers itself with a registration token…',
@@ -189,6 +193,7 @@ export function demoCommand(): Command {
   npx flotilla repo get demo --server ${hub.httpUrl}
   npx flotilla cluster list --server ${hub.httpUrl} -l 'region in (eu)'
   edit and commit in ${repoDir} (git commit -am ...): the hub polls every 5 s
+  open ${hub.httpUrl}/ (the dashboard; sign in with a token printed above)
   open ${hub.httpUrl}/api/docs
 Ctrl-C stops the demo.`);
       stopOnSignal(shutdown);
