@@ -91,6 +91,9 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
         abortOnError: false,
         // Webhook signatures are checked over the exact bytes received.
         rawBody: true,
+        // Shutting down ends every connection, long-lived ones too (the dashboard's live events),
+        // instead of waiting for browsers to hang up.
+        forceCloseConnections: true,
       },
     );
     app.useBodyParser('json', { limit: BODY_LIMIT });
