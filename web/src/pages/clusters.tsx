@@ -43,7 +43,7 @@ export function ClustersPage() {
     estimateSize: () => 34,
     overscan: 10,
   });
-  const columns = 'minmax(10rem, 1.2fr) 6rem minmax(12rem, 2fr) 8rem 7rem 7rem';
+  const columns = 'minmax(10rem, 1.2fr) 6rem minmax(12rem, 2fr) 9rem 6rem 12rem';
   return (
     <>
       <h1>Clusters</h1>

@@ -183,7 +183,7 @@ function MatrixTable({ data }: { data: FleetMatrixView }) {
   const rows = useVirtualizer({
     count: data.rows.length,
     getScrollElement: () => parent.current,
-    estimateSize: () => 30,
+    estimateSize: () => 34,
     overscan: 10,
   });
   const columns = `minmax(10rem, 16rem) 5rem repeat(${data.bundles.length}, minmax(7rem, 1fr))`;

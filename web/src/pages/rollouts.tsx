@@ -91,7 +91,10 @@ function StageCard({ stage, now }: { stage: RolloutStageView; now: number }) {
       />
       <div className="muted">
         {done}/{total} clusters done
-        {stage.requireApproval && !stage.approved && ' · waits for promote'}
+        {stage.requireApproval &&
+          !stage.approved &&
+          !['Succeeded', 'RolledBack', 'Cancelled'].includes(stage.state) &&
+          ' · waits for promote'}
         {stage.approved && ' · promoted'}
       </div>
       {bakeLeft !== null && (
