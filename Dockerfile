@@ -8,6 +8,8 @@ COPY services ./services
 COPY agents ./agents
 COPY cli ./cli
 COPY proto ./proto
+# The web dashboard, built by `npm run build` (the prepare step of npm ci) into dist/web.
+COPY web ./web
 RUN npm ci && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
