@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Query, Sse, type MessageEvent } from '@nestjs/common';
-import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Observable, interval, map, merge, takeUntil } from 'rxjs';
 import type { Role } from '../../libs/auth/index.js';
 import type { FleetMatrixView, WhoamiView } from '../../libs/contracts/api-views.js';
@@ -74,6 +74,11 @@ export class DashboardController {
   @Access('viewer')
   @Sse('events')
   @ApiOperation({ summary: 'Live changes of the fleet (text/event-stream)' })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: 'a `change` event per hub event ({kind, name, at}), a `ping` every 10 s',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
   events(): Observable<MessageEvent> {
     return merge(
       this.live.changes().pipe(map((e): MessageEvent => ({ type: 'change', data: e }))),
