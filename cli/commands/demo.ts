@@ -63,10 +63,13 @@ export function demoCommand(): Command {
       });
       say(describeHub(hub));
       const apiToken = await hub.issueApiToken('demo', 'admin');
+      const viewerToken = await hub.issueApiToken('demo-viewer', 'viewer');
       const api = new ApiClient(hub.httpUrl, apiToken);
       // Every run says where the hub is and with which token to reach it: the hub prints its own
       // bootstrap token only at its very first start, and a second run would leave users at 401.
       say(accessLines(hub.httpUrl, apiToken));
+      say(`  Dashboard ${hub.httpUrl}/   sign in with the token above (admin: may act on rollouts)
+           or the viewer token ${viewerToken} (read-only)`);
 
       say(
         '\n▶ Starting three simulated clusters; each agent registers itself with a registration token…',
@@ -199,6 +202,7 @@ export function demoCommand(): Command {
   npx flotilla cluster list -l 'region in (eu)'
   (or keep them: flotilla login --server ${hub.httpUrl} --token ${apiToken} --name demo)
   edit and commit in ${repoDir} (git commit -am ...): the hub polls every 5 s
+  open ${hub.httpUrl}/ (the dashboard; sign in with a token printed above)
   open ${hub.httpUrl}/api/docs
 Ctrl-C stops the demo.`);
       stopOnSignal(shutdown);

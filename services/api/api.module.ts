@@ -34,6 +34,8 @@ import { StatusController } from './status.controller.js';
 import { WebhooksController } from './webhooks.controller.js';
 import { WebhooksService } from './webhooks.service.js';
 
+import { DashboardController } from './dashboard.controller.js';
+import { LiveEventsService } from './live-events.service.js';
 /**
  * The api service: REST under /api/v1 and gRPC `flotilla.v1.FleetService`, behind API-token
  * authentication with roles (see AuthGuard).
@@ -52,6 +54,7 @@ import { WebhooksService } from './webhooks.service.js';
     PlansController,
     WebhooksController,
     FleetGrpcController,
+    DashboardController,
   ],
   providers: [
     {
@@ -84,6 +87,7 @@ import { WebhooksService } from './webhooks.service.js';
     RolloutsService,
     WebhooksService,
     PlansService,
+    LiveEventsService,
   ],
 })
 export class ApiModule {}

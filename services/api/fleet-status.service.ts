@@ -17,14 +17,11 @@ import {
 import { parseJson } from '../../libs/nats/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 import { deploymentView, totalOf } from './fleet-summary.js';
-import { type ClusterCounts, countsView } from './views.js';
+import { countsView } from './views.js';
+import type { FleetStatusView } from '../../libs/contracts/api-views.js';
 
 /** Fleet-wide status: clusters by connection state, deployments by state. */
-export interface FleetStatus {
-  clusters: ClusterCounts;
-  deployments: { total: number; byState: Record<string, number> };
-  nonReady: { cluster: string; bundle: string; state: string; message: string }[];
-}
+export type FleetStatus = FleetStatusView;
 
 /** A deployment whose reported state changed (from `flotilla.events.deployment.<cluster>`). */
 interface DeploymentEvent {

@@ -1,18 +1,9 @@
 import type { DeploymentRow } from '../../libs/db/index.js';
 import { effectiveDeploymentState, stateSeverity } from '../../libs/status/deployment-state.js';
 
-/** A deployment as the API shows it. */
-export interface DeploymentView {
-  bundle: string;
-  cluster: string;
-  commit: string | null;
-  desiredRevision: string | null;
-  appliedRevision: string | null;
-  state: string;
-  message: string;
-  resources: unknown[];
-  reportedAt: string | null;
-}
+import type { DeploymentView } from '../../libs/contracts/api-views.js';
+
+export type { DeploymentView };
 
 export function deploymentView(d: DeploymentRow): DeploymentView {
   const state = effectiveDeploymentState({

@@ -30,6 +30,7 @@ import { summaryOf } from './fleet-summary.js';
 const MIN_POLL_MS = 1000;
 const MAX_POLL_MS = 24 * 3_600_000;
 
+import type { GitRepoView } from '../../libs/contracts/api-views.js';
 /** Formats milliseconds back as a duration string (15000 → "15s"). */
 export function formatDuration(ms: number): string {
   if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
@@ -294,7 +295,7 @@ export class GitReposService {
     publishJson(this.nc, this.subjects.event('gitrepo', name), gitRepoEvent(type, name));
   }
 
-  private async view(r: GitRepo) {
+  private async view(r: GitRepo): Promise<GitRepoView> {
     const bundles = await this.bundles.ofRepo(r.name);
     const byState = await this.deployments.countByState(bundles.map((b) => b.name));
     const broken = bundles.filter((b) => b.error !== null);

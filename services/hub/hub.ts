@@ -19,6 +19,7 @@ import { RequestInputsInterceptor } from '../shared/request-inputs.interceptor.j
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { DATA_SOURCE } from '../shared/tokens.js';
 import { HubModule } from './hub.module.js';
+import { serveDashboard } from './web-dashboard.js';
 import { type HubServiceName, hubServiceNames } from './service-names.js';
 
 type ReflectionPackage = ConstructorParameters<typeof ReflectionService>[0];
@@ -104,6 +105,9 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
         abortOnError: false,
         // Webhook signatures are checked over the exact bytes received.
         rawBody: true,
+        // Shutting down ends every connection, long-lived ones too (the dashboard's live events),
+        // instead of waiting for browsers to hang up.
+        forceCloseConnections: true,
       },
     );
     app.useBodyParser('json', { limit: BODY_LIMIT });
@@ -113,6 +117,8 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
 
     let grpcAddress: string | undefined;
     if (services.includes('api')) {
+      // The web dashboard at `/`, next to the API it reads (`/api`).
+      serveDashboard(app);
       const document = SwaggerModule.createDocument(
         app,
         new DocumentBuilder()

@@ -126,6 +126,10 @@ describe('npm run demo', () => {
     for (const name of ['eu-1', 'eu-2', 'us-1'])
       expect(res.stdout).toMatch(new RegExp(`${name}\\s+Online`));
     expect(res.stdout).toMatch(/group "prod": eu-1, eu-2/);
+    // The dashboard's address and tokens to paste (admin, viewer).
+    expect(res.stdout).toMatch(
+      /^ {2}Dashboard http:\/\/\S+\/ {3}sign in with the token above \(admin[^\n]*\n\s+or the viewer token flt_\S+ \(read-only\)$/m,
+    );
     // file:// GitRepos may read the demo's own repository and nothing else.
     expect(res.stdout).toMatch(/Git {6}file:\/\/ repositories only under \/.*\/demo-repo$/m);
     // GitOps: three bundles (plain YAML, Kustomize, Helm) on three clusters, then a commit.
