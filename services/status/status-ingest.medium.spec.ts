@@ -73,7 +73,7 @@ async function startHub(): Promise<Hub> {
   const service = new IngestWithFlakyJetStream(
     nc,
     subjects,
-    { subjectPrefix: prefix } as ResolvedHubConfig,
+    { subjectPrefix: prefix, natsReplicas: 1 } as ResolvedHubConfig,
     registry,
     new DeploymentRepository(ds),
     new ReadinessService(nc, ds),
