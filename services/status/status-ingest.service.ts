@@ -22,6 +22,7 @@ import {
   type Subjects,
 } from '../../libs/contracts/index.js';
 import { FlushScheduler } from '../../libs/batching/flush-scheduler.js';
+import { deploymentKeyOf, messagesForNextWrite } from '../../libs/batching/report-batches.js';
 import { DeploymentRepository, type ReportRow } from '../../libs/db/index.js';
 import {
   STATUS_CONSUMER,
@@ -43,6 +44,13 @@ const FLUSH_SIZE = 1000;
  * past this, and acks wait for the whole statement).
  */
 const MAX_WRITE_ROWS = 5000;
+/**
+ * Writes in progress at once, each on its own PostgreSQL connection, never two about the same
+ * deployment: while PostgreSQL writes one batch the hub builds and sends the next, and the
+ * database works on both (measured: the ingest burst waited on PostgreSQL ~90 % of the time with
+ * one write at a time).
+ */
+const MAX_CONCURRENT_WRITES = 2;
 /**
  * How often the status stream and its consumer are checked (and re-created when JetStream says
  * they do not exist).
@@ -66,10 +74,16 @@ const WATCH_MAX_MS = 60_000;
 export class StatusIngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('StatusIngest');
   private messages: ConsumerMessages | undefined;
-  /** Messages waiting to be written with their reports (acked once written), and their count. */
-  private waiting: { msg: JsMsg; rows: ReportRow[] }[] = [];
+  /**
+   * Messages waiting to be written with their reports (acked once written) and the deployment
+   * keys of those, and their count of reports.
+   */
+  private waiting: Waiting[] = [];
   private waitingRows = 0;
-  private readonly flusher = new FlushScheduler(() => this.flush(), FLUSH_MS);
+  /** Writes in progress, and the deployments they write (another write waits for those). */
+  private readonly writes = new Set<Promise<void>>();
+  private readonly busy = new Set<string>();
+  private readonly flusher = new FlushScheduler(() => this.startWrites(), FLUSH_MS);
   private stopped = false;
   private readonly ingested: Counter;
   private readonly rejected: Counter;
@@ -299,26 +313,39 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
         observedAt: Number.isNaN(observedAt.getTime()) ? new Date() : observedAt,
       };
     });
-    this.waiting.push({ msg, rows });
+    this.waiting.push({ msg, rows, keys: rows.map(deploymentKeyOf) });
     this.waitingRows += rows.length;
     this.flusher.request(this.waitingRows >= FLUSH_SIZE);
   }
 
-  private async flush(): Promise<void> {
-    // The oldest messages, up to MAX_WRITE_ROWS reports; the rest in the next statement.
-    let n = 0;
-    let count = 0;
-    while (
-      n < this.waiting.length &&
-      (n === 0 || count + this.waiting[n]!.rows.length <= MAX_WRITE_ROWS)
-    ) {
-      count += this.waiting[n]!.rows.length;
-      n++;
+  /**
+   * Starts writes of the oldest waiting messages, up to MAX_WRITE_ROWS reports each, while fewer
+   * than MAX_CONCURRENT_WRITES run; a message about a deployment a running write holds waits for
+   * it (and so do the messages after it, so that each deployment's reports are written in order).
+   */
+  private startWrites(): Promise<void> {
+    while (this.writes.size < MAX_CONCURRENT_WRITES) {
+      const n = messagesForNextWrite(this.waiting, MAX_WRITE_ROWS, this.busy);
+      if (n === 0) break;
+      const taken = this.waiting.splice(0, n);
+      for (const t of taken) {
+        this.waitingRows -= t.rows.length;
+        for (const k of t.keys) this.busy.add(k);
+      }
+      const write: Promise<void> = this.write(taken)
+        .catch((err: unknown) => this.logger.error(`status write: ${String(err)}`))
+        .finally(() => {
+          for (const t of taken) for (const k of t.keys) this.busy.delete(k);
+          this.writes.delete(write);
+          if (this.waiting.length > 0) this.flusher.request(this.waitingRows >= FLUSH_SIZE);
+        });
+      this.writes.add(write);
     }
-    const taken = this.waiting.splice(0, n);
-    this.waitingRows -= count;
-    if (this.waiting.length > 0) this.flusher.request(true);
-    if (taken.length === 0) return;
+    return Promise.resolve();
+  }
+
+  /** Writes the reports of `taken`, acks them and announces what changed. */
+  private async write(taken: Waiting[]): Promise<void> {
     const msgs = taken.map((t) => t.msg);
     const rows = taken.flatMap((t) => t.rows);
     try {
@@ -367,6 +394,17 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
     await this.flusher.stop();
     // Reports received but not written yet: written now, or handed back. Left alone, they would
     // come again only after the consumer's ack wait (30 s).
-    while (this.waiting.length > 0) await this.flush().catch(() => undefined);
+    while (this.waiting.length > 0 || this.writes.size > 0) {
+      await this.startWrites();
+      await Promise.all(this.writes);
+    }
   }
+}
+
+/** A status message waiting to be written. */
+interface Waiting {
+  msg: JsMsg;
+  rows: ReportRow[];
+  /** The deployment (bundle, cluster) of each report. */
+  keys: string[];
 }

@@ -1,3 +1,4 @@
+import { newestPerDeployment } from '../../batching/report-batches.js';
 import { queryReturning } from '../returning.js';
 import type { DataSource, EntityManager } from 'typeorm';
 import { DeploymentState, type ReportedState } from '../../contracts/delivery.js';
@@ -192,15 +193,9 @@ export class DeploymentRepository {
   ): Promise<{ bundle: string; cluster: string; state: string }[]> {
     if (reports.length === 0) return [];
     // One row per deployment: the newest report of the batch (the later one on a tie).
-    const newest = new Map<string, ReportRow>();
-    for (const r of reports) {
-      const key = `${r.bundle}\u0000${r.cluster}`;
-      const seen = newest.get(key);
-      if (!seen || seen.observedAt <= r.observedAt) newest.set(key, r);
-    }
     const live: ReportRow[] = [];
     const removed: ReportRow[] = [];
-    for (const r of newest.values()) (r.state === 'Removed' ? removed : live).push(r);
+    for (const r of newestPerDeployment(reports)) (r.state === 'Removed' ? removed : live).push(r);
     // Rows are locked in (bundle, cluster) order, as delivery locks them: a status write and a
     // delivery pass over the same deployments then wait for each other instead of deadlocking.
     live.sort(byDeploymentKey);

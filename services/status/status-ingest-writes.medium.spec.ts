@@ -1,0 +1,232 @@
+import 'reflect-metadata';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createSubjects,
+  deploymentChangesOf,
+  type StatusBatch,
+  type StatusReport,
+  type Subjects,
+} from '../../libs/contracts/index.js';
+import { openDatabase } from '../../libs/db/data-source.js';
+import { BundleRepository, ClusterRepository, DeploymentRepository } from '../../libs/db/index.js';
+import { ensureStatusStream, STATUS_CONSUMER, statusStreamName } from '../../libs/nats/index.js';
+import {
+  createTestDatabase,
+  eventually,
+  testNatsUrl,
+  testSubjectPrefix,
+  type TestDatabase,
+} from '../../libs/testing/index.js';
+import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
+import { ReadinessService } from '../shared/readiness.service.js';
+import { StatusIngestService } from './status-ingest.service.js';
+
+// Agents' status reports from the JetStream stream into PostgreSQL: a backlog of reports,
+// stale and new mixed, written in batches (several at once), leaves every deployment at its
+// newest report, and the DeploymentsChanged events end at the state written.
+let db: TestDatabase;
+let ds: DataSource;
+let nc: NatsConnection;
+const rev = '5'.repeat(64);
+const CLUSTERS = ['c0', 'c1', 'c2', 'c3'];
+const BUNDLES = ['app/a', 'app/b'];
+/** When every deployment's stored report was observed. */
+const STORED_AT = Date.parse('2026-01-01T00:00:00Z');
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = await openDatabase(db.url);
+  nc = await connect({ servers: testNatsUrl() });
+  const clusters = new ClusterRepository(ds);
+  for (const c of CLUSTERS) await clusters.create(c, {});
+  await new BundleRepository(ds).storeRevision(rev, Buffer.from('[]'));
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await nc?.close();
+  await ds?.destroy();
+  await db?.drop();
+});
+
+/** Every deployment Ready with message `stored`, reported at STORED_AT. */
+async function resetDeployments(): Promise<void> {
+  await ds.query('DELETE FROM deployments');
+  await ds.query(
+    `INSERT INTO deployments (bundle, cluster, desired_revision, desired_commit, applied_revision,
+                              state, message, reported_at)
+     SELECT b, c, $1, 'c1', $1, 'Ready', 'stored', $2
+       FROM unnest($3::text[]) AS b, unnest($4::text[]) AS c`,
+    [rev, new Date(STORED_AT), BUNDLES, CLUSTERS],
+  );
+}
+
+async function stored(): Promise<Map<string, { state: string; message: string; at: number }>> {
+  const rows: { bundle: string; cluster: string; state: string; message: string; at: Date }[] =
+    await ds.query(
+      'SELECT bundle, cluster, state, message, reported_at AS at FROM deployments ORDER BY 1, 2',
+    );
+  return new Map(
+    rows.map((r) => [
+      `${r.bundle} ${r.cluster}`,
+      { state: r.state, message: r.message, at: r.at.getTime() },
+    ]),
+  );
+}
+
+const report = (
+  cluster: string,
+  bundle: string,
+  state: StatusReport['state'],
+  at: number,
+  message: string,
+): StatusReport => ({
+  cluster,
+  bundle,
+  revision: rev,
+  state,
+  message,
+  resources: [],
+  observedAt: new Date(at).toISOString(),
+});
+
+/**
+ * Publishes `messages` to the status stream before the service runs (a backlog), then starts
+ * the service; returns the last event state seen per deployment and a wait for the backlog
+ * to be written and acked.
+ */
+async function ingest(messages: StatusBatch[]): Promise<{
+  lastEvent: Map<string, string>;
+  drained: () => Promise<void>;
+}> {
+  const prefix = testSubjectPrefix();
+  const subjects: Subjects = createSubjects(prefix);
+  const jsm = await jetstreamManager(nc);
+  const stream = statusStreamName(prefix);
+  await ensureStatusStream(jsm, stream, subjects.allStatus());
+  cleanups.push(() => jsm.streams.delete(stream));
+  const js = jetstream(nc);
+  for (const m of messages) await js.publish(subjects.status(m.cluster), JSON.stringify(m));
+
+  const lastEvent = new Map<string, string>();
+  const sub = nc.subscribe(subjects.allEvents('deployment'), {
+    callback: (err, msg) => {
+      if (err) return;
+      for (const c of deploymentChangesOf(msg.json())) {
+        lastEvent.set(`${c.bundle} ${c.cluster}`, c.state);
+      }
+    },
+  });
+  cleanups.push(() => Promise.resolve(sub.unsubscribe()));
+  const service = new StatusIngestService(
+    nc,
+    subjects,
+    { subjectPrefix: prefix, natsReplicas: 1 } as ResolvedHubConfig,
+    new Registry(),
+    new DeploymentRepository(ds),
+    new ReadinessService(nc, ds),
+  );
+  await service.onApplicationBootstrap();
+  cleanups.push(() => service.onModuleDestroy());
+  const drained = async () => {
+    await eventually(
+      'the backlog written and acked',
+      async () => {
+        const info = await jsm.consumers.info(stream, STATUS_CONSUMER);
+        return info.num_pending + info.num_ack_pending;
+      },
+      (n) => n === 0,
+    );
+    await nc.flush();
+  };
+  return { lastEvent, drained };
+}
+
+describe('StatusIngestService', () => {
+  it('writes only the new reports of a batch that mixes stale and new ones', async () => {
+    await resetDeployments();
+    const messages: StatusBatch[] = CLUSTERS.map((cluster) => ({
+      cluster,
+      reports: [
+        // Older than what PostgreSQL holds: ignored.
+        report(cluster, 'app/a', 'NotReady', STORED_AT - 1000, 'stale'),
+        report(cluster, 'app/b', 'Modified', STORED_AT + 1000, 'new'),
+      ],
+    }));
+    // c0's app/a: a newer report first, then an older one (still newer than the stored one).
+    messages.push(
+      { cluster: 'c0', reports: [report('c0', 'app/a', 'ErrApplied', STORED_AT + 5000, 'newest')] },
+      { cluster: 'c0', reports: [report('c0', 'app/a', 'NotReady', STORED_AT + 2000, 'older')] },
+    );
+    const { lastEvent, drained } = await ingest(messages);
+    await drained();
+
+    const rows = await stored();
+    for (const cluster of CLUSTERS) {
+      expect(rows.get(`app/b ${cluster}`)).toEqual({
+        state: 'Modified',
+        message: 'new',
+        at: STORED_AT + 1000,
+      });
+      expect(lastEvent.get(`app/b ${cluster}`)).toBe('Modified');
+    }
+    for (const cluster of ['c1', 'c2', 'c3']) {
+      expect(rows.get(`app/a ${cluster}`)).toEqual({
+        state: 'Ready',
+        message: 'stored',
+        at: STORED_AT,
+      });
+      expect(lastEvent.has(`app/a ${cluster}`)).toBe(false);
+    }
+    expect(rows.get('app/a c0')).toEqual({
+      state: 'ErrApplied',
+      message: 'newest',
+      at: STORED_AT + 5000,
+    });
+    expect(lastEvent.get('app/a c0')).toBe('ErrApplied');
+  });
+
+  it('a backlog larger than one write leaves every deployment at its newest report', async () => {
+    await resetDeployments();
+    // 800 rounds of every deployment's report (6,400 reports, more than one write holds), each
+    // round newer than the one before; every 7th round is stale (older than the stored report).
+    const ROUNDS = 800;
+    const messages: StatusBatch[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const stale = round % 7 === 3;
+      const at = stale ? STORED_AT - 1000 - round : STORED_AT + 1000 + round;
+      const state: StatusReport['state'] = stale
+        ? 'ErrApplied'
+        : round % 2 === 0
+          ? 'Modified'
+          : 'Ready';
+      for (const cluster of CLUSTERS) {
+        messages.push({
+          cluster,
+          reports: BUNDLES.map((b) => report(cluster, b, state, at, `round ${round}`)),
+        });
+      }
+    }
+    const { lastEvent, drained } = await ingest(messages);
+    await drained();
+
+    const last = ROUNDS - 1;
+    const rows = await stored();
+    for (const bundle of BUNDLES) {
+      for (const cluster of CLUSTERS) {
+        expect(rows.get(`${bundle} ${cluster}`)).toEqual({
+          state: 'Ready',
+          message: `round ${last}`,
+          at: STORED_AT + 1000 + last,
+        });
+        expect(lastEvent.get(`${bundle} ${cluster}`)).toBe('Ready');
+      }
+    }
+  });
+});
