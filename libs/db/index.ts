@@ -16,3 +16,4 @@ export * from './repositories/nats-revocation.repository.js';
 export * from './repositories/agent-sequence.repository.js';
 export * from './repositories/webhook-delivery.repository.js';
 export * from './secrets-at-rest.js';
+export * from './repositories/notification.repository.js';

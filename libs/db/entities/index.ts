@@ -11,6 +11,11 @@ import { DeploymentEntity } from './deployment.entity.js';
 import { GitRepoEntity } from './gitrepo.entity.js';
 import { HubSettingEntity } from './hub-setting.entity.js';
 import { NatsRevocationEntity } from './nats-revocation.entity.js';
+import {
+  NotificationOutboxEntity,
+  NotificationRuleEntity,
+  NotificationTargetEntity,
+} from './notification.entity.js';
 import { RegistrationTokenEntity } from './registration-token.entity.js';
 import { RolloutAuditEntity } from './rollout-audit.entity.js';
 import { RolloutEntity } from './rollout.entity.js';
@@ -36,6 +41,9 @@ export {
   RolloutEntity,
   VariantRenderEntity,
   WebhookDeliveryEntity,
+  NotificationTargetEntity,
+  NotificationRuleEntity,
+  NotificationOutboxEntity,
 };
 export type { GitCredentials, TargetSpec } from './gitrepo.entity.js';
 
@@ -59,4 +67,7 @@ export const entities = [
   NatsRevocationEntity,
   AgentSequenceEntity,
   WebhookDeliveryEntity,
+  NotificationTargetEntity,
+  NotificationRuleEntity,
+  NotificationOutboxEntity,
 ];
