@@ -4,9 +4,11 @@ import type { DataSource } from 'typeorm';
 import {
   ApiTokenRepository,
   NatsRevocationRepository,
+  NotificationRepository,
   WebhookDeliveryRepository,
 } from '../../libs/db/index.js';
-import { DATA_SOURCE } from '../shared/tokens.js';
+import type { SecretBox } from '../../libs/secrets/index.js';
+import { DATA_SOURCE, SECRET_BOX } from '../shared/tokens.js';
 import { AgentRateLimiter } from './auth/agent-rate-limit.js';
 import { ApiTokensController } from './auth/api-tokens.controller.js';
 import { ApiTokensService } from './auth/api-tokens.service.js';
@@ -24,6 +26,8 @@ import { FleetStatusService } from './fleet-status.service.js';
 import { FleetGrpcController } from './fleet.grpc.controller.js';
 import { GitReposController } from './gitrepos.controller.js';
 import { GitReposService } from './gitrepos.service.js';
+import { NotificationsController } from './notifications.controller.js';
+import { NotificationsService } from './notifications.service.js';
 import { RegistrationTokensController } from './registration-tokens.controller.js';
 import { RegistrationTokensService } from './registration-tokens.service.js';
 import { RolloutsController } from './rollouts.controller.js';
@@ -49,6 +53,7 @@ import { WebhooksService } from './webhooks.service.js';
     RolloutsController,
     WebhooksController,
     FleetGrpcController,
+    NotificationsController,
   ],
   providers: [
     {
@@ -80,6 +85,12 @@ import { WebhooksService } from './webhooks.service.js';
     GitReposService,
     RolloutsService,
     WebhooksService,
+    {
+      provide: NotificationRepository,
+      inject: [DATA_SOURCE, SECRET_BOX],
+      useFactory: (ds: DataSource, box: SecretBox) => new NotificationRepository(ds, box),
+    },
+    NotificationsService,
   ],
 })
 export class ApiModule {}

@@ -2,6 +2,7 @@ import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { ApiModule } from '../api/api.module.js';
 import { InfrastructureModule, type ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { ObservabilityController } from '../shared/observability.controller.js';
+import { NotificationsModule } from '../notifications/notifications.module.js';
 import { ResolverModule } from '../resolver/resolver.module.js';
 import { RolloutsModule } from '../rollouts/rollouts.module.js';
 import { StatusModule } from '../status/status.module.js';
@@ -13,6 +14,7 @@ export const hubServices: Record<HubServiceName, Type> = {
   resolver: ResolverModule,
   rollouts: RolloutsModule,
   status: StatusModule,
+  notifications: NotificationsModule,
 };
 export { type HubServiceName, hubServiceNames };
 
