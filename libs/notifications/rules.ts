@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { type Requirement, matchesLabels, parseSelector } from '../selectors/index.js';
 import {
   type NotificationEvent,
-  type Severity,
   notificationEventKinds,
   severities,
   severityRank,
@@ -42,7 +41,7 @@ export type NotificationRuleSpec = z.infer<typeof NotificationRuleSpecSchema>;
 /** Whether `rule` forwards `event`. */
 export function ruleMatches(rule: NotificationRuleSpec, event: NotificationEvent): boolean {
   if (rule.kinds.length > 0 && !rule.kinds.includes(event.kind)) return false;
-  if (severityRank(event.severity) < severityRank(rule.severity as Severity)) return false;
+  if (severityRank(event.severity) < severityRank(rule.severity)) return false;
   if (rule.gitrepos.length > 0 && !(event.gitrepo && rule.gitrepos.includes(event.gitrepo)))
     return false;
   if (rule.bundles.length > 0 && !(event.bundle && rule.bundles.includes(event.bundle)))

@@ -56,9 +56,9 @@ describe('NotificationRepository targets and rules', () => {
     const created = await replicaA.createTarget('slack', slack);
     expect(created.url?.reveal()).toBe(slack.url);
     expect(JSON.stringify(created)).not.toContain('SECRETPATH');
-    const [row] = (await ds.query(
+    const [row] = await ds.query<{ url: string; hmac_key: string }[]>(
       `SELECT url, hmac_key FROM notification_targets WHERE name = 'slack'`,
-    )) as { url: string; hmac_key: string }[];
+    );
     expect(row?.url).toMatch(/^enc:v1:/);
     expect(row?.hmac_key).toMatch(/^enc:v1:/);
     expect(JSON.stringify(row)).not.toContain('SECRETPATH');
