@@ -84,6 +84,9 @@ export class NotificationsService {
     if (filter.state !== undefined && !states.includes(filter.state)) {
       throw new InvalidInputError(`state must be one of ${states.join(', ')}`);
     }
+    if (page.after !== undefined && !/^\d{1,18}$/.test(page.after)) {
+      throw new InvalidInputError('continue is not a token of this list');
+    }
     return this.store.listDeliveries(
       {
         ...(filter.state === undefined ? {} : { state: filter.state as DeliveryState }),

@@ -65,7 +65,11 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
           const data = parseJson(msg.data);
           // In order, one at a time: the outbox sees events as they came.
           this.chain = this.chain
-            .then(async () => this.route(await handle(data)))
+            .then(async () => {
+              // Without rules nothing is sent: the events need not even be looked at.
+              const rules = await this.store.allRules();
+              if (rules.length > 0) await this.route(await handle(data), rules);
+            })
             .catch((err: unknown) => this.logger.error(`routing a ${kind} event: ${String(err)}`));
         },
       });
@@ -92,9 +96,11 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
   }
 
   /** Writes an outbox row for each target a rule sends the event to. */
-  async route(events: readonly NotificationEvent[]): Promise<void> {
+  async route(
+    events: readonly NotificationEvent[],
+    rules: readonly NotificationRuleSpec[],
+  ): Promise<void> {
     if (events.length === 0) return;
-    const rules: NotificationRuleSpec[] = await this.store.allRules();
     let added = 0;
     for (const event of events) {
       const names = new Set<string>();
