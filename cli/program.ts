@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { bundleCommand } from './commands/bundle.js';
 import { clusterCommand } from './commands/cluster.js';
 import { groupCommand } from './commands/group.js';
+import { notificationCommand } from './commands/notification.js';
 import { repoCommand } from './commands/repo.js';
 import { rolloutCommand } from './commands/rollout.js';
 import { statusCommand } from './commands/status.js';
@@ -62,5 +63,6 @@ export function buildProgram(context: Partial<CliContext> = {}): Command {
   registerCommand(program, bundleCommand(ctx));
   registerCommand(program, rolloutCommand(ctx));
   registerCommand(program, statusCommand(ctx));
+  registerCommand(program, notificationCommand(ctx));
   return program;
 }

@@ -20,6 +20,7 @@ import {
   testNatsUrl,
   testSubjectPrefix,
 } from '../../libs/testing/index.js';
+import { buildProgram } from '../../cli/program.js';
 import { type TestHub, startTestHub } from '../support/hub.js';
 
 /** What a loopback receiver got. */
@@ -344,6 +345,56 @@ describe('notifications', () => {
       const res = await hub.api().post('/api/v1/notifications/rules').send(body).expect(400);
       expect(String(res.body.message)).toMatch(message);
     }
+  });
+
+  it('manages targets and rules with `flotilla notification`', async () => {
+    const cli = async (...args: string[]) => {
+      let stdout = '';
+      const program = buildProgram({
+        stdout: { write: (text: string) => (stdout += text) },
+        stderr: { write: () => true },
+      });
+      await program.parseAsync(
+        ['node', 'flotilla', ...args, '--server', hub.httpUrl, '--token', hub.adminToken],
+        { from: 'node' },
+      );
+      return stdout;
+    };
+    const created = await cli(
+      'notification',
+      'target',
+      'create',
+      'cli-hook',
+      '--type',
+      'webhook',
+      '--url',
+      'https://hooks.example.test/T0/CLISECRET',
+      '--hmac-key',
+      'a-cli-hmac-key-16+',
+    );
+    expect(created).toMatch(/cli-hook\s+webhook\s+hooks\.example\.test\s+yes/);
+    expect(created).not.toContain('CLISECRET');
+    await cli(
+      'notification',
+      'rule',
+      'create',
+      'cli-rule',
+      '--targets',
+      'cli-hook',
+      '--kinds',
+      'RolloutFailed,ClusterOffline',
+      '--severity',
+      'warning',
+    );
+    expect(await cli('notification', 'rule', 'list')).toMatch(
+      /cli-rule\s+cli-hook\s+RolloutFailed,ClusterOffline\s+\*\s+\*\s+\*\s+warning/,
+    );
+    const listed = JSON.parse(await cli('notification', 'target', 'list', '-o', 'json')) as {
+      items: { name: string }[];
+    };
+    expect(listed.items.map((t) => t.name)).toContain('cli-hook');
+    expect(await cli('notification', 'rule', 'delete', 'cli-rule')).toContain('deleted');
+    expect(await cli('notification', 'target', 'delete', 'cli-hook')).toContain('deleted');
   });
 
   it('lets viewers read and operators write', async () => {
