@@ -198,6 +198,7 @@ describe('commitStateOf', () => {
     ['RolloutRolledBack', 'failure'],
     ['BundleFailed', 'failure'],
     ['ClusterOffline', null],
+    ['DriftDetected', null],
     ['GitRepoFetchError', null],
   ] as const)('%s → %s', (kind, state) => {
     expect(commitStateOf({ ...base, kind })).toBe(state);

@@ -29,6 +29,8 @@ export const NotificationEventKind = {
   BundleReady: 'BundleReady',
   /** A cluster failed to apply a bundle's commit. */
   BundleFailed: 'BundleFailed',
+  /** A cluster reports that objects of a bundle were changed outside Git (Modified). */
+  DriftDetected: 'DriftDetected',
   /** A GitRepo synced, but some of its bundles failed to parse or render. */
   BundleRenderError: 'BundleRenderError',
   /** A GitRepo could not be fetched or resolved. */
@@ -257,6 +259,27 @@ export function fromBundleProgress(input: {
   };
 }
 
+/** The notification event of a cluster reporting drift (Modified) of a bundle. */
+export function driftEvent(input: {
+  bundle: string;
+  gitrepo: string;
+  cluster: string;
+  clusterLabels: Record<string, string>;
+  at: string;
+}): NotificationEvent {
+  return {
+    id: `drift:${input.bundle}:${input.cluster}:${input.at}`,
+    kind: NotificationEventKind.DriftDetected,
+    severity: Severity.Warning,
+    message: `cluster ${input.cluster}: objects of bundle ${input.bundle} were changed outside Git (drift)`,
+    at: input.at,
+    gitrepo: input.gitrepo,
+    bundle: input.bundle,
+    cluster: input.cluster,
+    clusterLabels: input.clusterLabels,
+  };
+}
+
 /** The state a commit status reports for an event, or null when the event sets none. */
 export function commitStateOf(e: NotificationEvent): 'pending' | 'success' | 'failure' | null {
   switch (e.kind) {
@@ -272,6 +295,7 @@ export function commitStateOf(e: NotificationEvent): 'pending' | 'success' | 'fa
     case NotificationEventKind.RolloutRolledBack:
     case NotificationEventKind.BundleFailed:
       return 'failure';
+    case NotificationEventKind.DriftDetected:
     case NotificationEventKind.BundleRenderError:
     case NotificationEventKind.GitRepoFetchError:
     case NotificationEventKind.ClusterOffline:

@@ -15,6 +15,7 @@ import {
 import type { Subjects } from '../../libs/contracts/subjects.js';
 import {
   BundleRepository,
+  ClusterRepository,
   DeploymentRepository,
   NotFoundError,
   NotificationRepository,
@@ -25,6 +26,7 @@ import {
   type NotificationRuleSpec,
   bundleProgress,
   commitStateOf,
+  driftEvent,
   fromBundleProgress,
   fromClusterEvent,
   fromGitRepoEvent,
@@ -54,6 +56,7 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
     private readonly store: NotificationRepository,
     private readonly bundles: BundleRepository,
     private readonly deployments: DeploymentRepository,
+    private readonly clusters: ClusterRepository,
     private readonly worker: DeliveryWorker,
   ) {}
 
@@ -125,9 +128,18 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
     return out;
   }
 
-  /** Bundle progress events for the bundles whose deployments a deployment event changed. */
+  /**
+   * Bundle progress events for the bundles whose deployments a deployment event changed, and a
+   * drift event for each deployment that turned Modified.
+   */
   private async bundleEvents(data: unknown): Promise<NotificationEvent[]> {
-    const bundles = [...new Set(deploymentChangesOf(data).map((c) => c.bundle))];
+    const changes = deploymentChangesOf(data);
+    const bundles = [...new Set(changes.map((c) => c.bundle))];
+    const drifted = changes.filter((c) => c.state === 'Modified');
+    const labels =
+      drifted.length === 0
+        ? new Map<string, Record<string, string>>()
+        : await this.clusters.labelsOf([...new Set(drifted.map((c) => c.cluster))]);
     const out: NotificationEvent[] = [];
     for (const name of bundles) {
       let bundle;
@@ -136,6 +148,17 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
       } catch (err) {
         if (err instanceof NotFoundError) continue;
         throw err;
+      }
+      for (const c of drifted.filter((d) => d.bundle === name)) {
+        out.push(
+          driftEvent({
+            bundle: name,
+            gitrepo: bundle.gitrepo,
+            cluster: c.cluster,
+            clusterLabels: labels.get(c.cluster) ?? {},
+            at: c.at,
+          }),
+        );
       }
       if (bundle.commit === null) continue;
       const progress = bundleProgress(

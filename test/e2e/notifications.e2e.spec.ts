@@ -321,6 +321,83 @@ describe('notifications', () => {
     ]);
   });
 
+  it('tells of drift a cluster reports, filtered by the cluster selector', async () => {
+    const receiver = await startReceiver();
+    await hub
+      .api()
+      .post('/api/v1/gitrepos')
+      .send({
+        name: 'drifty',
+        url: 'https://git.example.test/acme/drifty.git',
+        pollingInterval: '0',
+      })
+      .expect(201);
+    const ds = await openDatabase(db.url);
+    try {
+      await new BundleRepository(ds).save({
+        name: 'drifty-app',
+        gitrepo: 'drifty',
+        dir: 'app',
+        kind: 'yaml',
+        commit: 'd1',
+        options: {},
+        rolloutStrategy: null,
+        dependsOn: [],
+        error: null,
+        errorCommit: null,
+      });
+    } finally {
+      await ds.destroy();
+    }
+    for (const [name, env] of [
+      ['drift-prod', 'prod'],
+      ['drift-dev', 'dev'],
+    ]) {
+      await hub.api().post('/api/v1/clusters').send({ name, labels: { env } }).expect(201);
+    }
+    await hub
+      .api()
+      .post('/api/v1/notifications/targets')
+      .send({ name: 'drift-hook', type: 'webhook', url: receiver.url, allowHttp: true })
+      .expect(201);
+    await hub
+      .api()
+      .post('/api/v1/notifications/rules')
+      .send({
+        name: 'drift',
+        targets: ['drift-hook'],
+        kinds: ['DriftDetected'],
+        clusterSelector: 'env=prod',
+      })
+      .expect(201);
+    for (const cluster of ['drift-dev', 'drift-prod']) {
+      publishJson(nc, createSubjects(prefix).event('deployment', cluster), {
+        type: 'DeploymentsChanged',
+        cluster,
+        deployments: [{ bundle: 'drifty-app', state: 'Modified' }],
+        at: new Date().toISOString(),
+      });
+    }
+    const [req] = await eventually(
+      'the drift webhook',
+      () => receiver.requests,
+      (r) => r.length > 0,
+    );
+    expect(JSON.parse(req?.body ?? '')).toMatchObject({
+      kind: 'DriftDetected',
+      severity: 'warning',
+      cluster: 'drift-prod',
+      bundle: 'drifty-app',
+      gitrepo: 'drifty',
+    });
+    await eventually(
+      'the delivery is recorded',
+      async () => (await hub.api().get('/api/v1/notifications/deliveries?target=drift-hook')).body,
+      (b: { items: { state: string }[] }) => b.items.some((d) => d.state === 'Delivered'),
+    );
+    expect(receiver.requests).toHaveLength(1);
+  });
+
   it('refuses bad targets and rules with a 400 that says why', async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ name: 'plain', type: 'slack', url: 'http://hooks.example.test/x' }, /allowHttp/],
