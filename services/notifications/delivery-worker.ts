@@ -29,6 +29,10 @@ import { send } from './http-sender.js';
 const POLL_MS = 1_000;
 /** Deliveries claimed at once. */
 const BATCH = 20;
+/** Delivered rows are kept this long (visible in the API), then pruned. */
+const KEEP_DELIVERED_MS = 7 * 24 * 3_600_000;
+/** How often delivered rows are pruned. */
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 /**
  * Sends the outbox: claims due deliveries (`FOR UPDATE SKIP LOCKED`, so replicas share the
@@ -41,6 +45,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | null = null;
   private again = false;
+  private lastPrune = 0;
   private stopped = false;
   /** Per target: its rate buckets (replaced when the target's rate differs). */
   private readonly buckets = new Map<string, { rate: number; buckets: TokenBuckets }>();
@@ -103,6 +108,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private async drain(): Promise<void> {
+    if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
+      this.lastPrune = Date.now();
+      await this.store.pruneDelivered(KEEP_DELIVERED_MS);
+    }
     while (!this.stopped) {
       // The lease covers the longest timeout a target may have, and then some.
       const claimed = await this.store.claimDue(BATCH, 90_000);

@@ -120,6 +120,22 @@ describe('NotificationRepository outbox', () => {
     ).toHaveLength(1);
   });
 
+  it('prunes delivered rows past their time, and nothing else', async () => {
+    await replicaA.createTarget('slack', slack);
+    await replicaA.enqueue(event('p1'), ['slack']);
+    await replicaA.enqueue(event('p2'), ['slack']);
+    const [first] = await replicaA.claimDue(1, 60_000);
+    await replicaA.markDelivered(first?.id ?? '');
+    await ds.query(
+      `UPDATE notification_outbox SET delivered_at = now() - interval '8 days' WHERE id = $1`,
+      [first?.id],
+    );
+    expect(await replicaA.pruneDelivered(7 * 24 * 3_600_000)).toBe(1);
+    expect((await replicaA.listDeliveries({}, { limit: 10 })).items.map((d) => d.eventId)).toEqual([
+      'p2',
+    ]);
+  });
+
   it('deleting a target drops its deliveries', async () => {
     await replicaA.createTarget('slack', slack);
     await replicaA.enqueue(event('x1'), ['slack']);

@@ -279,6 +279,17 @@ export class NotificationRepository {
     return toPage(rows.map(openDelivery), page.limit, (d) => d.id);
   }
 
+  /** Forgets deliveries delivered more than `olderThanMs` ago; returns how many. */
+  async pruneDelivered(olderThanMs: number): Promise<number> {
+    const [, affected] = await this.ds.query<[unknown, number]>(
+      `DELETE FROM notification_outbox
+        WHERE state = 'Delivered'
+          AND delivered_at < now() - make_interval(secs => $1::double precision / 1000)`,
+      [olderThanMs],
+    );
+    return affected;
+  }
+
   /** Deliveries not yet delivered nor dead (the outbox depth). */
   async pendingCount(): Promise<number> {
     const rows: { n: string }[] = await this.ds.query(
