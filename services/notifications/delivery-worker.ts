@@ -18,6 +18,7 @@ import { TokenBuckets } from '../../libs/gateway/index.js';
 import {
   NotApplicableError,
   type RenderGitRepo,
+  type TargetType,
   afterFailure,
   defaultBackoff,
   renderRequest,
@@ -98,7 +99,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /** The type of a target, or null when it does not exist. */
-  async targetType(name: string): Promise<string | null> {
+  async targetType(name: string): Promise<TargetType | null> {
     try {
       return (await this.store.getTarget(name)).type;
     } catch (err) {

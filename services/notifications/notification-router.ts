@@ -31,7 +31,8 @@ import {
   fromClusterEvent,
   fromGitRepoEvent,
   fromRolloutChange,
-  ruleMatches,
+  isForge,
+  targetsFor,
 } from '../../libs/notifications/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 import { DeliveryWorker } from './delivery-worker.js';
@@ -106,12 +107,9 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
     if (events.length === 0) return;
     let added = 0;
     for (const event of events) {
-      const names = new Set<string>();
-      for (const rule of rules) {
-        if (ruleMatches(rule, event)) for (const t of rule.targets) names.add(t);
-      }
-      if (names.size === 0) continue;
-      const targets = await this.applicableTargets([...names], event);
+      const names = targetsFor(rules, event);
+      if (names.length === 0) continue;
+      const targets = await this.applicableTargets(names, event);
       added += await this.store.enqueue(event, targets);
     }
     if (added > 0) this.worker.poke();
@@ -123,7 +121,7 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
     const out: string[] = [];
     for (const name of names) {
       const type = await this.worker.targetType(name);
-      if (type !== null && !['github', 'gitlab', 'gitea'].includes(type)) out.push(name);
+      if (type !== null && !isForge(type)) out.push(name);
     }
     return out;
   }
