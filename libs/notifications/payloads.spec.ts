@@ -168,7 +168,12 @@ describe('repositoryOf', () => {
   it.each([
     ['https with .git', 'https://github.com/acme/shop.git', 'https://github.com', 'acme/shop'],
     ['scp-like ssh', 'git@gitlab.test:group/sub/app.git', 'https://gitlab.test', 'group/sub/app'],
-    ['ssh://', 'ssh://git@gitea.test:2222/acme/shop', 'https://gitea.test:2222', 'acme/shop'],
+    [
+      'ssh:// (its port is SSH’s, not the API’s)',
+      'ssh://git@gitea.test:2222/acme/shop',
+      'https://gitea.test',
+      'acme/shop',
+    ],
     ['trailing slash', 'https://gitea.test/acme/shop/', 'https://gitea.test', 'acme/shop'],
   ])('%s', (_name, url, origin, path) => {
     expect(repositoryOf(url)).toEqual({ origin, path });

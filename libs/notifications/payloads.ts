@@ -139,7 +139,8 @@ export function repositoryOf(gitUrl: string): { origin: string; path: string } {
     } catch {
       throw new NotApplicableError(`GitRepo URL "${gitUrl}" names no forge repository`);
     }
-    host = url.host;
+    // An ssh:// port is the SSH server's, not the web API's.
+    host = url.protocol === 'ssh:' ? url.hostname : url.host;
     path = url.pathname;
     if (url.protocol === 'http:') protocol = 'http:';
     if (url.protocol !== 'http:' && url.protocol !== 'https:' && url.protocol !== 'ssh:') {
