@@ -4,6 +4,7 @@
 import js from '@eslint/js';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import { importX } from 'eslint-plugin-import-x';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 const serviceNames = ['api', 'status', 'resolver', 'rollouts'];
@@ -24,7 +25,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.mjs'] },
+        projectService: { allowDefaultProject: ['*.mjs', 'web/vite.config.ts'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -82,6 +83,28 @@ export default tseslint.config(
             {
               group: ['**/services/**', '@nestjs/*'],
               message: 'The agent shares only libs/ (contracts) and proto/ with the hub.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The web dashboard (React, built by Vite into dist/web): it shares only the API's response
+    // types with the hub (libs/contracts/api-views.ts), never server code.
+    files: ['web/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat.recommended,
+  },
+  {
+    files: ['web/src/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./.*(services|agents|cli|libs/(?!contracts/api-views))',
+              message: 'The dashboard reads the REST API: import only libs/contracts/api-views.',
             },
           ],
         },

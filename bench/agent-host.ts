@@ -17,8 +17,12 @@ export interface AgentHost {
   /** Starts counting applies (from zero). */
   record(): Promise<void>;
   applies(): Promise<Applies>;
-  /** RSS (MiB) of the agents' process, after a full GC when run with --expose-gc. */
+  /** RSS (MiB) of the agents' processes, after a full GC when run with --expose-gc. */
   rssMiB(): Promise<number>;
+  /** Stops the agent of token `i`. */
+  stopAgent(i: number): Promise<void>;
+  /** Starts the agent of token `i` again. */
+  restartAgent(i: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,6 +60,14 @@ export class InlineAgents implements AgentHost {
     return rssMiB();
   }
 
+  async stopAgent(i: number): Promise<void> {
+    await this.fleet?.stopAgent(i);
+  }
+
+  async restartAgent(i: number): Promise<void> {
+    await this.fleet?.restartAgent(i);
+  }
+
   async stop(): Promise<void> {
     const fleet = this.fleet;
     this.fleet = undefined;
@@ -66,12 +78,13 @@ export class InlineAgents implements AgentHost {
 /** A request to the agents' child process and its answer. */
 export type WorkerCall =
   | { op: 'start'; hubUrl: string; tokens: string[]; concurrency: number }
-  | { op: 'record' | 'applies' | 'rss' | 'stop' };
+  | { op: 'record' | 'applies' | 'rss' | 'stop' }
+  | { op: 'stopAgent' | 'restartAgent'; index: number };
 export type WorkerRequest = WorkerCall & { id: number };
 export type WorkerReply =
   { id: number; ok: true; value?: unknown } | { id: number; ok: false; error: string };
 
-/** Agents in one child process (`agent-worker.js`), driven over IPC. */
+/** Agents in a child process (`agent-worker.js`), driven over IPC. */
 export class ChildAgents implements AgentHost {
   private readonly child: ChildProcess;
   private readonly waiting = new Map<
@@ -115,6 +128,14 @@ export class ChildAgents implements AgentHost {
     return (await this.call({ op: 'rss' })) as number;
   }
 
+  async stopAgent(index: number): Promise<void> {
+    await this.call({ op: 'stopAgent', index });
+  }
+
+  async restartAgent(index: number): Promise<void> {
+    await this.call({ op: 'restartAgent', index });
+  }
+
   async stop(): Promise<void> {
     if (this.exited) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
@@ -129,5 +150,62 @@ export class ChildAgents implements AgentHost {
       this.waiting.set(id, { resolve, reject });
       this.child.send({ ...req, id });
     });
+  }
+}
+
+/**
+ * Agents spread over `processes` child processes (contiguous shares of the tokens), so that
+ * more than one core can run them.
+ */
+export class ChildAgentPool implements AgentHost {
+  private readonly children: ChildAgents[];
+  private share = 1;
+
+  constructor(processes: number) {
+    this.children = Array.from({ length: processes }, () => new ChildAgents());
+  }
+
+  async start(hubUrl: string, tokens: readonly string[], concurrency: number): Promise<void> {
+    this.share = Math.max(1, Math.ceil(tokens.length / this.children.length));
+    const each = Math.max(1, Math.ceil(concurrency / this.children.length));
+    await Promise.all(
+      this.children.map((c, p) =>
+        c.start(hubUrl, tokens.slice(p * this.share, (p + 1) * this.share), each),
+      ),
+    );
+  }
+
+  async record(): Promise<void> {
+    await Promise.all(this.children.map((c) => c.record()));
+  }
+
+  async applies(): Promise<Applies> {
+    // A process that applied nothing has no first and last time.
+    const all = (await Promise.all(this.children.map((c) => c.applies()))).filter(
+      (a) => a.count > 0,
+    );
+    if (all.length === 0) return { count: 0, first: Number.POSITIVE_INFINITY, last: 0 };
+    return {
+      count: all.reduce((n, a) => n + a.count, 0),
+      first: Math.min(...all.map((a) => a.first)),
+      last: Math.max(...all.map((a) => a.last)),
+    };
+  }
+
+  async rssMiB(): Promise<number> {
+    const all = await Promise.all(this.children.map((c) => c.rssMiB()));
+    return all.reduce((sum, r) => sum + r, 0);
+  }
+
+  stopAgent(i: number): Promise<void> {
+    return this.children[Math.floor(i / this.share)]!.stopAgent(i % this.share);
+  }
+
+  restartAgent(i: number): Promise<void> {
+    return this.children[Math.floor(i / this.share)]!.restartAgent(i % this.share);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.children.map((c) => c.stop()));
   }
 }

@@ -1,4 +1,5 @@
-// The agents' child process of `--agents child`: runs the fleet on requests from the bench.
+// An agents' child process of `--agents child`: runs its share of the fleet on requests from
+// the bench.
 import { InlineAgents, type WorkerReply, type WorkerRequest } from './agent-host.js';
 
 const agents = new InlineAgents();
@@ -17,6 +18,10 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       return agents.applies();
     case 'rss':
       return agents.rssMiB();
+    case 'stopAgent':
+      return agents.stopAgent(req.index);
+    case 'restartAgent':
+      return agents.restartAgent(req.index);
     case 'stop':
       await agents.stop();
       return undefined;

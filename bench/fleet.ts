@@ -98,7 +98,12 @@ export async function registerClusters(
 
 /** The agents of the fleet, each with its own NATS connection and simulated cluster. */
 export interface Fleet {
+  /** By the index of their token. */
   agents: RunningAgent[];
+  /** Stops the agent of token `i` (its cluster goes Offline when its lease lapses). */
+  stopAgent(i: number): Promise<void>;
+  /** Starts the agent of token `i` again (after `stopAgent`), as an agent restarts. */
+  restartAgent(i: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -113,24 +118,29 @@ export async function startFleet(
   const stateRoot = await mkdtemp(join(tmpdir(), 'flotilla-bench-agents-'));
   const logger = pino({ level: 'silent' });
   const agents: RunningAgent[] = [];
+  const start = (i: number) =>
+    startAgent({
+      hubUrl,
+      token: tokens[i]!,
+      driver: new CountingCluster(applies),
+      stateDir: join(stateRoot, String(i)),
+      logger,
+    });
   try {
-    await inBatches(tokens, concurrency, async (token, i) => {
-      const agent = await startAgent({
-        hubUrl,
-        token,
-        driver: new CountingCluster(applies),
-        stateDir: join(stateRoot, String(i)),
-        logger,
-      });
-      agents.push(agent);
+    await inBatches(tokens, concurrency, async (_token, i) => {
+      agents[i] = await start(i);
     });
   } catch (err) {
-    await Promise.allSettled(agents.map((a) => a.stop()));
+    await Promise.allSettled(agents.filter((a) => a !== undefined).map((a) => a.stop()));
     await rm(stateRoot, { recursive: true, force: true });
     throw err;
   }
   return {
     agents,
+    stopAgent: (i) => agents[i]!.stop(),
+    restartAgent: async (i) => {
+      agents[i] = await start(i);
+    },
     stop: async () => {
       await inBatches(agents, 100, (a) => a.stop());
       await rm(stateRoot, { recursive: true, force: true });

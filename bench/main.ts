@@ -1,22 +1,27 @@
-// `npm run bench -- --clusters N --bundles B [--json FILE]`: the hub, N simulated agents (in one
-// child process, or with --agents inline in the hub's process) and a Git repository with B
-// bundles.
-// Measures registration, convergence of a commit, status ingest and desired-state fan-out
-// against raw PostgreSQL / NATS baselines, and memory.
+// `npm run bench -- --clusters N --bundles B [--json FILE]`: the hub, N simulated agents (in
+// `--agent-processes` child processes, or with --agents inline in the hub's process) and a Git
+// repository with B bundles.
+// Measures registration, convergence of a commit, the hub's CPU, status ingest and
+// desired-state fan-out against raw PostgreSQL / NATS baselines, API latency under load, and
+// memory; or, with `--steady DURATION`, the hub's cost when nothing changes and when 1 % of the
+// clusters flap Offline/Online per minute.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { positiveInt, runBenchCommand } from './cli.js';
 import pg from 'pg';
 import { formatTable } from '../cli/output.js';
 import { loadHubConfig } from '../libs/config/config.js';
+import { parseDuration } from '../libs/config/duration.js';
 import { runHub, type RunningHub } from '../services/hub/hub.js';
-import { ChildAgents, InlineAgents, rssMiB, type AgentHost } from './agent-host.js';
+import { ChildAgentPool, InlineAgents, rssMiB, type AgentHost } from './agent-host.js';
+import { Probe } from './probe-host.js';
 import { clusterName, registerClusters } from './fleet.js';
 import { measureIngest } from './ingest.js';
 import {
@@ -30,12 +35,37 @@ import {
 } from './infra.js';
 import { rawFanoutPerSecond, rawUpsertPerSecond } from './raw.js';
 
+/** p50 and p99 latency (ms) of one API path, over `calls` calls. */
+export interface Latency {
+  p50: number;
+  p99: number;
+  calls: number;
+}
+
 /** The figures of one run; the keys of the JSON file. */
 export interface BenchResult {
   clusters: number;
   bundles: number;
   registerSeconds: number;
   convergeSeconds: { p50: number; p99: number; max: number; total: number };
+  /** CPU time (user + system) of the hub's process from the sync until convergence. */
+  hubCpuSeconds: number;
+  /**
+   * Sync → the hub has published the commit's desired state for every (cluster, bundle) (seen
+   * by a NATS subscriber in another process).
+   */
+  fanoutSeconds: number;
+  /** The last Ready report of the measured commit sent by its agent → seen in PostgreSQL. */
+  ingestSeconds: number;
+  /**
+   * Raw NATS publishes of as many desired-state messages plus raw batched `pg` upserts of as
+   * many reports as the measured commit took, at the rates measured in this run.
+   */
+  convergeFloorSeconds: number;
+  /** convergeSeconds.total / convergeFloorSeconds. */
+  convergeVsFloor: number;
+  /** Latency of API calls (one at a time, from another process) while the first commit converged. */
+  apiLatencyMs: Record<string, Latency>;
   /**
    * Hub ingest capacity: a burst of `reports` status reports published after convergence,
    * written per second (first publish → last report in PostgreSQL), against a raw batched `pg`
@@ -57,11 +87,53 @@ export interface BenchResult {
   fanout: { ours: number; raw: number; ratio: number; messages: number };
   hubRssMiB: number;
   agentRssMiB: number;
-  /** Where the agents ran: `inline` (the hub's process) or `child` (one child process). */
+  /** Where the agents ran: `inline` (the hub's process) or `child` (child processes). */
   agents: 'inline' | 'child';
+  agentProcesses: number;
   renders: number;
   variants: number;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string };
+  machine: Machine;
+}
+
+interface Machine {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  /** 1-minute load average at the start and at the end of the run. */
+  loadAverage: { start: number; end: number };
+}
+
+/** One phase of a steady-state run. */
+export interface SteadyPhase {
+  seconds: number;
+  /** CPU time of the hub's process over the phase, in % of one core. */
+  hubCpuPercent: number;
+  /** pg_stat_database of the hub's database: committed transactions per second. */
+  pgCommitsPerSecond: number;
+  /** pg_stat_database: rows inserted + updated + deleted per second. */
+  pgRowsWrittenPerSecond: number;
+  /** flotilla_gitrepo_syncs_total delta: GitRepos resolved again (must be 0: nothing changed). */
+  gitrepoResolves: number;
+  heartbeatsPerSecond: number;
+  /** flotilla_cluster_state_transitions_total delta. */
+  clusterTransitions: number;
+  /** Clusters taken Offline (then Online again) in the phase. */
+  flaps: number;
+}
+
+/** The figures of a `--steady` run. */
+export interface SteadyResult {
+  mode: 'steady';
+  clusters: number;
+  bundles: number;
+  registerSeconds: number;
+  idle: SteadyPhase;
+  flapping: SteadyPhase;
+  hubRssMiB: number;
+  agents: 'inline' | 'child';
+  agentProcesses: number;
+  machine: Machine;
 }
 
 interface Options {
@@ -73,7 +145,13 @@ interface Options {
   cpuProfile?: string;
   ingestCpuProfile?: string;
   agents: 'inline' | 'child';
+  agentProcesses: number;
+  /** Steady-state run: each phase lasts this long (ms). */
+  steady?: number;
 }
+
+/** The API calls timed while a commit converges. */
+const API_PATHS = ['/status', '/clusters?limit=100', '/gitrepos'];
 
 const GITREPO = 'bench';
 const POLL_MS = 50;
@@ -84,9 +162,23 @@ function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 23)}] ${line}\n`);
 }
 
+/**
+ * GET, tried again once when the connection fails: a kept-alive connection the hub's HTTP
+ * server closes as the request goes out fails with "other side closed" (seen on a loaded
+ * machine).
+ */
+async function getText(url: string): Promise<string> {
+  try {
+    return await (await fetch(url)).text();
+  } catch {
+    await sleep(100);
+    return (await fetch(url)).text();
+  }
+}
+
 /** Sum of a Prometheus metric's samples (all label sets) at the hub's /metrics. */
 async function metric(hubUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${hubUrl}/metrics`)).text();
+  const text = await getText(`${hubUrl}/metrics`);
   let sum = 0;
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([0-9.eE+-]+)$/.exec(line);
@@ -153,7 +245,32 @@ async function readyCount(client: pg.Client, commit: string): Promise<number> {
   return Number(r.rows[0]?.n ?? 0);
 }
 
-export async function runBench(opts: Options): Promise<BenchResult> {
+function latency(samples: number[]): Latency {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    p50: round(percentile(sorted, 50), 1),
+    p99: round(percentile(sorted, 99), 1),
+    calls: sorted.length,
+  };
+}
+
+function machine(loadAtStart: number): Machine {
+  const cpu = cpus();
+  return {
+    cpus: cpu.length,
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+    loadAverage: { start: round(loadAtStart, 2), end: round(loadavg()[0]!, 2) },
+  };
+}
+
+export async function runBench(opts: Options): Promise<BenchResult | SteadyResult> {
+  const loadAtStart = loadavg()[0]!;
+  if (opts.agents === 'inline' && opts.agentProcesses > 1)
+    throw new Error('--agent-processes needs --agents child');
+  if (opts.agents === 'inline' && opts.steady !== undefined)
+    throw new Error("--steady measures the hub's process alone: it needs --agents child");
   const { clusters: n, bundles: b } = opts;
   const expected = n * b;
   const timeoutMs = opts.timeout * 1000;
@@ -208,7 +325,8 @@ export async function runBench(opts: Options): Promise<BenchResult> {
     // hub's process is measured after the measured commit instead (see below).
     const hubRssRegistered = await rssMiB();
     log(`${n} clusters registered; this process's RSS ${hubRssRegistered.toFixed(0)} MiB`);
-    const agentHost: AgentHost = opts.agents === 'child' ? new ChildAgents() : new InlineAgents();
+    const agentHost: AgentHost =
+      opts.agents === 'child' ? new ChildAgentPool(opts.agentProcesses) : new InlineAgents();
     cleanups.push(() => agentHost.stop());
     const agentsRssBefore = opts.agents === 'child' ? await agentHost.rssMiB() : hubRssRegistered;
     t = now();
@@ -223,6 +341,8 @@ export async function runBench(opts: Options): Promise<BenchResult> {
     log(`${n} agents Online in ${(registerMs / 1000).toFixed(2)} s`);
 
     // --- first commit: deploy everything once (not measured) --------------------------------
+    const probe = new Probe();
+    cleanups.push(() => probe.stop());
     const repo = await BenchRepo.create(b);
     cleanups.push(() => repo.remove());
     const first = await repo.commit('v1');
@@ -235,11 +355,39 @@ export async function runBench(opts: Options): Promise<BenchResult> {
       targets: [{ clusterSelector: 'bench=true' }],
     });
     t = now();
+    // API latency under load: while this commit converges, another process calls the API.
+    await probe.api(hubUrl, ADMIN_TOKEN, API_PATHS);
     await until(`${expected} deployments Ready at ${first.slice(0, 8)}`, timeoutMs, async () => {
       return (await readyCount(poller, first)) >= expected;
     });
+    const probed = await probe.apiStop();
     log(`first commit deployed everywhere in ${((now() - t) / 1000).toFixed(2)} s`);
+    const apiLatencyMs = Object.fromEntries(
+      API_PATHS.map((p) => [`GET /api/v1${p}`, latency(probed.latencies[p] ?? [])]),
+    );
+    log(
+      `API while it converged (${probed.errors} errors): ` +
+        Object.entries(apiLatencyMs)
+          .map(([p, l]) => `${p} p50 ${l.p50} ms p99 ${l.p99} ms (${l.calls})`)
+          .join('; '),
+    );
     const agentsRssAfter = await agentHost.rssMiB();
+
+    if (opts.steady !== undefined) {
+      return await steadyState({
+        n,
+        b,
+        phaseMs: opts.steady,
+        hubUrl,
+        db,
+        poller,
+        agentHost,
+        registerSeconds: round(registerMs / 1000),
+        agents: opts.agents,
+        agentProcesses: opts.agentProcesses,
+        loadAtStart,
+      });
+    }
 
     // --- the measured commit ----------------------------------------------------------------
     const second = await repo.commit('v2');
@@ -248,6 +396,9 @@ export async function runBench(opts: Options): Promise<BenchResult> {
     const stopProfile =
       opts.cpuProfile === undefined ? undefined : await startProfile(opts.cpuProfile);
     await agentHost.record();
+    const root = prefix === '' ? 'flotilla' : `${prefix}.flotilla`;
+    await probe.watch(natsUrl, `${root}.agent.*.desired`, second, expected);
+    const cpuAtSync = process.cpuUsage();
     const syncAt = now();
     await api(hubUrl, 'POST', `/gitrepos/${GITREPO}/sync`);
     // Reports start being written some time after the sync; /metrics is polled (every 100 ms,
@@ -277,23 +428,10 @@ export async function runBench(opts: Options): Promise<BenchResult> {
       }
       await sleep(POLL_MS);
     }
-    const applies = await agentHost.applies();
-    if (stopProfile !== undefined) {
-      await stopProfile();
-      log(`CPU profile of the measured commit in ${opts.cpuProfile}`);
-    }
-    const totalSeconds = (convergedAt - syncAt) / 1000;
-    log(
-      `commit ${second.slice(0, 8)} Ready everywhere in ${totalSeconds.toFixed(2)} s ` +
-        `(first Upsert applied after ${((applies.first - syncAt) / 1000).toFixed(2)} s, ` +
-        `last after ${((applies.last - syncAt) / 1000).toFixed(2)} s)`,
-    );
-
-    // The last Ready reports are written by the time the poll sees them; read the final count.
-    const reportsAfter = await metric(hubUrl, 'flotilla_status_reports_total');
-    const convergeReports = reportsAfter - reportsBefore;
-    const ingestWindow = (convergedAt - (firstReportsAt ?? syncAt)) / 1000;
-    const renders = (await metric(hubUrl, 'flotilla_bundle_renders_total')) - rendersBefore;
+    const cpuUsed = process.cpuUsage(cpuAtSync);
+    const hubCpuSeconds = (cpuUsed.user + cpuUsed.system) / 1e6;
+    // Read at once: a desired state sent again after convergence (the hub re-sends what is not
+    // acknowledged in time) is applied and reported again, and moves reported_at.
     const readyRows = await poller.query<{ at: string }>(
       `SELECT extract(epoch FROM reported_at) * 1000 AS at FROM deployments
         WHERE desired_commit = $1 AND state = 'Ready' AND applied_revision = desired_revision`,
@@ -303,6 +441,31 @@ export async function runBench(opts: Options): Promise<BenchResult> {
     const latencies = readyRows.rows
       .map((r) => (Number(r.at) - syncAt) / 1000)
       .sort((x, y) => x - y);
+    const applies = await agentHost.applies();
+    const watched = await probe.watchResult();
+    const fanoutSeconds = watched.seen >= expected ? (watched.lastAt - syncAt) / 1000 : Number.NaN;
+    if (watched.seen < expected)
+      log(`fan-out: only ${watched.seen} of ${expected} (cluster, bundle) pairs seen published`);
+    if (stopProfile !== undefined) {
+      await stopProfile();
+      log(`CPU profile of the measured commit in ${opts.cpuProfile}`);
+    }
+    const totalSeconds = (convergedAt - syncAt) / 1000;
+    // The last Ready report (the agent's clock, same machine) → seen in PostgreSQL.
+    const ingestSeconds = totalSeconds - (latencies[latencies.length - 1] ?? Number.NaN);
+    log(
+      `commit ${second.slice(0, 8)} Ready everywhere in ${totalSeconds.toFixed(2)} s ` +
+        `(first Upsert applied after ${((applies.first - syncAt) / 1000).toFixed(2)} s, ` +
+        `last after ${((applies.last - syncAt) / 1000).toFixed(2)} s); ` +
+        `published everywhere after ${fanoutSeconds.toFixed(2)} s ` +
+        `(${watched.messages} messages); hub CPU ${hubCpuSeconds.toFixed(2)} s`,
+    );
+
+    // The last Ready reports are written by the time the poll sees them; read the final count.
+    const reportsAfter = await metric(hubUrl, 'flotilla_status_reports_total');
+    const convergeReports = reportsAfter - reportsBefore;
+    const ingestWindow = (convergedAt - (firstReportsAt ?? syncAt)) / 1000;
+    const renders = (await metric(hubUrl, 'flotilla_bundle_renders_total')) - rendersBefore;
     const variantRows = await poller.query<{ n: string }>(
       'SELECT count(*) AS n FROM variant_renders WHERE commit = $1',
       [second],
@@ -362,9 +525,10 @@ export async function runBench(opts: Options): Promise<BenchResult> {
     log(`raw NATS fan-out: ${b} messages of ${upsertMessage.length} B to each of ${n} connections`);
     const rawFanout = await rawFanoutPerSecond(natsUrl, prefix, n, b, upsertMessage.length);
 
-    const cpu = cpus();
     const reportsPerSecond = reports / burst.seconds;
     const arrivalPerSecond = convergeReports / ingestWindow;
+    // What the measured commit would take if the hub cost nothing beyond NATS and PostgreSQL.
+    const convergeFloorSeconds = expected / rawFanout + convergeReports / rawUpsert;
     return {
       clusters: n,
       bundles: b,
@@ -375,6 +539,12 @@ export async function runBench(opts: Options): Promise<BenchResult> {
         max: round(latencies[latencies.length - 1] ?? Number.NaN),
         total: round(totalSeconds),
       },
+      hubCpuSeconds: round(hubCpuSeconds),
+      fanoutSeconds: round(fanoutSeconds),
+      ingestSeconds: round(ingestSeconds),
+      convergeFloorSeconds: round(convergeFloorSeconds),
+      convergeVsFloor: round(totalSeconds / convergeFloorSeconds, 2),
+      apiLatencyMs,
       ingest: {
         reportsPerSecond: round(reportsPerSecond, 0),
         rawUpsertPerSecond: round(rawUpsert, 0),
@@ -395,18 +565,162 @@ export async function runBench(opts: Options): Promise<BenchResult> {
       hubRssMiB: round(hubRss, 1),
       agentRssMiB: round(agentRss, 3),
       agents: opts.agents,
+      agentProcesses: opts.agents === 'child' ? opts.agentProcesses : 0,
       renders,
       variants,
-      machine: {
-        cpus: cpu.length,
-        cpuModel: cpu[0]?.model ?? 'unknown',
-        memoryGiB: round(totalmem() / 2 ** 30, 1),
-        node: process.version,
-      },
+      machine: machine(loadAtStart),
     };
   } finally {
     await cleanup();
   }
+}
+
+/** Lease of a cluster: three heartbeat intervals of the bench's hub (5 s), and some margin. */
+const FLAP_WAIT_MS = 60_000;
+
+interface PgStats {
+  commits: number;
+  rows: number;
+}
+
+async function pgStats(client: pg.Client, database: string): Promise<PgStats> {
+  const r = await client.query<{ commits: string; rows: string }>(
+    `SELECT xact_commit AS commits, tup_inserted + tup_updated + tup_deleted AS rows
+       FROM pg_stat_database WHERE datname = $1`,
+    [database],
+  );
+  return { commits: Number(r.rows[0]?.commits ?? 0), rows: Number(r.rows[0]?.rows ?? 0) };
+}
+
+/** Polls (every 500 ms) until the cluster is in `state`; false after FLAP_WAIT_MS. */
+async function clusterReaches(
+  client: pg.Client,
+  name: string,
+  state: string,
+  counter: { queries: number },
+): Promise<boolean> {
+  const deadline = Date.now() + FLAP_WAIT_MS;
+  while (Date.now() < deadline) {
+    counter.queries++;
+    const r = await client.query<{ state: string }>('SELECT state FROM clusters WHERE name = $1', [
+      name,
+    ]);
+    if (r.rows[0]?.state === state) return true;
+    await sleep(500);
+  }
+  return false;
+}
+
+/**
+ * One phase of a steady-state run: `phaseMs` with every cluster Online and nothing changing,
+ * or (`flapping`) with 1 % of the clusters a minute (at least one) taken Offline and back: the
+ * agent stops, the hub marks the cluster Offline when its lease lapses, the agent starts again.
+ */
+async function steadyPhase(opts: {
+  n: number;
+  phaseMs: number;
+  flapping: boolean;
+  hubUrl: string;
+  db: BenchDatabase;
+  poller: pg.Client;
+  agentHost: AgentHost;
+}): Promise<SteadyPhase> {
+  const { n, phaseMs, hubUrl, poller, agentHost } = opts;
+  // The bench's own queries on the hub's database, subtracted from its commits.
+  const counter = { queries: 0 };
+  const stats = async () => {
+    counter.queries++;
+    return pgStats(poller, opts.db.name);
+  };
+  const counters = async () => ({
+    resolves: await metric(hubUrl, 'flotilla_gitrepo_syncs_total'),
+    heartbeats: await metric(hubUrl, 'flotilla_heartbeats_total'),
+    transitions: await metric(hubUrl, 'flotilla_cluster_state_transitions_total'),
+  });
+  const before = await counters();
+  const statsBefore = await stats();
+  const cpu = process.cpuUsage();
+  const started = now();
+  const flaps: Promise<void>[] = [];
+  if (opts.flapping) {
+    const perMinute = Math.max(1, Math.round(n / 100));
+    const total = Math.max(1, Math.floor((perMinute * phaseMs) / 60_000));
+    const every = phaseMs / total;
+    const stride = Math.max(1, Math.floor(n / total));
+    for (let k = 0; k < total; k++) {
+      const i = (k * stride) % n;
+      const name = clusterName(i);
+      flaps.push(
+        (async () => {
+          await agentHost.stopAgent(i);
+          if (!(await clusterReaches(poller, name, 'Offline', counter)))
+            log(`flap: ${name} did not go Offline within ${FLAP_WAIT_MS} ms`);
+          await agentHost.restartAgent(i);
+          if (!(await clusterReaches(poller, name, 'Online', counter)))
+            log(`flap: ${name} did not come back Online within ${FLAP_WAIT_MS} ms`);
+        })(),
+      );
+      const wait = started + (k + 1) * every - now();
+      if (wait > 0) await sleep(wait);
+    }
+  }
+  const rest = started + phaseMs - now();
+  if (rest > 0) await sleep(rest);
+  const used = process.cpuUsage(cpu);
+  const seconds = (now() - started) / 1000;
+  const statsAfter = await stats();
+  const after = await counters();
+  // Flaps still under way finish outside the measured window.
+  await Promise.all(flaps);
+  return {
+    seconds: round(seconds, 1),
+    hubCpuPercent: round(((used.user + used.system) / 1e6 / seconds) * 100, 1),
+    pgCommitsPerSecond: round(
+      (statsAfter.commits - statsBefore.commits - counter.queries) / seconds,
+      1,
+    ),
+    pgRowsWrittenPerSecond: round((statsAfter.rows - statsBefore.rows) / seconds, 1),
+    gitrepoResolves: after.resolves - before.resolves,
+    heartbeatsPerSecond: round((after.heartbeats - before.heartbeats) / seconds, 1),
+    clusterTransitions: after.transitions - before.transitions,
+    flaps: flaps.length,
+  };
+}
+
+/** The steady-state run: an idle phase, then a flapping one, each `phaseMs` long. */
+async function steadyState(opts: {
+  n: number;
+  b: number;
+  phaseMs: number;
+  hubUrl: string;
+  db: BenchDatabase;
+  poller: pg.Client;
+  agentHost: AgentHost;
+  registerSeconds: number;
+  agents: 'inline' | 'child';
+  agentProcesses: number;
+  loadAtStart: number;
+}): Promise<SteadyResult> {
+  // Let the first commit's reports and re-sends settle, and PostgreSQL's statistics catch up.
+  await sleep(5_000);
+  log(`steady: ${opts.n} clusters Online, nothing changing, for ${opts.phaseMs / 1000} s`);
+  const idle = await steadyPhase({ ...opts, flapping: false });
+  log(`steady: idle ${JSON.stringify(idle)}`);
+  log(`steady: 1 % of the clusters a minute flap Offline/Online, for ${opts.phaseMs / 1000} s`);
+  const flapping = await steadyPhase({ ...opts, flapping: true });
+  log(`steady: flapping ${JSON.stringify(flapping)}`);
+  return {
+    mode: 'steady',
+    clusters: opts.n,
+    bundles: opts.b,
+    registerSeconds: opts.registerSeconds,
+    idle,
+    flapping,
+    hubRssMiB: round(await rssMiB(), 1),
+    agents: opts.agents,
+    agentProcesses: opts.agentProcesses,
+    machine: machine(opts.loadAtStart),
+  };
 }
 
 function table(r: BenchResult): string {
@@ -424,6 +738,20 @@ function table(r: BenchResult): string {
       ['convergeSeconds.p50', s(r.convergeSeconds.p50), 'sync → agent reported Ready'],
       ['convergeSeconds.p99', s(r.convergeSeconds.p99), ''],
       ['convergeSeconds.max', s(r.convergeSeconds.max), ''],
+      ['hubCpuSeconds', s(r.hubCpuSeconds), 'hub process CPU, sync → converged'],
+      ['fanoutSeconds', s(r.fanoutSeconds), 'sync → desired state published to every cluster'],
+      ['ingestSeconds', s(r.ingestSeconds), 'last Ready report sent → in PostgreSQL'],
+      [
+        'convergeFloorSeconds',
+        s(r.convergeFloorSeconds),
+        'raw NATS publishes + raw pg upserts of as many messages and reports',
+      ],
+      ['convergeVsFloor', r.convergeVsFloor, 'target ≤ 2 (1,000) / ≤ 3 (10,000)'],
+      ...Object.entries(r.apiLatencyMs).map(([path, l]) => [
+        `${path} p50 / p99`,
+        `${l.p50} / ${l.p99} ms`,
+        `${l.calls} calls while the first commit converged`,
+      ]),
       [
         'ingest.reportsPerSecond',
         r.ingest.reportsPerSecond,
@@ -447,10 +775,50 @@ function table(r: BenchResult): string {
           : 'hub with clusters registered, before agents',
       ],
       ['agentRssMiB', r.agentRssMiB, 'per agent, after the first deployment'],
+      ['agentProcesses', r.agentProcesses, r.agents === 'inline' ? "in the hub's process" : ''],
       ['renders', r.renders, 'flotilla_bundle_renders_total, measured commit'],
       ['variants', r.variants, 'variant_renders of the measured commit'],
+      ['load average', `${r.machine.loadAverage.start} → ${r.machine.loadAverage.end}`, '1 min'],
     ],
   });
+}
+
+function steadyTable(r: SteadyResult): string {
+  const row = (figure: string, f: (p: SteadyPhase) => number | string, detail = '') => [
+    figure,
+    `${f(r.idle)} / ${f(r.flapping)}`,
+    detail,
+  ];
+  return formatTable({
+    columns: ['figure', 'idle / flapping', 'detail'],
+    rows: [
+      ['clusters × bundles', `${r.clusters} × ${r.bundles}`, `${r.idle.seconds} s each phase`],
+      row('hubCpuPercent', (p) => p.hubCpuPercent, '% of one core; target ≤ 5 / ≤ 10'),
+      row('pgCommitsPerSecond', (p) => p.pgCommitsPerSecond, 'pg_stat_database xact_commit'),
+      row(
+        'pgRowsWrittenPerSecond',
+        (p) => p.pgRowsWrittenPerSecond,
+        'tup_inserted+updated+deleted',
+      ),
+      row('gitrepoResolves', (p) => p.gitrepoResolves, 'must be 0'),
+      row('heartbeatsPerSecond', (p) => p.heartbeatsPerSecond),
+      row('clusterTransitions', (p) => p.clusterTransitions),
+      row('flaps', (p) => p.flaps, 'clusters taken Offline and back'),
+      ['hubRssMiB', r.hubRssMiB, ''],
+      ['load average', `${r.machine.loadAverage.start} → ${r.machine.loadAverage.end}`, '1 min'],
+    ],
+  });
+}
+
+/** A commander option parser for durations (`60s`, `2m`). */
+function duration(value: string): number {
+  try {
+    const ms = parseDuration(value);
+    if (ms <= 0) throw new Error('must be more than 0');
+    return ms;
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+  }
 }
 
 const program = new Command('bench')
@@ -463,16 +831,27 @@ const program = new Command('bench')
   .addOption(
     new Option(
       '--agents <where>',
-      "run the agents in one child process (default) or in the hub's process",
+      "run the agents in child processes (default) or in the hub's process",
     )
       .choices(['inline', 'child'])
       .default('child'),
+  )
+  .option(
+    '--agent-processes <n>',
+    'spread the agents over this many child processes',
+    positiveInt,
+    1,
+  )
+  .option(
+    '--steady <duration>',
+    'steady state instead: idle, then 1 % of the clusters flapping a minute, each this long',
+    duration,
   )
   .option('--cpu-profile <file>', 'write a CPU profile of the measured commit (.cpuprofile)')
   .option('--ingest-cpu-profile <file>', 'write a CPU profile of the ingest burst (.cpuprofile)')
   .action(async (opts: Options) => {
     const result = await runBench(opts);
-    process.stdout.write(table(result));
+    process.stdout.write('mode' in result ? steadyTable(result) : table(result));
     if (opts.json !== undefined) {
       await writeFile(opts.json, `${JSON.stringify(result, null, 2)}\n`);
       log(`wrote ${opts.json}`);

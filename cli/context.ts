@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { ApiClient } from './api-client.js';
+import { findContext, type CliConfig } from './config-file.js';
 import { outputFormats, type OutputFormat, type Writer } from './output.js';
 
 /** The server used when neither `--server` nor `FLOTILLA_SERVER` is given. */
@@ -13,6 +14,25 @@ export interface CliContext {
   fetch?: typeof fetch;
   /** The current time in ms, for relative times such as `3s ago`. */
   now: () => number;
+  /** The environment (`FLOTILLA_CONFIG`, `XDG_CONFIG_HOME`); default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Ends `--watch` loops (tests); without it they run until the process is stopped. */
+  stop?: AbortSignal;
+}
+
+/** The configuration file read before the command ran, per program (see {@link attachConfig}). */
+const configs = new WeakMap<Command, CliConfig>();
+
+/** Makes `config` (the CLI's configuration file) what {@link globalOptions} falls back to. */
+export function attachConfig(program: Command, config: CliConfig): void {
+  configs.set(program, config);
+}
+
+/** The configuration attached to the program `cmd` belongs to, if any. */
+export function attachedConfig(cmd: Command): CliConfig | undefined {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  return configs.get(root);
 }
 
 /** The options every command takes, resolved: `--server`, `--token`, `-o`. */
@@ -20,17 +40,25 @@ export interface GlobalOptions {
   server: string;
   token?: string;
   output: OutputFormat;
+  /** The context of the configuration file the server and token came from, if one did. */
+  context?: string;
 }
 
 /** Fresh definitions of the global options (commander options cannot be shared). */
 export function globalOptionDefinitions(): Option[] {
   return [
-    new Option('--server <url>', 'URL of the Flotilla hub')
-      .env('FLOTILLA_SERVER')
-      .default(DEFAULT_SERVER),
-    new Option('--token <token>', 'API token, sent as "Authorization: Bearer"').env(
-      'FLOTILLA_TOKEN',
-    ),
+    new Option(
+      '--server <url>',
+      `URL of the Flotilla hub (default: the current context's, else ${DEFAULT_SERVER})`,
+    ).env('FLOTILLA_SERVER'),
+    new Option(
+      '--token <token>',
+      'API token, sent as "Authorization: Bearer" (default: the current context\'s)',
+    ).env('FLOTILLA_TOKEN'),
+    new Option(
+      '--context <name>',
+      'context of the configuration file to use (see `flotilla context list`)',
+    ).env('FLOTILLA_CONTEXT'),
     new Option('-o, --output <format>', 'output format').choices(outputFormats).default('table'),
   ];
 }
@@ -55,12 +83,15 @@ export function withGlobalOptions(cmd: Command): Command {
 }
 
 /**
- * Resolves the global options for the command being run: the nearest command (the leaf
- * itself, then its parents up to the program) where the option was typed on the command line
- * wins; otherwise the environment variable or default as seen by the leaf.
+ * Resolves the global options for the command being run. For each option, the nearest command
+ * (the leaf itself, then its parents up to the program) where it was typed on the command line
+ * wins, then its environment variable (`FLOTILLA_SERVER`, `FLOTILLA_TOKEN`); `--server` and
+ * `--token` then come from the context of the configuration file (`--context`, else its
+ * current context), and last from the defaults. A token from a context is used only with
+ * that context's server.
  */
 export function globalOptions(cmd: Command): GlobalOptions {
-  const value = (key: 'server' | 'token' | 'output'): unknown => {
+  const value = (key: 'server' | 'token' | 'output' | 'context'): unknown => {
     for (let c: Command | null = cmd; c; c = c.parent) {
       if (c.getOptionValueSource(key) === 'cli') return c.getOptionValue(key);
     }
@@ -70,15 +101,28 @@ export function globalOptions(cmd: Command): GlobalOptions {
     }
     return undefined;
   };
-  const server = value('server');
-  const token = value('token');
+  const str = (v: unknown): string | undefined =>
+    typeof v === 'string' && v !== '' ? v : undefined;
   const output = value('output');
+  const contextName = str(value('context'));
+  const config = attachedConfig(cmd);
+  const context = config ? findContext(config, contextName) : undefined;
+  if (contextName !== undefined && context === undefined) {
+    throw new Error(
+      `no context "${contextName}" in the configuration file (see \`flotilla context list\`)`,
+    );
+  }
+  const explicitServer = str(value('server'));
+  const fromContext = explicitServer === undefined || explicitServer === context?.server;
+  const server = explicitServer ?? context?.server ?? DEFAULT_SERVER;
+  const token = str(value('token')) ?? (fromContext ? context?.token : undefined);
   return {
-    server: typeof server === 'string' && server !== '' ? server : DEFAULT_SERVER,
-    token: typeof token === 'string' && token !== '' ? token : undefined,
+    server,
+    token,
     output: (outputFormats as readonly unknown[]).includes(output)
       ? (output as OutputFormat)
       : 'table',
+    context: fromContext ? context?.name : undefined,
   };
 }
 

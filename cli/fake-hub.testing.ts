@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { CliContext } from './context.js';
+import { buildProgram } from './program.js';
 
 /** One request as the fake hub saw it. */
 export interface SeenRequest {
@@ -66,4 +68,55 @@ export async function refusedUrl(): Promise<string> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}`;
+}
+
+/** What one in-process run of the `flotilla` program printed, and what the fake hub was asked. */
+export interface FakeHubRun {
+  stdout: string;
+  stderr: string;
+  /** What the program rejected with (a failed command), or undefined. */
+  error: Error | undefined;
+  requests: SeenRequest[];
+  /** The fake hub's URL (the run's `--server`). */
+  url: string;
+}
+
+/**
+ * Runs `flotilla ...args --server <fake hub>` in-process, against a fake hub answering with
+ * `handle`, at the fixed time `now`. Each run starts its own fake hub; `close()` (in `afterEach`)
+ * stops the last one.
+ */
+export function fakeHubCli(now: number): {
+  run: (
+    args: string[],
+    handle: (req: SeenRequest) => FakeAnswer,
+    stdoutExtra?: Partial<CliContext['stdout']> & Record<string, unknown>,
+  ) => Promise<FakeHubRun>;
+  close: () => Promise<void>;
+} {
+  let hub: FakeHub | undefined;
+  return {
+    run: async (args, handle, stdoutExtra = {}) => {
+      await hub?.close();
+      hub = await startFakeHub(handle);
+      let stdout = '';
+      let stderr = '';
+      const program = buildProgram({
+        stdout: { write: (s: string) => (stdout += s), ...stdoutExtra },
+        stderr: { write: (s: string) => (stderr += s) },
+        now: () => now,
+      });
+      const error = await program
+        .parseAsync(['node', 'flotilla', ...args, '--server', hub.url], { from: 'node' })
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+      return { stdout, stderr, error, requests: hub.requests, url: hub.url };
+    },
+    close: async () => {
+      await hub?.close();
+      hub = undefined;
+    },
+  };
 }

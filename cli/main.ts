@@ -4,7 +4,7 @@ import { demoCommand } from './commands/demo.js';
 import { devCommand } from './commands/dev.js';
 import { hubCommand } from './commands/hub.js';
 import { describeError } from './errors.js';
-import { buildProgram, registerCommand } from './program.js';
+import { buildProgram, expandVersionFlag, registerCommand } from './program.js';
 
 const program = buildProgram();
 for (const command of [hubCommand(), devCommand(), agentCommand(), demoCommand()]) {
@@ -12,7 +12,7 @@ for (const command of [hubCommand(), devCommand(), agentCommand(), demoCommand()
 }
 
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(expandVersionFlag(program, process.argv.slice(2)), { from: 'user' });
 } catch (err) {
   process.stderr.write(`error: ${describeError(err)}\n`);
   if (process.env.FLOTILLA_DEBUG && err instanceof Error && err.stack) {

@@ -1,8 +1,20 @@
+import { createRequire } from 'node:module';
 import Table from 'cli-table3';
-import { stringify } from 'yaml';
 
-/** The output formats every command accepts with `-o`. */
-export const outputFormats = ['table', 'json', 'yaml'] as const;
+/**
+ * `value` as YAML. The `yaml` package is loaded on first use only: it is one of the costliest
+ * imports of the CLI, and most commands never print YAML.
+ */
+export function toYaml(value: unknown): string {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.stringify(value);
+}
+
+/**
+ * The output formats every command accepts with `-o`: `wide` is the table with more columns
+ * (where a command has them), `name` prints one `kind/name` per line, kubectl style.
+ */
+export const outputFormats = ['table', 'wide', 'name', 'json', 'yaml'] as const;
 /** One of {@link outputFormats}. */
 export type OutputFormat = (typeof outputFormats)[number];
 
@@ -15,6 +27,25 @@ export interface TableSpec {
   rows: readonly (readonly Cell[])[];
   /** Printed instead of an empty table (e.g. `No clusters found.`); default: headers only. */
   empty?: string;
+  /** The table `-o wide` prints; default: this one. */
+  wide?: TableSpec;
+  /** The resource kind `-o name` prefixes each name with (`cluster/eu-1`); default: no prefix. */
+  kind?: string;
+  /** What `-o name` prints, one per line; default: each row's first cell. */
+  names?: readonly string[];
+}
+
+/** Whether `format` is one of the tables meant for people (`table`, `wide`). */
+export function isHumanOutput(format: OutputFormat): boolean {
+  return format === 'table' || format === 'wide';
+}
+
+/** The lines `-o name` prints for `spec`: `kind/name`, one per row. */
+export function formatNames(spec: TableSpec): string {
+  const names = spec.names ?? spec.rows.map((row) => cellText(row[0]));
+  return (
+    names.map((n) => (spec.kind ? `${spec.kind}/${n}` : n)).join('\n') + (names.length ? '\n' : '')
+  );
 }
 
 /** Where output goes; `process.stdout` and test buffers both fit. */
@@ -67,9 +98,13 @@ export function formatResult(format: OutputFormat, value: unknown, table: TableS
     case 'json':
       return `${JSON.stringify(value, null, 2)}\n`;
     case 'yaml':
-      return stringify(value);
+      return toYaml(value);
     case 'table':
       return formatTable(table);
+    case 'wide':
+      return formatTable(table.wide ?? table);
+    case 'name':
+      return formatNames(table);
   }
 }
 

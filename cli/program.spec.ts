@@ -1,37 +1,12 @@
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  startFakeHub,
-  type FakeAnswer,
-  type FakeHub,
-  type SeenRequest,
-} from './fake-hub.testing.js';
+import { fakeHubCli } from './fake-hub.testing.js';
 import { buildProgram, globalOptions, registerCommand } from './program.js';
 
 const now = Date.parse('2025-06-01T12:00:00Z');
-let hub: FakeHub | undefined;
-afterEach(async () => {
-  await hub?.close();
-  hub = undefined;
-});
-
-async function run(args: string[], handle: (req: SeenRequest) => FakeAnswer) {
-  hub = await startFakeHub(handle);
-  let stdout = '';
-  let stderr = '';
-  const program = buildProgram({
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    now: () => now,
-  });
-  const error = await program
-    .parseAsync(['node', 'flotilla', ...args, '--server', hub.url], { from: 'node' })
-    .then(
-      () => undefined,
-      (e: unknown) => e as Error,
-    );
-  return { stdout, stderr, error, requests: hub.requests };
-}
+const cli = fakeHubCli(now);
+afterEach(() => cli.close());
+const run = cli.run;
 
 const euCluster = {
   name: 'eu-1',
@@ -45,7 +20,7 @@ const euCluster = {
 
 describe('cluster commands', () => {
   it('register posts name and labels, and tells how to run the agent', async () => {
-    const { stdout, requests } = await run(
+    const { stdout, requests, url } = await run(
       ['cluster', 'register', 'eu-1', '--label', 'env=prod', '--label', 'region=eu'],
       () => ({
         status: 201,
@@ -58,7 +33,7 @@ describe('cluster commands', () => {
       body: { name: 'eu-1', labels: { env: 'prod', region: 'eu' } },
     });
     expect(stdout).toContain('eu-1   Pending   env=prod,region=eu   never');
-    expect(stdout).toContain(`flotilla agent --hub ${hub?.url} --token fla_abc --simulate`);
+    expect(stdout).toContain(`flotilla agent --hub ${url} --token fla_abc --simulate`);
   });
 
   it('list follows pages and prints a kubectl-like table', async () => {

@@ -357,11 +357,15 @@ describe('delivery', () => {
     // The same revision for a second bundle: fetched once; its objects belong to the first bundle.
     const copy = await until('demo/copy', 'ErrApplied');
     expect(copy.message).toContain('Deployment web: already applied by bundle "demo/web"');
-    // An apply that left objects out is logged as a failure, not as "bundle applied".
+    // An apply that left objects out is logged as a failure, not as "bundle applied" (each time
+    // it is tried again).
     const logged = lines
       .map((l) => JSON.parse(l) as { level: number; msg: string; bundle?: string })
       .filter((l) => l.bundle === 'demo/copy' && l.msg.startsWith('bundle applied'));
-    expect(logged.map((l) => [l.level, l.msg])).toEqual([[50, 'bundle applied with failures']]);
+    expect(logged.length).toBeGreaterThan(0);
+    expect(new Set(logged.map((l) => `${l.level} ${l.msg}`))).toEqual(
+      new Set(['50 bundle applied with failures']),
+    );
 
     expect(ready).toMatchObject({
       cluster,
@@ -411,6 +415,28 @@ describe('delivery', () => {
     expect(removed).toMatchObject({ revision: null, message: '', resources: [] });
     expect(sim.liveKeys()).toEqual([]);
     expect(await sim.heldBundles()).toEqual([]);
+  });
+
+  it('an object another bundle owns is applied once that bundle is removed (a bundle renamed before its old name is removed)', async () => {
+    const sim = new SimulatedCluster();
+    const rev = revisionOf([configMap('shop')]);
+    hub.want('shop/shop', rev);
+    await start(sim);
+    await until('shop/shop', 'Ready');
+
+    // The new name is applied first: its ConfigMap still belongs to the old name.
+    hub.send(hub.want('shop/apps/shop', rev));
+    const refused = await until('shop/apps/shop', 'ErrApplied');
+    expect(refused.message).toContain('ConfigMap shop: already applied by bundle "shop/shop"');
+    hub.desired.delete('shop/shop');
+    hub.send({ kind: 'Remove', bundle: 'shop/shop' });
+    await until('shop/shop', 'Removed');
+    const ready = await until('shop/apps/shop', 'Ready');
+    expect(ready.revision).toBe(rev.revision);
+    expect(await sim.heldBundles()).toEqual([
+      expect.objectContaining({ bundle: 'shop/apps/shop', revision: rev.revision }),
+    ]);
+    expect(sim.liveKeys()).toEqual(['v1/ConfigMap/shop/shop']);
   });
 
   it('resyncs with what it holds after a restart, and applies only what the hub says differs', async () => {

@@ -79,7 +79,9 @@ const MAX_EARLY_MESSAGES = 1000;
  * started waits (desired state is a level, not an event): an Upsert still fetching its content
  * is abandoned for a newer desired state; an apply in progress is finished first. One bundle's
  * failure never blocks another. A failed fetch, apply or remove is reported ErrApplied and tried
- * again with backoff; content that is not a JSON array is reported ErrApplied and not retried.
+ * again with backoff, and so is an apply that left objects out (one another bundle owns, which
+ * that bundle's removal releases); content that is not a JSON array is reported ErrApplied and
+ * not retried.
  */
 export class Delivery {
   private readonly log: Logger;
@@ -337,15 +339,22 @@ export class Delivery {
         unchanged: result.unchanged.length,
         pruned: result.pruned.length,
       };
-      if ((result.failed ?? []).length > 0) {
-        log.error({ ...counts, failed: result.failed }, 'bundle applied with failures');
+      const failed = result.failed ?? [];
+      if (failed.length > 0) {
+        log.error({ ...counts, failed }, 'bundle applied with failures');
       } else {
         log.info(counts, 'bundle applied');
+        work.retryAttempt = 0;
       }
-      work.retryAttempt = 0;
       // Always reported: a desired state the agent already runs comes again only when the hub
       // has not seen its report (lost at a hub restart), so an unchanged status must go too.
       await this.reportStatus(bundle, true);
+      // Objects left out are tried again, with backoff: one another bundle owns is released when
+      // that bundle is removed, and a bundle renamed or moved to another path (its objects
+      // changing bundle) may be applied under its new name before the old name's Remove has run.
+      if (failed.length > 0) {
+        this.retryLater(work, desired, log, `${failed.length} object(s) not applied`);
+      }
     } catch (err) {
       if (signal.aborted || this.stopping) {
         log.debug({ reason: errorMessage(signal.reason) }, 'abandoned applying a revision');

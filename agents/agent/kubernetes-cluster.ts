@@ -35,6 +35,7 @@ import {
   scopedRef,
   sortForApply,
   sortKeysForDelete,
+  reportedDrift,
   summarizeDrift,
   summarizeRevert,
   withoutComparedFields,
@@ -761,7 +762,12 @@ export class KubernetesCluster implements ClusterDriver, Applier {
         return { ...base, state: 'Missing', message: 'not found in the cluster' };
       const drift = this.driftOf(record, key);
       if (Array.isArray(drift)) {
-        return { ...base, state: 'Modified', message: `modified: ${summarizeDrift(drift)}` };
+        return {
+          ...base,
+          state: 'Modified',
+          message: `modified: ${summarizeDrift(drift)}`,
+          drift: reportedDrift(drift),
+        };
       }
       // Fleet's ignore.conditions: conditions the health check ignores.
       const health = assessHealth(withoutIgnoredConditions(live, record.options.ignoreConditions));

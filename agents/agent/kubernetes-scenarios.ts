@@ -10,6 +10,7 @@ import {
   type KubeObject,
   type ObjectRef,
 } from '../../libs/manifests/index.js';
+import { observedFixtures } from '../../libs/testing/k8s-observed.js';
 import { KubernetesCluster } from './kubernetes-cluster.js';
 
 /**
@@ -93,36 +94,11 @@ export function kubernetesScenarios(
   const corrected = { correctDrift: true } as const;
 
   /** A Service and a Deployment whose list items the API server keys on defaulted fields. */
-  const withPorts = (): KubeObject[] => [
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'api' },
-      spec: { selector: { app: 'api' }, ports: [{ port: 80, targetPort: 8080 }] },
-    },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'api' },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: 'api' } },
-        template: {
-          metadata: { labels: { app: 'api' } },
-          spec: {
-            containers: [
-              {
-                name: 'api',
-                image: 'registry.k8s.io/pause:3.10',
-                ports: [{ containerPort: 8080 }],
-                env: [{ name: 'A', value: '1' }],
-              },
-            ],
-          },
-        },
-      },
-    },
-  ];
+  const withPorts = (): KubeObject[] => {
+    const { service, deployment } = observedFixtures('registry.k8s.io/pause:3.10');
+    return [service, deployment];
+  };
+
   const portsOf = (o: KubeObject | undefined): unknown =>
     isPlainObject(o?.spec) ? o.spec.ports : undefined;
 
@@ -275,6 +251,10 @@ export function kubernetesScenarios(
       (s) => s?.state === 'Modified',
     );
     expect(modified?.message).toBe('Service api: modified: spec.ports[0].targetPort: 8080 → 9090');
+    // The report names each drifted field with both values.
+    expect(modified?.resources.find((r) => r.state === 'Modified')?.drift).toEqual([
+      { path: 'spec.ports[0].targetPort', desired: '8080', live: '9090' },
+    ]);
     await cluster!.apply(portsBundle, REV(1), withPorts(), options(corrected));
     expect(portsOf(await target().get(apiServiceRef))).toEqual([
       { port: 80, protocol: 'TCP', targetPort: 8080 },

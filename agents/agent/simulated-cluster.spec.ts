@@ -437,6 +437,23 @@ describe('SimulatedCluster', () => {
         'v1/ConfigMap/default/a',
       ]);
     });
+
+    it('reports an out-of-band edit as Modified with the drifted fields, until applied again', async () => {
+      await sim.apply('b', R1, [cm('a', { k: '1', same: 'x' })], opts());
+      sim.editLiveObject('v1/ConfigMap/default/a', (o) => {
+        o.data = { k: 'edited', same: 'x' };
+      });
+      const status = await sim.bundleStatus('b');
+      expect(status).toMatchObject({
+        state: 'Modified',
+        message: 'ConfigMap a: modified: data.k: "1" → "edited"',
+      });
+      expect(status?.resources[0]?.drift).toEqual([
+        { path: 'data.k', desired: '"1"', live: '"edited"' },
+      ]);
+      await sim.apply('b', R1, [cm('a', { k: '1', same: 'x' })], opts());
+      expect((await sim.bundleStatus('b'))?.resources[0]?.drift).toBeUndefined();
+    });
   });
 
   describe('remove', () => {

@@ -15,8 +15,10 @@ import {
   objectRef,
   parseObjectKey,
   planApply,
+  reportedDrift,
   sortForApply,
   sortKeysForDelete,
+  summarizeDrift,
   type KubeObject,
 } from '../../libs/manifests/index.js';
 import type {
@@ -54,6 +56,8 @@ const OUTCOMES: ReadonlySet<string> = new Set<Outcome>(['ready', 'fail', 'never-
 
 interface LiveObject {
   object: KubeObject;
+  /** What the bundle last applied (live fields that differ from it are drift). */
+  applied?: KubeObject;
   /** The bundle that owns it; undefined once left behind by a remove with keepResources. */
   bundle: string | undefined;
   health: 'Ready' | 'NotReady' | 'Failed';
@@ -158,6 +162,7 @@ export class SimulatedCluster implements ClusterDriver, Applier {
     for (const { key, object } of plan.create) {
       const entry: LiveObject = {
         object: withServerFields(object, undefined, ++this.resourceVersion),
+        applied: object,
         bundle,
         health: 'NotReady',
         message: '',
@@ -177,6 +182,7 @@ export class SimulatedCluster implements ClusterDriver, Applier {
       }
       const restart = healthRelevantChange(object, entry.object);
       entry.object = withServerFields(object, entry.object, ++this.resourceVersion, restart);
+      entry.applied = object;
       entry.bundle = bundle;
       if (restart) this.startHealth(entry);
       owned.add(key);
@@ -385,6 +391,16 @@ export class SimulatedCluster implements ClusterDriver, Applier {
       if (error !== undefined) return { ...resource, state: 'Failed', message: error };
       if (entry?.bundle !== bundle) {
         return { ...resource, state: 'Missing', message: 'not found in the cluster' };
+      }
+      // An edit made out of band (`editLiveObject`) shows as drift, field by field.
+      const drift = entry.applied === undefined ? [] : diffOwnedFields(entry.applied, entry.object);
+      if (drift.length > 0) {
+        return {
+          ...resource,
+          state: 'Modified',
+          message: `modified: ${summarizeDrift(drift)}`,
+          drift: reportedDrift(drift),
+        };
       }
       return { ...resource, state: entry.health, message: entry.message };
     });

@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
-import { pino } from 'pino';
 import type { ClusterDriver } from '../../agents/agent/cluster-driver.js';
-import { parseDuration } from '../../libs/config/config.js';
+import { parseDuration } from '../../libs/config/duration.js';
 import { parseLabelArgs } from '../labels.js';
 import { stopOnSignal } from '../lifecycle.js';
 
@@ -76,6 +75,7 @@ export function agentCommand(): Command {
     .action(async (opts: AgentCliOptions) => {
       const driver = await driverFor(opts);
       const { startAgent } = await import('../../agents/agent/agent.js');
+      const { pino } = await import('pino');
       const logger = pino({ name: 'flotilla-agent' });
       const controller = new AbortController();
       stopOnSignal(

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
-import { stringify } from 'yaml';
 import { apiClientFor, globalOptions, type CliContext } from '../context.js';
-import { formatAge, formatTable, printResult } from '../output.js';
+import { formatAge, formatTable, printResult, isHumanOutput, toYaml } from '../output.js';
 
 /** A bundle as `GET /bundles` lists it. */
 interface BundleItem {
@@ -65,7 +64,7 @@ function field(obj: Record<string, unknown>, key: 'name' | 'namespace'): string 
 
 /** The objects as a YAML stream, one document each, ready for `kubectl diff -f -`. */
 export function manifestsYaml(objects: readonly unknown[]): string {
-  return objects.map((o) => `---\n${stringify(o)}`).join('');
+  return objects.map((o) => `---\n${toYaml(o)}`).join('');
 }
 
 /** The `bundle` command: what the resolver found in Git, and what each cluster gets. */
@@ -88,6 +87,7 @@ export function bundleCommand(ctx: CliContext): Command {
           columns: ['NAME', 'GITREPO', 'KIND', 'COMMIT', 'READY', 'ERROR'],
           rows: items.map(listRow),
           empty: 'No bundles found.',
+          kind: 'bundle',
         },
         ctx.stdout,
       );
@@ -132,8 +132,14 @@ export function bundleCommand(ctx: CliContext): Command {
         ]),
         empty: 'No deployments.',
       })}`;
-      if (output === 'table') ctx.stdout.write(text);
-      else printResult(output, b, { columns: [], rows: [] }, ctx.stdout);
+      if (isHumanOutput(output)) ctx.stdout.write(text);
+      else
+        printResult(
+          output,
+          b,
+          { columns: [], rows: [], kind: 'bundle', names: [b.name] },
+          ctx.stdout,
+        );
     });
 
   bundle
@@ -160,6 +166,13 @@ export function bundleCommand(ctx: CliContext): Command {
         case 'json':
           printResult(output, m, { columns: [], rows: [] }, ctx.stdout);
           return;
+        case 'name':
+          // kubectl style: kind/name of every object.
+          ctx.stdout.write(
+            m.objects.map((o) => `${String(o.kind).toLowerCase()}/${field(o, 'name')}\n`).join(''),
+          );
+          return;
+        case 'wide':
         case 'table': {
           const held =
             m.desiredRevision != null && m.desiredRevision !== m.revision

@@ -1,7 +1,17 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { apiClientFor, globalOptions, type CliContext } from '../context.js';
 import { applyLabelChanges, parseLabelArgs } from '../labels.js';
-import { formatAge, formatLabels, formatTable, printResult, type TableSpec } from '../output.js';
+import { parseDuration } from '../../libs/config/duration.js';
+import {
+  formatAge,
+  formatLabels,
+  formatResult,
+  formatTable,
+  isHumanOutput,
+  printResult,
+  type TableSpec,
+} from '../output.js';
+import { watchOutput } from '../watch.js';
 import {
   clusterSchema,
   listSchema,
@@ -10,6 +20,63 @@ import {
   type Cluster,
   type Deployment,
 } from '../resources.js';
+
+/** A drifted object of one deployment, with the fields its agent reported. */
+export interface DriftedObject {
+  bundle: string;
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  message: string;
+  fields: { path: string; desired: string; live?: string }[];
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** The `Modified` objects of a cluster's deployments (of `bundle` only, when given). */
+export function driftOf(deployments: readonly Deployment[], bundle?: string): DriftedObject[] {
+  const out: DriftedObject[] = [];
+  for (const d of deployments) {
+    if (bundle !== undefined && d.bundle !== bundle) continue;
+    const resources = Array.isArray(d.resources) ? (d.resources as Record<string, unknown>[]) : [];
+    for (const r of resources) {
+      if (r.state !== 'Modified') continue;
+      const fields = Array.isArray(r.drift) ? (r.drift as DriftedObject['fields']) : [];
+      out.push({
+        bundle: d.bundle,
+        apiVersion: text(r.apiVersion),
+        kind: text(r.kind),
+        ...(typeof r.namespace === 'string' ? { namespace: r.namespace } : {}),
+        name: text(r.name),
+        message: typeof r.message === 'string' ? r.message : '',
+        fields,
+      });
+    }
+  }
+  return out;
+}
+
+/** Drifted objects as a YAML diff: `-` what the agent applied, `+` what runs. */
+export function formatDrift(cluster: string, drifted: DriftedObject[], bundle?: string): string {
+  if (drifted.length === 0) {
+    return `No drift on cluster ${cluster}${bundle === undefined ? '' : ` for ${bundle}`}.\n`;
+  }
+  const lines: string[] = [];
+  for (const o of drifted) {
+    const ref = `${o.apiVersion} ${o.kind} ${o.namespace === undefined ? '' : `${o.namespace}/`}${o.name}`;
+    lines.push(`--- ${o.bundle}: ${ref} (applied)`, `+++ ${o.bundle}: ${ref} (live)`);
+    if (o.fields.length === 0)
+      lines.push(`# ${o.message || 'modified'} (the agent sent no field list)`);
+    for (const f of o.fields) {
+      lines.push(`${f.path}:`, `-  ${f.desired}`, `+  ${f.live ?? '(missing)'}`);
+    }
+    lines.push('');
+  }
+  return `${lines.join('\n')}`;
+}
 
 /** Column titles of a cluster row. */
 export const clusterColumns = ['NAME', 'STATE', 'LABELS', 'LAST SEEN', 'KUBERNETES', 'AGENT'];
@@ -39,6 +106,18 @@ export function deploymentsTable(deployments: readonly Deployment[]): TableSpec 
       d.message ?? '',
     ]),
   };
+}
+
+/** Commander argument parser for a refresh interval such as `2s` (milliseconds). */
+export function parseInterval(value: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(/^\d+(\.\d+)?$/.test(value) ? `${value}s` : value);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a duration such as 2s or 500ms`);
+  }
+  if (ms < 100) throw new InvalidArgumentError(`"${value}" is shorter than 100ms`);
+  return ms;
 }
 
 /** Commander argument parser for a positive integer such as `--limit`. */
@@ -84,10 +163,10 @@ export function clusterCommand(ctx: CliContext): Command {
       printResult(
         output,
         result,
-        { columns: clusterColumns, rows: [clusterRow(result.cluster, ctx.now())] },
+        { columns: clusterColumns, rows: [clusterRow(result.cluster, ctx.now())], kind: 'cluster' },
         ctx.stdout,
       );
-      if (output === 'table') {
+      if (isHumanOutput(output)) {
         ctx.stdout.write(
           `\nAgent token (shown once):\n  ${result.token}\n\n` +
             `Run the agent for this cluster with:\n` +
@@ -102,29 +181,44 @@ export function clusterCommand(ctx: CliContext): Command {
     .description('list clusters, optionally only those matching a label selector')
     .option('-l, --selector <selector>', "label selector, e.g. 'env=prod,region in (eu,us)'")
     .option('--limit <n>', 'return at most N clusters (one page)', parsePositiveInt)
-    .action(async (opts: { selector?: string; limit?: number }, cmd: Command) => {
-      const { output } = globalOptions(cmd);
-      const client = apiClientFor(cmd, ctx);
-      const query = { labelSelector: opts.selector };
-      let raw: unknown;
-      if (opts.limit === undefined) {
-        raw = { items: await client.list('/clusters', query) };
-      } else {
-        raw = await client.get('/clusters', { ...query, limit: opts.limit });
-      }
-      const { items } = parseResponse(listSchema(clusterSchema), raw, 'GET /clusters');
-      const now = ctx.now();
-      printResult(
-        output,
-        raw,
-        {
-          columns: clusterColumns,
-          rows: items.map((c) => clusterRow(c, now)),
-          empty: opts.selector ? `No clusters match "${opts.selector}".` : 'No clusters found.',
-        },
-        ctx.stdout,
-      );
-    });
+    .option('-w, --watch', 'keep listing until Ctrl-C (on a pipe: only when something changed)')
+    .option('--interval <duration>', 'refresh interval with --watch', parseInterval, 2_000)
+    .action(
+      async (
+        opts: { selector?: string; limit?: number; watch?: boolean; interval: number },
+        cmd: Command,
+      ) => {
+        const { output } = globalOptions(cmd);
+        const client = apiClientFor(cmd, ctx);
+        const query = { labelSelector: opts.selector };
+        const render = async (): Promise<string> => {
+          let raw: unknown;
+          if (opts.limit === undefined) {
+            raw = { items: await client.list('/clusters', query) };
+          } else {
+            raw = await client.get('/clusters', { ...query, limit: opts.limit });
+          }
+          const { items } = parseResponse(listSchema(clusterSchema), raw, 'GET /clusters');
+          const now = ctx.now();
+          return formatResult(output, raw, {
+            columns: clusterColumns,
+            rows: items.map((c) => clusterRow(c, now)),
+            empty: opts.selector ? `No clusters match "${opts.selector}".` : 'No clusters found.',
+            kind: 'cluster',
+            wide: {
+              columns: [...clusterColumns, 'REGISTERED', 'LAST SEEN AT'],
+              rows: items.map((c) => [
+                ...clusterRow(c, now),
+                formatAge(c.createdAt, now),
+                c.lastSeen ?? '',
+              ]),
+            },
+          });
+        };
+        if (opts.watch) await watchOutput(ctx, output, opts.interval, render);
+        else ctx.stdout.write(await render());
+      },
+    );
 
   cluster
     .command('get')
@@ -141,13 +235,38 @@ export function clusterCommand(ctx: CliContext): Command {
       printResult(
         output,
         result,
-        { columns: clusterColumns, rows: [clusterRow(result, ctx.now())] },
+        { columns: clusterColumns, rows: [clusterRow(result, ctx.now())], kind: 'cluster' },
         ctx.stdout,
       );
       const deployments = result.deployments ?? [];
-      if (output === 'table' && deployments.length > 0) {
+      if (isHumanOutput(output) && deployments.length > 0) {
         ctx.stdout.write(`\n${formatTable(deploymentsTable(deployments))}`);
       }
+    });
+
+  cluster
+    .command('drift')
+    .description(
+      "show, as a YAML diff, the fields of a cluster's objects that differ from what its agent applied",
+    )
+    .argument('<name>', 'cluster name')
+    .option('--bundle <bundle>', 'only this bundle')
+    .action(async (name: string, opts: { bundle?: string }, cmd: Command) => {
+      const { output } = globalOptions(cmd);
+      const result = parseResponse(
+        clusterSchema,
+        await apiClientFor(cmd, ctx).get(clusterPath(name)),
+        `GET ${clusterPath(name)}`,
+      );
+      const drifted = driftOf(result.deployments ?? [], opts.bundle);
+      if (output === 'table') ctx.stdout.write(formatDrift(result.name, drifted, opts.bundle));
+      else
+        printResult(
+          output,
+          { cluster: result.name, drift: drifted },
+          { columns: [], rows: [] },
+          ctx.stdout,
+        );
     });
 
   cluster
@@ -177,7 +296,7 @@ export function clusterCommand(ctx: CliContext): Command {
       printResult(
         output,
         result,
-        { columns: clusterColumns, rows: [clusterRow(result, ctx.now())] },
+        { columns: clusterColumns, rows: [clusterRow(result, ctx.now())], kind: 'cluster' },
         ctx.stdout,
       );
     });
@@ -189,7 +308,7 @@ export function clusterCommand(ctx: CliContext): Command {
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { output } = globalOptions(cmd);
       await apiClientFor(cmd, ctx).delete(clusterPath(name));
-      if (output === 'table') ctx.stdout.write(`cluster "${name}" deleted\n`);
+      if (isHumanOutput(output)) ctx.stdout.write(`cluster "${name}" deleted\n`);
       else printResult(output, { name, deleted: true }, { columns: [], rows: [] }, ctx.stdout);
     });
 

@@ -55,10 +55,21 @@ export function demoCommand(): Command {
       const { runHub } = await import('../../services/hub/hub.js');
       const { startSimulatedFleet } = await import('../sim-fleet.js');
       say(`▶ Starting the hub (data in ${config.dataDir})…`);
-      const hub = await runHub({ config, logLevels: ['fatal', 'error', 'warn'] });
+      const hub = await runHub({
+        config,
+        logLevels: ['fatal', 'error', 'warn'],
+        // The demo narrates in the terminal; its few warnings read better as text.
+        logFormat: config.logFormat ?? 'text',
+      });
       say(describeHub(hub));
       const apiToken = await hub.issueApiToken('demo', 'admin');
+      const viewerToken = await hub.issueApiToken('demo-viewer', 'viewer');
       const api = new ApiClient(hub.httpUrl, apiToken);
+      // Every run says where the hub is and with which token to reach it: the hub prints its own
+      // bootstrap token only at its very first start, and a second run would leave users at 401.
+      say(accessLines(hub.httpUrl, apiToken));
+      say(`  Dashboard ${hub.httpUrl}/   sign in with the token above (admin: may act on rollouts)
+           or the viewer token ${viewerToken} (read-only)`);
 
       say(
         '\n▶ Starting three simulated clusters; each agent registers itself with a registration token…',
@@ -185,14 +196,28 @@ export function demoCommand(): Command {
         return;
       }
       say(`The hub keeps running. Try, in another terminal:
-  npx flotilla status --server ${hub.httpUrl}
-  npx flotilla repo get demo --server ${hub.httpUrl}
-  npx flotilla cluster list --server ${hub.httpUrl} -l 'region in (eu)'
+  export FLOTILLA_SERVER=${hub.httpUrl} FLOTILLA_TOKEN=${apiToken}
+  npx flotilla status
+  npx flotilla repo get demo
+  npx flotilla cluster list -l 'region in (eu)'
+  (or keep them: flotilla login --server ${hub.httpUrl} --token ${apiToken} --name demo)
   edit and commit in ${repoDir} (git commit -am ...): the hub polls every 5 s
+  open ${hub.httpUrl}/ (the dashboard; sign in with a token printed above)
   open ${hub.httpUrl}/api/docs
 Ctrl-C stops the demo.`);
       stopOnSignal(shutdown);
     });
+}
+
+/** Where the demo's hub is and the admin API token of this run, printed at every start. */
+export function accessLines(url: string, token: string): string {
+  return [
+    '',
+    `  API      ${url}/api/v1   (docs ${url}/api/docs)`,
+    `  Token    ${token}`,
+    `           admin API token of this demo run (replaced at the next run), e.g.`,
+    `           FLOTILLA_SERVER=${url} FLOTILLA_TOKEN=${token} npx flotilla status`,
+  ].join('\n');
 }
 
 interface DeploymentRow {

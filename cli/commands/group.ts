@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { apiClientFor, globalOptions, type CliContext } from '../context.js';
-import { formatTable, printResult } from '../output.js';
+import { formatTable, printResult, isHumanOutput } from '../output.js';
 import {
   clusterGroupSchema,
   formatSelector,
@@ -51,7 +51,7 @@ export function groupCommand(ctx: CliContext): Command {
       printResult(
         output,
         created,
-        { columns: groupColumns, rows: [groupRow(created)] },
+        { columns: groupColumns, rows: [groupRow(created)], kind: 'group' },
         ctx.stdout,
       );
     });
@@ -71,7 +71,12 @@ export function groupCommand(ctx: CliContext): Command {
       printResult(
         output,
         raw,
-        { columns: groupColumns, rows: items.map(groupRow), empty: 'No cluster groups found.' },
+        {
+          columns: groupColumns,
+          rows: items.map(groupRow),
+          empty: 'No cluster groups found.',
+          kind: 'group',
+        },
         ctx.stdout,
       );
     });
@@ -93,12 +98,13 @@ export function groupCommand(ctx: CliContext): Command {
         result,
         {
           columns: [...groupColumns, 'ONLINE', 'OFFLINE', 'PENDING'],
+          kind: 'group',
           rows: [[...groupRow(result), s?.online, s?.offline, s?.pending]],
         },
         ctx.stdout,
       );
       const members = result.clusters ?? [];
-      if (output === 'table' && members.length > 0) {
+      if (isHumanOutput(output) && members.length > 0) {
         ctx.stdout.write(
           `\n${formatTable({ columns: ['CLUSTER'], rows: members.map((m) => [m]) })}`,
         );
@@ -112,7 +118,7 @@ export function groupCommand(ctx: CliContext): Command {
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { output } = globalOptions(cmd);
       await apiClientFor(cmd, ctx).delete(groupPath(name));
-      if (output === 'table') ctx.stdout.write(`group "${name}" deleted\n`);
+      if (isHumanOutput(output)) ctx.stdout.write(`group "${name}" deleted\n`);
       else printResult(output, { name, deleted: true }, { columns: [], rows: [] }, ctx.stdout);
     });
 

@@ -1,37 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import {
-  startFakeHub,
-  type FakeAnswer,
-  type FakeHub,
-  type SeenRequest,
-} from '../fake-hub.testing.js';
-import { buildProgram } from '../program.js';
+import { fakeHubCli } from '../fake-hub.testing.js';
 
 const now = Date.parse('2025-06-01T12:00:00Z');
-let hub: FakeHub | undefined;
-afterEach(async () => {
-  await hub?.close();
-  hub = undefined;
-});
-
-async function run(args: string[], handle: (req: SeenRequest) => FakeAnswer) {
-  hub = await startFakeHub(handle);
-  let stdout = '';
-  let stderr = '';
-  const program = buildProgram({
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    now: () => now,
-  });
-  const error = await program
-    .parseAsync(['node', 'flotilla', ...args, '--server', hub.url], { from: 'node' })
-    .then(
-      () => undefined,
-      (e: unknown) => e as Error,
-    );
-  return { stdout, stderr, error, requests: hub.requests };
-}
+const cli = fakeHubCli(now);
+afterEach(() => cli.close());
+const run = cli.run;
 
 const longError = `GitRepo demo: path "aps": directory "aps" does not exist; no bundle is removed while a path is unusable (3 kept)`;
 const bundleError =

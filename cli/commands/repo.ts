@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import { apiClientFor, globalOptions, type CliContext } from '../context.js';
-import { formatAge, printResult } from '../output.js';
+import { formatAge, formatResult, printResult, isHumanOutput } from '../output.js';
+import { watchOutput } from '../watch.js';
+import { parseInterval } from './cluster.js';
 
 /** A GitRepo as the hub returns it (the fields the CLI prints). */
 interface GitRepo {
@@ -155,7 +157,12 @@ export function repoCommand(ctx: CliContext): Command {
           auth,
           webhookSecret: opts.webhookSecret,
         });
-        printResult(output, created, { columns, rows: [row(created, ctx.now())] }, ctx.stdout);
+        printResult(
+          output,
+          created,
+          { columns, rows: [row(created, ctx.now())], kind: 'gitrepo' },
+          ctx.stdout,
+        );
       },
     );
 
@@ -168,32 +175,43 @@ export function repoCommand(ctx: CliContext): Command {
       printResult(
         output,
         { items },
-        { columns, rows: items.map((r) => row(r, ctx.now())), empty: 'No GitRepos found.' },
+        {
+          columns,
+          rows: items.map((r) => row(r, ctx.now())),
+          empty: 'No GitRepos found.',
+          kind: 'gitrepo',
+        },
         ctx.stdout,
       );
-      if (output === 'table') ctx.stdout.write(formatProblems(items));
+      if (isHumanOutput(output)) ctx.stdout.write(formatProblems(items));
     });
 
   repo
     .command('get')
     .description('show a GitRepo with its bundles and errors')
     .argument('<name>', 'GitRepo name')
-    .action(async (name: string, _opts: unknown, cmd: Command) => {
+    .option('-w, --watch', 'keep showing it until Ctrl-C (on a pipe: only when something changed)')
+    .option('--interval <duration>', 'refresh interval with --watch', parseInterval, 2_000)
+    .action(async (name: string, opts: { watch?: boolean; interval: number }, cmd: Command) => {
       const { output } = globalOptions(cmd);
-      const r = await apiClientFor(cmd, ctx).get<GitRepo>(repoPath(name));
-      printResult(output, r, { columns, rows: [row(r, ctx.now())] }, ctx.stdout);
-      if (output === 'table') {
-        const byState = Object.entries(r.status.summary.byState)
-          .map(([s, n]) => `${s}=${n}`)
-          .join(' ');
-        const changed = r.status.lastChangedAt
-          ? `\nChanged: ${formatAge(r.status.lastChangedAt, ctx.now())}`
-          : '';
-        ctx.stdout.write(
-          `\nBundles: ${r.status.bundles.join(', ') || 'none'}\nDeployments: ${byState || 'none'}${changed}\n`,
-        );
-        ctx.stdout.write(formatProblems([r]));
-      }
+      const client = apiClientFor(cmd, ctx);
+      const render = async (): Promise<string> => {
+        const r = await client.get<GitRepo>(repoPath(name));
+        let text = formatResult(output, r, { columns, rows: [row(r, ctx.now())], kind: 'gitrepo' });
+        if (isHumanOutput(output)) {
+          const byState = Object.entries(r.status.summary.byState)
+            .map(([s, n]) => `${s}=${n}`)
+            .join(' ');
+          const changed = r.status.lastChangedAt
+            ? `\nChanged: ${formatAge(r.status.lastChangedAt, ctx.now())}`
+            : '';
+          text += `\nBundles: ${r.status.bundles.join(', ') || 'none'}\nDeployments: ${byState || 'none'}${changed}\n`;
+          text += formatProblems([r]);
+        }
+        return text;
+      };
+      if (opts.watch) await watchOutput(ctx, output, opts.interval, render);
+      else ctx.stdout.write(await render());
     });
 
   repo
@@ -294,7 +312,7 @@ export function repoCommand(ctx: CliContext): Command {
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { output } = globalOptions(cmd);
       await apiClientFor(cmd, ctx).delete(repoPath(name));
-      if (output === 'table') ctx.stdout.write(`gitrepo "${name}" deleted\n`);
+      if (isHumanOutput(output)) ctx.stdout.write(`gitrepo "${name}" deleted\n`);
       else printResult(output, { name, deleted: true }, { columns: [], rows: [] }, ctx.stdout);
     });
 

@@ -1,10 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  startFakeHub,
-  type FakeAnswer,
-  type FakeHub,
-  type SeenRequest,
-} from '../fake-hub.testing.js';
+import { fakeHubCli, type FakeAnswer } from '../fake-hub.testing.js';
 import { buildProgram } from '../program.js';
 import {
   clusterProgress,
@@ -412,33 +407,9 @@ describe('watch lines (not a terminal)', () => {
 });
 
 describe('rollout commands against a fake hub', () => {
-  let hub: FakeHub | undefined;
-  afterEach(async () => {
-    await hub?.close();
-    hub = undefined;
-  });
-
-  async function run(
-    args: string[],
-    handle: (req: SeenRequest) => FakeAnswer,
-    stdoutExtra: Record<string, unknown> = {},
-  ) {
-    hub = await startFakeHub(handle);
-    let stdout = '';
-    let stderr = '';
-    const program = buildProgram({
-      stdout: { write: (s: string) => (stdout += s), ...stdoutExtra },
-      stderr: { write: (s: string) => (stderr += s) },
-      now: () => now,
-    });
-    const error = await program
-      .parseAsync(['node', 'flotilla', ...args, '--server', hub.url], { from: 'node' })
-      .then(
-        () => undefined,
-        (e: unknown) => e as Error,
-      );
-    return { stdout: () => stdout, stderr, error, requests: hub.requests };
-  }
+  const cli = fakeHubCli(now);
+  afterEach(() => cli.close());
+  const run = cli.run;
 
   const detail = (overrides: Partial<RolloutDetail> = {}): RolloutDetail => ({
     ...rollout(),
@@ -473,7 +444,7 @@ describe('rollout commands against a fake hub', () => {
       path: '/api/v1/rollouts',
       query: { bundle: 'ring/app', state: 'Progressing' },
     });
-    expect(stdout()).toBe(
+    expect(stdout).toBe(
       [
         'ID         BUNDLE     FROM→TO             STATE         PROGRESS   STAGE   AGE',
         '5b0e2f4a   ring/app   aaaaaaaa→bbbbbbbb   Progressing   2/5        rest    1m ago',
@@ -484,7 +455,7 @@ describe('rollout commands against a fake hub', () => {
 
   it('list says so when there are none', async () => {
     const { stdout } = await run(['rollout', 'list'], () => ({ status: 200, body: { items: [] } }));
-    expect(stdout()).toBe('No rollouts found.\n');
+    expect(stdout).toBe('No rollouts found.\n');
   });
 
   it('get resolves a prefix through the list and prints stages, clusters, unmatched and audit', async () => {
@@ -495,7 +466,7 @@ describe('rollout commands against a fake hub', () => {
     );
     expect(error).toBeUndefined();
     expect(requests.map((r) => r.path)).toEqual(['/api/v1/rollouts', `/api/v1/rollouts/${ID}`]);
-    const text = stdout();
+    const text = stdout;
     expect(text.split('\n')[0]).toBe(
       `Rollout ${ID} of ring/app aaaaaaaa→bbbbbbbb: Progressing (started); 2/5 clusters succeeded, 0 failure(s); created 1m ago`,
     );
@@ -526,7 +497,7 @@ describe('rollout commands against a fake hub', () => {
       body: detail(),
     }));
     expect(requests.map((r) => r.path)).toEqual([`/api/v1/rollouts/${ID}`]);
-    expect(JSON.parse(stdout())).toEqual(detail());
+    expect(JSON.parse(stdout)).toEqual(detail());
   });
 
   it('an ambiguous prefix is one clear error, before any action is sent', async () => {
@@ -549,7 +520,7 @@ describe('rollout commands against a fake hub', () => {
       path: `/api/v1/rollouts/${ID}/pause`,
       body: { reason: 'checking dashboards' },
     });
-    expect(stdout()).toBe(
+    expect(stdout).toBe(
       [
         'ID         BUNDLE     STATE    PROGRESS   STAGE   REASON',
         '5b0e2f4a   ring/app   Paused   2/5        rest    paused by api: checking dashboards',
@@ -568,7 +539,7 @@ describe('rollout commands against a fake hub', () => {
       path: `/api/v1/rollouts/${ID}/${action}`,
       body: {},
     });
-    expect(stdout()).toContain(`id: ${ID}`);
+    expect(stdout).toContain(`id: ${ID}`);
   });
 
   it('promote --stage names the stage the operator means, so a stale promote is refused', async () => {
@@ -630,7 +601,7 @@ describe('rollout commands against a fake hub', () => {
     );
     expect(error).toBeUndefined();
     expect(requests).toHaveLength(4);
-    expect(stdout()).toBe(
+    expect(stdout).toBe(
       [
         'rollout 5b0e2f4a ring/app aaaaaaaa→bbbbbbbb: Progressing 0/2 clusters (started)',
         'stage canary: Progressing 0/1; updating c1',
@@ -661,7 +632,7 @@ describe('rollout commands against a fake hub', () => {
       sequence(progressing, rolledBack),
     );
     expect(error?.message).toBe('rollout 5b0e2f4a ended RolledBack');
-    expect(stdout().trimEnd().split('\n').at(-1)).toBe(
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe(
       'rollout 5b0e2f4a ring/app aaaaaaaa→bbbbbbbb ended RolledBack: 0/2 clusters succeeded, 1 failed (c1) — c1 failed; rolled back',
     );
   });
@@ -672,7 +643,7 @@ describe('rollout commands against a fake hub', () => {
       sequence(progressing, progressing, succeeded),
     );
     expect(error).toBeUndefined();
-    const docs = stdout()
+    const docs = stdout
       .trimEnd()
       .split('\n')
       .map((l) => JSON.parse(l) as Rollout);
@@ -687,7 +658,7 @@ describe('rollout commands against a fake hub', () => {
       { isTTY: true, columns: 120 },
     );
     expect(error).toBeUndefined();
-    const text = stdout();
+    const text = stdout;
     expect(text).toContain('rollout 5b0e2f4a ring/app aaaaaaaa→bbbbbbbb: Succeeded 2/2 clusters');
     expect(text).toContain(`canary ${'█'.repeat(24)} 1/1  Succeeded`);
     expect(text).toContain(`rest   ${'█'.repeat(24)} 1/1  Succeeded`);

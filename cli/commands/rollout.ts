@@ -1,9 +1,16 @@
 import { MultiBar, type SingleBar } from 'cli-progress';
 import { Command } from 'commander';
-import { stringify } from 'yaml';
 import { HubUnreachableError, type ApiClient } from '../api-client.js';
 import { apiClientFor, globalOptions, type CliContext } from '../context.js';
-import { formatAge, formatTable, printResult, type TableSpec, type Writer } from '../output.js';
+import {
+  formatAge,
+  formatTable,
+  printResult,
+  type TableSpec,
+  type Writer,
+  isHumanOutput,
+  toYaml,
+} from '../output.js';
 
 /** States of a whole rollout (DESIGN.md "Rollouts"). */
 export type RolloutState =
@@ -442,7 +449,7 @@ function documentView(format: 'json' | 'yaml', out: Writer, err: Writer): WatchV
       const text = JSON.stringify(r);
       if (text === last) return;
       last = text;
-      out.write(format === 'json' ? `${text}\n` : `---\n${stringify(r)}`);
+      out.write(format === 'json' ? `${text}\n` : `---\n${toYaml(r)}`);
     },
     warn(message) {
       err.write(`${message}\n`);
@@ -556,6 +563,8 @@ export function rolloutCommand(ctx: CliContext): Command {
           columns: listColumns,
           rows: items.map((r) => listRow(r, ctx.now())),
           empty: 'No rollouts found.',
+          kind: 'rollout',
+          names: items.map((r) => r.id),
         },
         ctx.stdout,
       );
@@ -570,8 +579,14 @@ export function rolloutCommand(ctx: CliContext): Command {
       const client = apiClientFor(cmd, ctx);
       const id = await resolveId(client, input);
       const r = await client.get<RolloutDetail>(rolloutPath(id));
-      if (output === 'table') ctx.stdout.write(formatRolloutDetail(r, ctx.now()));
-      else printResult(output, r, { columns: [], rows: [] }, ctx.stdout);
+      if (isHumanOutput(output)) ctx.stdout.write(formatRolloutDetail(r, ctx.now()));
+      else
+        printResult(
+          output,
+          r,
+          { columns: [], rows: [], kind: 'rollout', names: [r.id] },
+          ctx.stdout,
+        );
     });
 
   for (const action of rolloutActions) {
@@ -611,7 +626,7 @@ export function rolloutCommand(ctx: CliContext): Command {
       const client = apiClientFor(cmd, ctx);
       const id = await resolveId(client, input);
       const view =
-        output !== 'table'
+        output === 'json' || output === 'yaml'
           ? documentView(output, ctx.stdout, ctx.stderr)
           : isTty(ctx.stdout)
             ? barView(ctx.stdout)
@@ -646,7 +661,7 @@ export function rolloutCommand(ctx: CliContext): Command {
       } finally {
         view.close();
       }
-      if (output === 'table') ctx.stdout.write(`${watchFinalLine(last)}\n`);
+      if (isHumanOutput(output)) ctx.stdout.write(`${watchFinalLine(last)}\n`);
       if (endedBadly(last.state)) {
         throw new Error(`rollout ${shortId(last.id)} ended ${last.state}`);
       }

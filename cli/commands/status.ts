@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { apiClientFor, globalOptions, type CliContext } from '../context.js';
-import { formatTable, printResult } from '../output.js';
+import { formatTable, printResult, isHumanOutput } from '../output.js';
 
 interface FleetStatus {
   clusters: { total: number; online: number; offline: number; pending: number };
@@ -65,7 +65,7 @@ export function statusCommand(ctx: CliContext): Command {
       const get = (q: Record<string, string | undefined>) => client.get<FleetStatus>('/status', q);
       const show = async () => {
         const status = await fetchStatus(get);
-        if (output === 'table') ctx.stdout.write(formatStatus(status));
+        if (isHumanOutput(output)) ctx.stdout.write(formatStatus(status));
         else printResult(output, status, { columns: [], rows: [] }, ctx.stdout);
       };
       if (!opts.watch) return show();
@@ -73,9 +73,9 @@ export function statusCommand(ctx: CliContext): Command {
       if (!Number.isFinite(seconds) || seconds <= 0)
         throw new Error('--interval must be a positive number of seconds');
       for (;;) {
-        if (output === 'table' && process.stdout.isTTY) ctx.stdout.write('\x1b[2J\x1b[H');
+        if (isHumanOutput(output) && process.stdout.isTTY) ctx.stdout.write('\x1b[2J\x1b[H');
         await show();
-        if (output === 'table')
+        if (isHumanOutput(output))
           ctx.stdout.write(`\n(refreshing every ${seconds}s; Ctrl-C to stop)\n`);
         await new Promise((r) => setTimeout(r, seconds * 1000));
       }

@@ -17,6 +17,11 @@ export interface HubConfig {
    * NATS_URL, no NATS authentication (agents are not isolated from each other).
    */
   natsAuthDir: string | undefined;
+  /**
+   * FLOTILLA_NATS_REPLICAS: the replica count of every JetStream stream and consumer the hub
+   * creates (default 1; 3 on a three-node NATS cluster). At most 5, as JetStream allows.
+   */
+  natsReplicas: number;
   port: number;
   grpcPort: number;
   /** Bind address for HTTP and gRPC. */
@@ -59,6 +64,11 @@ export interface HubConfig {
    */
   secretKey: Secret<Buffer> | undefined;
   /**
+   * FLOTILLA_LOG_FORMAT: `json` (pino, one object per line) or `text` (Nest's console format).
+   * Unset: JSON when standard output is not a terminal (containers, log collectors).
+   */
+  logFormat: 'json' | 'text' | undefined;
+  /**
    * FLOTILLA_NOTIFICATIONS_ALLOW_PRIVATE=true: notifications may go to loopback and private
    * addresses (refused by default: SSRF).
    */
@@ -82,6 +92,14 @@ const EnvSchema = z.object({
   NATS_URL: z.string().min(1).optional(),
   FLOTILLA_AGENT_NATS_URL: z.string().min(1).optional(),
   FLOTILLA_NATS_AUTH_DIR: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+  FLOTILLA_NATS_REPLICAS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^[1-5]$/, 'must be a whole number from 1 to 5 (3 for a three-node NATS cluster)')
+      .default('1')
+      .transform(Number),
+  ),
   PORT: port.default(8080),
   GRPC_PORT: port.default(9090),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -95,6 +113,10 @@ const EnvSchema = z.object({
     .regex(BYTE_SIZE, 'must be a number of bytes, or of KiB, MiB or GiB (e.g. 256MiB)')
     .default('256MiB'),
   FLOTILLA_INSECURE_DISABLE_AUTH: z.enum(['true', 'false', '1', '0', '']).default('false'),
+  FLOTILLA_LOG_FORMAT: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.enum(['json', 'text']).optional(),
+  ),
   // Empty counts as unset (docker-compose passes `${FLOTILLA_ADMIN_TOKEN:-}`).
   FLOTILLA_ADMIN_TOKEN: z.preprocess(
     (v) => (v === '' ? undefined : v),
@@ -120,6 +142,17 @@ const EnvSchema = z.object({
     )
     .optional(),
 });
+
+/**
+ * The servers of a NATS URL setting: one URL, or several separated by commas (the members of a
+ * NATS cluster, tried in turn), as agents read it too.
+ */
+export function natsServers(url: string): string[] {
+  return url
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
 
 /** Durations: one grammar for the environment, the API, the CLI and fleet.yaml. */
 export { parseDuration } from './duration.js';
@@ -152,6 +185,7 @@ export function loadHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     natsUrl: e.NATS_URL,
     agentNatsUrl: e.FLOTILLA_AGENT_NATS_URL ?? e.NATS_URL,
     natsAuthDir: e.FLOTILLA_NATS_AUTH_DIR,
+    natsReplicas: e.FLOTILLA_NATS_REPLICAS,
     port: e.PORT,
     grpcPort: e.GRPC_PORT,
     host: e.HOST,
@@ -164,6 +198,7 @@ export function loadHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       e.FLOTILLA_FILE_URL_ROOT === undefined ? undefined : resolvePath(e.FLOTILLA_FILE_URL_ROOT),
     adminToken: e.FLOTILLA_ADMIN_TOKEN,
     authDisabled: isTrue(e.FLOTILLA_INSECURE_DISABLE_AUTH),
+    logFormat: e.FLOTILLA_LOG_FORMAT,
     secretKey:
       e.FLOTILLA_SECRET_KEY === undefined
         ? undefined

@@ -155,6 +155,17 @@ export const SyncReplySchema = SignedEnvelopeSchema.extend({
 export type SyncReply = z.infer<typeof SyncReplySchema>;
 
 /** One resource of a bundle as the agent sees it. */
+/**
+ * One field of a drifted object that differs from what the agent applied: values as JSON text,
+ * cut by the agent (`live` absent when the live object lacks the field).
+ */
+export const FieldDriftSchema = z.object({
+  path: z.string(),
+  desired: z.string(),
+  live: z.string().optional(),
+});
+export type FieldDrift = z.infer<typeof FieldDriftSchema>;
+
 export const ResourceStatusSchema = z.object({
   apiVersion: z.string(),
   kind: z.string(),
@@ -162,6 +173,11 @@ export const ResourceStatusSchema = z.object({
   name: z.string(),
   state: z.enum(['Ready', 'NotReady', 'Failed', 'Modified', 'Missing']),
   message: z.string().default(''),
+  /**
+   * With `Modified`: the fields the agent owns whose live value differs (bounded by the agent).
+   * Optional: agents before it send none, and a hub before it ignores it.
+   */
+  drift: z.array(FieldDriftSchema).optional(),
 });
 export type ResourceStatus = z.infer<typeof ResourceStatusSchema>;
 

@@ -276,3 +276,23 @@ export function rolloutChangeEvent(
     at: new Date().toISOString(),
   };
 }
+
+/**
+ * A request for a plan (api → resolver, on `control('plans')`): render `gitrepo` at a revision,
+ * a branch, or its own branch head, and store what it would change; deploys nothing.
+ */
+export const PlanRequestSchema = z.object({
+  gitrepo: z.string(),
+  revision: z.string().optional(),
+  branch: z.string().optional(),
+  /** `api`, or `webhook:<provider>` for a pull/merge request. */
+  trigger: z.string(),
+});
+export type PlanRequest = z.infer<typeof PlanRequestSchema>;
+
+/** The resolver's answer to a plan request: the stored plan's id, or an HTTP status and why. */
+export const PlanReplySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), id: z.string() }),
+  z.object({ ok: z.literal(false), status: z.number().int(), message: z.string() }),
+]);
+export type PlanReply = z.infer<typeof PlanReplySchema>;

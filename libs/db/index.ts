@@ -15,5 +15,7 @@ export * from './repositories/hub-settings.repository.js';
 export * from './repositories/nats-revocation.repository.js';
 export * from './repositories/agent-sequence.repository.js';
 export * from './repositories/webhook-delivery.repository.js';
+export * from './repositories/plan.repository.js';
 export * from './secrets-at-rest.js';
+export * from './repositories/fleet-metrics.repository.js';
 export * from './repositories/notification.repository.js';

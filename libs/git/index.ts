@@ -25,7 +25,14 @@ export { GitSource } from './git-source.js';
 export type { GitCredentials, GitRef, GitSourceOptions } from './git-source.js';
 /** Confinement of local repositories to one directory (FLOTILLA_FILE_URL_ROOT). */
 export { confineToRoot } from './local-root.js';
-/** Push webhooks from GitHub, GitLab and Gitea, and repository URL comparison. */
-export { WebhookError, normalizeRepoUrl, parsePushWebhook, webhookReplayKeys } from './webhooks.js';
+/** Push and pull/merge request webhooks from GitHub, GitLab and Gitea, and URL comparison. */
+export {
+  WebhookError,
+  isPullRequestWebhook,
+  normalizeRepoUrl,
+  parsePullRequestWebhook,
+  parsePushWebhook,
+  webhookReplayKeys,
+} from './webhooks.js';
 /** The parsed webhook and its provider. */
-export type { PushEvent, WebhookProvider } from './webhooks.js';
+export type { PullRequestEvent, PushEvent, WebhookProvider } from './webhooks.js';

@@ -1,7 +1,9 @@
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  isPullRequestWebhook,
   normalizeRepoUrl,
+  parsePullRequestWebhook,
   parsePushWebhook,
   webhookReplayKeys,
   WebhookError,
@@ -465,5 +467,127 @@ describe('webhookReplayKeys', () => {
     const a = webhookReplayKeys(headers, body);
     const b = webhookReplayKeys(headers, Buffer.from('{"ref":"refs/heads/other"}'));
     expect(a.filter((k) => b.includes(k))).toEqual(['delivery:github:d-1']);
+  });
+});
+
+describe('parsePullRequestWebhook', () => {
+  const HEAD = 'a'.repeat(40);
+  const githubPr = (action: string) => ({
+    action,
+    number: 42,
+    pull_request: {
+      number: 42,
+      head: { ref: 'feature', sha: HEAD },
+      base: { ref: 'main', sha: SHA },
+    },
+    repository: githubPush.repository,
+  });
+  const gitlabMr = (action: string) => ({
+    object_kind: 'merge_request',
+    project: gitlabPush.project,
+    object_attributes: {
+      iid: 7,
+      action,
+      source_branch: 'feature',
+      target_branch: 'release/1.x',
+      last_commit: { id: HEAD },
+    },
+  });
+  const giteaPr = (action: string) => ({ ...githubPr(action), repository: giteaPush.repository });
+
+  it.each([
+    {
+      name: 'a GitHub pull request opened is planned at its head commit',
+      headers: { 'x-github-event': 'pull_request' },
+      payload: githubPr('opened'),
+      expected: {
+        provider: 'github',
+        number: 42,
+        action: 'opened',
+        baseBranch: 'main',
+        headBranch: 'feature',
+        headCommit: HEAD,
+      },
+    },
+    {
+      name: 'new commits on a GitHub pull request (synchronize) are planned',
+      headers: { 'x-github-event': 'pull_request' },
+      payload: githubPr('synchronize'),
+      expected: { action: 'synchronize', headCommit: HEAD },
+    },
+    {
+      name: 'a GitLab merge request update is planned against its target branch',
+      headers: { 'x-gitlab-event': 'Merge Request Hook' },
+      payload: gitlabMr('update'),
+      expected: {
+        provider: 'gitlab',
+        number: 7,
+        baseBranch: 'release/1.x',
+        headBranch: 'feature',
+        headCommit: HEAD,
+      },
+    },
+    {
+      name: 'a Gitea pull request synchronized is planned (Gitea also sends X-GitHub-Event)',
+      headers: { 'x-gitea-event': 'pull_request', 'x-github-event': 'pull_request' },
+      payload: giteaPr('synchronized'),
+      expected: { provider: 'gitea', number: 42, headCommit: HEAD },
+    },
+    {
+      name: 'a closed GitHub pull request brings nothing to plan',
+      headers: { 'x-github-event': 'pull_request' },
+      payload: githubPr('closed'),
+      expected: undefined,
+    },
+    {
+      name: 'a merged GitLab merge request brings nothing to plan',
+      headers: { 'x-gitlab-event': 'Merge Request Hook' },
+      payload: gitlabMr('merge'),
+      expected: undefined,
+    },
+  ])('$name', ({ headers, payload, expected }) => {
+    const event = parsePullRequestWebhook(headers, body(payload));
+    if (expected === undefined) expect(event).toBeUndefined();
+    else expect(event).toMatchObject(expected);
+    if (event !== undefined) expect(event.repoUrls.length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    {
+      name: 'a push event is not a pull request',
+      headers: { 'x-github-event': 'push' },
+      payload: githubPush,
+      status: 400,
+    },
+    {
+      name: 'a pull request without a head sha',
+      headers: { 'x-github-event': 'pull_request' },
+      payload: { ...githubPr('opened'), pull_request: { number: 42, base: { ref: 'main' } } },
+      status: 400,
+    },
+  ])('refused: $name', ({ headers, payload, status }) => {
+    expect(() => parsePullRequestWebhook(headers, body(payload))).toThrow(
+      expect.objectContaining({ status }),
+    );
+  });
+
+  it('a signed GitHub pull request is verified like a push', () => {
+    const raw = body(githubPr('opened'));
+    const signature = `sha256=${createHmac('sha256', SECRET).update(raw).digest('hex')}`;
+    const headers = { 'x-github-event': 'pull_request', 'x-hub-signature-256': signature };
+    expect(parsePullRequestWebhook(headers, raw, SECRET)?.headCommit).toBe(HEAD);
+    expect(() => parsePullRequestWebhook(headers, raw, 'other')).toThrow(
+      expect.objectContaining({ status: 401 }),
+    );
+  });
+
+  it.each([
+    [{ 'x-github-event': 'pull_request' }, true],
+    [{ 'x-gitlab-event': 'Merge Request Hook' }, true],
+    [{ 'x-gitea-event': 'pull_request' }, true],
+    [{ 'x-github-event': 'push' }, false],
+    [{}, false],
+  ])('isPullRequestWebhook(%o) is %s', (headers, expected) => {
+    expect(isPullRequestWebhook(headers)).toBe(expected);
   });
 });

@@ -297,3 +297,108 @@ export function normalizeRepoUrl(url: string): string {
   if (CASE_INSENSITIVE_HOSTS.has(host)) path = path.toLowerCase();
   return path === '' ? host : `${host}/${path}`;
 }
+
+/**
+ * A pull request (GitHub, Gitea) or merge request (GitLab) that was opened or got new commits:
+ * what a plan of it needs. `repoUrls` name the target repository, `baseBranch` the branch it
+ * would merge into, `headCommit` the commit to plan.
+ */
+export interface PullRequestEvent {
+  provider: WebhookProvider;
+  repoUrls: string[];
+  number: number;
+  /** The provider's action (`opened`, `synchronize`, `open`, `update`, ...). */
+  action: string;
+  baseBranch: string;
+  headBranch?: string;
+  headCommit: string;
+}
+
+/** Actions that open a pull/merge request or give it new commits: each is worth a plan. */
+const PLANNED_ACTIONS: Record<WebhookProvider, readonly string[]> = {
+  github: ['opened', 'synchronize', 'reopened'],
+  gitlab: ['open', 'update', 'reopen'],
+  gitea: ['opened', 'synchronized', 'reopened'],
+};
+
+/** True when the headers announce a pull request (GitHub, Gitea) or merge request (GitLab). */
+export function isPullRequestWebhook(headers: Headers): boolean {
+  try {
+    const { provider, event } = detectProvider(headers);
+    return provider === 'gitlab' ? event === 'Merge Request Hook' : event === 'pull_request';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Verifies (with `secret`) and parses a pull/merge request webhook. Returns undefined for an
+ * action that brings no new commit to plan (closed, labeled, merged, ...).
+ *
+ * @throws WebhookError 401 — signature or token missing or wrong
+ * @throws WebhookError 400 — not a pull/merge request event, or a malformed payload
+ */
+export function parsePullRequestWebhook(
+  headers: Headers,
+  rawBody: Buffer,
+  secret?: string,
+): PullRequestEvent | undefined {
+  const { provider, event } = detectProvider(headers);
+  if (secret !== undefined) verify(provider, headers, rawBody, secret);
+  if (!isPullRequestWebhook(headers)) {
+    throw new WebhookError(400, `${provider} event "${event}" is not a pull or merge request`);
+  }
+  const body = parseJson(headers, rawBody);
+  if (provider === 'gitlab') {
+    const attrs = obj(body.object_attributes);
+    const action = str(attrs.action) ?? '';
+    if (!PLANNED_ACTIONS.gitlab.includes(action)) return undefined;
+    const number = attrs.iid;
+    const baseBranch = str(attrs.target_branch);
+    const headCommit = str(obj(attrs.last_commit).id);
+    const repoUrls = urlsOf(obj(body.project), obj(body.repository));
+    if (typeof number !== 'number' || baseBranch === undefined || headCommit === undefined) {
+      throw new WebhookError(
+        400,
+        'gitlab merge request payload without iid, target branch or last commit',
+      );
+    }
+    if (repoUrls.length === 0)
+      throw new WebhookError(400, 'gitlab merge request payload names no project URL');
+    const headBranch = str(attrs.source_branch);
+    return {
+      provider,
+      repoUrls,
+      number,
+      action,
+      baseBranch,
+      ...(headBranch === undefined ? {} : { headBranch }),
+      headCommit,
+    };
+  }
+  const action = str(body.action) ?? '';
+  if (!PLANNED_ACTIONS[provider].includes(action)) return undefined;
+  const pr = obj(body.pull_request);
+  const number = typeof body.number === 'number' ? body.number : pr.number;
+  const baseBranch = str(obj(pr.base).ref);
+  const headCommit = str(obj(pr.head).sha);
+  const repoUrls = urlsOf(obj(body.repository));
+  if (typeof number !== 'number' || baseBranch === undefined || headCommit === undefined) {
+    throw new WebhookError(
+      400,
+      `${provider} pull_request payload without number, base ref or head sha`,
+    );
+  }
+  if (repoUrls.length === 0)
+    throw new WebhookError(400, `${provider} pull_request payload names no repository URL`);
+  const headBranch = str(obj(pr.head).ref);
+  return {
+    provider,
+    repoUrls,
+    number,
+    action,
+    baseBranch,
+    ...(headBranch === undefined ? {} : { headBranch }),
+    headCommit,
+  };
+}

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { diffOwnedFields, summarizeDrift, type FieldDiff, type KubeObject } from './index.js';
+import {
+  diffOwnedFields,
+  reportedDrift,
+  summarizeDrift,
+  type FieldDiff,
+  type KubeObject,
+} from './index.js';
 
 const deployment = (
   replicas: number,
@@ -112,5 +118,37 @@ describe('summarizeDrift', () => {
     ],
   ])('%s', (_name, diffs, max, expected) => {
     expect(summarizeDrift(diffs, max)).toBe(expected);
+  });
+});
+
+describe('reportedDrift', () => {
+  it.each([
+    {
+      name: 'values become JSON text, desired and live',
+      diffs: [{ path: 'spec.replicas', desired: 3, live: 5 }],
+      expected: [{ path: 'spec.replicas', desired: '3', live: '5' }],
+    },
+    {
+      name: 'a field the live object lacks has no live value',
+      diffs: [{ path: 'metadata.labels.app', desired: 'web', live: undefined }],
+      expected: [{ path: 'metadata.labels.app', desired: '"web"' }],
+    },
+    {
+      name: 'long values are cut',
+      diffs: [{ path: 'data.big', desired: 'x'.repeat(50), live: 'y' }],
+      maxValueChars: 10,
+      expected: [{ path: 'data.big', desired: '"xxxxxx...', live: '"y"' }],
+    },
+    {
+      name: 'at most maxFields fields are reported',
+      diffs: [1, 2, 3].map((n) => ({ path: `f${n}`, desired: n, live: 0 })),
+      maxFields: 2,
+      expected: [
+        { path: 'f1', desired: '1', live: '0' },
+        { path: 'f2', desired: '2', live: '0' },
+      ],
+    },
+  ])('$name', ({ diffs, maxFields, maxValueChars, expected }) => {
+    expect(reportedDrift(diffs, maxFields, maxValueChars)).toEqual(expected);
   });
 });

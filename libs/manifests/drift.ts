@@ -93,6 +93,40 @@ export function summarizeRevert(diffs: readonly FieldDiff[], max = 3): string {
   return rest > 0 ? `${shown.join('; ')}; and ${rest} more` : shown.join('; ');
 }
 
+/** Most drifted fields reported per object; the rest are counted in the summary message. */
+export const MAX_DRIFT_FIELDS = 20;
+/** Longest value (JSON text) reported per drifted field, in characters. */
+export const MAX_DRIFT_VALUE_CHARS = 512;
+
+/** A drifted field as a status report carries it: values as JSON text. */
+export interface ReportedFieldDrift {
+  path: string;
+  desired: string;
+  /** Absent when the live object lacks the field. */
+  live?: string;
+}
+
+function jsonText(value: unknown, max: number): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
+/**
+ * The drifted fields to report, bounded: at most `maxFields` fields, each value as JSON text of
+ * at most `maxValueChars` characters.
+ */
+export function reportedDrift(
+  diffs: readonly FieldDiff[],
+  maxFields = MAX_DRIFT_FIELDS,
+  maxValueChars = MAX_DRIFT_VALUE_CHARS,
+): ReportedFieldDrift[] {
+  return diffs.slice(0, maxFields).map((d) => ({
+    path: d.path,
+    desired: jsonText(d.desired, maxValueChars),
+    ...(d.live === undefined ? {} : { live: jsonText(d.live, maxValueChars) }),
+  }));
+}
+
 /** The path segment of an object key: `.name`, or `["app.kubernetes.io/name"]` when not an identifier. */
 export function pathSegment(key: string): string {
   return segment(key);

@@ -18,6 +18,7 @@ import {
   type FieldsV1,
   type KubeObject,
 } from './index.js';
+import { observedFixtures, observedResponse } from '../testing/k8s-observed.js';
 
 const fixture = <T>(name: string): T =>
   parse(readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8')) as T;
@@ -44,38 +45,9 @@ describe('driftedFields', () => {
 });
 
 describe('driftedFields on objects a real kube-apiserver returned', () => {
-  const observed = (name: string): KubeObject =>
-    JSON.parse(
-      readFileSync(new URL(`../testing/testdata/k8s-observed/${name}`, import.meta.url), 'utf8'),
-    ) as KubeObject;
-  const service = {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'api' },
-    spec: { selector: { app: 'api' }, ports: [{ port: 80, targetPort: 8080 }] },
-  };
-  const deployment = {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'api' },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: 'api' } },
-      template: {
-        metadata: { labels: { app: 'api' } },
-        spec: {
-          containers: [
-            {
-              name: 'api',
-              image: 'nginx:1.27',
-              ports: [{ containerPort: 8080 }],
-              env: [{ name: 'A', value: '1' }],
-            },
-          ],
-        },
-      },
-    },
-  };
+  const observed = (name: string) => observedResponse(name) as KubeObject;
+  const { service, deployment } = observedFixtures();
+
   it.each<[string, KubeObject, string]>([
     ['a Service with a port without protocol', service, '01-service-ssa-response.json'],
     [

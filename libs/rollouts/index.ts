@@ -51,6 +51,7 @@ export {
   maxUnavailableOf,
   partitionName,
   scaledCount,
+  stagePlanOf,
 } from './stages.js';
 /** A count or percentage, a resolved stage, and the result of `assignStages`. */
 export type { CountOrPercent, StageAssignment, StagePlan } from './stages.js';

@@ -43,3 +43,52 @@ export class FakeClock implements TimerClock {
     this.t = end;
   }
 }
+
+/**
+ * A clock that runs with the system's and that a test moves ahead: `advance(ms)` skips `ms` at
+ * once and fires the timers due by then, in time order (a hub's services on it see a bake time
+ * pass without the test waiting it out). Timers not skipped over fire at their time, as the
+ * system's do (unref'd).
+ */
+export class SkippableClock implements TimerClock {
+  private offset = 0;
+  private nextId = 1;
+  private readonly timers = new Map<
+    number,
+    { at: number; fn: () => void; timer: NodeJS.Timeout }
+  >();
+
+  now = (): number => Date.now() + this.offset;
+
+  setTimeout = (fn: () => void, ms: number): number => {
+    const id = this.nextId++;
+    const timer = setTimeout(() => {
+      this.timers.delete(id);
+      fn();
+    }, ms);
+    timer.unref();
+    this.timers.set(id, { at: this.now() + ms, fn, timer });
+    return id;
+  };
+
+  clearTimeout = (id: unknown): void => {
+    const entry = this.timers.get(id as number);
+    if (entry === undefined) return;
+    clearTimeout(entry.timer);
+    this.timers.delete(id as number);
+  };
+
+  /** Moves time forward by `ms`, firing every timer due by then in time order. */
+  advance(ms: number): void {
+    this.offset += ms;
+    const now = this.now();
+    const due = [...this.timers]
+      .filter(([, t]) => t.at <= now)
+      .sort(([a, x], [b, y]) => x.at - y.at || a - b);
+    for (const [id, t] of due) {
+      clearTimeout(t.timer);
+      this.timers.delete(id);
+      t.fn();
+    }
+  }
+}

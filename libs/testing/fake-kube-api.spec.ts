@@ -1,17 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPlainObject, type KubeObject } from '../manifests/index.js';
 import { FakeKubeApi } from './fake-kube-api.js';
+import { observedFixtures, observedResponse } from './k8s-observed.js';
 
 /**
  * The fake answers the requests of `testdata/k8s-observed/README.md` as the real kube-apiserver
  * v1.36.2 did (its recorded responses), field by field, up to what differs on every server: uid,
  * resourceVersion, timestamps and the allocated ClusterIP.
  */
-const observed = (name: string): Record<string, unknown> =>
-  JSON.parse(
-    readFileSync(new URL(`./testdata/k8s-observed/${name}`, import.meta.url), 'utf8'),
-  ) as Record<string, unknown>;
+const observed = observedResponse;
 
 /** The response without what differs on every server (values replaced by their presence). */
 function comparable(body: unknown): unknown {
@@ -31,34 +28,7 @@ function comparable(body: unknown): unknown {
   return copy;
 }
 
-const service = {
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { name: 'api' },
-  spec: { selector: { app: 'api' }, ports: [{ port: 80, targetPort: 8080 }] },
-};
-const deployment = {
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name: 'api' },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: { app: 'api' } },
-    template: {
-      metadata: { labels: { app: 'api' } },
-      spec: {
-        containers: [
-          {
-            name: 'api',
-            image: 'nginx:1.27',
-            ports: [{ containerPort: 8080 }],
-            env: [{ name: 'A', value: '1' }],
-          },
-        ],
-      },
-    },
-  },
-};
+const { service, deployment } = observedFixtures();
 const configMap = {
   apiVersion: 'v1',
   kind: 'ConfigMap',
@@ -152,7 +122,7 @@ describe('FakeKubeApi answers like a real kube-apiserver', () => {
     );
     const changed = await apply(
       'services',
-      { ...service, spec: { ...service.spec, ports: [{ port: 81 }] } },
+      { ...service, spec: { ...(service.spec as object), ports: [{ port: 81 }] } },
       '&dryRun=All',
     );
     expect(changed.status).toBe(200);
@@ -198,7 +168,9 @@ describe('FakeKubeApi answers like a real kube-apiserver', () => {
     const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'obs', name: 'api' };
     const withEnv = (env: { name: string; value: string }[]): KubeObject => {
       const copy = structuredClone(deployment);
-      copy.spec.template.spec.containers[0]!.env = env;
+      (
+        copy.spec as { template: { spec: { containers: { env?: unknown }[] } } }
+      ).template.spec.containers[0]!.env = env;
       return copy;
     };
     const envOf = (o: KubeObject | undefined): unknown =>

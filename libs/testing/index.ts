@@ -8,3 +8,4 @@ export * from './oci-registry.js';
 export * from './helm-repo.js';
 export * from './migrated-database.js';
 export * from './rollout-record.js';
+export * from './nats-cluster.js';

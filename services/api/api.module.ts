@@ -26,6 +26,8 @@ import { FleetStatusService } from './fleet-status.service.js';
 import { FleetGrpcController } from './fleet.grpc.controller.js';
 import { GitReposController } from './gitrepos.controller.js';
 import { GitReposService } from './gitrepos.service.js';
+import { PlansController } from './plans.controller.js';
+import { PlansService } from './plans.service.js';
 import { NotificationsController } from './notifications.controller.js';
 import { NotificationsService } from './notifications.service.js';
 import { RegistrationTokensController } from './registration-tokens.controller.js';
@@ -36,6 +38,8 @@ import { StatusController } from './status.controller.js';
 import { WebhooksController } from './webhooks.controller.js';
 import { WebhooksService } from './webhooks.service.js';
 
+import { DashboardController } from './dashboard.controller.js';
+import { LiveEventsService } from './live-events.service.js';
 /**
  * The api service: REST under /api/v1 and gRPC `flotilla.v1.FleetService`, behind API-token
  * authentication with roles (see AuthGuard).
@@ -51,8 +55,10 @@ import { WebhooksService } from './webhooks.service.js';
     BundlesController,
     StatusController,
     RolloutsController,
+    PlansController,
     WebhooksController,
     FleetGrpcController,
+    DashboardController,
     NotificationsController,
   ],
   providers: [
@@ -85,6 +91,8 @@ import { WebhooksService } from './webhooks.service.js';
     GitReposService,
     RolloutsService,
     WebhooksService,
+    PlansService,
+    LiveEventsService,
     {
       provide: NotificationRepository,
       inject: [DATA_SOURCE, SECRET_BOX],

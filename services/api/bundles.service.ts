@@ -7,7 +7,7 @@ import {
   NotFoundError,
   type PageRequest,
 } from '../../libs/db/index.js';
-import { deploymentView, summarize } from './fleet-summary.js';
+import { deploymentView, summarize, summaryOf } from './fleet-summary.js';
 
 /** A bundle's variants at its commit: the revision each renders and the clusters asked to run it. */
 export interface VariantView {
@@ -49,27 +49,25 @@ export class BundlesService {
   /** One page of bundles (of one GitRepo), each with its deployments counted by state. */
   async list(page: PageRequest, gitrepo?: string) {
     const found = await this.bundles.list(page, gitrepo);
-    const rows = await this.deployments.list({ bundles: found.items.map((b) => b.name) });
+    const counts = await this.deployments.countByBundleAndState(found.items.map((b) => b.name));
     return {
       ...found,
-      items: found.items.map((b) => {
-        const s = summarize(rows.filter((r) => r.bundle === b.name));
-        return {
-          name: b.name,
-          gitrepo: b.gitrepo,
-          kind: b.kind,
-          commit: b.commit,
-          error: b.error,
-          summary: { desired: s.total, ready: s.byState.Ready ?? 0, byState: s.byState },
-        };
-      }),
+      items: found.items.map((b) => ({
+        name: b.name,
+        gitrepo: b.gitrepo,
+        kind: b.kind,
+        commit: b.commit,
+        error: b.error,
+        summary: summaryOf(counts.get(b.name) ?? {}),
+      })),
     };
   }
 
   /** A bundle with its revisions, variants and per-cluster deployments. */
   async get(name: string) {
     const b = await this.bundles.get(name);
-    const rows = await this.deployments.list({ bundles: [name] });
+    // The view shows no deployment's resources: they stay in PostgreSQL.
+    const rows = await this.deployments.list({ bundles: [name], resources: false });
     const deployments = rows.map(deploymentView);
     const s = summarize(rows);
     return {

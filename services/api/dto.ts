@@ -183,3 +183,22 @@ export const ValuesSourceBody = z.strictObject({
       { message: `data is larger than ${MAX_VALUES_SOURCE_BYTES} bytes` },
     ),
 });
+
+/** POST /api/v1/gitrepos/{name}/plan: what to plan (nothing: the GitRepo's branch head). */
+export const PlanBody = z
+  .strictObject({
+    revision: z
+      .string()
+      .regex(/^[0-9a-f]{40}$/, 'must be a full commit sha (40 hex digits)')
+      .optional()
+      .describe('the commit to plan'),
+    branch: z
+      .string()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe("a branch to plan the head of (a pull request's head); default: the GitRepo's"),
+  })
+  .refine((b) => b.revision === undefined || b.branch === undefined, {
+    message: 'give revision or branch, not both',
+  });

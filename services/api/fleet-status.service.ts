@@ -16,15 +16,12 @@ import {
 } from '../../libs/db/index.js';
 import { parseJson } from '../../libs/nats/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
-import { summarize } from './fleet-summary.js';
-import { type ClusterCounts, countsView } from './views.js';
+import { deploymentView, totalOf } from './fleet-summary.js';
+import { countsView } from './views.js';
+import type { FleetStatusView } from '../../libs/contracts/api-views.js';
 
 /** Fleet-wide status: clusters by connection state, deployments by state. */
-export interface FleetStatus {
-  clusters: ClusterCounts;
-  deployments: { total: number; byState: Record<string, number> };
-  nonReady: { cluster: string; bundle: string; state: string; message: string }[];
-}
+export type FleetStatus = FleetStatusView;
 
 /** A deployment whose reported state changed (from `flotilla.events.deployment.<cluster>`). */
 interface DeploymentEvent {
@@ -47,7 +44,8 @@ export interface FleetStatusChange {
 
 /**
  * Fleet status and a live stream of its changes. One NATS subscription per process feeds every
- * watcher; events are batched (100 ms) so a burst costs one count query, not one per event.
+ * watcher; events are batched (100 ms) so a burst costs one count query (a GROUP BY in
+ * PostgreSQL), not one per event.
  */
 @Injectable()
 export class FleetStatusService implements OnModuleDestroy {
@@ -95,23 +93,30 @@ export class FleetStatusService implements OnModuleDestroy {
     );
   }
 
-  async status({ withNonReady = true } = {}): Promise<FleetStatus> {
-    const [counts, rows] = await Promise.all([
+  /**
+   * Cluster and deployment counts (SQL aggregates: no deployment row is read into the hub), and
+   * the non-ready deployments worst first: every one, the page `offset`/`limit`, or none
+   * (`withNonReady: false`).
+   */
+  async status({
+    withNonReady = true,
+    offset = 0,
+    limit,
+  }: { withNonReady?: boolean; offset?: number; limit?: number } = {}): Promise<FleetStatus> {
+    const [counts, byState, nonReady] = await Promise.all([
       this.clusters.countByState(),
-      this.deployments.list(),
+      this.deployments.countByState(),
+      withNonReady ? this.deployments.nonReady(offset, limit) : Promise.resolve([]),
     ]);
-    const s = summarize(rows);
     return {
       clusters: countsView(counts),
-      deployments: { total: s.total, byState: s.byState },
-      nonReady: withNonReady
-        ? s.nonReady.map((d) => ({
-            cluster: d.cluster,
-            bundle: d.bundle,
-            state: d.state,
-            message: d.message,
-          }))
-        : [],
+      deployments: { total: totalOf(byState), byState },
+      nonReady: nonReady.map(deploymentView).map((d) => ({
+        cluster: d.cluster,
+        bundle: d.bundle,
+        state: d.state,
+        message: d.message,
+      })),
     };
   }
 
@@ -123,16 +128,15 @@ export class FleetStatusService implements OnModuleDestroy {
     const offset = page.after === undefined ? 0 : Number(page.after);
     if (!Number.isInteger(offset) || offset < 0)
       throw new InvalidInputError('continue token is malformed');
-    const status = await this.status();
+    const fleet = await this.status({ offset, limit: page.limit });
+    const nonReadyTotal = fleet.deployments.total - (fleet.deployments.byState.Ready ?? 0);
     const next =
-      offset + page.limit < status.nonReady.length
-        ? encodeContinue(String(offset + page.limit))
-        : undefined;
+      offset + page.limit < nonReadyTotal ? encodeContinue(String(offset + page.limit)) : undefined;
     return {
-      clusters: status.clusters,
-      deployments: status.deployments,
-      nonReady: status.nonReady.slice(offset, offset + page.limit),
-      nonReadyTotal: status.nonReady.length,
+      clusters: fleet.clusters,
+      deployments: fleet.deployments,
+      nonReady: fleet.nonReady,
+      nonReadyTotal,
       ...(next ? { continue: next } : {}),
     };
   }

@@ -1,18 +1,9 @@
 import type { DeploymentRow } from '../../libs/db/index.js';
 import { effectiveDeploymentState, stateSeverity } from '../../libs/status/deployment-state.js';
 
-/** A deployment as the API shows it. */
-export interface DeploymentView {
-  bundle: string;
-  cluster: string;
-  commit: string | null;
-  desiredRevision: string | null;
-  appliedRevision: string | null;
-  state: string;
-  message: string;
-  resources: unknown[];
-  reportedAt: string | null;
-}
+import type { DeploymentView } from '../../libs/contracts/api-views.js';
+
+export type { DeploymentView };
 
 export function deploymentView(d: DeploymentRow): DeploymentView {
   const state = effectiveDeploymentState({
@@ -45,6 +36,20 @@ export function deploymentView(d: DeploymentRow): DeploymentView {
     resources: d.resources,
     reportedAt: d.reportedAt?.toISOString() ?? null,
   };
+}
+
+/** A bundle's or GitRepo's summary from its deployments counted by state. */
+export function summaryOf(byState: Record<string, number>): {
+  desired: number;
+  ready: number;
+  byState: Record<string, number>;
+} {
+  return { desired: totalOf(byState), ready: byState.Ready ?? 0, byState };
+}
+
+/** Deployments in all, from their counts by state. */
+export function totalOf(byState: Record<string, number>): number {
+  return Object.values(byState).reduce((sum, n) => sum + n, 0);
 }
 
 /** Counts by state and every non-ready deployment, worst first. */

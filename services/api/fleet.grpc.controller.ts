@@ -12,8 +12,9 @@ import {
   type FleetStatusChange,
   FleetStatusService,
 } from './fleet-status.service.js';
-import { PatchGitRepoBody } from './dto.js';
+import { PatchGitRepoBody, PlanBody } from './dto.js';
 import { GitReposService } from './gitrepos.service.js';
+import { type PlanView, PlansService } from './plans.service.js';
 import { type RolloutView, RolloutsService } from './rollouts.service.js';
 import { Access } from '../shared/access.decorator.js';
 import { grpcCallerName, grpcCallerRole } from './auth/auth.guard.js';
@@ -38,6 +39,58 @@ function protoRollout(r: RolloutView) {
         readySince: c.readySince ?? '',
       })),
     })),
+  };
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** proto Plan: counts flattened, the whole plan as JSON text. */
+function protoPlan(p: PlanView) {
+  const summary = p.summary as {
+    bundles: Record<string, number>;
+    objects: { added: number; changed: number; removed: number };
+    clusters: number;
+    stages: number;
+    truncated: boolean;
+    text: string;
+  };
+  const bundles = (p.bundles ?? []) as {
+    name: string;
+    change: string;
+    error?: string;
+    blastRadius: { clusters: number; objects: { added: number; changed: number; removed: number } };
+  }[];
+  return {
+    id: p.id,
+    gitrepo: p.gitrepo,
+    commit: p.commit,
+    branch: p.branch ?? '',
+    revision: p.revision ?? '',
+    trigger: p.trigger,
+    createdAt: p.createdAt,
+    summary: {
+      bundlesUnchanged: summary.bundles.unchanged ?? 0,
+      bundlesChanged: summary.bundles.changed ?? 0,
+      bundlesAdded: summary.bundles.added ?? 0,
+      bundlesRemoved: summary.bundles.removed ?? 0,
+      bundlesWithErrors: summary.bundles.errors ?? 0,
+      objects: summary.objects,
+      clusters: summary.clusters,
+      stages: summary.stages,
+      truncated: summary.truncated,
+      text: summary.text,
+    },
+    bundles: bundles.map((b) => ({
+      name: b.name,
+      change: b.change,
+      error: b.error ?? '',
+      clusters: b.blastRadius.clusters,
+      objects: b.blastRadius.objects,
+    })),
+    problems: (p.problems ?? []) as string[],
+    json: JSON.stringify(p),
   };
 }
 
@@ -149,7 +202,53 @@ export class FleetGrpcController {
     private readonly rollouts: RolloutsService,
     private readonly bundles: BundlesService,
     private readonly gitrepos: GitReposService,
+    private readonly plans: PlansService,
   ) {}
+
+  @Access('operator')
+  @GrpcMethod('FleetService', 'PlanGitRepo')
+  async planGitRepo(req: { name?: string; revision?: string; branch?: string }) {
+    const ref = PlanBody.parse({
+      ...(req.revision ? { revision: req.revision } : {}),
+      ...(req.branch ? { branch: req.branch } : {}),
+    });
+    return protoPlan(await this.plans.create(req.name ?? '', ref));
+  }
+
+  @Access('viewer')
+  @GrpcMethod('FleetService', 'GetClusterDrift')
+  async getClusterDrift(req: { cluster?: string; bundle?: string }) {
+    const cluster = await this.clusters.get(req.cluster ?? '');
+    const objects = cluster.deployments
+      .filter((d) => !req.bundle || d.bundle === req.bundle)
+      .flatMap((d) =>
+        (d.resources as Record<string, unknown>[])
+          .filter((r) => r.state === 'Modified')
+          .map((r) => ({
+            bundle: d.bundle,
+            apiVersion: text(r.apiVersion),
+            kind: text(r.kind),
+            namespace: text(r.namespace),
+            name: text(r.name),
+            message: text(r.message),
+            fields: (Array.isArray(r.drift) ? (r.drift as Record<string, unknown>[]) : []).map(
+              (f) => ({
+                path: text(f.path),
+                desired: text(f.desired),
+                live: text(f.live),
+                liveMissing: typeof f.live !== 'string',
+              }),
+            ),
+          })),
+      );
+    return { cluster: cluster.name, objects };
+  }
+
+  @Access('viewer')
+  @GrpcMethod('FleetService', 'GetPlan')
+  async getPlan(req: { id?: string }) {
+    return protoPlan(await this.plans.get(req.id ?? ''));
+  }
 
   @Access('viewer')
   @GrpcMethod('FleetService', 'GetBundleManifests')

@@ -23,11 +23,13 @@ import { parsePageRequest } from '../../libs/db/index.js';
 import {
   GitRepoBody,
   PatchGitRepoBody,
+  PlanBody,
   ValuesSourceBody,
   openApiSchema,
   parseBody,
 } from './dto.js';
 import { GitReposService } from './gitrepos.service.js';
+import { PlansService } from './plans.service.js';
 import type { Role } from '../../libs/auth/index.js';
 import { Access } from '../shared/access.decorator.js';
 import { CallerRole } from './auth/auth.guard.js';
@@ -36,7 +38,25 @@ import { CallerRole } from './auth/auth.guard.js';
 @ApiTags('gitrepos')
 @Controller('api/v1/gitrepos')
 export class GitReposController {
-  constructor(private readonly repos: GitReposService) {}
+  constructor(
+    private readonly repos: GitReposService,
+    private readonly plans: PlansService,
+  ) {}
+
+  @Access('operator')
+  @Post(':name/plan')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Plan a commit: what it would change on which clusters; deploys nothing',
+    description:
+      "Renders `revision`, the head of `branch`, or (neither) the head of the GitRepo's own branch exactly as a sync would, and compares each variant with what its clusters are told to run now. The plan is stored (`GET /api/v1/plans/{id}`). Nothing is stored as desired, nothing is sent to agents.",
+  })
+  @ApiBody({ schema: openApiSchema(PlanBody) })
+  @ApiBadRequestResponse({ description: 'a bad revision or branch, or both given' })
+  @ApiNotFoundResponse({ description: 'no such GitRepo, branch or commit' })
+  plan(@Param('name') name: string, @Body() body: unknown) {
+    return this.plans.create(name, parseBody(PlanBody, body ?? {}));
+  }
 
   @Access('admin')
   @Post()

@@ -25,11 +25,12 @@ import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { HUB_CONFIG, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 import { readSelector } from './cluster-groups.service.js';
 import type { GitRepoBody, PatchGitRepoBody, ValuesSourceBody } from './dto.js';
-import { summarize } from './fleet-summary.js';
+import { summaryOf } from './fleet-summary.js';
 
 const MIN_POLL_MS = 1000;
 const MAX_POLL_MS = 24 * 3_600_000;
 
+import type { GitRepoView } from '../../libs/contracts/api-views.js';
 /** Formats milliseconds back as a duration string (15000 → "15s"). */
 export function formatDuration(ms: number): string {
   if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
@@ -294,10 +295,9 @@ export class GitReposService {
     publishJson(this.nc, this.subjects.event('gitrepo', name), gitRepoEvent(type, name));
   }
 
-  private async view(r: GitRepo) {
+  private async view(r: GitRepo): Promise<GitRepoView> {
     const bundles = await this.bundles.ofRepo(r.name);
-    const deployments = await this.deployments.list({ bundles: bundles.map((b) => b.name) });
-    const summary = summarize(deployments);
+    const byState = await this.deployments.countByState(bundles.map((b) => b.name));
     const broken = bundles.filter((b) => b.error !== null);
     return {
       name: r.name,
@@ -325,11 +325,7 @@ export class GitReposService {
           commit: b.errorCommit,
           message: b.error,
         })),
-        summary: {
-          desired: summary.total,
-          ready: summary.byState.Ready ?? 0,
-          byState: summary.byState,
-        },
+        summary: summaryOf(byState),
       },
     };
   }

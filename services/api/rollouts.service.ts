@@ -20,12 +20,21 @@ import {
   TERMINAL_ROLLOUT_STATES,
 } from '../../libs/db/index.js';
 import { parseJson } from '../../libs/nats/index.js';
+import type { RolloutStrategy } from '../../libs/bundles/index.js';
+import { stagePlanOf } from '../../libs/rollouts/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import type { RolloutAuditView, RolloutView } from '../../libs/contracts/api-views.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
+/** A stage's bake time (ms) and whether it waits for a promote, from the rollout's strategy. */
+function stageGates(strategy: RolloutStrategy, name: string) {
+  const plan = stagePlanOf(strategy, name);
+  return { bakeTimeMs: plan.bakeTime, requireApproval: plan.requireApproval };
+}
+
 /** A rollout as the API shows it: stages with their clusters, failures, timestamps. */
-export function rolloutView(r: Rollout) {
+export function rolloutView(r: Rollout): RolloutView {
   const record = r.record;
   const cluster = (name: string) => {
     const c = record.clusters[name];
@@ -52,6 +61,7 @@ export function rolloutView(r: Rollout) {
       name: s.name,
       state: s.state,
       approved: s.approved,
+      ...stageGates(r.strategy as RolloutStrategy, s.name),
       startedAt: iso(s.startedAt),
       bakedSince: iso(s.bakedSince),
       clusters: s.clusters.map(cluster),
@@ -62,7 +72,7 @@ export function rolloutView(r: Rollout) {
       .sort(),
   };
 }
-export type RolloutView = ReturnType<typeof rolloutView>;
+export type { RolloutView };
 
 /** Rollouts for REST and gRPC: reading, watching, and operator actions. */
 @Injectable()
@@ -82,7 +92,7 @@ export class RolloutsService {
     return rolloutView(await this.rollouts.get(id));
   }
 
-  async audit(id: string) {
+  async audit(id: string): Promise<RolloutAuditView[]> {
     return (await this.rollouts.auditTrail(id)).map((a) => ({
       at: a.at.toISOString(),
       actor: a.actor,

@@ -5,24 +5,9 @@ import type {
 } from '../../libs/db/index.js';
 import type { LabelSelector } from '../../libs/selectors/index.js';
 
-/** A cluster as REST returns it. */
-export interface ClusterView {
-  name: string;
-  labels: Record<string, string>;
-  state: string;
-  lastSeen: string | null;
-  agentVersion: string | null;
-  kubernetesVersion: string | null;
-  createdAt: string;
-}
+import type { ClusterCounts, ClusterView } from '../../libs/contracts/api-views.js';
 
-/** Cluster counts by connection state. */
-export interface ClusterCounts {
-  total: number;
-  online: number;
-  offline: number;
-  pending: number;
-}
+export type { ClusterCounts, ClusterView };
 
 export function clusterView(c: ClusterEntity): ClusterView {
   return {

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import type { TimerClock } from '../../libs/liveness/lease.js';
 import { ApiModule } from '../api/api.module.js';
 import { InfrastructureModule, type ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { ObservabilityController } from '../shared/observability.controller.js';
@@ -21,10 +22,17 @@ export { type HubServiceName, hubServiceNames };
 /** Composition root: the selected services over shared infrastructure, plus health and metrics. */
 @Module({})
 export class HubModule {
-  static forRoot(config: ResolvedHubConfig, services: readonly HubServiceName[]): DynamicModule {
+  static forRoot(
+    config: ResolvedHubConfig,
+    services: readonly HubServiceName[],
+    clock?: TimerClock,
+  ): DynamicModule {
     return {
       module: HubModule,
-      imports: [InfrastructureModule.forRoot(config), ...services.map((s) => hubServices[s])],
+      imports: [
+        InfrastructureModule.forRoot(config, clock),
+        ...services.map((s) => hubServices[s]),
+      ],
       controllers: [ObservabilityController],
     };
   }

@@ -12,11 +12,14 @@ import type { HubConfig } from '../../libs/config/config.js';
 import { ApiTokenRepository } from '../../libs/db/index.js';
 import { fleetProtoPath, flotillaVersion } from '../../libs/contracts/index.js';
 import { findFreePort, startLocalInfrastructure } from '../../libs/runtime/index.js';
+import type { TimerClock } from '../../libs/liveness/lease.js';
 import { ErrorsFilter } from '../shared/errors.filter.js';
+import { PinoLoggerService, useJsonLogs } from '../shared/pino-logger.js';
 import { RequestInputsInterceptor } from '../shared/request-inputs.interceptor.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { DATA_SOURCE } from '../shared/tokens.js';
 import { HubModule } from './hub.module.js';
+import { serveDashboard } from './web-dashboard.js';
 import { type HubServiceName, hubServiceNames } from './service-names.js';
 
 type ReflectionPackage = ConstructorParameters<typeof ReflectionService>[0];
@@ -29,6 +32,8 @@ export interface HubOptions {
   services?: readonly HubServiceName[];
   /** Nest log levels (default: log and above); `false` silences Nest. */
   logLevels?: LogLevel[] | false;
+  /** `json` or `text` logs, over `config.logFormat` (see {@link useJsonLogs}). */
+  logFormat?: 'json' | 'text';
   /** Where embedded PostgreSQL / nats-server chatter goes. */
   infraLog?: (line: string) => void;
   /**
@@ -36,6 +41,8 @@ export interface HubOptions {
    * leftovers of a killed run cleared); default: a warning in the hub's log.
    */
   infraNotice?: (line: string) => void;
+  /** The services' clock and timers (default the system's); tests pass one they move ahead. */
+  clock?: TimerClock;
 }
 
 /** A running hub. */
@@ -64,6 +71,14 @@ export { parseServices } from './parse-services.js';
  */
 export async function runHub(options: HubOptions): Promise<RunningHub> {
   const services = options.services ?? hubServiceNames;
+  const logLevels = options.logLevels ?? ['fatal', 'error', 'warn', 'log'];
+  const json = useJsonLogs(
+    options.logFormat ?? options.config.logFormat,
+    process.stdout.isTTY === true,
+  );
+  const jsonLogger = json ? new PinoLoggerService(logLevels) : undefined;
+  // Loggers made with `new Logger(context)` anywhere (infrastructure too) write through it.
+  if (jsonLogger) Logger.overrideLogger(jsonLogger);
   const infra = await startLocalInfrastructure({
     databaseUrl: options.config.databaseUrl,
     natsUrl: options.config.natsUrl,
@@ -84,12 +99,15 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
     // The directory file:// GitRepos may read from exists from the start, so it can be resolved.
     if (config.fileUrlRoot !== undefined) await mkdir(config.fileUrlRoot, { recursive: true });
     const app = await NestFactory.create<NestExpressApplication>(
-      HubModule.forRoot(config, services),
+      HubModule.forRoot(config, services, options.clock),
       {
-        logger: options.logLevels ?? ['fatal', 'error', 'warn', 'log'],
+        logger: jsonLogger ?? logLevels,
         abortOnError: false,
         // Webhook signatures are checked over the exact bytes received.
         rawBody: true,
+        // Shutting down ends every connection, long-lived ones too (the dashboard's live events),
+        // instead of waiting for browsers to hang up.
+        forceCloseConnections: true,
       },
     );
     app.useBodyParser('json', { limit: BODY_LIMIT });
@@ -99,6 +117,8 @@ export async function runHub(options: HubOptions): Promise<RunningHub> {
 
     let grpcAddress: string | undefined;
     if (services.includes('api')) {
+      // The web dashboard at `/`, next to the API it reads (`/api`).
+      serveDashboard(app);
       const document = SwaggerModule.createDocument(
         app,
         new DocumentBuilder()

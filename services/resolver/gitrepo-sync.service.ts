@@ -8,37 +8,21 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import {
-  BundleError,
   type BundleSource,
-  type ChartPin,
   type ClusterGroups,
   type ClusterRef,
-  type FileTree,
-  type KubeObject,
+  type Discovery,
   type TargetRef,
-  type Variant,
-  describeVariantFailure,
   discoverBundles,
-  isTargeted,
-  normalizeObjects,
-  planVariants,
   removableBundles,
-  renderVariant,
-  dependencyNames,
-  deploymentOptionsOf,
-  targetsOf,
-  effectiveOptions,
-  revisionId,
   usesValuesFrom,
-  type ValuesSource,
 } from '../../libs/bundles/index.js';
 import {
   type BundleEvent,
   BundleEventType,
   ClusterEventSchema,
-  type DeploymentOptions,
   type GitRepoEvent,
   GitRepoEventSchema,
   GitRepoEventType,
@@ -46,7 +30,6 @@ import {
   type Subjects,
   changesTargeting,
 } from '../../libs/contracts/index.js';
-import type { Secret } from '../../libs/secrets/index.js';
 import {
   BundleRepository,
   ClusterGroupRepository,
@@ -57,15 +40,11 @@ import {
   NotFoundError,
   type TargetRow,
 } from '../../libs/db/index.js';
-import {
-  HelmChartFetcher,
-  chartSourcesOf,
-  withChartDependencies,
-  type SyncChartFetcher,
-} from '../../libs/charts/index.js';
+import { HelmChartFetcher } from '../../libs/charts/index.js';
 import { GitSource } from '../../libs/git/index.js';
 import { parseJson, publishJson } from '../../libs/nats/index.js';
 import { selectorFromObject } from '../../libs/selectors/index.js';
+import { type RenderContext, renderBundle } from './bundle-render.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { HUB_CONFIG, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 
@@ -76,6 +55,8 @@ const RETARGET_DEBOUNCE_MS = 150;
 const ANNOUNCE_GROUP_MS = 1000;
 /** A failed clearing of deleted bundles' targets is tried again after this long. */
 const ORPHANS_RETRY_MS = 1000;
+/** How soon a sync is tried again when another replica held the GitRepo's sync lock. */
+const LOCKED_RETRY_MS = 1000;
 /** Bundles of one commit resolved at once. */
 const RESOLVE_CONCURRENCY = 4;
 
@@ -119,6 +100,8 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   private readonly followsCharts = new Set<string>();
   private readonly renders: Counter;
   private readonly syncs: Counter;
+  private readonly syncDuration: Histogram;
+  private readonly renderDuration: Histogram;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -141,6 +124,19 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       name: 'flotilla_gitrepo_syncs_total',
       help: 'GitRepo syncs by outcome',
       labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.syncDuration = new Histogram({
+      name: 'flotilla_gitrepo_sync_duration_seconds',
+      help: 'Time one GitRepo sync took (fetch, render, targets), by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    });
+    this.renderDuration = new Histogram({
+      name: 'flotilla_bundle_render_duration_seconds',
+      help: 'Time rendering one bundle variant took (plain YAML, Kustomize or Helm)',
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     });
   }
@@ -227,8 +223,17 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async sync(name: string, reason: SyncReason): Promise<void> {
-    // When another replica is syncing it, that sync is enough.
-    await this.repos.whileSyncLocked(name, () => this.syncLocked(name, reason));
+    if (await this.repos.whileSyncLocked(name, () => this.syncLocked(name, reason))) return;
+    // Another replica is syncing it. Its sync may have fetched before what this one was asked
+    // for (a commit pushed, a cluster registered meanwhile), so this one runs once that ends;
+    // the timer also keeps this replica's poll going (trigger cleared it).
+    if (this.stopped || this.timers.has(name)) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(name);
+      this.trigger(name, reason);
+    }, LOCKED_RETRY_MS);
+    timer.unref();
+    this.timers.set(name, timer);
   }
 
   /**
@@ -237,6 +242,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
    * database — shows on the GitRepo and in a `SyncFailed` event, never only in the log.
    */
   private async syncLocked(name: string, reason: SyncReason): Promise<void> {
+    const endTimer = this.syncDuration.startTimer();
     let repo: GitRepo | undefined;
     let outcome: SyncOutcome;
     try {
@@ -251,6 +257,11 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       if (repo !== undefined) this.schedulePoll(repo);
     }
     await this.finalizeStatus(name, repo?.error ?? null, outcome);
+    if (outcome.kind !== 'skipped') {
+      const failed =
+        outcome.kind === 'failed' || (outcome.kind === 'synced' && outcome.error !== null);
+      endTimer({ outcome: failed ? 'error' : 'ok' });
+    }
   }
 
   /** One sync of `repo`: fetches unless only targeting changed, then resolves if needed. */
@@ -333,7 +344,8 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     this.timers.set(repo.name, timer);
   }
 
-  private sourceFor(repo: GitRepo): GitSource {
+  /** The Git source of `repo`, kept while its URL and credentials stay the same. */
+  sourceFor(repo: GitRepo): GitSource {
     const credentials = repo.credentials?.reveal();
     // A new source when the URL or credentials change; the key holds a hash, not the secret.
     const key = createHash('sha256')
@@ -358,11 +370,13 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   /**
-   * Finds, renders and targets every bundle of `repo` at `commit`; returns the problems of the
-   * GitRepo itself (empty when none). Bundles that left Git are removed, unless that looks like
-   * an accident (see `removableBundles`): then they are kept and the reason is one of the problems.
+   * What rendering `repo` at `commit` needs, read as a sync reads it: the discovered bundles,
+   * clusters, groups, one chart fetcher and the values sources. Plans use it too.
    */
-  private async resolveAt(repo: GitRepo, commit: string): Promise<string[]> {
+  async renderInputs(
+    repo: GitRepo,
+    commit: string,
+  ): Promise<{ discovery: Discovery; ctx: Omit<RenderContext, 'rendered'> }> {
     const tree = this.sourceFor(repo).tree(commit);
     const discovery = await discoverBundles(tree, repo.name, repo.paths);
     const [clusters, groups] = await Promise.all([this.clusterRefs(), this.groupRequirements()]);
@@ -372,6 +386,31 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
       credentials: repo.helmCredentials?.reveal() ?? {},
       allowHttp: repo.helmAllowHttp,
     });
+    // The values sources helm.valuesFrom refers to, read once per sync when a bundle uses them.
+    const values = discovery.bundles.some((b) => usesValuesFrom(b.fleet))
+      ? await this.repos.openValuesSources(repo.name)
+      : undefined;
+    return {
+      discovery,
+      ctx: {
+        tree,
+        repoTargets: repo.targets as TargetRef[],
+        clusters,
+        groups,
+        siblings: discovery.bundles,
+        charts,
+        values,
+      },
+    };
+  }
+
+  /**
+   * Finds, renders and targets every bundle of `repo` at `commit`; returns the problems of the
+   * GitRepo itself (empty when none). Bundles that left Git are removed, unless that looks like
+   * an accident (see `removableBundles`): then they are kept and the reason is one of the problems.
+   */
+  private async resolveAt(repo: GitRepo, commit: string): Promise<string[]> {
+    const { discovery, ctx } = await this.renderInputs(repo, commit);
     // Helm bundles may use charts (or Chart.yaml dependencies) from repositories, whose ranges
     // may resolve anew at the same commit.
     if (discovery.bundles.some((b) => b.kind === 'helm')) {
@@ -379,10 +418,6 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     } else {
       this.followsCharts.delete(repo.name);
     }
-    // The values sources helm.valuesFrom refers to, read once per sync when a bundle uses them.
-    const values = discovery.bundles.some((b) => usesValuesFrom(b.fleet))
-      ? await this.repos.openValuesSources(repo.name)
-      : undefined;
     const found = new Set<string>();
     // Bundles are announced to delivery in groups, so that a commit's bundles reach each agent
     // together (one desired-state message instead of one per bundle), at most
@@ -401,20 +436,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     const worker = async (): Promise<void> => {
       for (let bundle = queue.shift(); bundle !== undefined; bundle = queue.shift()) {
         found.add(bundle.name);
-        const siblings = discovery.bundles;
-        if (
-          await this.resolveBundle(
-            repo,
-            commit,
-            tree,
-            bundle,
-            clusters,
-            groups,
-            siblings,
-            charts,
-            values,
-          )
-        ) {
+        if (await this.resolveBundle(repo, commit, bundle, ctx)) {
           group.push(bundle.name);
           groupTimer ??= setTimeout(announceGroup, ANNOUNCE_GROUP_MS);
         }
@@ -466,114 +488,39 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
   private async resolveBundle(
     repo: GitRepo,
     commit: string,
-    tree: FileTree,
     bundle: BundleSource,
-    clusters: ClusterRef[],
-    groups: ClusterGroups,
-    siblings: readonly BundleSource[],
-    charts: SyncChartFetcher,
-    values: { sources: Secret<ValuesSource[]>; versions: string } | undefined,
+    ctx: Omit<RenderContext, 'rendered'>,
   ): Promise<boolean> {
     try {
-      const options: DeploymentOptions = deploymentOptionsOf(
-        effectiveOptions(bundle.fleet, undefined),
-        bundle.fleet,
-      );
-      const repoTargets = targetsOf(bundle.fleet, repo.targets as TargetRef[]);
-      const bundleTargets = (bundle.fleet.targets ?? []) as TargetRef[];
-      const targeted = clusters.filter(
-        (c) => isTargeted(c, repoTargets, bundleTargets, groups).targeted,
-      );
-      const variants = planVariants(bundle, targeted, groups);
-      // Charts from repositories and registries are resolved first (a range to a version, an
-      // archive to its digest): a render is reused only for the same charts.
-      const pins: ChartPin[] = [];
-      for (const source of chartSourcesOf(bundle.fleet)) {
-        pins.push(await charts(source, bundle.name));
-      }
-      // Chart.yaml dependencies from repositories, as `helm dependency build` would fetch them.
-      const withDeps = await withChartDependencies(tree, bundle, charts);
-      pins.push(...withDeps.pins);
-      const chartsKey =
-        pins.length === 0
-          ? ''
-          : `#charts:${createHash('sha256')
-              .update(JSON.stringify(pins.map((p) => [p.from, p.version, p.digest])))
-              .digest('hex')
-              .slice(0, 16)}`;
-      // A bundle using helm.valuesFrom renders anew when a values source changes: the memo key
-      // holds the sources' versions (random ids, nothing derived from their data).
-      const valuesKey =
-        values !== undefined && usesValuesFrom(bundle.fleet)
-          ? `#values:${createHash('sha256').update(values.versions).digest('hex').slice(0, 16)}`
-          : '';
-      const rendered = await this.bundles.renderedVariants(bundle.name, commit);
+      const rendered = await renderBundle(bundle, {
+        ...ctx,
+        rendered: await this.bundles.renderedVariants(bundle.name, commit),
+        renderTimer: () => this.renderDuration.startTimer(),
+      });
+      if (rendered.failed) throw new Error(rendered.error ?? 'no variant rendered');
       const targets: TargetRow[] = [];
       // A variant that fails to render holds back only its own clusters: they keep what they
       // run, the bundle's other variants move on, and the error names the variant.
-      const failures: { variant: Variant; message: string }[] = [];
-      for (const variant of variants) {
-        const renderKey = `${variant.key}${chartsKey}${valuesKey}`;
-        let revision = rendered.get(renderKey);
-        if (revision === undefined) {
-          // The charts this variant was rendered from go into its revision id.
-          const used = new Map<string, ChartPin>(
-            withDeps.pins.map((p) => [`${p.from}@${p.digest}`, p]),
-          );
-          const fetchChart: typeof charts = Object.assign(
-            async (...args: Parameters<typeof charts>) => {
-              const chart = await charts(...args);
-              used.set(`${chart.from}@${chart.digest}`, chart);
-              return chart;
-            },
-            { pinned: charts.pinned },
-          );
-          let objects: KubeObject[];
-          try {
-            objects = normalizeObjects(
-              await renderVariant(withDeps.tree, withDeps.bundle, variant, {
-                fetchChart,
-                valuesSources: values?.sources.reveal(),
-              }),
-            );
-          } catch (err) {
-            if (!(err instanceof BundleError)) throw err;
-            failures.push({ variant, message: err.message });
-            continue;
-          }
-          this.renders.inc();
-          revision = revisionId(objects, options, [...used.values()]);
-          await this.bundles.storeRevision(revision, Buffer.from(JSON.stringify(objects), 'utf8'));
-          await this.bundles.recordRender(bundle.name, commit, renderKey, revision);
+      const held = new Set<string>();
+      for (const r of rendered.renders) {
+        if ('error' in r) {
+          for (const cluster of r.variant.clusters) held.add(cluster);
+          continue;
         }
-        for (const cluster of variant.clusters) targets.push({ cluster, revision, commit });
+        if (r.objects !== undefined) {
+          this.renders.inc();
+          await this.bundles.storeRevision(
+            r.revision,
+            Buffer.from(JSON.stringify(r.objects), 'utf8'),
+          );
+          await this.bundles.recordRender(bundle.name, commit, r.renderKey, r.revision);
+        }
+        for (const cluster of r.variant.clusters)
+          targets.push({ cluster, revision: r.revision, commit });
       }
-      if (failures.length > 0 && failures.length === variants.length) {
-        throw new Error(
-          failures
-            .map((f) =>
-              describeVariantFailure(
-                f.variant,
-                f.message,
-                bundle.fleet.targetCustomizations[f.variant.targetCustomization ?? -1]?.name,
-              ),
-            )
-            .join('\n'),
-        );
-      }
-      let error: string | null = null;
-      if (failures.length > 0) {
-        error = failures
-          .map((f) =>
-            describeVariantFailure(
-              f.variant,
-              f.message,
-              bundle.fleet.targetCustomizations[f.variant.targetCustomization ?? -1]?.name,
-            ),
-          )
-          .join('\n');
+      const { error, options, pins } = rendered;
+      if (error !== null) {
         this.logger.warn(`bundle ${bundle.name} at ${commit.slice(0, 8)}: ${error}`);
-        const held = new Set(failures.flatMap((f) => f.variant.clusters));
         const current = await this.deployments.targetsOf(bundle.name);
         targets.push(...current.filter((t) => held.has(t.cluster)));
       }
@@ -587,7 +534,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
         options: bundle.fleet.paused ? { ...options, paused: true } : options,
         rolloutStrategy:
           (bundle.fleet.rolloutStrategy as Record<string, unknown> | undefined) ?? null,
-        dependsOn: dependencyNames(bundle, siblings).map((name) => ({ name })),
+        dependsOn: rendered.dependsOn.map((name) => ({ name })),
         error,
         errorCommit: error === null ? null : commit,
       });

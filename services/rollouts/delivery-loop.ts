@@ -86,8 +86,9 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onApplicationBootstrap(): Promise<void> {
     this.subs.push(
+      // On every replica (no queue group): the one holding the bundle's lease delivers at once;
+      // the others are refused and recheck when the lease would lapse.
       this.nc.subscribe(this.subjects.allEvents('bundle'), {
-        queue: ROLLOUTS_QUEUE,
         callback: (_err, msg) => {
           // The resolver changed what Git asks of the bundle.
           const event = BundleEventSchema.safeParse(parseJson(msg.data));

@@ -17,11 +17,29 @@ import {
   type DesiredChange,
   DeploymentRepository,
 } from '../../libs/db/index.js';
-import { desiredMessageText, splitMessages } from '../../libs/delivery/index.js';
-import { METRICS_REGISTRY, NATS_CONNECTION, SIGNER, SUBJECTS } from '../shared/tokens.js';
+import {
+  type ResendPolicy,
+  ResendSchedule,
+  desiredMessageText,
+  splitMessages,
+} from '../../libs/delivery/index.js';
+import type { TimerClock } from '../../libs/liveness/lease.js';
+import { CLOCK, METRICS_REGISTRY, NATS_CONNECTION, SIGNER, SUBJECTS } from '../shared/tokens.js';
 
-/** How often, and after how long without an acknowledgement, desired state is re-sent. */
-const RESEND_MS = 5000;
+/**
+ * Re-sending what agents did not acknowledge: first after 5 s without a report, then after
+ * waits doubling up to a minute (each less up to half of it at random), per deployment; at most
+ * 500 a tick (100 a second) over the whole fleet, however many are waiting.
+ */
+export const RESEND_POLICY: ResendPolicy = {
+  firstMs: 5000,
+  maxMs: 60_000,
+  jitter: 0.5,
+  perTick: 500,
+};
+/** How often unacknowledged deployments are looked at, and how many are read each time. */
+const RESEND_TICK_MS = 5000;
+const RESEND_PAGE = 5000;
 /** Revisions kept in memory for content requests (many clusters fetch the same one). */
 const CONTENT_CACHE = 64;
 /** Remembered (cluster, revision) entitlements before the memory starts over. */
@@ -33,7 +51,8 @@ const COALESCE_MS = 250;
  * Publishes desired state to the agents: changes the delivery passes committed go to an outbox,
  * sent as one signed message per cluster (split where it would grow past its size limit) once
  * no pass runs any more, each numbered in its cluster's sequence; what an online agent has not
- * acknowledged is re-sent. It also turns changes into the messages agents read (options, sizes,
+ * acknowledged is re-sent, backing off per deployment, within a budget per tick
+ * ({@link RESEND_POLICY}). It also turns changes into the messages agents read (options, sizes,
  * digests, small content inline), keeps the revisions' content in memory, and remembers which
  * cluster may fetch which revision.
  */
@@ -45,7 +64,9 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
   private readonly digests = new Map<string, string>();
   /** (cluster, revision) pairs this replica sent, so content requests need no query. */
   private readonly entitled = new Set<string>();
-  private resendTimer: NodeJS.Timeout | undefined;
+  private resendTimer: unknown;
+  private resending = true;
+  private readonly schedule = new ResendSchedule(RESEND_POLICY);
   private readonly published: Counter;
   private readonly resent: Counter;
   /**
@@ -67,6 +88,7 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
     private readonly deployments: DeploymentRepository,
     private readonly bundles: BundleRepository,
     private readonly sequences: AgentSequenceRepository,
+    @Inject(CLOCK) private readonly clock: TimerClock,
   ) {
     this.published = new Counter({
       name: 'flotilla_desired_state_messages_total',
@@ -83,12 +105,17 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     // Desired states can be lost in transit; whatever an agent has not acknowledged is re-sent.
-    this.resendTimer = setInterval(() => {
-      this.resendUnacknowledged().catch((err: unknown) =>
-        this.logger.error(`re-sending desired state: ${String(err)}`),
-      );
-    }, RESEND_MS);
-    this.resendTimer.unref();
+    this.armResend();
+  }
+
+  /** The next re-send tick, RESEND_TICK_MS after the last one ended (ticks never overlap). */
+  private armResend(): void {
+    if (!this.resending) return;
+    this.resendTimer = this.clock.setTimeout(() => {
+      this.resendDue()
+        .catch((err: unknown) => this.logger.error(`re-sending desired state: ${String(err)}`))
+        .finally(() => this.armResend());
+    }, RESEND_TICK_MS);
   }
 
   /**
@@ -164,11 +191,22 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
     return flush;
   }
 
-  private async resendUnacknowledged(): Promise<void> {
-    const stale = await this.deployments.unacknowledged(RESEND_MS);
-    if (stale.length === 0) return;
-    this.resent.inc(stale.length);
-    await this.publish(stale);
+  /**
+   * One re-send tick: reads the next page of deployments an online agent has not acknowledged
+   * for RESEND_POLICY.firstMs and re-sends those whose back-off is over, within the tick's
+   * budget (see {@link ResendSchedule}). Returns how many it re-sent.
+   */
+  async resendDue(): Promise<number> {
+    const page = await this.deployments.unacknowledged(
+      RESEND_POLICY.firstMs,
+      RESEND_PAGE,
+      this.schedule.cursor,
+    );
+    const due = this.schedule.take(page, RESEND_PAGE, this.clock.now());
+    if (due.length === 0) return 0;
+    this.resent.inc(due.length);
+    await this.publish(due);
+    return due.length;
   }
 
   /** `text` as bytes, with the hub's signature over them in the headers. */
@@ -282,7 +320,8 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
 
   /** Stops re-sending and sends what is queued (at shutdown, after the last delivery pass). */
   async stop(): Promise<void> {
-    if (this.resendTimer) clearInterval(this.resendTimer);
+    this.resending = false;
+    if (this.resendTimer !== undefined) this.clock.clearTimeout(this.resendTimer);
     this.resendTimer = undefined;
     await this.flush();
   }

@@ -17,7 +17,6 @@ import {
 import { RolloutRepository, TERMINAL_ROLLOUT_STATES } from '../../libs/db/index.js';
 import { parseJson } from '../../libs/nats/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
-import { ROLLOUTS_QUEUE } from './queue.js';
 import { DeliveryLoop } from './delivery-loop.js';
 
 /**
@@ -39,19 +38,23 @@ export class RolloutActionsHandler implements OnApplicationBootstrap, OnModuleDe
   ) {}
 
   onApplicationBootstrap(): void {
+    // Operator actions reach every replica (no queue group): only the one holding the bundle's
+    // lease carries one out and answers, the others stay silent.
     this.sub = this.nc.subscribe(this.subjects.control(ROLLOUT_ACTIONS_CONTROL), {
-      queue: ROLLOUTS_QUEUE,
       callback: (_e, msg) => void this.answer(msg),
     });
   }
 
   private async answer(msg: Msg): Promise<void> {
-    const reply: RolloutActionReply = await this.apply(parseJson(msg.data));
-    msg.respond(JSON.stringify(reply));
+    const reply: RolloutActionReply | undefined = await this.apply(parseJson(msg.data));
+    if (reply !== undefined) msg.respond(JSON.stringify(reply));
   }
 
-  /** Applies one request and says how it went. */
-  private async apply(data: unknown): Promise<RolloutActionReply> {
+  /**
+   * Applies one request and says how it went; undefined when another replica drives the
+   * rollout (it answers: a request takes the first answer).
+   */
+  private async apply(data: unknown): Promise<RolloutActionReply | undefined> {
     const parsed = RolloutActionRequestSchema.safeParse(data);
     if (!parsed.success) {
       return {
@@ -78,12 +81,7 @@ export class RolloutActionsHandler implements OnApplicationBootstrap, OnModuleDe
       });
       const rejected = decision.rejected[0];
       if (rejected) return refused(rejected.reason);
-      if (decision.leased === false) {
-        return {
-          status: RolloutActionStatus.Unavailable,
-          message: 'another rollouts replica drives this rollout; retry',
-        };
-      }
+      if (decision.leased === false) return undefined;
       if (decision.rollout?.id !== rollout.id) {
         return refused(
           `rollout ${rollout.id} is no longer the active rollout of ${rollout.bundle}`,

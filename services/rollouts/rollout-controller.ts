@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Histogram, type Registry } from 'prom-client';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { DataSource } from 'typeorm';
 import type { RolloutStrategy } from '../../libs/bundles/index.js';
 import {
   RolloutChangeType,
@@ -33,7 +35,13 @@ import {
   supersedeRollout,
 } from '../../libs/rollouts/index.js';
 import { matchesLabels, selectorFromObject } from '../../libs/selectors/index.js';
-import { CLOCK, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import {
+  CLOCK,
+  DATA_SOURCE,
+  METRICS_REGISTRY,
+  NATS_CONNECTION,
+  SUBJECTS,
+} from '../shared/tokens.js';
 
 /** Cluster groups read per query while observing clusters (all of them are read). */
 const GROUP_PAGE = 1000;
@@ -42,6 +50,14 @@ const GROUP_PAGE = 1000;
 const FROM = 'from';
 const TO = 'to';
 const REPORTED = ['WaitApplied', 'ErrApplied', 'Modified', 'NotReady', 'Ready', 'Pending'];
+
+/**
+ * Another replica changed the rollout between this pass's read and its write; nothing was
+ * written, and the pass runs again from what is stored (retryable).
+ */
+export class RolloutChangedError extends Error {
+  override name = 'RolloutChangedError';
+}
 
 /** A cluster sent back to the revision it ran before (null: remove the bundle). */
 export interface RollbackMove {
@@ -88,17 +104,27 @@ export class RolloutController {
   private readonly logger = new Logger('Rollouts');
   /** Per rollout, the untracked clusters last reported (reported again only when they change). */
   private readonly untrackedSeen = new Map<string, string>();
+  private readonly stageDuration: Histogram;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SUBJECTS) private readonly subjects: Subjects,
     @Inject(CLOCK) private readonly clock: TimerClock,
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
     private readonly rollouts: RolloutRepository,
     private readonly deployments: DeploymentRepository,
     private readonly bundles: BundleRepository,
     private readonly groups: ClusterGroupRepository,
     private readonly clusters: ClusterRepository,
-  ) {}
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.stageDuration = new Histogram({
+      name: 'flotilla_rollout_stage_duration_seconds',
+      help: 'Time from a rollout stage starting to passing its gate (bake and approval included)',
+      buckets: [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400],
+      registers: [registry],
+    });
+  }
 
   /** Decides a bundle's holds and rollbacks now; `actions` are operator requests to apply. */
   async decide(
@@ -210,26 +236,46 @@ export class RolloutController {
         rows.map((r) => r.targetRevision),
       ),
     });
-    const rollout = await this.rollouts.create({
-      bundle,
-      fromCommit,
-      toCommit: commit,
-      state: record.state,
-      strategy: strategy,
-      record,
-      revisions,
+    // Created with its first audit entries in one transaction, under the bundle's rollout lock:
+    // a replica that raced this one (its lease lapsed mid-pass) finds the rollout and fails its
+    // pass, which runs again from what is stored.
+    const rollout = await this.ds.transaction(async (m) => {
+      await this.rollouts.lockBundle(bundle, m);
+      const raced = await this.rollouts.active(bundle, m);
+      if (raced !== undefined) {
+        throw new RolloutChangedError(
+          `rollout ${raced.id} of ${bundle} was started by another replica meanwhile`,
+        );
+      }
+      const created = await this.rollouts.create(
+        {
+          bundle,
+          fromCommit,
+          toCommit: commit,
+          state: record.state,
+          strategy: strategy,
+          record,
+          revisions,
+        },
+        m,
+      );
+      await this.rollouts.audit(
+        created.id,
+        [
+          {
+            actor: 'system',
+            action: 'Created',
+            toState: record.state,
+            detail: { fromCommit, toCommit: commit },
+          },
+          ...(unmatched.length > 0
+            ? [{ actor: 'system', action: 'UnmatchedClusters', detail: { clusters: unmatched } }]
+            : []),
+        ],
+        m,
+      );
+      return created;
     });
-    await this.rollouts.audit(rollout.id, [
-      {
-        actor: 'system',
-        action: 'Created',
-        toState: record.state,
-        detail: { fromCommit, toCommit: commit },
-      },
-      ...(unmatched.length > 0
-        ? [{ actor: 'system', action: 'UnmatchedClusters', detail: { clusters: unmatched } }]
-        : []),
-    ]);
     if (unmatched.length > 0) {
       this.logger.warn(
         `rollout of ${bundle} to ${commit.slice(0, 8)}: clusters matching no stage are held back: ${unmatched.join(', ')}`,
@@ -334,25 +380,47 @@ export class RolloutController {
     record: RolloutRecord,
     events: RolloutTransition[],
   ): Promise<Rollout> {
-    await this.rollouts.update(rollout.id, {
-      state: record.state,
-      record,
-      reason: record.reason ?? null,
-    });
-    await this.rollouts.audit(
-      rollout.id,
-      events.map((e) => ({
-        actor: e.by ?? 'system',
-        action: e.type,
-        fromState: e.from ?? null,
-        toState: e.to ?? null,
-        detail: {
-          ...(e.stage ? { stage: e.stage } : {}),
-          ...(e.cluster ? { cluster: e.cluster } : {}),
-          ...(e.reason ? { reason: e.reason } : {}),
+    for (const e of events) {
+      if (e.type !== 'StageStateChanged' || e.to !== 'Succeeded' || e.stage === undefined) continue;
+      const started = record.stages.find((s) => s.name === e.stage)?.startedAt;
+      if (started !== undefined) {
+        this.stageDuration.observe(Math.max(0, (this.clock.now() - started) / 1000));
+      }
+    }
+    // The new record and its audit trail are stored together, and only over the record this
+    // pass planned from: a transition is recorded once, even by two replicas at once.
+    await this.ds.transaction(async (m) => {
+      const saved = await this.rollouts.update(
+        rollout.id,
+        {
+          state: record.state,
+          record,
+          reason: record.reason ?? null,
         },
-      })),
-    );
+        rollout.record,
+        m,
+      );
+      if (!saved) {
+        throw new RolloutChangedError(
+          `rollout ${rollout.id} of ${rollout.bundle} was changed by another replica meanwhile`,
+        );
+      }
+      await this.rollouts.audit(
+        rollout.id,
+        events.map((e) => ({
+          actor: e.by ?? 'system',
+          action: e.type,
+          fromState: e.from ?? null,
+          toState: e.to ?? null,
+          detail: {
+            ...(e.stage ? { stage: e.stage } : {}),
+            ...(e.cluster ? { cluster: e.cluster } : {}),
+            ...(e.reason ? { reason: e.reason } : {}),
+          },
+        })),
+        m,
+      );
+    });
     const updated = await this.rollouts.get(rollout.id);
     if (updated.state !== rollout.state || events.length > 0)
       this.announce(updated, RolloutChangeType.RolloutChanged, events);

@@ -25,9 +25,9 @@ describe('nextRolloutWake', () => {
       expected: 11_000,
     },
     {
-      name: 'a replica refused the lease of a bundle without a running rollout does not wake',
+      name: 'a replica refused the lease of a bundle without a running rollout rechecks when it would lapse (the delivery it was asked for is not dropped)',
       pass: { leased: false, running: false, wakeAt: null },
-      expected: null,
+      expected: 11_000,
     },
   ])('$name', ({ pass, expected }) => {
     expect(nextRolloutWake({ ...base, ...pass })).toBe(expected);

@@ -14,10 +14,12 @@ export interface RolloutPass {
 /**
  * When the bundle must be delivered again although no event came, or null for only on events:
  * at the planner's `wakeAt` for the replica that planned it; when the lease would lapse for a
- * replica refused it (so a stopped replica's rollout is taken over); never once it is over.
+ * replica refused it, rollout or not (the pass it was asked for — new targets of a commit — may
+ * have reached no other replica, and a stopped replica's rollout is taken over); never for the
+ * leaseholder once the rollout is over.
  */
 export function nextRolloutWake(pass: RolloutPass): number | null {
-  if (!pass.running) return null;
   if (!pass.leased) return pass.now + pass.leaseMs;
+  if (!pass.running) return null;
   return pass.wakeAt;
 }

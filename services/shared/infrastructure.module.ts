@@ -9,7 +9,7 @@ import {
 import { type NatsConnection, connect, credsAuthenticator } from '@nats-io/transport-node';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import type { HubConfig } from '../../libs/config/config.js';
+import { type HubConfig, natsServers } from '../../libs/config/config.js';
 import { PayloadSigner, generateSigningKeyPair } from '../../libs/contracts/signing.js';
 import { createSubjects } from '../../libs/contracts/subjects.js';
 import {
@@ -17,14 +17,16 @@ import {
   ClusterGroupRepository,
   ClusterRepository,
   DeploymentRepository,
+  FleetMetricsRepository,
   GitRepoRepository,
   HubSettingsRepository,
+  PlanRepository,
   RolloutRepository,
   TokenRepository,
   openDatabase,
   prepareSecretsAtRest,
 } from '../../libs/db/index.js';
-import { systemClock } from '../../libs/liveness/lease.js';
+import { systemClock, type TimerClock } from '../../libs/liveness/lease.js';
 import { NatsAuthority, readNatsAuthKeys } from '../../libs/nats-auth/index.js';
 import { SecretBox, loadSecretKey } from '../../libs/secrets/index.js';
 
@@ -36,9 +38,11 @@ const repositories = [
   BundleRepository,
   DeploymentRepository,
   RolloutRepository,
+  PlanRepository,
 ] as const;
 /** Repositories that keep secrets: they encrypt with the hub's SecretBox. */
 const secretRepositories = [GitRepoRepository, HubSettingsRepository] as const;
+import { FleetMetrics } from './fleet-metrics.js';
 import { ReadinessService } from './readiness.service.js';
 import {
   CLOCK,
@@ -72,7 +76,8 @@ export class InfrastructureModule implements OnApplicationShutdown {
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
   ) {}
 
-  static forRoot(config: ResolvedHubConfig): DynamicModule {
+  /** `clock`: the time and timers of the services (CLOCK); tests pass one they move ahead. */
+  static forRoot(config: ResolvedHubConfig, clock: TimerClock = systemClock): DynamicModule {
     return {
       module: InfrastructureModule,
       providers: [
@@ -86,7 +91,8 @@ export class InfrastructureModule implements OnApplicationShutdown {
           inject: [NATS_AUTH],
           useFactory: async (auth: NatsAuthority | null) =>
             connect({
-              servers: config.natsUrl,
+              // One URL or the members of a NATS cluster, comma-separated (as agents read it).
+              servers: natsServers(config.natsUrl),
               name: 'flotilla-hub',
               maxReconnectAttempts: -1,
               reconnectTimeWait: 1000,
@@ -96,7 +102,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
                   : credsAuthenticator(new TextEncoder().encode(await auth.hubCredentials())),
             }),
         },
-        { provide: CLOCK, useValue: systemClock },
+        { provide: CLOCK, useValue: clock },
         {
           provide: METRICS_REGISTRY,
           useFactory: () => {
@@ -155,6 +161,12 @@ export class InfrastructureModule implements OnApplicationShutdown {
           useFactory: (ds: DataSource) => new Repo(ds),
         })),
         ReadinessService,
+        {
+          provide: FleetMetricsRepository,
+          inject: [DATA_SOURCE],
+          useFactory: (ds: DataSource) => new FleetMetricsRepository(ds),
+        },
+        FleetMetrics,
       ],
       exports: [
         CLOCK,

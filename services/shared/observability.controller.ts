@@ -10,6 +10,7 @@ import {
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { Registry } from 'prom-client';
+import { flotillaVersion } from '../../libs/contracts/project-root.js';
 import { ReadinessService } from './readiness.service.js';
 import { METRICS_REGISTRY } from './tokens.js';
 import { Access } from './access.decorator.js';
@@ -24,11 +25,19 @@ export class ObservabilityController {
     @Inject(METRICS_REGISTRY) private readonly registry: Registry,
   ) {}
 
-  /** The process is up. */
+  private readonly version = flotillaVersion();
+
+  /** The process is up; with the hub's version. */
   @Get('healthz')
   @HttpCode(200)
-  healthz(): { status: string } {
-    return { status: 'ok' };
+  healthz(): { status: string; version: string } {
+    return { status: 'ok', version: this.version };
+  }
+
+  /** The hub's version (`flotilla version` shows it next to the client's). */
+  @Get('api/v1/version')
+  apiVersion(): { version: string; api: string } {
+    return { version: this.version, api: 'v1' };
   }
 
   /**

@@ -5,9 +5,15 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { type ConsumerMessages, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import {
   DeploymentEventType,
   type DeploymentsChangedEvent,
@@ -37,10 +43,18 @@ const FLUSH_SIZE = 1000;
  * past this, and acks wait for the whole statement).
  */
 const MAX_WRITE_ROWS = 5000;
-/** How often the status stream and its consumer are checked (and re-created when missing). */
+/**
+ * How often the status stream and its consumer are checked (and re-created when JetStream says
+ * they do not exist).
+ */
 const WATCH_MS = 5000;
-/** Wait before consuming again after the consumer's message loop ended. */
+/**
+ * Wait before a check asked for by the consumer (its message loop ended, its consumer or stream
+ * was deleted, heartbeats were missed), and the first wait after a check JetStream did not answer;
+ * the wait doubles with each unanswered check, up to WATCH_MAX_MS.
+ */
 const RESTART_MS = 1000;
+const WATCH_MAX_MS = 60_000;
 
 /**
  * Agents' status reports, from the JetStream stream into PostgreSQL in batches. A batch is
@@ -60,9 +74,16 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
   private readonly ingested: Counter;
   private readonly rejected: Counter;
   private readonly recreated: Counter;
+  private readonly lag: Histogram;
   private readonly stream: string;
   private watchTimer: NodeJS.Timeout | undefined;
+  /** When the next check runs (epoch ms), while one is scheduled. */
+  private watchAt: number | undefined;
   private watching = false;
+  /** The next check consumes again (a new consumer iterator) whatever it finds. */
+  private restartWanted = false;
+  /** Checks in a row JetStream did not answer (timeouts): the next one waits longer. */
+  private unanswered = 0;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -83,6 +104,12 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
       help: 'Status reports written',
       registers: [registry],
     });
+    this.lag = new Histogram({
+      name: 'flotilla_status_ingest_lag_seconds',
+      help: "Time from an agent observing a deployment's state to the hub having written it (agent clocks included)",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    });
     this.rejected = new Counter({
       name: 'flotilla_status_reports_rejected_total',
       help: 'Malformed status reports dropped',
@@ -92,30 +119,37 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
 
   async onApplicationBootstrap(): Promise<void> {
     this.readiness.register('statusStream', () => this.streamProblem());
-    await this.ensureAndConsume();
-    // The stream or its consumer may go (deleted by hand, a NATS server that lost its store):
-    // checked every few seconds, and re-created.
-    this.watchTimer = setInterval(() => void this.watch(), WATCH_MS);
-    this.watchTimer.unref();
-  }
-
-  /** Creates the stream and consumer if missing, and (re)starts consuming. */
-  private async ensureAndConsume(): Promise<void> {
     await ensureStatusStream(
-      await jetstreamManager(this.nc),
+      await this.jetStreamManager(),
       this.stream,
       this.subjects.allStatus(),
+      this.config.natsReplicas,
     );
+    await this.consume();
+    // The stream or its consumer may go (deleted by hand, a NATS server that lost its store):
+    // checked every few seconds, and re-created when JetStream says they do not exist.
+    this.scheduleWatch(WATCH_MS);
+  }
+
+  /** The JetStream API client the checks use (a test may hand out one whose requests fail). */
+  protected jetStreamManager(): Promise<JetStreamManager> {
+    return jetstreamManager(this.nc);
+  }
+
+  /** Consumes from the consumer as it is now, in place of the previous iterator. */
+  private async consume(): Promise<void> {
     const consumer = await jetstream(this.nc).consumers.get(this.stream, STATUS_CONSUMER);
+    const messages = await consumer.consume({ max_messages: 2 * FLUSH_SIZE });
     const previous = this.messages;
-    this.messages = await consumer.consume({ max_messages: 2 * FLUSH_SIZE });
+    this.messages = messages;
+    void this.follow(messages);
+    void this.run(messages);
     await previous?.close().catch(() => undefined);
-    void this.run(this.messages);
   }
 
   /** Why the status stream or its consumer cannot be used, or undefined. */
   private async streamProblem(): Promise<string | undefined> {
-    const jsm = await jetstreamManager(this.nc);
+    const jsm = await this.jetStreamManager();
     try {
       await jsm.streams.info(this.stream);
     } catch (err) {
@@ -129,25 +163,98 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
     return undefined;
   }
 
+  /** Runs the next check in `ms`, unless one is due sooner (or is running: it schedules the next). */
+  private scheduleWatch(ms: number): void {
+    if (this.stopped || this.watching) return;
+    const at = Date.now() + ms;
+    if (this.watchAt !== undefined && this.watchAt <= at) return;
+    clearTimeout(this.watchTimer);
+    this.watchAt = at;
+    this.watchTimer = setTimeout(() => {
+      this.watchAt = undefined;
+      void this.watch();
+    }, ms);
+    this.watchTimer.unref();
+  }
+
+  /** A check soon; with `restart`, it consumes again (a new iterator) whatever it finds. */
+  private requestWatch(restart: boolean): void {
+    if (restart) this.restartWanted = true;
+    this.scheduleWatch(RESTART_MS);
+  }
+
   /**
-   * Re-creates the stream or consumer when missing and consumes again; with `restart`, consumes
-   * again in any case (the consumer's message loop ended).
+   * Re-creates the stream or consumer when JetStream says it does not exist, and then consumes
+   * from the new one; consumes again too when asked to (`restartWanted`). A check JetStream does
+   * not answer (a timeout under load) changes nothing: it is logged and tried again, later each
+   * time. Always schedules the next check.
    */
-  private async watch(restart = false): Promise<void> {
+  private async watch(): Promise<void> {
     if (this.stopped || this.watching || this.nc.isClosed()) return;
     this.watching = true;
+    const restart = this.restartWanted;
+    this.restartWanted = false;
+    let next = WATCH_MS;
+    let mustConsume = restart;
     try {
-      const problem = await this.streamProblem();
-      if ((problem === undefined && !restart) || this.stopped) return;
-      if (problem !== undefined) this.logger.error(`${problem}; re-creating it`);
-      await this.ensureAndConsume();
-      if (problem === undefined) return;
-      this.recreated.inc();
-      this.logger.log(`status stream ${this.stream} and consumer ${STATUS_CONSUMER} are back`);
+      const created = await ensureStatusStream(
+        await this.jetStreamManager(),
+        this.stream,
+        this.subjects.allStatus(),
+        this.config.natsReplicas,
+      );
+      this.unanswered = 0;
+      if (this.stopped) return;
+      if (created.stream || created.consumer) {
+        this.recreated.inc();
+        this.logger.error(
+          `${created.stream ? `status stream ${this.stream} and its consumer` : `consumer ${STATUS_CONSUMER} of ${this.stream}`} did not exist; re-created`,
+        );
+      }
+      mustConsume ||= created.stream || created.consumer;
+      if (mustConsume) {
+        await this.consume();
+        this.logger.log(`consuming status reports from ${this.stream}/${STATUS_CONSUMER} again`);
+      }
     } catch (err) {
-      this.logger.error(`cannot re-create the status stream ${this.stream}: ${String(err)}`);
+      // Not an answer that the stream or consumer is missing: nothing is re-created.
+      if (mustConsume) this.restartWanted = true;
+      this.unanswered++;
+      next = Math.min(WATCH_MAX_MS, RESTART_MS * 2 ** this.unanswered);
+      if (!this.stopped) {
+        this.logger.warn(
+          `checking the status stream ${this.stream} and consumer ${STATUS_CONSUMER}: ${String(err)}; trying again in ${next} ms`,
+        );
+      }
     } finally {
       this.watching = false;
+      this.scheduleWatch(this.restartWanted && this.unanswered === 0 ? RESTART_MS : next);
+    }
+  }
+
+  /**
+   * Follows the iterator's notifications: when its consumer or stream was deleted (the iterator
+   * then gets nothing more from it), a check re-creates what is missing and consumes again; missed
+   * heartbeats ask for a check.
+   */
+  private async follow(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const n of messages.status()) {
+        if (this.stopped || this.messages !== messages) return;
+        if (
+          n.type === 'consumer_deleted' ||
+          n.type === 'consumer_not_found' ||
+          n.type === 'stream_not_found'
+        ) {
+          this.logger.warn(`status consumer: ${n.type}; checking the stream and consuming again`);
+          this.requestWatch(true);
+        } else if (n.type === 'heartbeats_missed') {
+          this.logger.warn(`status consumer missed ${n.count} heartbeats; checking the stream`);
+          this.requestWatch(false);
+        }
+      }
+    } catch {
+      // The iterator ended; `run` sees to it.
     }
   }
 
@@ -158,9 +265,7 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
       if (!this.stopped) this.logger.error(`status consumer stopped: ${String(err)}`);
     }
     // Ended while still the current one (not replaced, not stopping): consume again.
-    if (!this.stopped && this.messages === messages) {
-      setTimeout(() => void this.watch(true), RESTART_MS).unref();
-    }
+    if (!this.stopped && this.messages === messages) this.requestWatch(true);
   }
 
   private accept(msg: JsMsg): void {
@@ -220,6 +325,9 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
       const changed = await this.deployments.recordReports(rows);
       for (const msg of msgs) msg.ack();
       this.ingested.inc(rows.length);
+      const written = Date.now();
+      for (const r of rows)
+        this.lag.observe(Math.max(0, (written - r.observedAt.getTime()) / 1000));
       // One event per cluster with every deployment of it this write changed.
       const at = new Date().toISOString();
       const byCluster = new Map<string, DeploymentsChangedEvent>();
@@ -254,7 +362,7 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.watchTimer);
+    clearTimeout(this.watchTimer);
     await this.messages?.close().catch(() => undefined);
     await this.flusher.stop();
     // Reports received but not written yet: written now, or handed back. Left alone, they would

@@ -1,73 +1,31 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import {
-  type Msg,
-  type NatsConnection,
-  connect,
-  credsAuthenticator,
-} from '@nats-io/transport-node';
-import { pino } from 'pino';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
 import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
-import { createSubjects, type Subjects } from '../../libs/contracts/index.js';
-import { NatsAuthority, ensureNatsAuthDir } from '../../libs/nats-auth/index.js';
+import type { Subjects } from '../../libs/contracts/index.js';
+import { ensureNatsAuthDir } from '../../libs/nats-auth/index.js';
 import { statusStreamName } from '../../libs/nats/index.js';
-import { startNatsServer, type NatsServerHandle } from '../../libs/runtime/index.js';
-import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
-import { startTestHub, type TestHub } from '../support/hub.js';
+import { eventually } from '../../libs/testing/index.js';
+import type { TestHub } from '../support/hub.js';
+import { type JwtFleet, startJwtFleet } from '../support/jwt-fleet.js';
 
 // An attacker holding cluster A's agent credentials, against the hub on the JWT-authenticated
 // nats-server `npm start` runs: it may publish only on A's own hub-bound subjects, but it chooses
 // the reply subject of its requests.
 
-const creds = (text: string) => credsAuthenticator(new TextEncoder().encode(text));
-
-const deployment = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  annotations: {sim.flotilla.dev/ready-after: 100ms}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: web, image: nginx}]}
-`;
-
-interface Bootstrap {
-  natsUrl: string;
-  credentials: string;
-  inboxPrefix: string;
-}
-
 const root = mkdtempSync(join(tmpdir(), 'flotilla-agent-gateway-e2e-'));
-let server: NatsServerHandle;
-let authority: NatsAuthority;
+let fleet: JwtFleet;
 let hub: TestHub;
-let git: GitServer;
 let subjects: Subjects;
 let hubSide: NatsConnection;
-const tokens = new Map<string, string>();
 const clusters = new Map<string, SimulatedCluster>();
-const agents: RunningAgent[] = [];
-const connections: NatsConnection[] = [];
 
 /** A raw NATS connection with cluster `name`'s own agent credentials, as the agent makes it. */
 async function loginAs(name: string): Promise<NatsConnection> {
-  const res = await hub.api(tokens.get(name)).post('/api/v1/agent/bootstrap').send({});
-  const boot: Bootstrap = res.body;
-  const nc = await connect({
-    servers: boot.natsUrl,
-    authenticator: creds(boot.credentials),
-    inboxPrefix: boot.inboxPrefix,
-    reconnect: false,
-  });
-  connections.push(nc);
-  return nc;
+  return fleet.loginAs(await fleet.bootstrap(fleet.tokens.get(name)!));
 }
 
 /** A counter of the hub's /metrics (summed over its label sets), 0 when absent. */
@@ -98,58 +56,21 @@ const errorOf = (msg: Msg): string | undefined =>
 
 beforeAll(async () => {
   const auth = await ensureNatsAuthDir(join(root, 'nats-auth'), 'jwt');
-  authority = NatsAuthority.fromKeys(auth.keys);
-  server = await startNatsServer({
-    dataDir: join(root, 'nats-server'),
-    configFile: auth.serverConfigFile,
-    authenticator: creds(await authority.hubCredentials()),
-  });
-  hub = await startTestHub({
-    heartbeatInterval: '300ms',
-    env: { NATS_URL: server.url, FLOTILLA_NATS_AUTH_DIR: join(root, 'nats-auth') },
-  });
-  subjects = createSubjects(hub.config.subjectPrefix);
-  hubSide = await connect({
-    servers: server.url,
-    authenticator: creds(await authority.hubCredentials('test-observer')),
-  });
-  connections.push(hubSide);
-  git = await startGitServer();
-  const repo = await git.createRepo('fleet', { 'apps/web/deployment.yaml': deployment });
-  for (const name of ['a', 'b']) {
-    const res = await hub
-      .api()
-      .post('/api/v1/clusters')
-      .send({ name, labels: { runs: name === 'b' ? 'web' : 'nothing' } })
-      .expect(201);
-    tokens.set(name, res.body.token);
-  }
   // Only B runs the bundle; A runs nothing.
-  await hub
-    .api()
-    .post('/api/v1/gitrepos')
-    .send({
-      name: 'fleet',
-      url: `file://${repo.bareDir}`,
-      branch: 'main',
-      paths: ['apps'],
-      pollingInterval: '0',
-      targets: [{ clusterSelector: 'runs=web' }],
-    })
-    .expect(201);
+  fleet = await startJwtFleet({
+    root,
+    authDir: join(root, 'nats-auth'),
+    keys: auth.keys,
+    serverConfigFile: auth.serverConfigFile,
+    clusters: { a: { runs: 'nothing' }, b: { runs: 'web' } },
+    target: 'runs=web',
+  });
+  ({ hub, subjects } = fleet);
+  hubSide = await fleet.hubSide('test-observer');
   for (const name of ['a', 'b']) {
     const sim = new SimulatedCluster();
     clusters.set(name, sim);
-    agents.push(
-      await startAgent({
-        hubUrl: hub.httpUrl,
-        token: tokens.get(name)!,
-        driver: sim,
-        stateDir: mkdtempSync(join(root, `agent-${name}-`)),
-        heartbeatIntervalMs: 300,
-        logger: pino({ level: 'silent' }),
-      }),
-    );
+    await fleet.startClusterAgent(name, sim);
   }
   await eventually(
     'web Ready on B',
@@ -159,12 +80,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  for (const nc of connections) if (!nc.isClosed()) await nc.close();
-  await git?.stop();
-  await hub?.stop();
-  await server?.stop();
-  rmSync(root, { recursive: true, force: true });
+  await fleet?.stop();
 });
 
 describe('the hub answers an agent only on its own inbox', () => {

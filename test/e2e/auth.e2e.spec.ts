@@ -60,6 +60,7 @@ const routes: [method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string
     ['patch', '/api/v1/gitrepos/{name}', 'operator'],
     ['delete', '/api/v1/gitrepos/{name}', 'admin'],
     ['post', '/api/v1/gitrepos/{name}/sync', 'operator'],
+    ['post', '/api/v1/gitrepos/{name}/plan', 'operator'],
     ['get', '/api/v1/gitrepos/{name}/values', 'viewer'],
     ['put', '/api/v1/gitrepos/{name}/values/{kind}/{namespace}/{source}', 'operator'],
     ['delete', '/api/v1/gitrepos/{name}/values/{kind}/{namespace}/{source}', 'operator'],
@@ -70,6 +71,10 @@ const routes: [method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string
     ['get', '/api/v1/rollouts', 'viewer'],
     ['get', '/api/v1/rollouts/{id}', 'viewer'],
     ['post', '/api/v1/rollouts/{id}/{action}', 'operator'],
+    ['get', '/api/v1/plans/{id}', 'viewer'],
+    ['get', '/api/v1/whoami', 'viewer'],
+    ['get', '/api/v1/fleet/matrix', 'viewer'],
+    ['get', '/api/v1/events', 'viewer'],
     ['post', '/api/v1/agent/bootstrap', 'agent'],
     ['post', '/api/v1/agent/register', 'agent'],
     ['post', '/api/v1/webhooks/git', 'public'],
@@ -83,9 +88,26 @@ function concrete(path: string): string {
     .replace(/\{[^}]+\}/g, 'no-such-thing');
 }
 
-function call(method: (typeof routes)[number][0], path: string, token: string | null) {
+async function call(
+  method: (typeof routes)[number][0],
+  path: string,
+  token: string | null,
+): Promise<{ status: number; body: any }> {
+  if (path === '/api/v1/events') return openStream(token);
   const req = hub.api(token)[method](concrete(path));
   return method === 'get' || method === 'delete' ? req : req.send({});
+}
+
+/** Opens the live-events stream (which never ends by itself): its status, then hangs up. */
+async function openStream(token: string | null): Promise<{ status: number; body: any }> {
+  const hangUp = new AbortController();
+  const res = await fetch(`${hub.httpUrl}/api/v1/events`, {
+    headers: token === null ? {} : { authorization: `Bearer ${token}` },
+    signal: hangUp.signal,
+  });
+  const body = res.ok ? {} : await res.json();
+  hangUp.abort();
+  return { status: res.status, body };
 }
 
 describe('API authentication and roles (REST)', () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from '../support/hub.js';
+import { flotillaVersion } from '../../libs/contracts/project-root.js';
 
 let hub: TestHub;
 let api: ReturnType<TestHub['api']>;
@@ -392,8 +393,10 @@ describe('cluster groups', () => {
 });
 
 describe('operations endpoints', () => {
-  it('healthz and readyz answer 200', async () => {
-    await api.get('/healthz').expect(200, { status: 'ok' });
+  it('healthz and readyz answer 200, and the version is public', async () => {
+    const version = flotillaVersion();
+    await api.get('/healthz').expect(200, { status: 'ok', version });
+    await api.get('/api/v1/version').expect(200, { version, api: 'v1' });
     const ready = await api.get('/readyz').expect(200);
     expect(ready.body.checks).toEqual({ postgres: 'ok', nats: 'ok', statusStream: 'ok' });
   });

@@ -13,8 +13,11 @@ import {
   type GitServer,
   type HelmRepo,
 } from '../../libs/testing/index.js';
+import { SkippableClock } from '../../libs/testing/fake-clock.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
+/** The hub's clock: the canary's bake time is skipped, not waited out. */
+const clock = new SkippableClock();
 let hub: TestHub;
 let git: GitServer;
 let charts: HelmRepo;
@@ -28,7 +31,7 @@ const chartFiles = {
 };
 
 beforeAll(async () => {
-  hub = await startTestHub({ heartbeatInterval: '300ms' });
+  hub = await startTestHub({ heartbeatInterval: '300ms', clock });
   git = await startGitServer();
   charts = await startHelmRepo();
   await charts.add({ name: 'web', version: '1.0.0', files: chartFiles });
@@ -60,6 +63,15 @@ afterAll(async () => {
 async function rollouts(): Promise<any[]> {
   return (await hub.api().get('/api/v1/rollouts').query({ bundle: 'charts/web' }).expect(200)).body
     .items;
+}
+/** Waits until the rollout's canary is Ready (its bake begins), then skips the 3 s bake time. */
+async function bakeCanary(id: string): Promise<void> {
+  await eventually(
+    'the canary Ready, baking',
+    async () => (await rollouts()).find((r) => r.id === id),
+    (r) => r?.stages[0].clusters[0].readySince != null,
+  );
+  clock.advance(3000);
 }
 async function bundle(): Promise<any> {
   return (
@@ -93,6 +105,15 @@ rolloutStrategy:
         helmAllowHttp: true,
       })
       .expect(201);
+    await bakeCanary(
+      (
+        await eventually(
+          'the first rollout',
+          async () => (await rollouts())[0],
+          (r) => !!r,
+        )
+      ).id,
+    );
     const first = await eventually(
       'the first rollout Succeeded',
       async () => (await rollouts())[0],
@@ -121,6 +142,7 @@ rolloutStrategy:
     for (const d of baking.deployments.filter((d: any) => d.cluster !== 'canary-1')) {
       expect(d.desiredRevision).toBe(oldRevision);
     }
+    await bakeCanary(second.id);
     const done = await eventually(
       'the second rollout Succeeded',
       async () => (await rollouts()).find((r) => r.id === second.id),

@@ -1,77 +1,36 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode, type User } from '@nats-io/jwt';
-import {
-  type NatsConnection,
-  PermissionViolationError,
-  connect,
-  credsAuthenticator,
-} from '@nats-io/transport-node';
-import { pino } from 'pino';
+import { type NatsConnection, PermissionViolationError } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
-import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
-import { createSubjects, type Subjects } from '../../libs/contracts/index.js';
-import { NATS_AUTH_FILES, NatsAuthority, readNatsAuthKeys } from '../../libs/nats-auth/index.js';
-import { startNatsServer, type NatsServerHandle } from '../../libs/runtime/index.js';
-import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
+import type { Subjects } from '../../libs/contracts/index.js';
+import {
+  NATS_AUTH_FILES,
+  type NatsAuthority,
+  readNatsAuthKeys,
+} from '../../libs/nats-auth/index.js';
+import type { NatsServerHandle } from '../../libs/runtime/index.js';
+import { eventually } from '../../libs/testing/index.js';
 import { runCli, spawnCli } from '../support/cli.js';
-import { startTestHub, type TestHub } from '../support/hub.js';
+import type { TestHub } from '../support/hub.js';
+import { type AgentBootstrap, type JwtFleet, startJwtFleet } from '../support/jwt-fleet.js';
 
 // The hub against its own nats-server configured as README "NATS security" tells for an external
 // NATS: keys from `nats-init`, the generated server configuration, FLOTILLA_NATS_AUTH_DIR.
 
-const creds = (text: string) => credsAuthenticator(new TextEncoder().encode(text));
-
-const deployment = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  annotations: {sim.flotilla.dev/ready-after: 100ms}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: web, image: nginx}]}
-`;
-
-interface Bootstrap {
-  cluster: string;
-  natsUrl: string;
-  subjectPrefix: string;
-  credentials: string;
-  inboxPrefix: string;
-}
-
 const root = mkdtempSync(join(tmpdir(), 'flotilla-nats-auth-e2e-'));
 const authDir = join(root, 'nats-auth');
+let fleet: JwtFleet;
 let server: NatsServerHandle;
 let authority: NatsAuthority;
 let hub: TestHub;
-let git: GitServer;
 let subjects: Subjects;
-const tokens = new Map<string, string>();
-const agents: RunningAgent[] = [];
-const connections: NatsConnection[] = [];
+let tokens: Map<string, string>;
 
-async function bootstrap(token: string, expected = 200): Promise<Bootstrap> {
-  const res = await hub.api(token).post('/api/v1/agent/bootstrap').send({}).expect(expected);
-  return res.body as Bootstrap;
-}
-
-/** A raw NATS connection with an agent's bootstrap answer, as the agent makes it. */
-async function loginAs(boot: Bootstrap): Promise<NatsConnection> {
-  const nc = await connect({
-    servers: boot.natsUrl,
-    authenticator: creds(boot.credentials),
-    inboxPrefix: boot.inboxPrefix,
-    reconnect: false,
-  });
-  connections.push(nc);
-  return nc;
-}
+const bootstrap = (token: string, expected = 200) => fleet.bootstrap(token, expected);
+const loginAs = (boot: AgentBootstrap) => fleet.loginAs(boot);
+const startClusterAgent = (cluster: string) => fleet.startClusterAgent(cluster);
 
 /** The first permission violation the connection reports for `subject`. */
 async function violation(nc: NatsConnection, subject: string): Promise<PermissionViolationError> {
@@ -83,20 +42,6 @@ async function violation(nc: NatsConnection, subject: string): Promise<Permissio
   throw new Error(`the connection closed without a permission violation for ${subject}`);
 }
 
-function startClusterAgent(cluster: string): Promise<RunningAgent> {
-  return startAgent({
-    hubUrl: hub.httpUrl,
-    token: tokens.get(cluster)!,
-    driver: new SimulatedCluster(),
-    stateDir: mkdtempSync(join(root, `agent-${cluster}-`)),
-    heartbeatIntervalMs: 300,
-    logger: pino({ level: 'silent' }),
-  }).then((agent) => {
-    agents.push(agent);
-    return agent;
-  });
-}
-
 beforeAll(async () => {
   // As an operator of an external NATS does it: keys and server configuration from the CLI (the
   // resolver directory is relative to the server's working directory, its data dir here).
@@ -106,48 +51,19 @@ beforeAll(async () => {
   expect((await runCli(['hub', 'nats-init', '--out', authDir])).stderr).toMatch(
     /exists already; refusing to replace/,
   );
-  authority = NatsAuthority.fromKeys(await readNatsAuthKeys(authDir));
-  server = await startNatsServer({
-    dataDir: join(root, 'nats-server'),
-    configFile: join(authDir, NATS_AUTH_FILES.serverConfig),
-    authenticator: creds(await authority.hubCredentials()),
+  fleet = await startJwtFleet({
+    root,
+    authDir,
+    keys: await readNatsAuthKeys(authDir),
+    serverConfigFile: join(authDir, NATS_AUTH_FILES.serverConfig),
+    clusters: { a: { env: 'secure' }, b: { env: 'secure' } },
+    target: 'env=secure',
   });
-  hub = await startTestHub({
-    heartbeatInterval: '300ms',
-    env: { NATS_URL: server.url, FLOTILLA_NATS_AUTH_DIR: authDir },
-  });
-  subjects = createSubjects(hub.config.subjectPrefix);
-  git = await startGitServer();
-  const repo = await git.createRepo('fleet', { 'apps/web/deployment.yaml': deployment });
-  for (const name of ['a', 'b']) {
-    const res = await hub
-      .api()
-      .post('/api/v1/clusters')
-      .send({ name, labels: { env: 'secure' } })
-      .expect(201);
-    tokens.set(name, res.body.token);
-  }
-  await hub
-    .api()
-    .post('/api/v1/gitrepos')
-    .send({
-      name: 'fleet',
-      url: `file://${repo.bareDir}`,
-      branch: 'main',
-      paths: ['apps'],
-      pollingInterval: '0',
-      targets: [{ clusterSelector: 'env=secure' }],
-    })
-    .expect(201);
+  ({ server, authority, hub, subjects, tokens } = fleet);
 });
 
 afterAll(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  for (const nc of connections) if (!nc.isClosed()) await nc.close();
-  await git?.stop();
-  await hub?.stop();
-  await server?.stop();
-  rmSync(root, { recursive: true, force: true });
+  await fleet?.stop();
 });
 
 describe('per-cluster NATS credentials (decentralized JWT auth)', () => {
@@ -175,11 +91,7 @@ describe('per-cluster NATS credentials (decentralized JWT auth)', () => {
   });
 
   it("agent A's credentials cannot subscribe to B's desired state nor publish B's status", async () => {
-    const hubSide = await connect({
-      servers: server.url,
-      authenticator: creds(await authority.hubCredentials('test-observer')),
-    });
-    connections.push(hubSide);
+    const hubSide = await fleet.hubSide('test-observer');
     const seen: string[] = [];
     const spy = hubSide.subscribe(subjects.allStatus(), {
       callback: (_err, msg) => {

@@ -148,10 +148,19 @@ interface GetRoute {
 
 async function getRoutes(): Promise<GetRoute[]> {
   const doc = (await hub.api().get('/api/openapi.json').expect(200)).body as {
-    paths: Record<string, { get?: { parameters?: { name: string; in: string }[] } }>;
+    paths: Record<
+      string,
+      {
+        get?: {
+          parameters?: { name: string; in: string }[];
+          responses?: Record<string, { content?: Record<string, unknown> }>;
+        };
+      }
+    >;
   };
   return Object.entries(doc.paths).flatMap(([path, item]) => {
-    if (!item.get) return [];
+    // A stream (server-sent events) never ends: a plain GET would wait for ever.
+    if (!item.get || item.get.responses?.['200']?.content?.['text/event-stream']) return [];
     const params = item.get.parameters ?? [];
     return [
       {

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
 import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
+import { SkippableClock } from '../../libs/testing/fake-clock.js';
 import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
 import { runCli } from '../support/cli.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
@@ -13,6 +14,8 @@ import { appDeployment, ringClusters, ringStrategy } from '../support/rollout-fi
 // The canary bakes 3 s: long enough for a CLI process to find and pause the rollout before the
 // rest is released (each CLI run costs about half a second), short enough to keep this quick.
 const strategy = ringStrategy({ canaryBake: '3s', restBake: '1s' });
+/** The hub's clock: the test skips the canary's bake time rather than waiting it out. */
+const clock = new SkippableClock();
 const app = (version: string, outcome = 'ready') =>
   appDeployment(version, { outcome, readyAfter: '200ms' });
 const clusters = ringClusters;
@@ -50,7 +53,7 @@ function lineIndex(lines: string[], pattern: RegExp): number {
 }
 
 beforeAll(async () => {
-  hub = await startTestHub({ heartbeatInterval: '300ms' });
+  hub = await startTestHub({ heartbeatInterval: '300ms', clock });
   git = await startGitServer();
   const registered = await Promise.all(
     clusters.map((name) =>
@@ -200,13 +203,18 @@ describe('flotilla rollout', () => {
       }),
     );
 
+    // Once the canary is Ready (its bake begins), longer than its bake time passes: the rest is
+    // still held back. (The refused pause plans the rollout again at that time.)
+    await eventually(
+      'the canary Ready while paused',
+      async () => (await hub.api().get(`/api/v1/rollouts/${r.id}`).expect(200)).body,
+      (d) => d.stages[0].clusters[0].readySince != null,
+    );
+    clock.advance(3500);
     const again = await flotilla('rollout', 'pause', prefix);
     expect(again.code).toBe(1);
     expect(again.stdout).toBe('');
     expect(again.stderr).toBe('error: the rollout is already paused\n');
-
-    // Longer than the canary's bake time: the rest is still held back.
-    await new Promise((res) => setTimeout(res, 3500));
     const held = JSON.parse(
       (await flotilla('rollout', 'get', prefix, '-o', 'json')).stdout,
     ) as RolloutJson;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
 import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
 import { loadHubConfig } from '../../libs/config/config.js';
+import { SkippableClock } from '../../libs/testing/fake-clock.js';
 import {
   type GitServer,
   eventually,
@@ -20,6 +21,8 @@ import { connect } from '@nats-io/transport-node';
 import { appDeployment, ringClusters, ringStrategy } from '../support/rollout-fixtures.js';
 
 const strategy = ringStrategy({ canaryBake: '4s' });
+/** The hub's clock (kept across its restart): the pause test skips the bake time. */
+const clock = new SkippableClock();
 const app = (version: string, outcome = 'ready') =>
   appDeployment(version, { outcome, readyAfter: '300ms' });
 const clusters = ringClusters;
@@ -82,7 +85,7 @@ function watchReleases(revisionOf: (d: any) => boolean) {
 }
 
 beforeAll(async () => {
-  hub = await startTestHub({ heartbeatInterval: '300ms' });
+  hub = await startTestHub({ heartbeatInterval: '300ms', clock });
   current = hub;
   git = await startGitServer();
   for (const name of clusters) {
@@ -206,9 +209,15 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
       .send({ reason: 'checking dashboards' })
       .expect(200);
     expect(paused.body.state).toBe('Paused');
+    // Once the canary is Ready (its bake begins), longer than the bake time passes: still nothing
+    // beyond the canary. (The refused pause plans the rollout again at that time.)
+    await eventually(
+      'the canary Ready while paused',
+      latestRollout,
+      (r) => r.stages[0].clusters[0].readySince != null,
+    );
+    clock.advance(5500);
     await api().post(`/api/v1/rollouts/${rollout.id}/pause`).expect(409);
-    // Longer than the bake time: still nothing beyond the canary.
-    await new Promise((r) => setTimeout(r, 5500));
     const held = await latestRollout();
     expect(held.state).toBe('Paused');
     expect(held.stages[1].clusters.every((c: any) => c.state === 'Waiting')).toBe(true);
@@ -233,7 +242,11 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
       (r) => r.toCommit === head && r.stages[0].clusters[0].state !== 'Waiting',
     );
     await hub.close();
-    current = await runHub({ config: loadHubConfig(hub.env), logLevels: ['fatal', 'error'] });
+    current = await runHub({
+      config: loadHubConfig(hub.env),
+      logLevels: ['fatal', 'error'],
+      clock,
+    });
     const done = await eventually(
       'Succeeded after the restart',
       latestRollout,

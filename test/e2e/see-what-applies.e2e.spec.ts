@@ -1,12 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
-import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
+import type { RunningAgent } from '../../agents/agent/agent.js';
 import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
+import { startSimulatedAgent } from '../support/agents.js';
 import { runCli } from '../support/cli.js';
 import { fleetClient } from '../support/grpc.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
@@ -51,25 +47,14 @@ beforeAll(async () => {
       .expect(201);
     tokens[role] = body.token;
   }
-  const clusters = {
-    'c-eu': { env: 'prod', region: 'eu' },
-    'c-us': { env: 'prod', region: 'us' },
-    'c-dev': { env: 'dev' },
-  };
-  for (const [name, labels] of Object.entries(clusters)) {
-    const res = await api.post('/api/v1/clusters').send({ name, labels }).expect(201);
-    if (name === 'c-dev') continue; // never targeted, never connected
-    agents.push(
-      await startAgent({
-        hubUrl: hub.httpUrl,
-        token: res.body.token,
-        driver: new SimulatedCluster(),
-        stateDir: mkdtempSync(join(tmpdir(), `flotilla-${name}-`)),
-        heartbeatIntervalMs: 300,
-        logger: pino({ level: 'silent' }),
-      }),
-    );
-  }
+  await api
+    .post('/api/v1/clusters')
+    .send({ name: 'c-dev', labels: { env: 'dev' } }) // never targeted, never connected
+    .expect(201);
+  agents.push(
+    await startSimulatedAgent(hub, 'c-eu', { env: 'prod', region: 'eu' }),
+    await startSimulatedAgent(hub, 'c-us', { env: 'prod', region: 'us' }),
+  );
   const repo = await git.createRepo('shop', {
     'apps/shop/fleet.yaml': FLEET,
     'apps/shop/cm.yaml': cm('shop', '1'),
@@ -244,6 +229,12 @@ describe('PATCH /api/v1/gitrepos/{name}', () => {
       .patch('/api/v1/gitrepos/shop')
       .send({ paths: ['apps'] })
       .expect(200);
+    // Back to one path: the tests after this one read shop/shop again.
+    await eventually(
+      'shop has the bundles of one path again',
+      () => gitrepo('shop'),
+      (r) => r.status.bundles.join(',') === 'shop/extra,shop/shop' && r.status.error === null,
+    );
   });
 });
 
@@ -277,13 +268,18 @@ describe('the CLI', () => {
   });
 
   it('bundle list and get show the bundles', async () => {
-    // The CLI's output shape; readiness after the path changes of the tests before is not
-    // this test's subject (see the closing note of 2026-12-07: it did not always return to 2/2).
-    const list = await flotilla('bundle', 'list', '--gitrepo', 'shop');
-    expect(list.stdout).toMatch(/^shop\/shop\s+shop\s+yaml\s+[0-9a-f]{8}\s+\d\/2\s*$/m);
+    // The paths of the tests before moved shop/shop's ConfigMap to shop/apps/shop and back: it
+    // is Ready again on both clusters once the agents have applied the last change.
+    const readyRow = /^shop\/shop\s+shop\s+yaml\s+[0-9a-f]{8}\s+2\/2\s*$/m;
+    const list = await eventually(
+      'bundle list shows shop/shop Ready on both clusters',
+      () => flotilla('bundle', 'list', '--gitrepo', 'shop'),
+      (res) => readyRow.test(res.stdout),
+    );
+    expect(list.stdout).toMatch(readyRow);
     const get = await flotilla('bundle', 'get', 'shop/shop');
     expect(get.stdout).toMatch(/^Kind:\s+yaml$/m);
-    expect(get.stdout).toMatch(/^c-eu\s+\w+\s+[0-9a-f]{8}/m);
+    expect(get.stdout).toMatch(/^c-eu\s+Ready\s+[0-9a-f]{8}/m);
   });
 
   it('repo update changes one field and keeps the others', async () => {

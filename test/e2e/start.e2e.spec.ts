@@ -44,12 +44,24 @@ describe('flotilla hub with no environment (npm start)', () => {
     expect(first.output()).toMatch(
       /Git {6}no file:\/\/ repositories \(FLOTILLA_FILE_URL_ROOT is unset\)/,
     );
-    // The first start makes an admin API token and shows it once.
+    // The first start makes an admin API token and shows it once, in the hub's log: JSON lines
+    // from pino, since the output is not a terminal.
     const adminToken = await eventually(
       'the generated admin token in the output',
-      () => Promise.resolve(/^\s+(flt_[A-Za-z0-9_-]{40,})\s*$/m.exec(first.output())?.[1]),
+      () => Promise.resolve(/\b(flt_[A-Za-z0-9_-]{40,})/.exec(first.output())?.[1]),
       (t) => t !== undefined,
     );
+    const logLines = first
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { name?: string; level?: number; msg?: string });
+    expect(
+      logLines.find((l) => l.msg?.includes('Generated the bootstrap admin API token')),
+    ).toMatchObject({
+      name: 'flotilla-hub',
+      level: 40,
+    });
     const withToken = { FLOTILLA_TOKEN: adminToken };
     const anonymous = await runCli(['cluster', 'register', 'kept-0', '--server', url]);
     expect(anonymous.code).toBe(1);
@@ -98,18 +110,26 @@ describe('flotilla hub with no environment (npm start)', () => {
 });
 
 describe('npm run demo', () => {
+  const demoEnv = {
+    DATABASE_URL: undefined,
+    NATS_URL: undefined,
+    FLOTILLA_DATA_DIR: mkdtempSync(join(tmpdir(), 'flotilla-demo-')),
+    PORT: '0',
+    GRPC_PORT: '0',
+  };
+  const access = /^ {2}API {6}(http:\/\/\S+)\/api\/v1 .*\n {2}Token {4}(flt_\S+)$/m;
+
   it('starts the hub and three simulated clusters, deploys three kinds of bundles, rolls a commit out in stages, and rolls a failing one back', async () => {
-    const res = await runCli(['demo', '--exit'], {
-      DATABASE_URL: undefined,
-      NATS_URL: undefined,
-      FLOTILLA_DATA_DIR: mkdtempSync(join(tmpdir(), 'flotilla-demo-')),
-      PORT: '0',
-      GRPC_PORT: '0',
-    });
+    const res = await runCli(['demo', '--exit'], demoEnv);
     expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(access);
     for (const name of ['eu-1', 'eu-2', 'us-1'])
       expect(res.stdout).toMatch(new RegExp(`${name}\\s+Online`));
     expect(res.stdout).toMatch(/group "prod": eu-1, eu-2/);
+    // The dashboard's address and tokens to paste (admin, viewer).
+    expect(res.stdout).toMatch(
+      /^ {2}Dashboard http:\/\/\S+\/ {3}sign in with the token above \(admin[^\n]*\n\s+or the viewer token flt_\S+ \(read-only\)$/m,
+    );
     // file:// GitRepos may read the demo's own repository and nothing else.
     expect(res.stdout).toMatch(/Git {6}file:\/\/ repositories only under \/.*\/demo-repo$/m);
     // GitOps: three bundles (plain YAML, Kustomize, Helm) on three clusters, then a commit.
@@ -125,5 +145,11 @@ describe('npm run demo', () => {
       final.match(/OutOfSync .*held at [0-9a-f]{8}: rollout [0-9a-f]{8} RolledBack/g),
     ).toHaveLength(3);
     expect(final.match(/\sReady\s/g)).toHaveLength(6);
+  }, 300_000);
+
+  it('a second run on the same data prints the API URL and a new admin token too', async () => {
+    const res = await runCli(['demo', '--exit'], demoEnv);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(access);
   }, 300_000);
 });

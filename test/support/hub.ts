@@ -7,6 +7,7 @@ import type { LogLevel } from '@nestjs/common';
 import request from 'supertest';
 import { connect } from '@nats-io/transport-node';
 import { loadHubConfig } from '../../libs/config/config.js';
+import type { TimerClock } from '../../libs/liveness/lease.js';
 import { statusStreamName } from '../../libs/nats/index.js';
 import { createTestDatabase, testNatsUrl, testSubjectPrefix } from '../../libs/testing/index.js';
 import type { HubServiceName } from '../../services/hub/service-names.js';
@@ -33,6 +34,8 @@ export async function startTestHub(
     env?: Record<string, string>;
     /** Nest log levels (default: fatal and error). */
     logLevels?: LogLevel[];
+    /** The services' clock (CLOCK): a `SkippableClock` lets a test skip bake times. */
+    clock?: TimerClock;
   } = {},
 ): Promise<TestHub> {
   const db = await createTestDatabase();
@@ -58,6 +61,7 @@ export async function startTestHub(
     config: loadHubConfig(env),
     services: options.services,
     logLevels: options.logLevels ?? ['fatal', 'error'],
+    clock: options.clock,
   });
   return {
     ...hub,

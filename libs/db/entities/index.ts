@@ -11,6 +11,7 @@ import { DeploymentEntity } from './deployment.entity.js';
 import { GitRepoEntity } from './gitrepo.entity.js';
 import { HubSettingEntity } from './hub-setting.entity.js';
 import { NatsRevocationEntity } from './nats-revocation.entity.js';
+import { PlanEntity } from './plan.entity.js';
 import {
   NotificationOutboxEntity,
   NotificationRuleEntity,
@@ -36,6 +37,7 @@ export {
   GitRepoEntity,
   HubSettingEntity,
   NatsRevocationEntity,
+  PlanEntity,
   RegistrationTokenEntity,
   RolloutAuditEntity,
   RolloutEntity,
@@ -67,6 +69,7 @@ export const entities = [
   NatsRevocationEntity,
   AgentSequenceEntity,
   WebhookDeliveryEntity,
+  PlanEntity,
   NotificationTargetEntity,
   NotificationRuleEntity,
   NotificationOutboxEntity,

@@ -171,3 +171,49 @@ describe('orphaned targets', () => {
     expect(await deployments.orphanedTargetBundles()).not.toContain('demo/gone');
   });
 });
+
+describe('unacknowledged desired state', () => {
+  it("reads online clusters' stale deployments a page at a time, in (bundle, cluster) order", async () => {
+    const clusters = new ClusterRepository(ds);
+    for (const name of ['u1', 'u2', 'u3', 'off']) await clusters.create(name, {});
+    await ds.query(`UPDATE clusters SET state = 'Online' WHERE name IN ('u1', 'u2', 'u3')`);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    const rows: [string, string, string | null, Date, Date | null][] = [
+      // bundle, cluster, applied revision, desired at, reported at
+      ['unack/x', 'u1', null, hourAgo, null], // never reported
+      ['unack/x', 'u2', r2, hourAgo, new Date(hourAgo.getTime() + 60_000)], // reported another
+      ['unack/x', 'u3', null, hourAgo, new Date()], // just reported: not yet
+      ['unack/x', 'off', null, hourAgo, null], // its cluster is not Online
+      ['unack/y', 'u1', r1, hourAgo, hourAgo], // acknowledged
+      ['unack/y', 'u2', null, new Date(), null], // just sent
+    ];
+    for (const [bundle, cluster, applied, desiredAt, reportedAt] of rows) {
+      await ds.query(
+        `INSERT INTO deployments (bundle, cluster, desired_revision, desired_commit, applied_revision, desired_at, reported_at)
+         VALUES ($1, $2, $3, 'c1', $4, $5, $6)`,
+        [bundle, cluster, r1, applied, desiredAt, reportedAt],
+      );
+    }
+    const first = await deployments.unacknowledged(5000, 1);
+    expect(first).toEqual([
+      {
+        change: { kind: 'Upsert', bundle: 'unack/x', cluster: 'u1', revision: r1, commit: 'c1' },
+        since: hourAgo.getTime(),
+      },
+    ]);
+    const second = await deployments.unacknowledged(5000, 1, { bundle: 'unack/x', cluster: 'u1' });
+    expect(second).toEqual([
+      {
+        change: { kind: 'Upsert', bundle: 'unack/x', cluster: 'u2', revision: r1, commit: 'c1' },
+        since: hourAgo.getTime() + 60_000,
+      },
+    ]);
+    expect(await deployments.unacknowledged(5000, 1, { bundle: 'unack/x', cluster: 'u2' })).toEqual(
+      [],
+    );
+    expect((await deployments.unacknowledged(5000, 100)).map((u) => u.change.cluster)).toEqual([
+      'u1',
+      'u2',
+    ]);
+  });
+});

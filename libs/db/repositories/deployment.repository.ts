@@ -1,7 +1,8 @@
 import { queryReturning } from '../returning.js';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { ReportedState } from '../../contracts/delivery.js';
-import type { DesiredChange } from '../../delivery/index.js';
+import { DeploymentState, type ReportedState } from '../../contracts/delivery.js';
+import type { DeploymentKey, DesiredChange, UnacknowledgedChange } from '../../delivery/index.js';
+import { stateSeverity } from '../../status/deployment-state.js';
 
 /** What Git says one cluster should run for a bundle. */
 export interface TargetRow {
@@ -87,6 +88,15 @@ export class DeploymentRepository {
       'SELECT cluster, revision, commit FROM bundle_targets WHERE bundle = $1 ORDER BY cluster',
       [bundle],
     );
+  }
+
+  /** What each cluster of a bundle is told to run now: its desired revision (null while removed). */
+  async desiredRevisions(bundle: string): Promise<Map<string, string | null>> {
+    const rows: { cluster: string; revision: string | null }[] = await this.ds.query(
+      'SELECT cluster, desired_revision AS revision FROM deployments WHERE bundle = $1 ORDER BY cluster',
+      [bundle],
+    );
+    return new Map(rows.map((r) => [r.cluster, r.revision]));
   }
 
   /** Removes every target of the named bundles (they left Git). */
@@ -266,14 +276,17 @@ export class DeploymentRepository {
 
   /**
    * Deployments, and targets not delivered yet, filtered by cluster and/or bundles (those being
-   * removed are left out).
+   * removed are left out); `resources: false` leaves their resources out (empty).
    */
-  async list(filter: { cluster?: string; bundles?: string[] } = {}): Promise<DeploymentRow[]> {
+  async list(
+    filter: { cluster?: string; bundles?: string[]; resources?: boolean } = {},
+  ): Promise<DeploymentRow[]> {
     const rows: Record<string, unknown>[] = await this.ds.query(
       `SELECT coalesce(d.bundle, t.bundle) AS bundle, coalesce(d.cluster, t.cluster) AS cluster,
               c.state AS cluster_state, d.desired_revision, d.desired_commit, d.applied_revision,
               coalesce(d.state, 'Pending') AS state, coalesce(d.message, '') AS message,
-              coalesce(d.resources, '[]'::jsonb) AS resources, d.reported_at,
+              CASE WHEN $3 THEN coalesce(d.resources, '[]'::jsonb) ELSE '[]'::jsonb END AS resources,
+              d.reported_at,
               t.revision AS target_revision, t.commit AS target_commit, t.hold_reason
          FROM deployments d
          FULL JOIN bundle_targets t ON t.bundle = d.bundle AND t.cluster = d.cluster
@@ -282,23 +295,9 @@ export class DeploymentRepository {
           AND ($1::text IS NULL OR coalesce(d.cluster, t.cluster) = $1)
           AND ($2::text[] IS NULL OR coalesce(d.bundle, t.bundle) = ANY($2::text[]))
         ORDER BY 1, 2`,
-      [filter.cluster ?? null, filter.bundles ?? null],
+      [filter.cluster ?? null, filter.bundles ?? null, filter.resources ?? true],
     );
-    return rows.map((r) => ({
-      bundle: r.bundle as string,
-      cluster: r.cluster as string,
-      clusterState: r.cluster_state as string,
-      targetRevision: r.target_revision as string | null,
-      targetCommit: r.target_commit as string | null,
-      holdReason: r.hold_reason as string | null,
-      desiredRevision: r.desired_revision as string | null,
-      desiredCommit: r.desired_commit as string | null,
-      appliedRevision: r.applied_revision as string | null,
-      state: r.state as string,
-      message: r.message as string,
-      resources: r.resources as unknown[],
-      reportedAt: r.reported_at ? new Date(r.reported_at as string) : null,
-    }));
+    return rows.map(toDeploymentRow);
   }
 
   /** Sets (or clears, with null) why each named cluster is held back from its target. */
@@ -386,34 +385,45 @@ export class DeploymentRepository {
   /**
    * Desired states an online cluster has not acknowledged (no report of that revision) for
    * `staleMs`: the message may have been lost (core NATS is at-most-once), so it is sent again.
+   * Read a page at a time in (bundle, cluster) order, after `after` (a sweep's cursor), with when
+   * each one's clock started (the later of its desired and last reported times).
    */
-  async unacknowledged(staleMs: number, limit = 5000): Promise<DesiredChange[]> {
+  async unacknowledged(
+    staleMs: number,
+    limit: number,
+    after?: DeploymentKey,
+  ): Promise<UnacknowledgedChange[]> {
     const rows: {
       bundle: string;
       cluster: string;
       revision: string | null;
       commit: string | null;
+      since: Date | string;
     }[] = await this.ds.query(
-      `SELECT d.bundle, d.cluster, d.desired_revision AS revision, d.desired_commit AS commit
+      `SELECT d.bundle, d.cluster, d.desired_revision AS revision, d.desired_commit AS commit,
+              greatest(d.desired_at, d.reported_at) AS since
            FROM deployments d JOIN clusters c ON c.name = d.cluster
           WHERE c.state = 'Online' AND d.desired_revision IS DISTINCT FROM d.applied_revision
             AND d.desired_at < now() - make_interval(secs => $1::double precision / 1000)
             AND (d.reported_at IS NULL OR d.reported_at < now() - make_interval(secs => $1::double precision / 1000))
-          ORDER BY d.desired_at
+            AND ($3::text IS NULL OR (d.bundle COLLATE "C", d.cluster COLLATE "C") > ($3, $4))
+          ORDER BY d.bundle COLLATE "C", d.cluster COLLATE "C"
           LIMIT $2`,
-      [staleMs, limit],
+      [staleMs, limit, after?.bundle ?? null, after?.cluster ?? null],
     );
-    return rows.map((r): DesiredChange =>
-      r.revision === null
-        ? { kind: 'Remove', bundle: r.bundle, cluster: r.cluster }
-        : {
-            kind: 'Upsert',
-            bundle: r.bundle,
-            cluster: r.cluster,
-            revision: r.revision,
-            commit: r.commit ?? '',
-          },
-    );
+    return rows.map((r): UnacknowledgedChange => ({
+      since: new Date(r.since).getTime(),
+      change:
+        r.revision === null
+          ? { kind: 'Remove', bundle: r.bundle, cluster: r.cluster }
+          : {
+              kind: 'Upsert',
+              bundle: r.bundle,
+              cluster: r.cluster,
+              revision: r.revision,
+              commit: r.commit ?? '',
+            },
+    }));
   }
 
   /**
@@ -477,6 +487,105 @@ export class DeploymentRepository {
     }
     return missing;
   }
+
+  /**
+   * Deployments (and targets not delivered yet) counted by the state users see, in PostgreSQL:
+   * no row leaves the database. Over the whole fleet, or the named bundles.
+   */
+  async countByState(bundles?: readonly string[]): Promise<Record<string, number>> {
+    const rows: { state: string; n: string }[] = await this.ds.query(
+      `SELECT state, count(*) AS n FROM (${effectiveStateSql('$2::text[]')}) v
+        GROUP BY state ORDER BY state COLLATE "C"`,
+      [knownStates, bundles ?? null],
+    );
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
+  /** The same counts per bundle, for each of `bundles` (a bundle with none is absent). */
+  async countByBundleAndState(
+    bundles: readonly string[],
+  ): Promise<Map<string, Record<string, number>>> {
+    const counts = new Map<string, Record<string, number>>();
+    if (bundles.length === 0) return counts;
+    const rows: { bundle: string; state: string; n: string }[] = await this.ds.query(
+      `SELECT bundle, state, count(*) AS n FROM (${effectiveStateSql('$2::text[]')}) v
+        GROUP BY bundle, state ORDER BY state COLLATE "C"`,
+      [knownStates, bundles],
+    );
+    for (const r of rows) {
+      const byState = counts.get(r.bundle) ?? {};
+      byState[r.state] = Number(r.n);
+      counts.set(r.bundle, byState);
+    }
+    return counts;
+  }
+
+  /**
+   * A page of the deployments whose state (as users see it) is not Ready, worst state first,
+   * then by cluster and bundle; without their resources (`resources` is empty). Every one when
+   * `limit` is undefined.
+   */
+  async nonReady(offset = 0, limit?: number): Promise<DeploymentRow[]> {
+    const rows: Record<string, unknown>[] = await this.ds.query(
+      `SELECT * FROM (${effectiveStateSql('NULL::text[]')}) v
+        WHERE v.state <> 'Ready'
+        ORDER BY coalesce(array_position($2::text[], v.state), $3), v.cluster COLLATE "C",
+                 v.bundle COLLATE "C"
+        OFFSET $4 LIMIT $5`,
+      [knownStates, stateSeverity, stateSeverity.length, offset, limit ?? null],
+    );
+    return rows.map((r) => ({ ...toDeploymentRow(r), resources: [] }));
+  }
+}
+
+/** Every state a deployment may have ($1 of `effectiveStateSql`). */
+const knownStates: string[] = Object.values(DeploymentState);
+
+/**
+ * Deployments and targets not delivered yet (those being removed left out), of the bundles in
+ * `bundles` (a SQL array expression; NULL for all), with their cluster's state, the columns of
+ * `DeploymentRow` except resources, and `state` as users see it: `effectiveDeploymentState`
+ * (libs/status) in SQL, `$1` the known states. The bundle filter is applied to both sides of
+ * the join so that PostgreSQL reads only those bundles' rows.
+ */
+function effectiveStateSql(bundles: string): string {
+  return `SELECT coalesce(d.bundle, t.bundle) AS bundle, coalesce(d.cluster, t.cluster) AS cluster,
+            c.state AS cluster_state, d.desired_revision, d.desired_commit, d.applied_revision,
+            coalesce(d.state, 'Pending') AS reported_state, coalesce(d.message, '') AS message,
+            d.reported_at, t.revision AS target_revision, t.commit AS target_commit, t.hold_reason,
+            CASE
+              WHEN c.state = 'Offline' THEN 'Offline'
+              WHEN t.revision IS NOT NULL AND t.revision <> ''
+                   AND t.revision IS DISTINCT FROM d.desired_revision THEN 'OutOfSync'
+              WHEN d.desired_revision IS NULL
+                   OR d.applied_revision IS DISTINCT FROM d.desired_revision THEN 'Pending'
+              WHEN d.state = ANY($1::text[]) THEN d.state
+              ELSE 'Pending'
+            END AS state
+       FROM (SELECT * FROM deployments WHERE ${bundles} IS NULL OR bundle = ANY(${bundles})) d
+       FULL JOIN (SELECT * FROM bundle_targets
+                   WHERE ${bundles} IS NULL OR bundle = ANY(${bundles})) t
+         ON t.bundle = d.bundle AND t.cluster = d.cluster
+       JOIN clusters c ON c.name = coalesce(d.cluster, t.cluster)
+      WHERE d.bundle IS NULL OR d.desired_revision IS NOT NULL`;
+}
+
+function toDeploymentRow(r: Record<string, unknown>): DeploymentRow {
+  return {
+    bundle: r.bundle as string,
+    cluster: r.cluster as string,
+    clusterState: r.cluster_state as string,
+    targetRevision: r.target_revision as string | null,
+    targetCommit: r.target_commit as string | null,
+    holdReason: r.hold_reason as string | null,
+    desiredRevision: r.desired_revision as string | null,
+    desiredCommit: r.desired_commit as string | null,
+    appliedRevision: r.applied_revision as string | null,
+    state: (r.reported_state ?? r.state) as string,
+    message: r.message as string,
+    resources: (r.resources ?? []) as unknown[],
+    reportedAt: r.reported_at ? new Date(r.reported_at as string) : null,
+  };
 }
 
 /** Orders deployments by (bundle, cluster), the primary key's order (code points, as `C`). */

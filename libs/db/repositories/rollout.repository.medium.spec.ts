@@ -1,6 +1,8 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import type { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutRecord } from '../../contracts/rollouts.js';
 import { rolloutRecord, useMigratedDatabase } from '../../testing/index.js';
+import { openDatabase } from '../data-source.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import type { PageRequest } from '../pagination.js';
 import { type Rollout, RolloutRepository } from './rollout.repository.js';
@@ -20,7 +22,7 @@ const start = (bundle: string, toCommit: string, record: RolloutRecord = rollout
     revisions,
   });
 const finish = (r: Rollout, state: 'Succeeded' | 'Superseded') =>
-  rollouts.update(r.id, { state, record: { ...r.record, state }, reason: null });
+  rollouts.update(r.id, { state, record: { ...r.record, state }, reason: null }, r.record);
 
 let first: Rollout;
 let second: Rollout;
@@ -73,7 +75,7 @@ describe('RolloutRepository', () => {
     expect(done.finishedAt).toBeInstanceOf(Date);
     const paused = rolloutRecord({ state: 'Paused', pausedBy: 'alice', reason: 'checking' });
     const r = await start('shop/api', 'c1');
-    await rollouts.update(r.id, { state: 'Paused', record: paused, reason: 'checking' });
+    await rollouts.update(r.id, { state: 'Paused', record: paused, reason: 'checking' }, r.record);
     expect(await rollouts.get(r.id)).toMatchObject({
       state: 'Paused',
       reason: 'checking',
@@ -159,5 +161,70 @@ describe('RolloutRepository', () => {
       new RegExp(`rollout ${r.id}: the stored rollout does not match its contract`),
     );
     await db.ds.query('DELETE FROM rollouts WHERE id = $1', [r.id]);
+  });
+});
+
+describe('RolloutRepository with two replicas', () => {
+  // Two more connection pools stand for two hub replicas.
+  const sources: DataSource[] = [];
+  beforeAll(async () => {
+    sources.push(await openDatabase(db.url), await openDatabase(db.url));
+  });
+  afterAll(async () => {
+    for (const ds of sources) await ds.destroy();
+  });
+  const replicas = () =>
+    sources.map((ds) => new RolloutRepository(ds)) as [RolloutRepository, RolloutRepository];
+  const at = (updatedAt: number, state: RolloutRecord['state'] = 'Progressing') =>
+    rolloutRecord({ state, updatedAt });
+
+  it('of two replicas saving a transition planned from the same record, exactly one succeeds', async () => {
+    const [one, two] = replicas();
+    const rollout = await start('race/app', 'c1', at(0));
+    const results = await Promise.all(
+      [one, two].map((repo, i) =>
+        repo.update(
+          rollout.id,
+          { state: 'Progressing', record: at(i + 1), reason: null },
+          rollout.record,
+        ),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const saved = await two.get(rollout.id);
+    expect(saved.record).toEqual(at(results[0] ? 1 : 2));
+    // Planned from the record now stored, the next transition is saved.
+    expect(
+      await one.update(
+        rollout.id,
+        { state: 'Succeeded', record: at(3, 'Succeeded'), reason: null },
+        saved.record,
+      ),
+    ).toBe(true);
+    expect((await one.get(rollout.id)).finishedAt).not.toBeNull();
+  });
+
+  it("the bundle's rollout lock makes a second replica wait until the first one's transaction ends", async () => {
+    const [one, two] = replicas();
+    const order: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const firstLocked = new Promise<void>((resolve) => (locked = resolve));
+    const first = sources[0]!.transaction(async (m) => {
+      await one.lockBundle('lock/app', m);
+      locked();
+      await held;
+      await start('lock/app', 'c1');
+      order.push('first created');
+    });
+    await firstLocked;
+    const second = sources[1]!.transaction(async (m) => {
+      await two.lockBundle('lock/app', m);
+      order.push(`second sees ${(await two.active('lock/app', m)) ? 'a rollout' : 'none'}`);
+    });
+    release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first created', 'second sees a rollout']);
   });
 });

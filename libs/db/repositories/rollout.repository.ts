@@ -165,19 +165,44 @@ export class RolloutRepository {
     return rows.map((r) => r.bundle);
   }
 
-  /** Saves a rollout's new state and record. */
+  /**
+   * Saves a rollout's new state and record, only if its record is still `previous` (what the
+   * caller planned from): two hub replicas that ever drive one rollout at once (a lease that
+   * lapsed under a stalled pass) cannot both record a transition. False when it changed meanwhile.
+   */
   async update(
     id: string,
     change: { state: RolloutState; record: RolloutRecord; reason: string | null },
+    previous: RolloutRecord,
     manager: EntityManager = this.ds.manager,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const finished = TERMINAL_ROLLOUT_STATES.includes(change.state);
-    await manager.query(
-      `UPDATE rollouts SET state = $2, record = $3, reason = $4, updated_at = now(),
-              finished_at = CASE WHEN $5 THEN coalesce(finished_at, now()) ELSE NULL END
-        WHERE id = $1`,
-      [id, change.state, JSON.stringify(change.record), change.reason, finished],
+    const rows: unknown[] = await manager.query(
+      // In a CTE: the driver answers a bare UPDATE with a row count, not its rows.
+      `WITH saved AS (
+         UPDATE rollouts SET state = $2, record = $3, reason = $4, updated_at = now(),
+                finished_at = CASE WHEN $5 THEN coalesce(finished_at, now()) ELSE NULL END
+          WHERE id = $1 AND record = $6::jsonb
+          RETURNING id)
+       SELECT id FROM saved`,
+      [
+        id,
+        change.state,
+        JSON.stringify(change.record),
+        change.reason,
+        finished,
+        JSON.stringify(previous),
+      ],
     );
+    return rows.length > 0;
+  }
+
+  /**
+   * Takes the bundle's rollout lock until `manager`'s transaction ends: rollouts of one bundle
+   * are created one at a time, by whichever replica, so a second finds the first.
+   */
+  async lockBundle(bundle: string, manager: EntityManager): Promise<void> {
+    await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`rollout:${bundle}`]);
   }
 
   async audit(

@@ -1,5 +1,7 @@
 {{- define "flotilla-agent.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- if hasPrefix .Release.Name .Chart.Name -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- else if contains .Chart.Name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
 {{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}

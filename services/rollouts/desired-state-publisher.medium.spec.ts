@@ -1,0 +1,198 @@
+import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DesiredMessageSchema,
+  PayloadSigner,
+  changesOf,
+  createSubjects,
+  generateSigningKeyPair,
+} from '../../libs/contracts/index.js';
+import {
+  AgentSequenceRepository,
+  BundleRepository,
+  ClusterRepository,
+  DeploymentRepository,
+} from '../../libs/db/index.js';
+import {
+  eventually,
+  testNatsUrl,
+  testSubjectPrefix,
+  useMigratedDatabase,
+} from '../../libs/testing/index.js';
+import { FakeClock } from '../../libs/testing/fake-clock.js';
+import { DesiredStatePublisher, RESEND_POLICY } from './desired-state-publisher.js';
+
+// Re-sends of desired state agents do not acknowledge, on the real PostgreSQL and NATS, with the
+// publisher's ticks driven by hand on a fake clock (a tick every 5 s of it, as the timer does).
+
+const TICK_MS = 5000;
+const db = useMigratedDatabase();
+const subjects = createSubjects(testSubjectPrefix());
+const r1 = 'a'.repeat(64);
+let hubNc: NatsConnection;
+let observer: NatsConnection;
+let registry: Registry;
+let clock: FakeClock;
+let deployments: DeploymentRepository;
+let publisher: DesiredStatePublisher;
+
+async function resentMetric(): Promise<number> {
+  const text = await registry.getSingleMetricAsString('flotilla_desired_state_resent_total');
+  const line = text.split('\n').find((l) => l.startsWith('flotilla_desired_state_resent_total '));
+  return Number(line?.split(' ')[1] ?? 0);
+}
+
+/** An Online cluster with `bundles` desired at r1 an hour ago, never reported. */
+async function silentCluster(name: string, bundles: string[]): Promise<void> {
+  await new ClusterRepository(db.ds).create(name, {});
+  await db.ds.query(`UPDATE clusters SET state = 'Online' WHERE name = $1`, [name]);
+  await db.ds.query(
+    `INSERT INTO deployments (bundle, cluster, desired_revision, desired_commit, desired_at)
+     SELECT b, $1, $2, 'c1', now() - interval '1 hour' FROM unnest($3::text[]) AS b`,
+    [name, r1, bundles],
+  );
+}
+
+/** Moves the clock one tick on and runs the tick; returns how many it re-sent. */
+async function tick(): Promise<number> {
+  await clock.advance(TICK_MS);
+  const n = await publisher.resendDue();
+  await publisher.flush();
+  return n;
+}
+
+beforeAll(async () => {
+  hubNc = await connect({ servers: testNatsUrl() });
+  observer = await connect({ servers: testNatsUrl() });
+  registry = new Registry();
+  clock = new FakeClock(1_000_000);
+  deployments = new DeploymentRepository(db.ds);
+  const bundles = new BundleRepository(db.ds);
+  await bundles.storeRevision(r1, Buffer.from('[]'));
+  publisher = new DesiredStatePublisher(
+    hubNc,
+    subjects,
+    registry,
+    new PayloadSigner(generateSigningKeyPair().privateKeyPem),
+    deployments,
+    bundles,
+    new AgentSequenceRepository(db.ds),
+    clock,
+  );
+});
+
+afterAll(async () => {
+  await publisher?.stop();
+  await Promise.all([hubNc, observer].map((nc) => nc?.close()));
+});
+
+describe('re-sending desired state an agent does not acknowledge', () => {
+  it('a cluster that never acknowledges gets re-sends at growing intervals, then converges when its agent comes back', async () => {
+    await silentCluster('silent', ['demo/web']);
+    const received: number[] = [];
+    const sub = observer.subscribe(subjects.desired('silent'), {
+      callback: (_err, msg) => {
+        for (const c of changesOf(DesiredMessageSchema.parse(msg.json()))) {
+          if (c.kind === 'Upsert' && c.bundle === 'demo/web') received.push(msg.data.length);
+        }
+      },
+    });
+    await observer.flush();
+    try {
+      // Ten minutes of the hub's clock with the agent silent.
+      const span = 10 * 60_000;
+      const sentAt: number[] = [];
+      for (let t = 0; t < span; t += TICK_MS) {
+        if ((await tick()) > 0) sentAt.push(clock.now());
+      }
+      // Every re-send went out, counted by the metric and seen on the agent's subject.
+      await hubNc.flush();
+      await eventually(
+        'every re-send received',
+        () => Promise.resolve(received.length),
+        (n) => n === sentAt.length,
+      );
+      expect(await resentMetric()).toBe(sentAt.length);
+      // Re-sending every 5 s would have sent 120 times; backing off to at most a minute apart
+      // (at least half of it with jitter), far fewer.
+      const everyTick = span / TICK_MS;
+      expect(sentAt.length).toBeGreaterThanOrEqual(span / RESEND_POLICY.maxMs);
+      expect(sentAt.length).toBeLessThan(everyTick / 3);
+      const gaps = sentAt.slice(1).map((at, i) => at - sentAt[i]!);
+      expect(gaps.at(-1)!).toBeGreaterThanOrEqual(3 * gaps[0]!);
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(RESEND_POLICY.maxMs + TICK_MS);
+
+      // The agent comes back: it applies what the next re-send carries and reports it.
+      const agent = observer.subscribe(subjects.desired('silent'), {
+        callback: (_err, msg) => {
+          for (const c of changesOf(DesiredMessageSchema.parse(msg.json()))) {
+            if (c.kind !== 'Upsert') continue;
+            void deployments.recordReports([
+              {
+                cluster: 'silent',
+                bundle: c.bundle,
+                revision: c.revision,
+                state: 'Ready',
+                message: '',
+                resources: [],
+                observedAt: new Date(),
+              },
+            ]);
+          }
+        },
+      });
+      await observer.flush();
+      try {
+        let ticks = 0;
+        await eventually(
+          'silent/demo/web Ready at r1',
+          async () => {
+            if (ticks++ < (2 * RESEND_POLICY.maxMs) / TICK_MS) await tick();
+            return deployments.list({ cluster: 'silent' });
+          },
+          (rows) => rows[0]?.state === 'Ready' && rows[0].appliedRevision === r1,
+        );
+      } finally {
+        agent.unsubscribe();
+      }
+      // Acknowledged: nothing more is re-sent.
+      const before = await resentMetric();
+      for (let i = 0; i < 30; i++) await tick();
+      expect(await resentMetric()).toBe(before);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it('a backlog larger than the budget gets at most the budget each tick, each deployment in turn', async () => {
+    const bundles = Array.from(
+      { length: 4 * RESEND_POLICY.perTick },
+      (_, i) => `bulk/b${String(i).padStart(5, '0')}`,
+    );
+    await silentCluster('bulk', bundles);
+    const resent = new Map<string, number>();
+    const sub = observer.subscribe(subjects.desired('bulk'), {
+      callback: (_err, msg) => {
+        for (const c of changesOf(DesiredMessageSchema.parse(msg.json()))) {
+          resent.set(c.bundle, (resent.get(c.bundle) ?? 0) + 1);
+        }
+      },
+    });
+    await observer.flush();
+    try {
+      const perTick: number[] = [];
+      for (let i = 0; i < 4; i++) perTick.push(await tick());
+      expect(perTick).toEqual([500, 500, 500, 500]);
+      await hubNc.flush();
+      await eventually(
+        'each bulk deployment re-sent once',
+        () => Promise.resolve(resent),
+        (m) => m.size === bundles.length,
+      );
+      expect([...resent.values()].every((n) => n === 1)).toBe(true);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+});
