@@ -4,6 +4,7 @@ import { clusterCommand } from './commands/cluster.js';
 import { groupCommand } from './commands/group.js';
 import { contextCommand, loginCommand } from './commands/login.js';
 import { planCommand } from './commands/plan.js';
+import { notificationCommand } from './commands/notification.js';
 import { repoCommand } from './commands/repo.js';
 import { rolloutCommand } from './commands/rollout.js';
 import { statusCommand } from './commands/status.js';
@@ -89,6 +90,7 @@ export function buildProgram(context: Partial<CliContext> = {}): Command {
   registerCommand(program, versionCommand(ctx));
   program.addCommand(completionCommand(ctx));
   registerCommand(program, planCommand(ctx));
+  registerCommand(program, notificationCommand(ctx));
   return program;
 }
 

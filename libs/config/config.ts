@@ -68,6 +68,11 @@ export interface HubConfig {
    * Unset: JSON when standard output is not a terminal (containers, log collectors).
    */
   logFormat: 'json' | 'text' | undefined;
+  /**
+   * FLOTILLA_NOTIFICATIONS_ALLOW_PRIVATE=true: notifications may go to loopback and private
+   * addresses (refused by default: SSRF).
+   */
+  notificationsAllowPrivate: boolean;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -128,6 +133,7 @@ const EnvSchema = z.object({
     (v) => (v === '' ? undefined : v),
     z.string().refine(isValidSecretKey, SECRET_KEY_FORMAT).optional(),
   ),
+  FLOTILLA_NOTIFICATIONS_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0', '']).default('false'),
   FLOTILLA_REGISTRATION_TOKEN: z
     .string()
     .regex(
@@ -197,5 +203,6 @@ export function loadHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       e.FLOTILLA_SECRET_KEY === undefined
         ? undefined
         : new Secret(parseSecretKey(e.FLOTILLA_SECRET_KEY)),
+    notificationsAllowPrivate: isTrue(e.FLOTILLA_NOTIFICATIONS_ALLOW_PRIVATE),
   };
 }

@@ -18,3 +18,4 @@ export * from './repositories/webhook-delivery.repository.js';
 export * from './repositories/plan.repository.js';
 export * from './secrets-at-rest.js';
 export * from './repositories/fleet-metrics.repository.js';
+export * from './repositories/notification.repository.js';

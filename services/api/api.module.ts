@@ -4,9 +4,11 @@ import type { DataSource } from 'typeorm';
 import {
   ApiTokenRepository,
   NatsRevocationRepository,
+  NotificationRepository,
   WebhookDeliveryRepository,
 } from '../../libs/db/index.js';
-import { DATA_SOURCE } from '../shared/tokens.js';
+import type { SecretBox } from '../../libs/secrets/index.js';
+import { DATA_SOURCE, SECRET_BOX } from '../shared/tokens.js';
 import { AgentRateLimiter } from './auth/agent-rate-limit.js';
 import { ApiTokensController } from './auth/api-tokens.controller.js';
 import { ApiTokensService } from './auth/api-tokens.service.js';
@@ -26,6 +28,8 @@ import { GitReposController } from './gitrepos.controller.js';
 import { GitReposService } from './gitrepos.service.js';
 import { PlansController } from './plans.controller.js';
 import { PlansService } from './plans.service.js';
+import { NotificationsController } from './notifications.controller.js';
+import { NotificationsService } from './notifications.service.js';
 import { RegistrationTokensController } from './registration-tokens.controller.js';
 import { RegistrationTokensService } from './registration-tokens.service.js';
 import { RolloutsController } from './rollouts.controller.js';
@@ -55,6 +59,7 @@ import { LiveEventsService } from './live-events.service.js';
     WebhooksController,
     FleetGrpcController,
     DashboardController,
+    NotificationsController,
   ],
   providers: [
     {
@@ -88,6 +93,12 @@ import { LiveEventsService } from './live-events.service.js';
     WebhooksService,
     PlansService,
     LiveEventsService,
+    {
+      provide: NotificationRepository,
+      inject: [DATA_SOURCE, SECRET_BOX],
+      useFactory: (ds: DataSource, box: SecretBox) => new NotificationRepository(ds, box),
+    },
+    NotificationsService,
   ],
 })
 export class ApiModule {}

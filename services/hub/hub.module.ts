@@ -3,6 +3,7 @@ import type { TimerClock } from '../../libs/liveness/lease.js';
 import { ApiModule } from '../api/api.module.js';
 import { InfrastructureModule, type ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { ObservabilityController } from '../shared/observability.controller.js';
+import { NotificationsModule } from '../notifications/notifications.module.js';
 import { ResolverModule } from '../resolver/resolver.module.js';
 import { RolloutsModule } from '../rollouts/rollouts.module.js';
 import { StatusModule } from '../status/status.module.js';
@@ -14,6 +15,7 @@ export const hubServices: Record<HubServiceName, Type> = {
   resolver: ResolverModule,
   rollouts: RolloutsModule,
   status: StatusModule,
+  notifications: NotificationsModule,
 };
 export { type HubServiceName, hubServiceNames };
 

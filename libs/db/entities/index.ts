@@ -12,6 +12,11 @@ import { GitRepoEntity } from './gitrepo.entity.js';
 import { HubSettingEntity } from './hub-setting.entity.js';
 import { NatsRevocationEntity } from './nats-revocation.entity.js';
 import { PlanEntity } from './plan.entity.js';
+import {
+  NotificationOutboxEntity,
+  NotificationRuleEntity,
+  NotificationTargetEntity,
+} from './notification.entity.js';
 import { RegistrationTokenEntity } from './registration-token.entity.js';
 import { RolloutAuditEntity } from './rollout-audit.entity.js';
 import { RolloutEntity } from './rollout.entity.js';
@@ -38,6 +43,9 @@ export {
   RolloutEntity,
   VariantRenderEntity,
   WebhookDeliveryEntity,
+  NotificationTargetEntity,
+  NotificationRuleEntity,
+  NotificationOutboxEntity,
 };
 export type { GitCredentials, TargetSpec } from './gitrepo.entity.js';
 
@@ -62,4 +70,7 @@ export const entities = [
   AgentSequenceEntity,
   WebhookDeliveryEntity,
   PlanEntity,
+  NotificationTargetEntity,
+  NotificationRuleEntity,
+  NotificationOutboxEntity,
 ];

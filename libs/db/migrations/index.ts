@@ -13,6 +13,7 @@ import { AgentSequences1732830000000 } from './1732830000000-agent-sequences.js'
 import { HelmCharts1732850000000 } from './1732850000000-helm-charts.js';
 import { GitRepoValues1732870000000 } from './1732870000000-gitrepo-values.js';
 import { Plans1732890000000 } from './1732890000000-plans.js';
+import { Notifications1732900000000 } from './1732900000000-notifications.js';
 
 /** Every migration, oldest first. Add new ones at the end; never edit a released one. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   HelmCharts1732850000000,
   GitRepoValues1732870000000,
   Plans1732890000000,
+  Notifications1732900000000,
 ];

@@ -1,0 +1,188 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import {
+  ClusterEventSchema,
+  GitRepoEventSchema,
+  RolloutChangeEventSchema,
+  deploymentChangesOf,
+} from '../../libs/contracts/events.js';
+import type { Subjects } from '../../libs/contracts/subjects.js';
+import {
+  BundleRepository,
+  ClusterRepository,
+  DeploymentRepository,
+  NotFoundError,
+  NotificationRepository,
+} from '../../libs/db/index.js';
+import { parseJson } from '../../libs/nats/index.js';
+import {
+  type NotificationEvent,
+  type NotificationRuleSpec,
+  bundleProgress,
+  commitStateOf,
+  driftEvent,
+  fromBundleProgress,
+  fromClusterEvent,
+  fromGitRepoEvent,
+  fromRolloutChange,
+  isForge,
+  targetsFor,
+} from '../../libs/notifications/index.js';
+import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { DeliveryWorker } from './delivery-worker.js';
+
+/** One replica of the queue group receives each hub event. */
+const QUEUE = 'flotilla-notifications';
+
+/**
+ * Turns hub events (rollouts, clusters, GitRepos, deployments) into notification events, matches
+ * them against the rules and writes the outbox: what is written is delivered even when the hub
+ * restarts. Forge targets get only events that set a commit status.
+ */
+@Injectable()
+export class NotificationRouter implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Notifications');
+  private readonly subs: Subscription[] = [];
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SUBJECTS) private readonly subjects: Subjects,
+    private readonly store: NotificationRepository,
+    private readonly bundles: BundleRepository,
+    private readonly deployments: DeploymentRepository,
+    private readonly clusters: ClusterRepository,
+    private readonly worker: DeliveryWorker,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const on = (kind: string, handle: (data: unknown) => Promise<NotificationEvent[]>) =>
+      this.nc.subscribe(this.subjects.allEvents(kind), {
+        queue: QUEUE,
+        callback: (_e, msg) => {
+          const data = parseJson(msg.data);
+          // In order, one at a time: the outbox sees events as they came.
+          this.chain = this.chain
+            .then(async () => {
+              // Without rules nothing is sent: the events need not even be looked at.
+              const rules = await this.store.allRules();
+              if (rules.length > 0) await this.route(await handle(data), rules);
+            })
+            .catch((err: unknown) => this.logger.error(`routing a ${kind} event: ${String(err)}`));
+        },
+      });
+    this.subs.push(
+      on('rollout', async (data) => {
+        const e = RolloutChangeEventSchema.safeParse(data);
+        return e.success ? fromRolloutChange(e.data, await this.gitrepoOf(e.data.bundle)) : [];
+      }),
+      on('cluster', (data) => {
+        const e = ClusterEventSchema.safeParse(data);
+        return Promise.resolve(e.success ? fromClusterEvent(e.data) : []);
+      }),
+      on('gitrepo', (data) => {
+        const e = GitRepoEventSchema.safeParse(data);
+        return Promise.resolve(e.success ? fromGitRepoEvent(e.data, new Date().toISOString()) : []);
+      }),
+      on('deployment', (data) => this.bundleEvents(data)),
+    );
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    for (const sub of this.subs) sub.unsubscribe();
+    return this.chain;
+  }
+
+  /** Writes an outbox row for each target a rule sends the event to. */
+  async route(
+    events: readonly NotificationEvent[],
+    rules: readonly NotificationRuleSpec[],
+  ): Promise<void> {
+    if (events.length === 0) return;
+    let added = 0;
+    for (const event of events) {
+      const names = targetsFor(rules, event);
+      if (names.length === 0) continue;
+      const targets = await this.applicableTargets(names, event);
+      added += await this.store.enqueue(event, targets);
+    }
+    if (added > 0) this.worker.poke();
+  }
+
+  /** The targets among `names` that take `event`: forges only what sets a commit status. */
+  private async applicableTargets(names: string[], event: NotificationEvent): Promise<string[]> {
+    if (commitStateOf(event) !== null && event.commit !== undefined) return names;
+    const out: string[] = [];
+    for (const name of names) {
+      const type = await this.worker.targetType(name);
+      if (type !== null && !isForge(type)) out.push(name);
+    }
+    return out;
+  }
+
+  /**
+   * Bundle progress events for the bundles whose deployments a deployment event changed, and a
+   * drift event for each deployment that turned Modified.
+   */
+  private async bundleEvents(data: unknown): Promise<NotificationEvent[]> {
+    const changes = deploymentChangesOf(data);
+    const bundles = [...new Set(changes.map((c) => c.bundle))];
+    const drifted = changes.filter((c) => c.state === 'Modified');
+    const labels =
+      drifted.length === 0
+        ? new Map<string, Record<string, string>>()
+        : await this.clusters.labelsOf([...new Set(drifted.map((c) => c.cluster))]);
+    const out: NotificationEvent[] = [];
+    for (const name of bundles) {
+      let bundle;
+      try {
+        bundle = await this.bundles.get(name);
+      } catch (err) {
+        if (err instanceof NotFoundError) continue;
+        throw err;
+      }
+      for (const c of drifted.filter((d) => d.bundle === name)) {
+        out.push(
+          driftEvent({
+            bundle: name,
+            gitrepo: bundle.gitrepo,
+            cluster: c.cluster,
+            clusterLabels: labels.get(c.cluster) ?? {},
+            at: c.at,
+          }),
+        );
+      }
+      if (bundle.commit === null) continue;
+      const progress = bundleProgress(
+        await this.deployments.list({ bundles: [name] }),
+        bundle.commit,
+      );
+      if (progress === null) continue;
+      out.push(
+        fromBundleProgress({
+          bundle: name,
+          gitrepo: bundle.gitrepo,
+          commit: bundle.commit,
+          progress,
+          at: new Date().toISOString(),
+        }),
+      );
+    }
+    return out;
+  }
+
+  private async gitrepoOf(bundle: string): Promise<string | undefined> {
+    try {
+      return (await this.bundles.get(bundle)).gitrepo;
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+}
