@@ -455,7 +455,7 @@ describe('completion', () => {
     { typed: ['flotilla', 'clu'], expected: ['cluster'] },
     {
       typed: ['flotilla', 'cluster', ''],
-      expected: ['register', 'list', 'get', 'label', 'delete', '--help', '-h'],
+      expected: ['register', 'list', 'get', 'drift', 'label', 'delete', '--help', '-h'],
     },
     {
       typed: ['flotilla', 'cluster', 'list', '-o', ''],

@@ -23,7 +23,9 @@ export class PinoLoggerService implements LoggerService {
     this.enabled = new Set(levels === false ? [] : levels);
     this.logger = pino(
       { name: 'flotilla-hub', level: 'trace', base: { pid: process.pid } },
-      destination ?? pino.destination({ fd: 1, sync: true }),
+      // Through process.stdout (synchronous for files and pipes on Linux), so what captures or
+      // redirects the process's output sees the hub's lines too.
+      destination ?? process.stdout,
     );
   }
 
