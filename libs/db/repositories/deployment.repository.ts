@@ -271,7 +271,8 @@ export class DeploymentRepository {
 
   /**
    * Deployments, and targets not delivered yet, filtered by cluster and/or bundles (those being
-   * removed are left out); `resources: false` leaves their resources out (empty).
+   * removed are left out); `resources: false` leaves their resources out (empty). The filters
+   * apply to both sides of the FULL JOIN, so a filtered list reads only the rows it can show.
    */
   async list(
     filter: { cluster?: string; bundles?: string[]; resources?: boolean } = {},
@@ -283,12 +284,15 @@ export class DeploymentRepository {
               CASE WHEN $3 THEN coalesce(d.resources, '[]'::jsonb) ELSE '[]'::jsonb END AS resources,
               d.reported_at,
               t.revision AS target_revision, t.commit AS target_commit, t.hold_reason
-         FROM deployments d
-         FULL JOIN bundle_targets t ON t.bundle = d.bundle AND t.cluster = d.cluster
+         FROM (SELECT * FROM deployments
+                WHERE ($1::text IS NULL OR cluster = $1)
+                  AND ($2::text[] IS NULL OR bundle = ANY($2::text[]))) d
+         FULL JOIN (SELECT * FROM bundle_targets
+                     WHERE ($1::text IS NULL OR cluster = $1)
+                       AND ($2::text[] IS NULL OR bundle = ANY($2::text[]))) t
+           ON t.bundle = d.bundle AND t.cluster = d.cluster
          JOIN clusters c ON c.name = coalesce(d.cluster, t.cluster)
         WHERE (d.bundle IS NULL OR d.desired_revision IS NOT NULL)
-          AND ($1::text IS NULL OR coalesce(d.cluster, t.cluster) = $1)
-          AND ($2::text[] IS NULL OR coalesce(d.bundle, t.bundle) = ANY($2::text[]))
         ORDER BY 1, 2`,
       [filter.cluster ?? null, filter.bundles ?? null, filter.resources ?? true],
     );
