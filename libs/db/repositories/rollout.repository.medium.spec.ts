@@ -51,6 +51,11 @@ describe('RolloutRepository', () => {
     });
     expect(got.record).toEqual(rolloutRecord());
     expect(second.record).toEqual(rolloutRecord());
+    // The strategy is parsed too: its defaults are filled in, typed, never cast.
+    expect(got.strategy).toEqual({
+      stages: [{ name: 'canary', requireApproval: false }],
+      onFailure: 'pause',
+    });
   });
 
   it.each([
@@ -185,6 +190,8 @@ describe('RolloutRepository', () => {
     ['a record in an unknown state', 'record', rolloutRecord({ state: 'Exploded' as 'Paused' })],
     ['a record without its stages', 'record', { ...rolloutRecord(), stages: undefined }],
     ['revisions without their target', 'revisions', { c1: { from: 'r1' } }],
+    ['a strategy whose stage has no name', 'strategy', { stages: [{ bakeTime: '1m' }] }],
+    ['a strategy with an unknown onFailure', 'strategy', { onFailure: 'explode' }],
   ])('a stored row with %s is an error naming the rollout, never cast', async (_n, column, bad) => {
     const r = await start('shop/broken', `c-${column}-${JSON.stringify(bad).length}`);
     await db.ds.query(`UPDATE rollouts SET ${column} = $2 WHERE id = $1`, [

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
+import { RolloutStrategySchema } from '../../bundles/fleet-yaml.js';
 import {
   type RolloutRecord,
   RolloutRecordSchema,
@@ -30,15 +31,23 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-/** What a stored rollout's state and `jsonb` columns hold (libs/contracts). */
+/**
+ * What a stored rollout's state and `jsonb` columns hold (libs/contracts; its strategy is the
+ * bundle's, as `RolloutStrategySchema` of libs/bundles gave it, which gives a stored one back
+ * unchanged).
+ */
 const StoredRolloutSchema = z.object({
   state: z.enum(RolloutState),
+  strategy: RolloutStrategySchema,
   record: RolloutRecordSchema,
   revisions: RolloutRevisionsSchema,
 });
 
-/** A rollout as read from PostgreSQL: its state, record and revisions parsed with their contracts. */
-export type Rollout = Omit<RolloutEntity, 'state' | 'record' | 'revisions'> &
+/**
+ * A rollout as read from PostgreSQL: its state, strategy, record and revisions parsed with their
+ * contracts.
+ */
+export type Rollout = Omit<RolloutEntity, 'state' | 'strategy' | 'record' | 'revisions'> &
   z.infer<typeof StoredRolloutSchema>;
 
 /** A stored row as a {@link Rollout}; a row that does not match the contracts is an error, never cast. */
