@@ -282,3 +282,23 @@ describe('a filtered list among many other deployments and targets', () => {
     ]);
   });
 });
+
+describe('targets name their variant', () => {
+  it('stores the variant of each target, and a new variant of the same revision replaces it', async () => {
+    await deployments.replaceTargets('variants/web', [
+      { cluster: 'a', revision: r1, commit: 'c1', variantKey: 'base' },
+      { cluster: 'b', revision: r1, commit: 'c1', variantKey: 'dev' },
+      { cluster: 'c', revision: r1, commit: 'c1' },
+    ]);
+    await deployments.replaceTargets('variants/web', [
+      { cluster: 'a', revision: r1, commit: 'c1', variantKey: 'base' },
+      { cluster: 'b', revision: r1, commit: 'c1', variantKey: 'staging' },
+      { cluster: 'c', revision: r1, commit: 'c1' },
+    ]);
+    expect(await deployments.targetsOf('variants/web')).toEqual([
+      { cluster: 'a', revision: r1, commit: 'c1', variantKey: 'base' },
+      { cluster: 'b', revision: r1, commit: 'c1', variantKey: 'staging' },
+      { cluster: 'c', revision: r1, commit: 'c1', variantKey: null },
+    ]);
+  });
+});

@@ -10,6 +10,8 @@ export interface TargetRow {
   cluster: string;
   revision: string;
   commit: string;
+  /** The variant (its render key) the cluster falls in; null when not recorded. */
+  variantKey?: string | null;
 }
 
 /** A deployment change the delivery must publish. */
@@ -58,18 +60,22 @@ export class DeploymentRepository {
       );
       if (targets.length === 0) return;
       await m.query(
-        `INSERT INTO bundle_targets (bundle, cluster, revision, commit)
-         SELECT $1, t.cluster, t.revision, t.commit
-           FROM unnest($2::text[], $3::text[], $4::text[]) AS t(cluster, revision, commit)
+        `INSERT INTO bundle_targets (bundle, cluster, revision, commit, variant_key)
+         SELECT $1, t.cluster, t.revision, t.commit, t.variant_key
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
+             AS t(cluster, revision, commit, variant_key)
            JOIN clusters c ON c.name = t.cluster
          ON CONFLICT (bundle, cluster) DO UPDATE
-           SET revision = EXCLUDED.revision, commit = EXCLUDED.commit, updated_at = now()
-           WHERE bundle_targets.revision <> EXCLUDED.revision OR bundle_targets.commit <> EXCLUDED.commit`,
+           SET revision = EXCLUDED.revision, commit = EXCLUDED.commit,
+               variant_key = EXCLUDED.variant_key, updated_at = now()
+           WHERE bundle_targets.revision <> EXCLUDED.revision OR bundle_targets.commit <> EXCLUDED.commit
+              OR bundle_targets.variant_key IS DISTINCT FROM EXCLUDED.variant_key`,
         [
           bundle,
           targets.map((t) => t.cluster),
           targets.map((t) => t.revision),
           targets.map((t) => t.commit),
+          targets.map((t) => t.variantKey ?? null),
         ],
       );
     });
@@ -86,7 +92,8 @@ export class DeploymentRepository {
   /** What Git asks each cluster to run of `bundle` now. */
   async targetsOf(bundle: string): Promise<TargetRow[]> {
     return this.ds.query(
-      'SELECT cluster, revision, commit FROM bundle_targets WHERE bundle = $1 ORDER BY cluster',
+      `SELECT cluster, revision, commit, variant_key AS "variantKey"
+         FROM bundle_targets WHERE bundle = $1 ORDER BY cluster`,
       [bundle],
     );
   }
