@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BundleError } from './errors.js';
-import { parseFleetYaml } from './fleet-yaml.js';
+import { parseFleetYaml, RolloutStrategySchema } from './fleet-yaml.js';
 
 const PATH = 'apps/web/fleet.yaml';
 
@@ -548,5 +548,36 @@ targets:
     ],
   ])('rejects %s', (_name, text, message) => {
     expect(() => parseFleetYaml(text, PATH, 'demo/web')).toThrow(message);
+  });
+});
+
+describe('RolloutStrategySchema on a stored strategy', () => {
+  // A bundle's strategy is stored (jsonb) as parsed from fleet.yaml; readers parse the stored
+  // value again with the same schema, so parsing what it produced must give it back unchanged.
+  it.each([
+    ['no fields (onFailure defaults)', '{}'],
+    [
+      'stages with every field',
+      `{stages: [{name: canary, clusterSelector: {matchLabels: {ring: canary}}, maxUnavailable: 1,
+        bakeTime: 10m, requireApproval: true}, {name: eu, clusterGroup: eu, maxUnavailable: 25%},
+        {name: us, clusters: [us-1, us-2], bakeTime: 1h30m}], maxFailures: 2,
+        progressDeadline: 15m, onFailure: rollback}`,
+    ],
+    ['stages without a bakeTime or approval', '{stages: [{name: all}], maxUnavailable: 10%}'],
+    [
+      "Fleet's partitions (mapped to stages, with a last stage rest)",
+      `{maxUnavailable: 10%, maxUnavailablePartitions: 0, autoPartitionSize: 25%,
+        partitions: [{name: canary, clusterSelector: {matchLabels: {ring: canary}}, maxUnavailable: 1},
+        {clusterGroup: eu}, {clusterName: us-1}]}`,
+    ],
+    ['no partitions at all', '{partitions: []}'],
+    [
+      'durations in seconds and milliseconds',
+      '{progressDeadline: 30s, stages: [{name: a, bakeTime: 500ms}]}',
+    ],
+  ])('gives back a stored strategy with %s unchanged', (_name, yaml) => {
+    const parsed = parseFleetYaml(`rolloutStrategy: ${yaml}\n`, PATH).rolloutStrategy;
+    const stored: unknown = JSON.parse(JSON.stringify(parsed));
+    expect(RolloutStrategySchema.parse(stored)).toEqual(stored);
   });
 });

@@ -112,11 +112,22 @@ export class BundlesService {
       this.bundles.variantsAt(name, commit),
       this.deployments.targetsOf(name),
     ]);
+    // A target names the variant its cluster falls in: variants that render the same revision
+    // (customizations that change nothing) each list only their own clusters. A target written
+    // before variants were recorded goes to the first variant of its revision, never to several.
+    const firstOfRevision = new Map<string, string>();
+    for (const v of variants)
+      if (!firstOfRevision.has(v.revision)) firstOfRevision.set(v.revision, v.key);
     return variants.map((v) => ({
       key: v.key,
       revision: v.revision,
       clusters: targets
-        .filter((t) => t.revision === v.revision && t.commit === commit)
+        .filter(
+          (t) =>
+            t.commit === commit &&
+            t.revision === v.revision &&
+            (t.variantKey ?? firstOfRevision.get(t.revision)) === v.key,
+        )
         .map((t) => t.cluster),
     }));
   }

@@ -61,7 +61,7 @@ export function rolloutView(r: Rollout): RolloutView {
       name: s.name,
       state: s.state,
       approved: s.approved,
-      ...stageGates(r.strategy as RolloutStrategy, s.name),
+      ...stageGates(r.strategy, s.name),
       startedAt: iso(s.startedAt),
       bakedSince: iso(s.bakedSince),
       clusters: s.clusters.map(cluster),

@@ -516,7 +516,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
           await this.bundles.recordRender(bundle.name, commit, r.renderKey, r.revision);
         }
         for (const cluster of r.variant.clusters)
-          targets.push({ cluster, revision: r.revision, commit });
+          targets.push({ cluster, revision: r.revision, commit, variantKey: r.renderKey });
       }
       const { error, options, pins } = rendered;
       if (error !== null) {

@@ -17,6 +17,7 @@ import {
   ClusterRepository,
   type DeploymentRow,
   DeploymentRepository,
+  NotFoundError,
   type Rollout,
   RolloutRepository,
   TERMINAL_ROLLOUT_STATES,
@@ -139,8 +140,13 @@ export class RolloutController {
       rollout: undefined,
       wakeAt: null,
     };
-    const b = await this.bundles.get(bundle).catch(() => undefined);
-    const strategy = (b?.rolloutStrategy ?? undefined) as RolloutStrategy | undefined;
+    // A bundle that is gone has no strategy; a stored strategy that does not parse is an error
+    // (thrown), never taken for "no strategy", which would supersede the bundle's rollout.
+    const b = await this.bundles.get(bundle).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    });
+    const strategy = b?.rolloutStrategy ?? undefined;
     let active = await this.rollouts.active(bundle);
     if (strategy === undefined) {
       // Every delivery passes here: without a strategy (the common case) there is nothing to plan.

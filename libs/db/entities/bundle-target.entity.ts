@@ -42,6 +42,13 @@ export class BundleTargetEntity {
   @Column({ type: 'text' })
   commit: string;
 
+  /**
+   * The variant (its render key) the cluster falls in, or null on rows written before it was
+   * recorded: variants that render the same revision are told apart by it.
+   */
+  @Column({ name: 'variant_key', type: 'text', nullable: true })
+  variantKey: string | null;
+
   /** Why delivery holds this cluster back from the target (e.g. a dependency not Ready), or null. */
   @Column({ name: 'hold_reason', type: 'text', nullable: true })
   holdReason: string | null;

@@ -14,6 +14,7 @@ import { HelmCharts1732850000000 } from './1732850000000-helm-charts.js';
 import { GitRepoValues1732870000000 } from './1732870000000-gitrepo-values.js';
 import { Plans1732890000000 } from './1732890000000-plans.js';
 import { Notifications1732900000000 } from './1732900000000-notifications.js';
+import { TargetVariants1732910000000 } from './1732910000000-target-variants.js';
 
 /** Every migration, oldest first. Add new ones at the end; never edit a released one. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   GitRepoValues1732870000000,
   Plans1732890000000,
   Notifications1732900000000,
+  TargetVariants1732910000000,
 ];

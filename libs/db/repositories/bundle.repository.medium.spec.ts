@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseFleetYaml } from '../../bundles/fleet-yaml.js';
 import { SecretBox } from '../../secrets/index.js';
 import { gitRepoSpec, useMigratedDatabase } from '../../testing/index.js';
 import type { BundleEntity } from '../entities/bundle.entity.js';
@@ -50,6 +51,57 @@ describe('BundleRepository', () => {
       charts: [],
     });
     await expect(bundles.get('shop/none')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it.each([
+    [
+      'stages with every field',
+      `{stages: [{name: canary, clusterSelector: {matchLabels: {ring: a}},
+      maxUnavailable: 1, bakeTime: 10m, requireApproval: true}, {name: eu, clusterGroup: eu,
+      maxUnavailable: 25%}, {name: us, clusters: [us-1]}], maxFailures: 2, progressDeadline: 1h,
+      onFailure: rollback}`,
+    ],
+    [
+      "Fleet's partitions, stored as stages",
+      `{maxUnavailable: 10%, maxUnavailablePartitions: 0,
+      partitions: [{name: canary, maxUnavailable: 1}, {clusterGroup: eu}, {clusterName: us-1}]}`,
+    ],
+    [
+      'durations of seconds and milliseconds',
+      '{progressDeadline: 30s, stages: [{name: a, bakeTime: 500ms}]}',
+    ],
+    ['onFailure left to its default', '{stages: [{name: all}]}'],
+    ['no fields', '{}'],
+  ])('reads a stored rolloutStrategy with %s back as stored, typed', async (_name, yaml) => {
+    const strategy = parseFleetYaml(
+      `rolloutStrategy: ${yaml}\n`,
+      'strategy/fleet.yaml',
+    ).rolloutStrategy!;
+    await bundles.save(bundle('shop', 'strategy', { rolloutStrategy: strategy }));
+    expect((await bundles.get('shop/strategy')).rolloutStrategy).toEqual(strategy);
+    const listed = await bundles.list({ limit: 100 }, 'shop');
+    expect(listed.items.find((b) => b.name === 'shop/strategy')?.rolloutStrategy).toEqual(strategy);
+    await bundles.deleteMany(['shop/strategy']);
+  });
+
+  it('fills in the defaults of a stored strategy written without them', async () => {
+    await bundles.save(bundle('shop', 'bare', { rolloutStrategy: { stages: [{ name: 'a' }] } }));
+    expect((await bundles.get('shop/bare')).rolloutStrategy).toEqual({
+      stages: [{ name: 'a', requireApproval: false }],
+      onFailure: 'pause',
+    });
+    await bundles.deleteMany(['shop/bare']);
+  });
+
+  it('a stored rolloutStrategy that does not match its schema is an error naming the bundle', async () => {
+    await bundles.save(
+      bundle('shop', 'bad', { rolloutStrategy: { stages: [{ bakeTime: 'soon' }] } }),
+    );
+    await expect(bundles.get('shop/bad')).rejects.toThrow(
+      /bundle shop\/bad: the stored rolloutStrategy does not match its schema/,
+    );
+    await expect(bundles.ofRepo('shop')).rejects.toThrow(/bundle shop\/bad/);
+    await bundles.deleteMany(['shop/bad']);
   });
 
   it.each<[string, string | undefined, number, string[][]]>([

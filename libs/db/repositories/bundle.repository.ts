@@ -1,9 +1,31 @@
 import { In, type DataSource } from 'typeorm';
+import { z } from 'zod';
+import { type RolloutStrategy, RolloutStrategySchema } from '../../bundles/fleet-yaml.js';
 import { BundleEntity } from '../entities/bundle.entity.js';
 import { BundleRevisionEntity } from '../entities/bundle-revision.entity.js';
 import { VariantRenderEntity } from '../entities/variant-render.entity.js';
 import { NotFoundError } from '../errors.js';
 import { type Page, type PageRequest, toPage } from '../pagination.js';
+
+/**
+ * A bundle as read from PostgreSQL: its rolloutStrategy parsed with `RolloutStrategySchema`
+ * (libs/bundles), which gives a stored (already parsed) strategy back unchanged.
+ */
+export type Bundle = Omit<BundleEntity, 'rolloutStrategy'> & {
+  rolloutStrategy: RolloutStrategy | null;
+};
+
+/** A stored row as a {@link Bundle}; a strategy that does not match the schema is an error, never cast. */
+function toBundle(row: BundleEntity): Bundle {
+  if (row.rolloutStrategy === null) return { ...row, rolloutStrategy: null };
+  const parsed = RolloutStrategySchema.safeParse(row.rolloutStrategy);
+  if (!parsed.success) {
+    throw new Error(
+      `bundle ${row.name}: the stored rolloutStrategy does not match its schema: ${z.prettifyError(parsed.error)}`,
+    );
+  }
+  return { ...row, rolloutStrategy: parsed.data };
+}
 
 /** Bundles, their content-addressed revisions, and the memo of variant renders. */
 export class BundleRepository {
@@ -13,20 +35,20 @@ export class BundleRepository {
     return this.ds.getRepository(BundleEntity);
   }
 
-  async get(name: string): Promise<BundleEntity> {
+  async get(name: string): Promise<Bundle> {
     const found = await this.repo.findOneBy({ name });
     if (!found) throw new NotFoundError(`bundle "${name}" not found`);
-    return found;
+    return toBundle(found);
   }
 
-  async list(page: PageRequest, gitrepo?: string): Promise<Page<BundleEntity>> {
+  async list(page: PageRequest, gitrepo?: string): Promise<Page<Bundle>> {
     const qb = this.repo
       .createQueryBuilder('b')
       .orderBy('b.name', 'ASC')
       .limit(page.limit + 1);
     if (gitrepo !== undefined) qb.andWhere('b.gitrepo = :gitrepo', { gitrepo });
     if (page.after !== undefined) qb.andWhere('b.name > :after', { after: page.after });
-    return toPage(await qb.getMany(), page.limit, (b) => b.name);
+    return toPage((await qb.getMany()).map(toBundle), page.limit, (b) => b.name);
   }
 
   /** Bundles that depend on others, with their dependencies as full bundle names. */
@@ -40,8 +62,8 @@ export class BundleRepository {
       }));
   }
 
-  async ofRepo(gitrepo: string): Promise<BundleEntity[]> {
-    return this.repo.find({ where: { gitrepo }, order: { name: 'ASC' } });
+  async ofRepo(gitrepo: string): Promise<Bundle[]> {
+    return (await this.repo.find({ where: { gitrepo }, order: { name: 'ASC' } })).map(toBundle);
   }
 
   /** Records the charts from repositories a bundle's last good revision was rendered from. */

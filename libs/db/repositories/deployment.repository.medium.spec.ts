@@ -217,3 +217,88 @@ describe('unacknowledged desired state', () => {
     ]);
   });
 });
+
+describe('a filtered list among many other deployments and targets', () => {
+  const clusterNames = ['f1', 'f2', 'f3', 'f4'];
+  const bundleNames = [1, 2, 3, 4, 5, 6].map((i) => `many/b${i}`);
+
+  beforeAll(async () => {
+    const clusters = new ClusterRepository(ds);
+    for (const name of clusterNames) await clusters.create(name, {});
+    for (const [i, bundle] of bundleNames.entries()) {
+      await deployments.replaceTargets(
+        bundle,
+        clusterNames.map((cluster) => ({ cluster, revision: r1, commit: 'c1' })),
+      );
+      // Some bundles delivered (deployments), the others targets only (not delivered yet).
+      if (i % 2 === 0 || i === 3) await deployments.deliverTargets(bundle);
+      // Some delivered ones then lose targets: deployments without targets, desired or removing.
+      if (i % 3 === 0) {
+        await deployments.replaceTargets(bundle, [
+          { cluster: 'f1', revision: r2, commit: 'c2' },
+          { cluster: 'f2', revision: r1, commit: 'c1' },
+        ]);
+      }
+      if (i === 0) await deployments.deliverTargets(bundle);
+    }
+    await deployments.recordReports(
+      clusterNames.map((cluster, n) => ({
+        cluster,
+        bundle: 'many/b3',
+        revision: r1,
+        state: 'Ready' as const,
+        message: '',
+        resources: [{ kind: 'ConfigMap', name: `cm-${cluster}` }] as never,
+        observedAt: new Date(1000 + n),
+      })),
+    );
+  });
+
+  it.each<[string, { cluster?: string; bundles?: string[]; resources?: boolean }]>([
+    ['of one cluster', { cluster: 'f2' }],
+    ['of some bundles', { bundles: ['many/b2', 'many/b3', 'many/b4'] }],
+    ['of one cluster and some bundles', { cluster: 'f3', bundles: ['many/b1', 'many/b3', 'x/y'] }],
+    ['of one cluster without resources', { cluster: 'f3', resources: false }],
+    ['of a bundle on no cluster', { bundles: ['many/none'] }],
+  ])('lists the same rows %s as the whole list filtered', async (_name, filter) => {
+    const whole = await deployments.list({ resources: filter.resources ?? true });
+    const expected = whole.filter(
+      (r) =>
+        (filter.cluster === undefined || r.cluster === filter.cluster) &&
+        (filter.bundles === undefined || filter.bundles.includes(r.bundle)),
+    );
+    expect(whole.length).toBeGreaterThan(expected.length);
+    expect(await deployments.list(filter)).toEqual(expected);
+  });
+
+  it('a filtered list holds targets not delivered yet and deployments whose target is gone', async () => {
+    const rows = await deployments.list({ cluster: 'f3' });
+    expect(rows.map((r) => [r.bundle, r.state, r.desiredRevision, r.targetRevision])).toEqual([
+      ['many/b2', 'Pending', null, r1],
+      ['many/b3', 'Ready', r1, r1],
+      ['many/b4', 'Pending', r1, null],
+      ['many/b5', 'Pending', r1, r1],
+      ['many/b6', 'Pending', null, r1],
+    ]);
+  });
+});
+
+describe('targets name their variant', () => {
+  it('stores the variant of each target, and a new variant of the same revision replaces it', async () => {
+    await deployments.replaceTargets('variants/web', [
+      { cluster: 'a', revision: r1, commit: 'c1', variantKey: 'base' },
+      { cluster: 'b', revision: r1, commit: 'c1', variantKey: 'dev' },
+      { cluster: 'c', revision: r1, commit: 'c1' },
+    ]);
+    await deployments.replaceTargets('variants/web', [
+      { cluster: 'a', revision: r1, commit: 'c1', variantKey: 'base' },
+      { cluster: 'b', revision: r1, commit: 'c1', variantKey: 'staging' },
+      { cluster: 'c', revision: r1, commit: 'c1' },
+    ]);
+    expect(await deployments.targetsOf('variants/web')).toEqual([
+      { cluster: 'a', revision: r1, commit: 'c1', variantKey: 'base' },
+      { cluster: 'b', revision: r1, commit: 'c1', variantKey: 'staging' },
+      { cluster: 'c', revision: r1, commit: 'c1', variantKey: null },
+    ]);
+  });
+});

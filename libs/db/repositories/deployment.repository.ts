@@ -10,6 +10,8 @@ export interface TargetRow {
   cluster: string;
   revision: string;
   commit: string;
+  /** The variant (its render key) the cluster falls in; null when not recorded. */
+  variantKey?: string | null;
 }
 
 /** A deployment change the delivery must publish. */
@@ -58,18 +60,22 @@ export class DeploymentRepository {
       );
       if (targets.length === 0) return;
       await m.query(
-        `INSERT INTO bundle_targets (bundle, cluster, revision, commit)
-         SELECT $1, t.cluster, t.revision, t.commit
-           FROM unnest($2::text[], $3::text[], $4::text[]) AS t(cluster, revision, commit)
+        `INSERT INTO bundle_targets (bundle, cluster, revision, commit, variant_key)
+         SELECT $1, t.cluster, t.revision, t.commit, t.variant_key
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
+             AS t(cluster, revision, commit, variant_key)
            JOIN clusters c ON c.name = t.cluster
          ON CONFLICT (bundle, cluster) DO UPDATE
-           SET revision = EXCLUDED.revision, commit = EXCLUDED.commit, updated_at = now()
-           WHERE bundle_targets.revision <> EXCLUDED.revision OR bundle_targets.commit <> EXCLUDED.commit`,
+           SET revision = EXCLUDED.revision, commit = EXCLUDED.commit,
+               variant_key = EXCLUDED.variant_key, updated_at = now()
+           WHERE bundle_targets.revision <> EXCLUDED.revision OR bundle_targets.commit <> EXCLUDED.commit
+              OR bundle_targets.variant_key IS DISTINCT FROM EXCLUDED.variant_key`,
         [
           bundle,
           targets.map((t) => t.cluster),
           targets.map((t) => t.revision),
           targets.map((t) => t.commit),
+          targets.map((t) => t.variantKey ?? null),
         ],
       );
     });
@@ -86,7 +92,8 @@ export class DeploymentRepository {
   /** What Git asks each cluster to run of `bundle` now. */
   async targetsOf(bundle: string): Promise<TargetRow[]> {
     return this.ds.query(
-      'SELECT cluster, revision, commit FROM bundle_targets WHERE bundle = $1 ORDER BY cluster',
+      `SELECT cluster, revision, commit, variant_key AS "variantKey"
+         FROM bundle_targets WHERE bundle = $1 ORDER BY cluster`,
       [bundle],
     );
   }
@@ -271,7 +278,8 @@ export class DeploymentRepository {
 
   /**
    * Deployments, and targets not delivered yet, filtered by cluster and/or bundles (those being
-   * removed are left out); `resources: false` leaves their resources out (empty).
+   * removed are left out); `resources: false` leaves their resources out (empty). The filters
+   * apply to both sides of the FULL JOIN, so a filtered list reads only the rows it can show.
    */
   async list(
     filter: { cluster?: string; bundles?: string[]; resources?: boolean } = {},
@@ -283,12 +291,15 @@ export class DeploymentRepository {
               CASE WHEN $3 THEN coalesce(d.resources, '[]'::jsonb) ELSE '[]'::jsonb END AS resources,
               d.reported_at,
               t.revision AS target_revision, t.commit AS target_commit, t.hold_reason
-         FROM deployments d
-         FULL JOIN bundle_targets t ON t.bundle = d.bundle AND t.cluster = d.cluster
+         FROM (SELECT * FROM deployments
+                WHERE ($1::text IS NULL OR cluster = $1)
+                  AND ($2::text[] IS NULL OR bundle = ANY($2::text[]))) d
+         FULL JOIN (SELECT * FROM bundle_targets
+                     WHERE ($1::text IS NULL OR cluster = $1)
+                       AND ($2::text[] IS NULL OR bundle = ANY($2::text[]))) t
+           ON t.bundle = d.bundle AND t.cluster = d.cluster
          JOIN clusters c ON c.name = coalesce(d.cluster, t.cluster)
         WHERE (d.bundle IS NULL OR d.desired_revision IS NOT NULL)
-          AND ($1::text IS NULL OR coalesce(d.cluster, t.cluster) = $1)
-          AND ($2::text[] IS NULL OR coalesce(d.bundle, t.bundle) = ANY($2::text[]))
         ORDER BY 1, 2`,
       [filter.cluster ?? null, filter.bundles ?? null, filter.resources ?? true],
     );

@@ -4,7 +4,7 @@ import type { RolloutRecord } from '../../contracts/rollouts.js';
 import { rolloutRecord, useMigratedDatabase } from '../../testing/index.js';
 import { openDatabase } from '../data-source.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
-import type { PageRequest } from '../pagination.js';
+import { type PageRequest, parsePageRequest } from '../pagination.js';
 import { type Rollout, RolloutRepository } from './rollout.repository.js';
 
 const db = useMigratedDatabase();
@@ -51,6 +51,11 @@ describe('RolloutRepository', () => {
     });
     expect(got.record).toEqual(rolloutRecord());
     expect(second.record).toEqual(rolloutRecord());
+    // The strategy is parsed too: its defaults are filled in, typed, never cast.
+    expect(got.strategy).toEqual({
+      stages: [{ name: 'canary', requireApproval: false }],
+      onFailure: 'pause',
+    });
   });
 
   it.each([
@@ -97,10 +102,44 @@ describe('RolloutRepository', () => {
       ids.push(...result.items.map((r) => r.id));
       const last = result.items.at(-1);
       if (result.continue === undefined || last === undefined) break;
-      page = { limit: 1, after: `${last.createdAt.toISOString()}|${last.id}` };
+      page = parsePageRequest(1, result.continue);
     }
     expect(ids).toEqual(expected().map((r) => r.id));
   });
+
+  it.each([1, 2, 3])(
+    'pages (%i at a time) through rollouts created in the same millisecond, skipping none',
+    async (limit) => {
+      const bundle = `shop/same-ms-${limit}`;
+      // PostgreSQL keeps microseconds: two rows share a microsecond, the others only a millisecond.
+      const times = [
+        '2026-12-07 01:00:00.123456+00',
+        '2026-12-07 01:00:00.123456+00',
+        '2026-12-07 01:00:00.123457+00',
+        '2026-12-07 01:00:00.123999+00',
+        '2026-12-07 01:00:00.124+00',
+      ];
+      const made: Rollout[] = [];
+      for (const at of times) {
+        const r = await start(bundle, 'c1');
+        await db.ds.query('UPDATE rollouts SET created_at = $2 WHERE id = $1', [r.id, at]);
+        made.push(r);
+      }
+      const ids: string[] = [];
+      let page: PageRequest = { limit };
+      for (;;) {
+        const result = await rollouts.list({ bundle }, page);
+        ids.push(...result.items.map((r) => r.id));
+        if (result.continue === undefined) break;
+        page = parsePageRequest(limit, result.continue);
+      }
+      const newestFirst = [
+        ...made.slice(2).reverse(),
+        ...made.slice(0, 2).sort((a, b) => (a.id < b.id ? 1 : -1)),
+      ];
+      expect(ids).toEqual(newestFirst.map((r) => r.id));
+    },
+  );
 
   it.each([
     ['without its id', '2026-12-07T02:00:00.000Z'],
@@ -151,6 +190,8 @@ describe('RolloutRepository', () => {
     ['a record in an unknown state', 'record', rolloutRecord({ state: 'Exploded' as 'Paused' })],
     ['a record without its stages', 'record', { ...rolloutRecord(), stages: undefined }],
     ['revisions without their target', 'revisions', { c1: { from: 'r1' } }],
+    ['a strategy whose stage has no name', 'strategy', { stages: [{ bakeTime: '1m' }] }],
+    ['a strategy with an unknown onFailure', 'strategy', { onFailure: 'explode' }],
   ])('a stored row with %s is an error naming the rollout, never cast', async (_n, column, bad) => {
     const r = await start('shop/broken', `c-${column}-${JSON.stringify(bad).length}`);
     await db.ds.query(`UPDATE rollouts SET ${column} = $2 WHERE id = $1`, [

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
+import { RolloutStrategySchema } from '../../bundles/fleet-yaml.js';
 import {
   type RolloutRecord,
   RolloutRecordSchema,
@@ -30,15 +31,23 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-/** What a stored rollout's state and `jsonb` columns hold (libs/contracts). */
+/**
+ * What a stored rollout's state and `jsonb` columns hold (libs/contracts; its strategy is the
+ * bundle's, as `RolloutStrategySchema` of libs/bundles gave it, which gives a stored one back
+ * unchanged).
+ */
 const StoredRolloutSchema = z.object({
   state: z.enum(RolloutState),
+  strategy: RolloutStrategySchema,
   record: RolloutRecordSchema,
   revisions: RolloutRevisionsSchema,
 });
 
-/** A rollout as read from PostgreSQL: its state, record and revisions parsed with their contracts. */
-export type Rollout = Omit<RolloutEntity, 'state' | 'record' | 'revisions'> &
+/**
+ * A rollout as read from PostgreSQL: its state, strategy, record and revisions parsed with their
+ * contracts.
+ */
+export type Rollout = Omit<RolloutEntity, 'state' | 'strategy' | 'record' | 'revisions'> &
   z.infer<typeof StoredRolloutSchema>;
 
 /** A stored row as a {@link Rollout}; a row that does not match the contracts is an error, never cast. */
@@ -115,19 +124,26 @@ export class RolloutRepository {
         at === undefined ||
         id === undefined ||
         rest.length > 0 ||
-        !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(at) ||
-        Number.isNaN(Date.parse(at)) ||
+        !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.(\d{3}|\d{6})Z$/.test(at) ||
+        Number.isNaN(Date.parse(at.replace(/(\.\d{3})\d{3}Z$/, '$1Z'))) ||
         !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
       ) {
         throw new InvalidInputError('continue token is malformed; start the list again without it');
       }
-      qb.andWhere('(r.createdAt, r.id) < (:at, :id)', { at, id });
+      qb.andWhere('(r.createdAt, r.id) < (CAST(:at AS timestamptz), CAST(:id AS uuid))', {
+        at,
+        id,
+      });
     }
-    return toPage(
-      (await qb.getMany()).map(toRollout),
-      page.limit,
-      (r) => `${r.createdAt.toISOString()}|${r.id}`,
+    // The key carries created_at to the microsecond, as PostgreSQL keeps it: a JavaScript Date
+    // keeps milliseconds only, so a key made from it would skip rows created in the same millisecond.
+    qb.addSelect(
+      `to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+      'page_key_at',
     );
+    const { entities, raw } = await qb.getRawAndEntities<{ r_id: string; page_key_at: string }>();
+    const keyAt = new Map(raw.map((row) => [row.r_id, row.page_key_at]));
+    return toPage(entities.map(toRollout), page.limit, (r) => `${keyAt.get(r.id)}|${r.id}`);
   }
 
   /** The rollout of a bundle that is not finished, if any. */
