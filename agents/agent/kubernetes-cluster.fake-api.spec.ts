@@ -35,6 +35,25 @@ describe('KubernetesCluster against the wire-level fake API server', () => {
         );
         if (!res.ok) throw new Error(`patch failed: HTTP ${res.status}: ${await res.text()}`);
       },
+      replaceAs: async (manager, ref, edit) => {
+        const object = api.get(ref);
+        if (object === undefined) throw new Error(`no object ${ref.kind} ${ref.name}`);
+        edit(object);
+        const [group, version] = ref.apiVersion.includes('/')
+          ? ref.apiVersion.split('/')
+          : ['', ref.apiVersion];
+        const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
+        const plural = `${ref.kind.toLowerCase()}s`;
+        const res = await fetch(
+          `${api.url}${base}/namespaces/${ref.namespace}/${plural}/${ref.name}?fieldManager=${manager}`,
+          {
+            method: 'PUT',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(object),
+          },
+        );
+        if (!res.ok) throw new Error(`replace failed: HTTP ${res.status}: ${await res.text()}`);
+      },
       makeAvailable: async (ref) => {
         const generation = metadataOf(api.get(ref)!)?.generation;
         api.setStatus(ref, { observedGeneration: generation, replicas: 1, updatedReplicas: 1 });

@@ -63,6 +63,18 @@ describe.skipIf(kubeconfigPath === '')('KubernetesCluster against a real cluster
         PatchStrategy.MergePatch,
       );
     },
+    // `kubectl replace --field-manager=<manager>`: a PUT of the edited object, an Update.
+    replaceAs: async (manager, ref, edit) => {
+      const object = await target.get(ref);
+      if (object === undefined) throw new Error(`no object ${ref.kind} ${ref.name}`);
+      edit(object);
+      await api().replace(
+        object as Parameters<KubernetesObjectApi['replace']>[0],
+        undefined,
+        undefined,
+        manager,
+      );
+    },
     // The cluster's Deployment controller makes it available (the image is registry.k8s.io/pause).
     makeAvailable: () => Promise.resolve(),
   };

@@ -26,6 +26,11 @@ export interface KubeScenarioTarget {
    * `kubectl edit`: a JSON merge patch sent with `fieldManager=manager` (an `Update`).
    */
   patchAs(manager: string, ref: ObjectRef, patch: Record<string, unknown>): Promise<void>;
+  /**
+   * Changes an object as another field manager does with `kubectl replace` or a controller's
+   * update: reads it, edits it, and PUTs it back with `fieldManager=manager` (an `Update`).
+   */
+  replaceAs(manager: string, ref: ObjectRef, edit: (object: KubeObject) => void): Promise<void>;
   /** Makes a Deployment available (the fake sets its status; a real cluster's controller does). */
   makeAvailable(ref: ObjectRef): Promise<void>;
 }
@@ -285,14 +290,54 @@ export function kubernetesScenarios(
     expect(await cluster!.bundleStatus(`${bundle}-ports`)).toBeUndefined();
   });
 
-  it('reports an edit of an applied field by another manager as Modified', async () => {
-    await target().patchAs('kubectl-patch', bRef, { data: { color: 'red' } });
+  /** Who owns what of the object: `manager operation` → fieldsV1. */
+  const owners = async (r: ObjectRef): Promise<Record<string, unknown>> =>
+    Object.fromEntries(
+      managedFieldsOf((await target().get(r))!).map((e) => [
+        `${e.manager} ${e.operation}`,
+        e.fieldsV1,
+      ]),
+    );
+
+  it('reports an edit of an applied field by another manager with PUT (kubectl replace) as Modified, with the drifted field', async () => {
+    await target().replaceAs('kubectl-replace', bRef, (o) => {
+      o.data = { color: 'yellow' };
+    });
+    // The API server moved the field to the manager that changed it.
+    expect(await owners(bRef)).toMatchObject({
+      'kubectl-replace Update': { 'f:data': { 'f:color': {} } },
+    });
+    expect((await owners(bRef))[`${FLOTILLA_FIELD_MANAGER} Apply`]).not.toMatchObject({
+      'f:data': { 'f:color': {} },
+    });
     const status = await eventually(
       'the bundle Modified',
       () => cluster!.bundleStatus(bundle),
       (s) => s?.state === 'Modified',
     );
+    expect(status?.resources.find((r) => r.state === 'Modified')).toMatchObject({
+      kind: 'ConfigMap',
+      name: 'b',
+      drift: [{ path: 'data.color', desired: '"blue"', live: '"yellow"' }],
+    });
+  });
+
+  it('reports an edit of an applied field by another manager as Modified', async () => {
+    await target().patchAs('kubectl-patch', bRef, { data: { color: 'red' } });
+    const status = await eventually(
+      'the bundle Modified with the patched value',
+      () => cluster!.bundleStatus(bundle),
+      (s) => s?.state === 'Modified' && s.message.includes('"red"'),
+    );
     expect(status?.message).toBe('ConfigMap b: modified: data.color: "blue" → "red"');
+    expect(status?.resources.find((r) => r.state === 'Modified')?.drift).toEqual([
+      { path: 'data.color', desired: '"blue"', live: '"red"' },
+    ]);
+    // The field moved on to the last manager that changed it.
+    expect(await owners(bRef)).toMatchObject({
+      'kubectl-patch Update': { 'f:data': { 'f:color': {} } },
+    });
+    expect(await owners(bRef)).not.toHaveProperty(['kubectl-replace Update']);
   });
 
   it('refuses to take such an edit back without correctDrift (409 naming field and manager); with correctDrift alone takes it back, reverts the next and says so', async () => {

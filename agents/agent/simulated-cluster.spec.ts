@@ -454,6 +454,43 @@ describe('SimulatedCluster', () => {
       await sim.apply('b', R1, [cm('a', { k: '1', same: 'x' })], opts());
       expect((await sim.bundleStatus('b'))?.resources[0]?.drift).toBeUndefined();
     });
+
+    it("leaves the fields Fleet's comparePatches name out of drift (an HPA's spec.replicas)", async () => {
+      const web = workload(
+        'Deployment',
+        'web',
+        { 'sim.flotilla.dev/ready-after': '0s' },
+        { replicas: 3 },
+      );
+      const options = opts({
+        comparePatches: [
+          {
+            kind: 'Deployment',
+            name: 'web',
+            operations: [{ op: 'remove', path: '/spec/replicas' }],
+          },
+        ],
+      });
+      await sim.apply('b', R1, [web], options);
+      sim.editLiveObject('apps/v1/Deployment/default/web', (o) => {
+        (o.spec as Record<string, unknown>).replicas = 5;
+      });
+      expect(await sim.bundleStatus('b')).toMatchObject({ state: 'Ready' });
+      sim.editLiveObject('apps/v1/Deployment/default/web', (o) => {
+        (o.metadata as { annotations: Record<string, string> }).annotations.team = 'ops';
+      });
+      expect((await sim.bundleStatus('b'))?.resources[0]).toMatchObject({ state: 'Ready' });
+      sim.editLiveObject('apps/v1/Deployment/default/web', (o) => {
+        const spec = o.spec as { template: { spec: { containers: { image: string }[] } } };
+        spec.template.spec.containers[0]!.image = 'web:2';
+      });
+      expect((await sim.bundleStatus('b'))?.resources[0]).toMatchObject({
+        state: 'Modified',
+        drift: [
+          { path: 'spec.template.spec.containers[0].image', desired: '"web:1"', live: '"web:2"' },
+        ],
+      });
+    });
   });
 
   describe('remove', () => {

@@ -19,6 +19,7 @@ import {
   sortForApply,
   sortKeysForDelete,
   summarizeDrift,
+  withoutComparedFields,
   type KubeObject,
 } from '../../libs/manifests/index.js';
 import type {
@@ -392,8 +393,19 @@ export class SimulatedCluster implements ClusterDriver, Applier {
       if (entry?.bundle !== bundle) {
         return { ...resource, state: 'Missing', message: 'not found in the cluster' };
       }
-      // An edit made out of band (`editLiveObject`) shows as drift, field by field.
-      const drift = entry.applied === undefined ? [] : diffOwnedFields(entry.applied, entry.object);
+      // An edit made out of band (`editLiveObject`) shows as drift, field by field, except in
+      // the fields Fleet's diff.comparePatches leave out of the drift check.
+      const drift =
+        entry.applied === undefined
+          ? []
+          : diffOwnedFields(
+              withoutComparedFields(
+                entry.applied,
+                record.options.comparePatches,
+                record.options.defaultNamespace,
+              ),
+              entry.object,
+            );
       if (drift.length > 0) {
         return {
           ...resource,

@@ -5,12 +5,15 @@ import { formatTable, printResult, isHumanOutput } from '../output.js';
 interface FleetStatus {
   clusters: { total: number; online: number; offline: number; pending: number };
   deployments: { total: number; byState: Record<string, number> };
-  nonReady: { cluster: string; bundle: string; state: string; message: string }[];
+  nonReady: { cluster: string; bundle: string; state: string; message: string; drift?: string }[];
   nonReadyTotal?: number;
   continue?: string;
 }
 
-/** The fleet status as text: counts, then every non-ready deployment. */
+/**
+ * The fleet status as text: counts, then every non-ready deployment with its message, or for
+ * a drifted one what changed.
+ */
 export function formatStatus(s: FleetStatus): string {
   const states = Object.entries(s.deployments.byState)
     .sort(([a], [b]) => a.localeCompare(b))
@@ -31,7 +34,7 @@ export function formatStatus(s: FleetStatus): string {
             d.cluster,
             d.bundle,
             d.state,
-            d.message.split('\n')[0] ?? '',
+            d.drift ?? d.message.split('\n')[0] ?? '',
           ]),
         })}`;
   return `${lines.join('\n')}\n${table}`;

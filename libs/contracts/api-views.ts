@@ -49,7 +49,11 @@ export type ClusterDetailView = ClusterView & { deployments: DeploymentView[] };
 export interface FleetStatusView {
   clusters: ClusterCounts;
   deployments: { total: number; byState: Record<string, number> };
-  nonReady: { cluster: string; bundle: string; state: string; message: string }[];
+  /**
+   * Worst first; `drift` is what changed out of band in one line (see `driftSummary` in
+   * libs/status), on Modified deployments only.
+   */
+  nonReady: { cluster: string; bundle: string; state: string; message: string; drift?: string }[];
 }
 
 /** Deployments counted by state. */

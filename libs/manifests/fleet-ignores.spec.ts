@@ -50,12 +50,34 @@ describe('withoutComparedFields (Fleet diff.comparePatches)', () => {
       ['metadata.annotations["a/b"]'],
     ],
     [
+      'without a default namespace an object without one is in default',
+      [{ namespace: 'default', jsonPointers: ['/spec/replicas'] }],
+      ['metadata.annotations["a/b"]'],
+    ],
+    [
+      'a patch for another name changes nothing',
+      [{ name: 'api', jsonPointers: ['/spec/replicas'] }],
+      ['spec.replicas', 'metadata.annotations["a/b"]'],
+    ],
+    [
+      'several patches add up',
+      [
+        { kind: 'Deployment', name: 'web', jsonPointers: ['/spec/replicas'] },
+        { operations: [{ op: 'remove', path: '/metadata/annotations/a~1b' }] },
+      ],
+      [],
+    ],
+    [
       'a pointer to nothing changes nothing',
       [{ jsonPointers: ['/spec/nope/x'] }],
       ['spec.replicas', 'metadata.annotations["a/b"]'],
     ],
-  ])('%s', (_name, patches, drifted) => {
-    const seen = withoutComparedFields(desired, patches, 'web-ns');
+  ])('%s', (name, patches, drifted) => {
+    const seen = withoutComparedFields(
+      desired,
+      patches,
+      name.startsWith('without a default namespace') ? undefined : 'web-ns',
+    );
     expect(
       diffOwnedFields(seen, live)
         .map((d) => d.path)

@@ -1,5 +1,6 @@
 // Fleet's `diff.comparePatches` and `ignore.conditions`: fields the drift check ignores and
 // status conditions the health check ignores, as pure functions over the objects.
+import { KUBERNETES_DEFAULT_NAMESPACE } from './object-key.js';
 import { isPlainObject, type KubeObject } from './types.js';
 
 /** One of Fleet's compare patches (see DeploymentOptions.comparePatches). */
@@ -49,7 +50,7 @@ function removeAt(value: unknown, segments: readonly string[]): unknown {
  * The desired object as the drift check should see it: without the fields that the matching
  * compare patches name (their `jsonPointers` and the paths of their `remove` operations). A
  * patch matches when each of apiVersion, kind, name and namespace it gives equals the object's
- * (an object without a namespace is in `defaultNamespace`). The object is not changed.
+ * (an object without a namespace is in `defaultNamespace`, else in `default`). The object is not changed.
  */
 export function withoutComparedFields(
   desired: KubeObject,
@@ -62,7 +63,8 @@ export function withoutComparedFields(
     if (patch.apiVersion !== undefined && patch.apiVersion !== desired.apiVersion) continue;
     if (patch.kind !== undefined && patch.kind !== desired.kind) continue;
     if (patch.name !== undefined && patch.name !== metaString(desired, 'name')) continue;
-    const namespace = metaString(desired, 'namespace') ?? defaultNamespace;
+    const namespace =
+      metaString(desired, 'namespace') || defaultNamespace || KUBERNETES_DEFAULT_NAMESPACE;
     if (patch.namespace !== undefined && patch.namespace !== namespace) continue;
     const pointers = [
       ...(patch.jsonPointers ?? []),

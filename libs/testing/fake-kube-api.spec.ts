@@ -134,6 +134,44 @@ describe('FakeKubeApi answers like a real kube-apiserver', () => {
     );
   });
 
+  it('a PUT by another manager takes the fields it changed (operation Update); a stale resourceVersion is a 409', async () => {
+    const cm = { ...configMap, metadata: { name: 'put-cm' } };
+    expect((await apply('configmaps', cm)).status).toBe(201);
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'obs', name: 'put-cm' };
+    const live = api.get(ref)!;
+    const put = (object: unknown) =>
+      fetch(`${api.url}/api/v1/namespaces/obs/configmaps/put-cm?fieldManager=kubectl-replace`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(object),
+      });
+    const { managedFields: _omitted, ...metadata } = live.metadata as Record<string, unknown>;
+    const res = await put({ ...live, metadata, data: { color: 'blue', size: '2' } });
+    expect(res.status).toBe(200);
+    const replaced = (await res.json()) as KubeObject;
+    expect(replaced.data).toEqual({ color: 'blue', size: '2' });
+    const owners = Object.fromEntries(
+      (replaced.metadata as { managedFields: Record<string, unknown>[] }).managedFields.map((e) => [
+        `${String(e.manager)} ${String(e.operation)}`,
+        e.fieldsV1,
+      ]),
+    );
+    expect(owners).toEqual({
+      'flotilla-agent Apply': { 'f:data': { 'f:color': {} } },
+      'kubectl-replace Update': { 'f:data': { 'f:size': {} } },
+    });
+    expect(
+      Number((replaced.metadata as { resourceVersion: string }).resourceVersion),
+    ).toBeGreaterThan(Number((live.metadata as { resourceVersion: string }).resourceVersion));
+    // The version read before is stale now: the API server's optimistic concurrency.
+    const stale = await put({ ...live, data: { color: 'green' } });
+    expect(stale.status).toBe(409);
+    expect(await stale.json()).toMatchObject({ reason: 'Conflict', code: 409 });
+    const renamed = await put({ ...replaced, metadata: { name: 'other' } });
+    expect(renamed.status).toBe(400);
+    expect(api.get(ref)!.data).toEqual({ color: 'blue', size: '2' });
+  });
+
   it('conflicts on list-map items name the item by its key, and a forced apply merges by key', async () => {
     const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'obs', name: 'api' };
     api.editAs('kubectl-edit', ref, (o) => {

@@ -124,7 +124,7 @@ export interface FakeKubeApiOptions {
  * applied configuration, drops fields the manager applied before and no longer applies, records
  * `managedFields`, refuses conflicts with other managers with the API server's 409 unless
  * `force`, and is a no-op — same resourceVersion — when nothing changes; `dryRun=All` stores
- * nothing), JSON merge PATCH as another field manager (operation `Update`), DELETE (a Namespace
+ * nothing), JSON merge PATCH and PUT as another field manager (operation `Update`), DELETE (a Namespace
  * or CRD takes its objects along), and WATCH streams (`?watch=true`, newline-delimited JSON
  * events, resumable from a resourceVersion, 410 Gone when too old). Like a real API server it
  * fills in the defaults of common built-in kinds (`kube-defaults.ts`: port `protocol`,
@@ -363,6 +363,8 @@ export class FakeKubeApi {
           status: 'Success',
           details: { name, kind: type.plural },
         });
+      case 'PUT':
+        return this.replace(type, key, name, stored, body, url.searchParams, res);
       case 'PATCH':
         if (req.headers['content-type'] === 'application/merge-patch+json') {
           return this.mergePatch(type, key, stored, body, url.searchParams, res);
@@ -497,6 +499,63 @@ export class FakeKubeApi {
       return sendStatus(res, 400, 'BadRequest', 'a merge patch must be a JSON object');
     }
     const after = applyMergePatch(stored.object, patch) as KubeObject;
+    const manager = params.get('fieldManager') || 'unknown';
+    const result = this.update(manager, stored, key, after, dryRun(params));
+    sendJson(res, 200, this.asVersion(result, type));
+  }
+
+  /**
+   * A PUT as `fieldManager` (default `unknown`), as `kubectl replace` or a controller's update
+   * do: the object replaces the stored one (its status and server-set metadata are kept; its
+   * `managedFields` are the stored ones when it leaves them out), an update like a merge
+   * patch's, so the fields whose values change move to that manager. A `resourceVersion` other
+   * than the stored one is the API server's 409 Conflict; another name is a 400.
+   */
+  private replace(
+    type: ResourceType,
+    key: string,
+    name: string,
+    stored: Stored | undefined,
+    body: string,
+    params: URLSearchParams,
+    res: ServerResponse,
+  ): void {
+    if (stored === undefined) return notFound(res, type, name);
+    let object: unknown;
+    try {
+      object = JSON.parse(body);
+    } catch (err) {
+      return sendStatus(res, 400, 'BadRequest', `cannot parse the object: ${String(err)}`);
+    }
+    if (!isPlainObject(object) || !isPlainObject(object.metadata)) {
+      return sendStatus(res, 400, 'BadRequest', 'the object must be a JSON object with metadata');
+    }
+    const m = object.metadata;
+    if (m.name !== name) {
+      return sendStatus(
+        res,
+        400,
+        'BadRequest',
+        `the name of the object (${String(m.name)}) does not match the name on the URL (${name})`,
+      );
+    }
+    const current = meta(stored.object);
+    if (m.resourceVersion !== undefined && m.resourceVersion !== current.resourceVersion) {
+      return sendStatus(
+        res,
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${type.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
+    }
+    const after = structuredClone(object) as KubeObject;
+    for (const field of ['uid', 'creationTimestamp', 'resourceVersion', 'generation'] as const) {
+      if (current[field] === undefined) delete meta(after)[field];
+      else meta(after)[field] = current[field];
+    }
+    if (!Array.isArray(m.managedFields)) meta(after).managedFields = current.managedFields;
+    if (stored.object.status === undefined) delete after.status;
+    else after.status = structuredClone(stored.object.status);
     const manager = params.get('fieldManager') || 'unknown';
     const result = this.update(manager, stored, key, after, dryRun(params));
     sendJson(res, 200, this.asVersion(result, type));

@@ -16,6 +16,7 @@ import {
 } from '../../libs/db/index.js';
 import { parseJson } from '../../libs/nats/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+import { driftSummary } from '../../libs/status/drift-summary.js';
 import { deploymentView, totalOf } from './fleet-summary.js';
 import { countsView } from './views.js';
 import type { FleetStatusView } from '../../libs/contracts/api-views.js';
@@ -96,7 +97,7 @@ export class FleetStatusService implements OnModuleDestroy {
   /**
    * Cluster and deployment counts (SQL aggregates: no deployment row is read into the hub), and
    * the non-ready deployments worst first: every one, the page `offset`/`limit`, or none
-   * (`withNonReady: false`).
+   * (`withNonReady: false`). A Modified one carries its drift in one line (`driftSummary`).
    */
   async status({
     withNonReady = true,
@@ -111,12 +112,16 @@ export class FleetStatusService implements OnModuleDestroy {
     return {
       clusters: countsView(counts),
       deployments: { total: totalOf(byState), byState },
-      nonReady: nonReady.map(deploymentView).map((d) => ({
-        cluster: d.cluster,
-        bundle: d.bundle,
-        state: d.state,
-        message: d.message,
-      })),
+      nonReady: nonReady.map(deploymentView).map((d) => {
+        const drift = d.state === 'Modified' ? driftSummary(d.resources) : '';
+        return {
+          cluster: d.cluster,
+          bundle: d.bundle,
+          state: d.state,
+          message: d.message,
+          ...(drift === '' ? {} : { drift }),
+        };
+      }),
     };
   }
 

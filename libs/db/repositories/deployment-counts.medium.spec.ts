@@ -287,4 +287,26 @@ describe('deployment counts and the non-ready list in SQL', () => {
     expect(shown(await deployments.nonReady(2, 3))).toEqual(expected.slice(2, 5));
     expect(await deployments.nonReady(expected.length, 10)).toEqual([]);
   });
+
+  it('brings along the Modified resources of a Modified deployment, with their drift, in order', async () => {
+    const drifted = [
+      {
+        kind: 'Deployment',
+        name: 'web',
+        state: 'Modified',
+        drift: [{ path: 'spec.replicas', desired: '3', live: '5' }],
+      },
+      { kind: 'Service', name: 'api', state: 'Modified' },
+    ];
+    await ds.query(`UPDATE deployments SET resources = $1::jsonb WHERE cluster = 'c08'`, [
+      JSON.stringify([{ kind: 'ConfigMap', name: 'ok', state: 'Ready' }, ...drifted]),
+    ]);
+    await ds.query(`UPDATE deployments SET resources = $1::jsonb WHERE cluster = 'c06'`, [
+      JSON.stringify([{ kind: 'ConfigMap', name: 'x', state: 'Modified' }]),
+    ]);
+    const all = await deployments.nonReady();
+    expect(all.find((r) => r.cluster === 'c08')!.resources).toEqual(drifted);
+    // Only Modified deployments bring resources along.
+    expect(all.find((r) => r.cluster === 'c06')!.resources).toEqual([]);
+  });
 });

@@ -528,19 +528,27 @@ export class DeploymentRepository {
 
   /**
    * A page of the deployments whose state (as users see it) is not Ready, worst state first,
-   * then by cluster and bundle; without their resources (`resources` is empty). Every one when
-   * `limit` is undefined.
+   * then by cluster and bundle; `resources` holds only the Modified resources of a Modified
+   * deployment (with their drifted fields), and is empty otherwise. Every one when `limit` is
+   * undefined.
    */
   async nonReady(offset = 0, limit?: number): Promise<DeploymentRow[]> {
     const rows: Record<string, unknown>[] = await this.ds.query(
-      `SELECT * FROM (${effectiveStateSql('NULL::text[]')}) v
+      `SELECT v.*,
+              CASE WHEN v.state = 'Modified' THEN
+                (SELECT coalesce(jsonb_agg(r.value ORDER BY r.ordinality), '[]'::jsonb)
+                   FROM deployments m, jsonb_array_elements(m.resources) WITH ORDINALITY r
+                  WHERE m.bundle = v.bundle AND m.cluster = v.cluster
+                    AND r.value->>'state' = 'Modified')
+              END AS resources
+         FROM (${effectiveStateSql('NULL::text[]')}) v
         WHERE v.state <> 'Ready'
         ORDER BY coalesce(array_position($2::text[], v.state), $3), v.cluster COLLATE "C",
                  v.bundle COLLATE "C"
         OFFSET $4 LIMIT $5`,
       [knownStates, stateSeverity, stateSeverity.length, offset, limit ?? null],
     );
-    return rows.map((r) => ({ ...toDeploymentRow(r), resources: [] }));
+    return rows.map(toDeploymentRow);
   }
 }
 
