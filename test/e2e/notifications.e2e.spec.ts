@@ -729,4 +729,58 @@ describe('notifications from the whole pipeline: Git, the hub and agents', () =>
       expect(x.auth).toBe('Bearer ghp_pipelinetoken');
     }
   });
+
+  it('a commit whose rollout fails and is rolled back ends in failure, never back to pending', async () => {
+    const forge = await startReceiver(0, 201);
+    // The first test's receiver is gone: a new target and rule take over.
+    await hub.api().delete('/api/v1/notifications/targets/forge').expect(204);
+    await hub
+      .api()
+      .post('/api/v1/notifications/targets')
+      .send({ name: 'forge2', type: 'github', url: `${forge.url}/api/v3`, allowHttp: true })
+      .expect(201);
+    await hub
+      .api()
+      .post('/api/v1/notifications/rules')
+      .send({ name: 'status2', targets: ['forge2'], gitrepos: ['shop'] })
+      .expect(201);
+    const head = await git.commit('acme/shop', {
+      'api/app.yaml': appDeployment('2', { outcome: 'fail', readyAfter: '0s' }),
+    });
+    await hub.api().post('/api/v1/gitrepos/shop/sync').expect(202);
+    const forHead = () =>
+      forge.requests
+        .filter((r) => r.path === `/api/v3/repos/acme/shop/statuses/${head}`)
+        .map((r) => JSON.parse(r.body) as { state: string; context: string });
+    await eventually(
+      'the rollout rolled back',
+      async () =>
+        (await hub.api().get('/api/v1/rollouts?bundle=shop%2Fapi').expect(200)).body as {
+          items: { state: string; toCommit: string }[];
+        },
+      (b) => b.items.some((r) => r.toCommit === head && r.state === 'RolledBack'),
+    );
+    await eventually(
+      'failure for shop/api and success for shop/web at the new commit',
+      () => forHead(),
+      (s) =>
+        s.some((x) => x.context === 'flotilla/shop/api' && x.state === 'failure') &&
+        s.some((x) => x.context === 'flotilla/shop/web' && x.state === 'success'),
+    );
+    await eventually(
+      'every commit status delivered',
+      async () =>
+        (await hub.api().get('/api/v1/notifications/deliveries?target=forge2')).body as {
+          items: { state: string }[];
+        },
+      (b) => b.items.every((d) => d.state === 'Delivered'),
+    );
+    const api = forHead()
+      .filter((x) => x.context === 'flotilla/shop/api')
+      .map((x) => x.state);
+    expect(api[0]).toBe('pending');
+    const firstFailure = api.indexOf('failure');
+    expect(firstFailure).toBeGreaterThan(0);
+    expect(api.slice(firstFailure).every((st) => st === 'failure')).toBe(true);
+  });
 });
