@@ -191,6 +191,8 @@ describe('commitStateOf', () => {
   const base = { id: 'x', severity: 'info', message: '', at: '' } as const;
   it.each([
     ['RolloutStarted', 'pending'],
+    ['RolloutPaused', 'pending'],
+    ['RolloutStageDone', null],
     ['BundleProgressing', 'pending'],
     ['RolloutSucceeded', 'success'],
     ['BundleReady', 'success'],

@@ -284,7 +284,6 @@ export function driftEvent(input: {
 export function commitStateOf(e: NotificationEvent): 'pending' | 'success' | 'failure' | null {
   switch (e.kind) {
     case NotificationEventKind.RolloutStarted:
-    case NotificationEventKind.RolloutStageDone:
     case NotificationEventKind.RolloutPaused:
     case NotificationEventKind.BundleProgressing:
       return 'pending';
@@ -295,6 +294,9 @@ export function commitStateOf(e: NotificationEvent): 'pending' | 'success' | 'fa
     case NotificationEventKind.RolloutRolledBack:
     case NotificationEventKind.BundleFailed:
       return 'failure';
+    // A stage done says nothing new of the commit (still pending), and may be told after the
+    // last cluster's Ready set `success`: it must not turn that back to `pending`.
+    case NotificationEventKind.RolloutStageDone:
     case NotificationEventKind.DriftDetected:
     case NotificationEventKind.BundleRenderError:
     case NotificationEventKind.GitRepoFetchError:

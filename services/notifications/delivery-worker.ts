@@ -117,7 +117,19 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       // The lease covers the longest timeout a target may have, and then some.
       const claimed = await this.store.claimDue(BATCH, 90_000);
       if (claimed.length === 0) return;
-      await Promise.all(claimed.map((d) => this.deliver(d)));
+      // Targets in parallel, each one's deliveries in the order they were written: a commit's
+      // `pending` and `success` for one forge must not cross (the last status sent wins).
+      const byTarget = new Map<string, NotificationDelivery[]>();
+      for (const d of [...claimed].sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))) {
+        const list = byTarget.get(d.target);
+        if (list === undefined) byTarget.set(d.target, [d]);
+        else list.push(d);
+      }
+      await Promise.all(
+        [...byTarget.values()].map(async (list) => {
+          for (const d of list) await this.deliver(d);
+        }),
+      );
     }
   }
 

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
+  BundleEventSchema,
   ClusterEventSchema,
   GitRepoEventSchema,
   RolloutChangeEventSchema,
@@ -22,6 +23,7 @@ import {
 } from '../../libs/db/index.js';
 import { parseJson } from '../../libs/nats/index.js';
 import {
+  BundleProgress,
   type NotificationEvent,
   type NotificationRuleSpec,
   bundleProgress,
@@ -91,6 +93,10 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
         return Promise.resolve(e.success ? fromGitRepoEvent(e.data, new Date().toISOString()) : []);
       }),
       on('deployment', (data) => this.bundleEvents(data)),
+      on('bundle', (data) => {
+        const e = BundleEventSchema.safeParse(data);
+        return e.success ? this.targetsWritten(e.data.bundle) : Promise.resolve([]);
+      }),
     );
   }
 
@@ -174,6 +180,39 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
         }),
       );
     }
+    return out;
+  }
+
+  /**
+   * A sync wrote a bundle's targets: its commit is rolling out (`pending`), told before whatever
+   * the clusters report of it. Clusters may have reported all Ready already (a ConfigMap applies
+   * at once), so the outcome follows the pending at once then; both are sent once per commit
+   * (the events' ids), so a later report's Progressing cannot override a success or failure.
+   */
+  private async targetsWritten(name: string): Promise<NotificationEvent[]> {
+    let bundle;
+    try {
+      bundle = await this.bundles.get(name);
+    } catch (err) {
+      if (err instanceof NotFoundError) return [];
+      throw err;
+    }
+    if (bundle.commit === null) return [];
+    const progress = bundleProgress(
+      await this.deployments.list({ bundles: [name] }),
+      bundle.commit,
+    );
+    if (progress === null) return [];
+    const event = (p: BundleProgress) =>
+      fromBundleProgress({
+        bundle: name,
+        gitrepo: bundle.gitrepo,
+        commit: bundle.commit!,
+        progress: p,
+        at: new Date().toISOString(),
+      });
+    const out = [event(BundleProgress.Progressing)];
+    if (progress !== BundleProgress.Progressing) out.push(event(progress));
     return out;
   }
 

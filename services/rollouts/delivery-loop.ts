@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import {
   Inject,
   Injectable,
@@ -153,9 +154,11 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnModuleDestroy {
   deliver(bundle: string): void {
     if (this.waiting.has(bundle)) return;
     this.waiting.add(bundle);
+    // The first request folded into the pass: fan-out latency is measured from it.
+    const since = performance.now();
     void this.enqueue(bundle, async () => {
       this.waiting.delete(bundle);
-      await this.deliverNow(bundle, []);
+      await this.deliverNow(bundle, [], since);
     }).then(
       () => this.failures.delete(bundle),
       () => this.retryLater(bundle),
@@ -185,7 +188,8 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Applies an operator action to a bundle's rollout, in the bundle's queue. */
   act(bundle: string, action: OperatorAction): Promise<RolloutDecision> {
-    return this.enqueue(bundle, () => this.deliverNow(bundle, [action]));
+    const since = performance.now();
+    return this.enqueue(bundle, () => this.deliverNow(bundle, [action], since));
   }
 
   private enqueue<T>(bundle: string, run: () => Promise<T>): Promise<T> {
@@ -201,13 +205,24 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnModuleDestroy {
     return result;
   }
 
-  /** One delivery pass: dependency holds, rollout decisions, then targets to deployments. */
-  private deliverNow(bundle: string, actions: OperatorAction[]): Promise<RolloutDecision> {
+  /**
+   * One delivery pass: dependency holds, rollout decisions, then targets to deployments. `since`
+   * (`performance.now()` ms) is when it was asked for.
+   */
+  private deliverNow(
+    bundle: string,
+    actions: OperatorAction[],
+    since: number,
+  ): Promise<RolloutDecision> {
     // The last pass of a turn sends what the passes queued.
-    return this.publisher.during(() => this.deliverPass(bundle, actions));
+    return this.publisher.during(() => this.deliverPass(bundle, actions, since));
   }
 
-  private async deliverPass(bundle: string, actions: OperatorAction[]): Promise<RolloutDecision> {
+  private async deliverPass(
+    bundle: string,
+    actions: OperatorAction[],
+    since: number,
+  ): Promise<RolloutDecision> {
     if (!(await this.deployments.acquireLease(bundle, this.holder, LEASE_MS))) {
       // Another replica drives this bundle (and its rollout) for now; should it stop, its lease
       // lapses and this replica takes the rollout over then.
@@ -256,7 +271,7 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnModuleDestroy {
       ];
     });
     // Only what was committed is queued for the agents.
-    await this.publisher.publish(changes);
+    await this.publisher.publish(changes, since);
     const running =
       decision.rollout !== undefined && !TERMINAL_ROLLOUT_STATES.includes(decision.rollout.state);
     if (running) this.rolling.add(bundle);

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,11 +38,12 @@ let clock: FakeClock;
 let deployments: DeploymentRepository;
 let publisher: DesiredStatePublisher;
 
-async function resentMetric(): Promise<number> {
-  const text = await registry.getSingleMetricAsString('flotilla_desired_state_resent_total');
-  const line = text.split('\n').find((l) => l.startsWith('flotilla_desired_state_resent_total '));
+async function metric(name: string): Promise<number> {
+  const text = await registry.metrics();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1] ?? 0);
 }
+const resentMetric = () => metric('flotilla_desired_state_resent_total');
 
 /** An Online cluster with `bundles` desired at r1 an hour ago, never reported. */
 async function silentCluster(name: string, bundles: string[]): Promise<void> {
@@ -160,6 +162,8 @@ describe('re-sending desired state an agent does not acknowledge', () => {
       const before = await resentMetric();
       for (let i = 0; i < 30; i++) await tick();
       expect(await resentMetric()).toBe(before);
+      // Re-sends are not fan-outs of a delivery pass: the latency histogram saw none.
+      expect(await metric('flotilla_desired_state_fanout_seconds_count')).toBe(0);
     } finally {
       sub.unsubscribe();
     }
@@ -193,6 +197,52 @@ describe('re-sending desired state an agent does not acknowledge', () => {
       expect([...resent.values()].every((n) => n === 1)).toBe(true);
     } finally {
       sub.unsubscribe();
+    }
+  });
+
+  it('changes of delivery passes are sent once per cluster, and the fan-out latency of each bundle observed once', async () => {
+    await new ClusterRepository(db.ds).create('fan-1', {});
+    await new ClusterRepository(db.ds).create('fan-2', {});
+    const got: string[] = [];
+    const subs = ['fan-1', 'fan-2'].map((cluster) =>
+      observer.subscribe(subjects.desired(cluster), {
+        callback: (_err, msg) => {
+          for (const c of changesOf(DesiredMessageSchema.parse(msg.json()))) {
+            got.push(`${cluster} ${c.bundle}`);
+          }
+        },
+      }),
+    );
+    await observer.flush();
+    try {
+      const before = await metric('flotilla_desired_state_fanout_seconds_count');
+      const upsert = (cluster: string, bundle: string) => ({
+        kind: 'Upsert' as const,
+        cluster,
+        bundle,
+        revision: r1,
+        commit: 'c1',
+      });
+      // Two passes running together, as a commit touching two bundles makes them.
+      const asked = performance.now();
+      await publisher.during(async () => {
+        await publisher.during(() =>
+          publisher.publish([upsert('fan-1', 'fan/a'), upsert('fan-2', 'fan/a')], asked),
+        );
+        await publisher.publish([upsert('fan-1', 'fan/b')], asked);
+      });
+      await publisher.flush();
+      await hubNc.flush();
+      await eventually(
+        'three changes received',
+        () => Promise.resolve(got),
+        (g) => g.length === 3,
+      );
+      expect(got.sort()).toEqual(['fan-1 fan/a', 'fan-1 fan/b', 'fan-2 fan/a']);
+      expect(await metric('flotilla_desired_state_fanout_seconds_count')).toBe(before + 2);
+      expect(await metric('flotilla_desired_state_fanout_seconds_sum')).toBeGreaterThan(0);
+    } finally {
+      for (const sub of subs) sub.unsubscribe();
     }
   });
 });

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { type MsgHdrs, type NatsConnection, headers } from '@nats-io/transport-node';
-import { Counter, type Registry } from 'prom-client';
+import { performance } from 'node:perf_hooks';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import {
   CONTENT_CHUNK_BYTES,
   type DeploymentOptions,
@@ -69,6 +70,12 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
   private readonly schedule = new ResendSchedule(RESEND_POLICY);
   private readonly published: Counter;
   private readonly resent: Counter;
+  private readonly fanout: Histogram;
+  /**
+   * When the delivery pass of each bundle with changes in the outbox was asked for (the earliest
+   * one queued), in `performance.now()` milliseconds: observed as fan-out latency once sent.
+   */
+  private fanoutSince = new Map<string, number>();
   /**
    * Desired-state changes waiting to be sent, per cluster, in order: the changes of delivery
    * passes that run together (a commit touching ten bundles) reach each agent as one message.
@@ -99,6 +106,12 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
     this.resent = new Counter({
       name: 'flotilla_desired_state_resent_total',
       help: 'Desired-state messages sent again because the agent did not acknowledge them',
+      registers: [registry],
+    });
+    this.fanout = new Histogram({
+      name: 'flotilla_desired_state_fanout_seconds',
+      help: "Time from a bundle's delivery being asked for (its targets written by a sync, a report, an operator action) to its desired-state messages being published",
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     });
   }
@@ -133,10 +146,17 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
 
   /**
    * Queues committed changes for their clusters: sent when no delivery pass runs any more, or
-   * after COALESCE_MS at the latest.
+   * after COALESCE_MS at the latest. `since` (`performance.now()` ms) is when the delivery pass
+   * that made them was asked for: the fan-out latency is measured from it (re-sends give none).
    */
-  async publish(changes: DesiredChange[]): Promise<void> {
+  async publish(changes: DesiredChange[], since?: number): Promise<void> {
     if (changes.length === 0) return;
+    if (since !== undefined) {
+      for (const bundle of new Set(changes.map((c) => c.bundle))) {
+        const earliest = this.fanoutSince.get(bundle);
+        if (earliest === undefined || since < earliest) this.fanoutSince.set(bundle, since);
+      }
+    }
     const messages = await this.toMessages(changes, Infinity);
     for (const [cluster, message] of messages) {
       const queued = this.outbox.get(cluster);
@@ -158,6 +178,8 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
     this.outboxTimer = undefined;
     const outbox = this.outbox;
     this.outbox = new Map();
+    const fanoutSince = this.fanoutSince;
+    this.fanoutSince = new Map();
     if (outbox.size === 0) return this.flushing;
     const messages = new Map<string, string[][]>();
     for (const [cluster, changes] of outbox) {
@@ -185,6 +207,8 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
             this.nc.publish(subject, ...this.signedText(text));
           }
         }
+        const sent = performance.now();
+        for (const since of fanoutSince.values()) this.fanout.observe((sent - since) / 1000);
       })
       .catch((err: unknown) => this.logger.error(`publishing desired state: ${String(err)}`));
     this.flushing = flush;

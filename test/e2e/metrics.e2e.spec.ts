@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 describe('metrics after a sync, and the CLI against a real hub', () => {
-  it('flotilla wait returns once the commit is Ready; /metrics has the fleet, sync, render and ingest series', async () => {
+  it('flotilla wait returns once the commit is Ready; /metrics has the fleet, sync, render, fan-out and ingest series', async () => {
     const repo = await git.createRepo('shop', { 'app/cm.yaml': cm('1') });
     const added = await flotilla(
       'repo',
@@ -81,6 +81,9 @@ describe('metrics after a sync, and the CLI against a real hub', () => {
     ).toBeGreaterThanOrEqual(1);
     expect(series(text, 'flotilla_bundle_render_duration_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(series(text, 'flotilla_nats_reconnects_total')).toBe(0);
+    // The sync's desired state was fanned out to the agent (and timed).
+    expect(series(text, 'flotilla_desired_state_fanout_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^# TYPE flotilla_desired_state_fanout_seconds histogram$/m);
     expect(text).toMatch(/^# TYPE flotilla_rollouts gauge$/m);
     expect(text).toMatch(/^# TYPE flotilla_rollout_stage_duration_seconds histogram$/m);
   });

@@ -21,7 +21,11 @@ import {
   testSubjectPrefix,
 } from '../../libs/testing/index.js';
 import { buildProgram } from '../../cli/program.js';
+import type { RunningAgent } from '../../agents/agent/agent.js';
+import { type GitServer, startGitServer } from '../../libs/testing/index.js';
+import { startSimulatedAgent } from '../support/agents.js';
 import { type TestHub, startTestHub } from '../support/hub.js';
+import { appDeployment, ringStrategy } from '../support/rollout-fixtures.js';
 
 /** What a loopback receiver got. */
 interface Received {
@@ -585,5 +589,198 @@ describe('notification delivery', () => {
       expect(seen.items[0]?.lastError).toMatch(/loopback\/private address: refused/);
     }
     expect(receiver.requests).toHaveLength(0);
+  });
+});
+
+describe('notifications from the whole pipeline: Git, the hub and agents', () => {
+  let hub: TestHub;
+  let git: GitServer;
+  const agents: RunningAgent[] = [];
+  beforeAll(async () => {
+    hub = await startTestHub({
+      heartbeatInterval: '300ms',
+      env: { FLOTILLA_SECRET_KEY: secretKey, FLOTILLA_NOTIFICATIONS_ALLOW_PRIVATE: 'true' },
+    });
+    git = await startGitServer();
+    agents.push(
+      await startSimulatedAgent(hub, 'pipe-canary', { ring: 'canary' }),
+      await startSimulatedAgent(hub, 'pipe-main-1', { ring: 'main' }),
+      await startSimulatedAgent(hub, 'pipe-main-2', { ring: 'main' }),
+    );
+  });
+  afterAll(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await git?.stop();
+    await hub?.stop();
+  });
+
+  it('a commit sets pending, then success once every cluster is Ready, per bundle; Slack hears of the staged rollout', async () => {
+    const forge = await startReceiver(0, 201);
+    const slack = await startReceiver();
+    await hub
+      .api()
+      .post('/api/v1/notifications/targets')
+      .send({ name: 'forge', type: 'github', url: `${forge.url}/api/v3`, allowHttp: true })
+      .expect(201);
+    await hub
+      .api()
+      .post('/api/v1/notifications/targets')
+      .send({
+        name: 'chat',
+        type: 'slack',
+        url: `${slack.url}/services/T1/B1/PIPE`,
+        allowHttp: true,
+      })
+      .expect(201);
+    await hub
+      .api()
+      .post('/api/v1/notifications/rules')
+      .send({ name: 'status', targets: ['forge'], gitrepos: ['shop'] })
+      .expect(201);
+    await hub
+      .api()
+      .post('/api/v1/notifications/rules')
+      .send({
+        name: 'rollouts',
+        targets: ['chat'],
+        kinds: ['RolloutStarted', 'RolloutStageDone', 'RolloutSucceeded'],
+      })
+      .expect(201);
+
+    // `web` goes to every cluster at once; `api` rolls out canary first (fleet.yaml).
+    const repo = await git.createRepo('acme/shop', {
+      'web/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {v: "1"}\n',
+      'api/app.yaml': appDeployment('1'),
+      'api/fleet.yaml': ringStrategy({ canaryBake: '1s' }),
+    });
+    await hub
+      .api()
+      .post('/api/v1/gitrepos')
+      .send({
+        name: 'shop',
+        url: repo.url,
+        pollingInterval: '0',
+        auth: { token: 'ghp_pipelinetoken' },
+        targets: [{ clusterSelector: '' }],
+      })
+      .expect(201);
+
+    type Status = { state: string; context: string; path: string; auth: unknown };
+    const statuses = (): Status[] =>
+      forge.requests.map((r) => ({
+        ...(JSON.parse(r.body) as { state: string; context: string }),
+        path: r.path,
+        auth: r.headers.authorization,
+      }));
+    await eventually(
+      'success for both bundles',
+      () => statuses(),
+      (s) =>
+        ['flotilla/shop/web', 'flotilla/shop/api'].every((c) =>
+          s.some((x) => x.context === c && x.state === 'success'),
+        ),
+    );
+    // Slack heard the staged rollout of `api`: started, the canary stage done, succeeded.
+    const texts = await eventually(
+      'the rollout messages',
+      () => slack.requests.map((r) => (JSON.parse(r.body) as { text: string }).text),
+      (t) => t.some((x) => x.includes('RolloutSucceeded')),
+    );
+    expect(texts.some((x) => x.includes('RolloutStarted') && x.includes('shop/api'))).toBe(true);
+    expect(texts.some((x) => x.includes('RolloutStageDone') && x.includes('canary'))).toBe(true);
+    expect(texts.every((x) => x.includes('shop/api'))).toBe(true);
+    // Everything the forge is owed has been sent.
+    await eventually(
+      'every commit status delivered',
+      async () =>
+        (await hub.api().get('/api/v1/notifications/deliveries?target=forge')).body as {
+          items: { state: string }[];
+        },
+      (b) => b.items.length > 0 && b.items.every((d) => d.state === 'Delivered'),
+    );
+
+    // Every cluster is Ready at the commit the statuses name.
+    let commit: string | undefined;
+    for (const name of ['shop/web', 'shop/api']) {
+      const view = (
+        await hub
+          .api()
+          .get(`/api/v1/bundles/${encodeURIComponent(name)}`)
+          .expect(200)
+      ).body as { commit: string; deployments: { state: string; commit: string }[] };
+      commit = view.commit;
+      expect(view.deployments).toHaveLength(3);
+      expect(view.deployments.every((d) => d.state === 'Ready' && d.commit === commit)).toBe(true);
+    }
+    expect(commit).toMatch(/^[0-9a-f]{40}$/);
+    for (const context of ['flotilla/shop/web', 'flotilla/shop/api']) {
+      const states = statuses()
+        .filter((x) => x.context === context)
+        .map((x) => x.state);
+      // pending first; once success, never pending again; never a failure.
+      expect(states[0]).toBe('pending');
+      const firstSuccess = states.indexOf('success');
+      expect(firstSuccess).toBeGreaterThan(0);
+      expect(states.slice(firstSuccess).every((st) => st === 'success')).toBe(true);
+      expect(states).not.toContain('failure');
+    }
+    for (const x of statuses()) {
+      expect(x.path).toBe(`/api/v3/repos/acme/shop/statuses/${commit}`);
+      expect(x.auth).toBe('Bearer ghp_pipelinetoken');
+    }
+  });
+
+  it('a commit whose rollout fails and is rolled back ends in failure, never back to pending', async () => {
+    const forge = await startReceiver(0, 201);
+    // The first test's receiver is gone: a new target and rule take over.
+    await hub.api().delete('/api/v1/notifications/targets/forge').expect(204);
+    await hub
+      .api()
+      .post('/api/v1/notifications/targets')
+      .send({ name: 'forge2', type: 'github', url: `${forge.url}/api/v3`, allowHttp: true })
+      .expect(201);
+    await hub
+      .api()
+      .post('/api/v1/notifications/rules')
+      .send({ name: 'status2', targets: ['forge2'], gitrepos: ['shop'] })
+      .expect(201);
+    const head = await git.commit('acme/shop', {
+      'api/app.yaml': appDeployment('2', { outcome: 'fail', readyAfter: '0s' }),
+    });
+    await hub.api().post('/api/v1/gitrepos/shop/sync').expect(202);
+    const forHead = () =>
+      forge.requests
+        .filter((r) => r.path === `/api/v3/repos/acme/shop/statuses/${head}`)
+        .map((r) => JSON.parse(r.body) as { state: string; context: string });
+    await eventually(
+      'the rollout rolled back',
+      async () =>
+        (await hub.api().get('/api/v1/rollouts?bundle=shop%2Fapi').expect(200)).body as {
+          items: { state: string; toCommit: string }[];
+        },
+      (b) => b.items.some((r) => r.toCommit === head && r.state === 'RolledBack'),
+    );
+    await eventually(
+      'failure for shop/api and success for shop/web at the new commit',
+      () => forHead(),
+      (s) =>
+        s.some((x) => x.context === 'flotilla/shop/api' && x.state === 'failure') &&
+        s.some((x) => x.context === 'flotilla/shop/web' && x.state === 'success'),
+    );
+    await eventually(
+      'every commit status delivered',
+      async () =>
+        (await hub.api().get('/api/v1/notifications/deliveries?target=forge2')).body as {
+          items: { state: string }[];
+        },
+      (b) => b.items.every((d) => d.state === 'Delivered'),
+    );
+    const api = forHead()
+      .filter((x) => x.context === 'flotilla/shop/api')
+      .map((x) => x.state);
+    expect(api[0]).toBe('pending');
+    const firstFailure = api.indexOf('failure');
+    expect(firstFailure).toBeGreaterThan(0);
+    expect(api.slice(firstFailure).every((st) => st === 'failure')).toBe(true);
   });
 });
