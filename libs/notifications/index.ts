@@ -8,4 +8,5 @@ export * from './events.js';
 export * from './payloads.js';
 export * from './rules.js';
 export * from './signing.js';
+export * from './supersede.js';
 export * from './targets.js';
