@@ -98,7 +98,9 @@ export class NotificationsController {
 
   @Access('viewer')
   @Get('deliveries')
-  @ApiOperation({ summary: 'Deliveries, newest first (state: Pending, Delivered, Dead)' })
+  @ApiOperation({
+    summary: 'Deliveries, newest first (state: Pending, Delivered, Dead, Superseded)',
+  })
   listDeliveries(
     @Query('state') state?: string,
     @Query('target') target?: string,

@@ -75,7 +75,7 @@ export class NotificationsService {
     return this.store.deleteRule(name);
   }
 
-  /** Deliveries, newest first; `state` is Pending, Delivered or Dead. */
+  /** Deliveries, newest first; `state` is Pending, Delivered, Dead or Superseded. */
   listDeliveries(
     filter: { state?: string; target?: string },
     page: PageRequest,

@@ -21,6 +21,7 @@ import {
   type TargetType,
   afterFailure,
   defaultBackoff,
+  isForge,
   renderRequest,
 } from '../../libs/notifications/index.js';
 import { HUB_CONFIG, METRICS_REGISTRY } from '../shared/tokens.js';
@@ -141,6 +142,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       if (err instanceof NotFoundError) return; // deleted: its deliveries went with it
       throw err;
     }
+    // A commit status retried after a later (or final) one for the same context and commit was
+    // delivered would overwrite the forge's state: it is superseded, not sent.
+    if (isForge(target.type) && (await this.store.supersedeIfStale(d))) return;
     if (!this.bucketOf(target).take(target.name, Date.now())) {
       await this.store.defer(d.id, Math.ceil(60_000 / target.rateLimitPerMinute));
       return;

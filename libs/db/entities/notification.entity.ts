@@ -92,7 +92,7 @@ export class NotificationOutboxEntity {
   @Column({ type: 'jsonb' })
   event: Record<string, unknown>;
 
-  /** Pending, Delivered or Dead. */
+  /** Pending, Delivered, Dead or Superseded. */
   @Column({ type: 'text', default: 'Pending' })
   state: string;
 

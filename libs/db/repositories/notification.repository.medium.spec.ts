@@ -136,6 +136,50 @@ describe('NotificationRepository outbox', () => {
     ]);
   });
 
+  it('supersedes a pending commit status retried after its success was delivered', async () => {
+    await replicaA.createTarget('forge', NotificationTargetSpecSchema.parse({ type: 'github' }));
+    const status = (id: string, kind: NotificationEvent['kind'], commit: string) => ({
+      id,
+      kind,
+      severity: 'info' as const,
+      message: kind,
+      at: '2026-01-01T00:00:00.000Z',
+      gitrepo: 'shop',
+      bundle: 'web',
+      commit,
+    });
+    await replicaA.enqueue(status('pending-c1', 'BundleProgressing', 'c1'), ['forge']);
+    await replicaA.enqueue(status('success-c1', 'BundleReady', 'c1'), ['forge']);
+    await replicaA.enqueue(status('pending-c2', 'BundleProgressing', 'c2'), ['forge']);
+    const [pending, success, otherCommit] = await replicaA.claimDue(10, 60_000);
+    // The forge refuses the pending; it accepts the success.
+    expect(await replicaA.supersedeIfStale(pending!)).toBe(false);
+    await replicaA.markFailed(pending!.id, 'answered 502', 0);
+    expect(await replicaA.supersedeIfStale(success!)).toBe(false);
+    await replicaA.markDelivered(success!.id);
+    expect(await replicaA.supersedeIfStale(otherCommit!)).toBe(false);
+    await replicaA.markFailed(otherCommit!.id, 'answered 502', 0);
+    // The retry of the pending would overwrite the success: superseded, not an error.
+    const retried = await replicaB.claimDue(10, 60_000);
+    expect(retried.map((d) => d.eventId)).toEqual(['pending-c1', 'pending-c2']);
+    expect(await replicaB.supersedeIfStale(retried[0]!)).toBe(true);
+    // Another commit's pending is still sent.
+    expect(await replicaB.supersedeIfStale(retried[1]!)).toBe(false);
+    const superseded = await replicaA.listDeliveries({ state: 'Superseded' }, { limit: 10 });
+    expect(superseded.items).toEqual([
+      expect.objectContaining({ eventId: 'pending-c1', state: 'Superseded', lastError: null }),
+    ]);
+    expect((await replicaA.listDeliveries({ state: 'Dead' }, { limit: 10 })).items).toEqual([]);
+    await ds.query(`UPDATE notification_outbox SET next_attempt_at = now()`);
+    expect((await replicaA.claimDue(10, 60_000)).map((d) => d.eventId)).toEqual(['pending-c2']);
+    // Pruned with delivered rows once past their time.
+    await ds.query(
+      `UPDATE notification_outbox SET next_attempt_at = now() - interval '8 days'
+        WHERE state = 'Superseded'`,
+    );
+    expect(await replicaA.pruneDelivered(7 * 24 * 3_600_000)).toBe(1);
+  });
+
   it('deleting a target drops its deliveries', async () => {
     await replicaA.createTarget('slack', slack);
     await replicaA.enqueue(event('x1'), ['slack']);

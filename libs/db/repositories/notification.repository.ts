@@ -6,6 +6,7 @@ import {
   NotificationRuleSpecSchema,
   type NotificationTargetSpec,
   type TargetType,
+  supersededBy,
 } from '../../notifications/index.js';
 import { Secret, type SecretBox } from '../../secrets/index.js';
 import { NotificationTargetEntity } from '../entities/notification.entity.js';
@@ -41,6 +42,11 @@ export const DeliveryState = {
   Delivered: 'Delivered',
   /** Given up after the last attempt (dead letter). */
   Dead: 'Dead',
+  /**
+   * Not sent, and never will be: a commit status made stale by a later (or final) status for the
+   * same target, context and commit that was already delivered. Not an error.
+   */
+  Superseded: 'Superseded',
 } as const;
 export type DeliveryState = (typeof DeliveryState)[keyof typeof DeliveryState];
 
@@ -228,6 +234,32 @@ export class NotificationRepository {
     );
   }
 
+  /**
+   * Marks a claimed commit-status delivery Superseded, and returns true, when a commit status
+   * already delivered to its target makes it stale (see `supersededBy`); false when it is still
+   * to be sent.
+   */
+  async supersedeIfStale(d: NotificationDelivery): Promise<boolean> {
+    if (d.event.commit === undefined) return false;
+    const rows: { id: string; event: unknown }[] = await this.ds.query(
+      `SELECT id, event FROM notification_outbox
+        WHERE target = $1 AND state = 'Delivered' AND id <> $2 AND event->>'commit' = $3`,
+      [d.target, d.id, d.event.commit],
+    );
+    const newer = supersededBy(
+      d,
+      rows.map((r) => ({ id: String(r.id), event: NotificationEventSchema.parse(r.event) })),
+    );
+    if (newer === null) return false;
+    // next_attempt_at records when it was superseded (pruned like a delivered row).
+    await this.ds.query(
+      `UPDATE notification_outbox SET state = 'Superseded', last_error = NULL, next_attempt_at = now()
+        WHERE id = $1 AND state = 'Pending'`,
+      [d.id],
+    );
+    return true;
+  }
+
   /** Records a failed attempt: due again in `retryInMs`, or dead-lettered when null. */
   async markFailed(id: string, error: string, retryInMs: number | null): Promise<void> {
     await this.ds.query(
@@ -279,12 +311,14 @@ export class NotificationRepository {
     return toPage(rows.map(openDelivery), page.limit, (d) => d.id);
   }
 
-  /** Forgets deliveries delivered more than `olderThanMs` ago; returns how many. */
+  /** Forgets deliveries delivered (or superseded) more than `olderThanMs` ago; returns how many. */
   async pruneDelivered(olderThanMs: number): Promise<number> {
     const [, affected] = await this.ds.query<[unknown, number]>(
       `DELETE FROM notification_outbox
-        WHERE state = 'Delivered'
-          AND delivered_at < now() - make_interval(secs => $1::double precision / 1000)`,
+        WHERE (state = 'Delivered'
+               AND delivered_at < now() - make_interval(secs => $1::double precision / 1000))
+           OR (state = 'Superseded'
+               AND next_attempt_at < now() - make_interval(secs => $1::double precision / 1000))`,
       [olderThanMs],
     );
     return affected;
