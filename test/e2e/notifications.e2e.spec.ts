@@ -35,7 +35,10 @@ interface Received {
   body: string;
 }
 
-/** An HTTP receiver on loopback that records every request and answers `status`. */
+/**
+ * An HTTP receiver on loopback that records every request and answers `status` (or what
+ * `answer` says for a request).
+ */
 interface Receiver {
   url: string;
   port: number;
@@ -45,15 +48,20 @@ interface Receiver {
 
 const servers: Server[] = [];
 
-async function startReceiver(port = 0, status = 200): Promise<Receiver> {
+async function startReceiver(
+  port = 0,
+  status = 200,
+  answer: (r: Received) => number = () => status,
+): Promise<Receiver> {
   const requests: Received[] = [];
   const server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (c: string) => (body += c));
     req.on('end', () => {
-      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
-      res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
+      const got = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
+      requests.push(got);
+      res.writeHead(answer(got), { 'content-type': 'application/json' }).end('{}');
     });
   });
   servers.push(server);
@@ -323,6 +331,99 @@ describe('notifications', () => {
       expect.objectContaining({ state: 'pending', context: 'flotilla/shop-web' }),
       expect.objectContaining({ state: 'success', context: 'flotilla/shop-web' }),
     ]);
+  });
+
+  it('never sends a retried pending status after the success: it is superseded', async () => {
+    // The forge fails the first pending; it accepts everything else.
+    let failed = false;
+    const forge = await startReceiver(0, 201, (r) => {
+      if (failed || (JSON.parse(r.body) as { state: string }).state !== 'pending') return 201;
+      failed = true;
+      return 502;
+    });
+    await hub
+      .api()
+      .post('/api/v1/gitrepos')
+      .send({
+        name: 'retried',
+        url: 'https://git.example.test/acme/retried.git',
+        pollingInterval: '0',
+        auth: { token: 'ghp_repotoken' },
+      })
+      .expect(201);
+    const commit = 'c0ffee0000000000000000000000000000000002';
+    const ds = await openDatabase(db.url);
+    try {
+      await new BundleRepository(ds).save({
+        name: 'retried-web',
+        gitrepo: 'retried',
+        dir: 'web',
+        kind: 'yaml',
+        commit,
+        options: {},
+        rolloutStrategy: null,
+        dependsOn: [],
+        error: null,
+        errorCommit: null,
+      });
+    } finally {
+      await ds.destroy();
+    }
+    await hub
+      .api()
+      .post('/api/v1/notifications/targets')
+      .send({ name: 'flaky-forge', type: 'github', url: `${forge.url}/api/v3`, allowHttp: true })
+      .expect(201);
+    await hub
+      .api()
+      .post('/api/v1/notifications/rules')
+      .send({ name: 'retried-status', targets: ['flaky-forge'], gitrepos: ['retried'] })
+      .expect(201);
+
+    const rollout = {
+      id: '00000000-0000-4000-8000-000000000002',
+      bundle: 'retried-web',
+      state: 'Progressing' as const,
+      toCommit: commit,
+    };
+    const subject = createSubjects(prefix).event('rollout', rollout.id);
+    publishJson(nc, subject, rolloutChangeEvent(RolloutChangeType.RolloutCreated, rollout));
+    await eventually(
+      'the pending status, refused',
+      () => forge.requests,
+      (r) => r.length >= 1,
+    );
+    publishJson(
+      nc,
+      subject,
+      rolloutChangeEvent(RolloutChangeType.RolloutChanged, { ...rollout, state: 'Succeeded' }, [
+        { type: 'RolloutStateChanged', from: 'Progressing', to: 'Succeeded', reason: 'done' },
+      ]),
+    );
+    type Delivery = { event: { kind: string }; state: string; lastError: string | null };
+    // The pending comes due again after its back-off, and is superseded instead of sent.
+    const deliveries = await eventually(
+      'the retried pending superseded',
+      async () =>
+        (
+          (await hub.api().get('/api/v1/notifications/deliveries?target=flaky-forge')).body as {
+            items: Delivery[];
+          }
+        ).items,
+      (items) => items.length === 2 && items.every((d) => d.state !== 'Pending'),
+    );
+    expect(deliveries.map((d) => [d.event.kind, d.state])).toEqual([
+      ['RolloutSucceeded', 'Delivered'],
+      ['RolloutStarted', 'Superseded'],
+    ]);
+    expect(deliveries[1]?.lastError).toBeNull();
+    const states = forge.requests.map((r) => (JSON.parse(r.body) as { state: string }).state);
+    expect(states).toEqual(['pending', 'success']);
+    const superseded = await hub
+      .api()
+      .get('/api/v1/notifications/deliveries?state=Superseded&target=flaky-forge')
+      .expect(200);
+    expect((superseded.body as { items: Delivery[] }).items).toHaveLength(1);
   });
 
   it('tells of drift a cluster reports, filtered by the cluster selector', async () => {
