@@ -91,7 +91,8 @@ export default tseslint.config(
   },
   {
     // The web dashboard (React, built by Vite into dist/web): it shares only the API's response
-    // types with the hub (libs/contracts/api-views.ts), never server code.
+    // types with the hub (libs/contracts/api-views.ts) and the import-free drift formatting
+    // (libs/contracts/drift-view.ts), never server code.
     files: ['web/**/*.{ts,tsx}'],
     ...reactHooks.configs.flat.recommended,
   },
@@ -103,8 +104,9 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^\\.\\./.*(services|agents|cli|libs/(?!contracts/api-views))',
-              message: 'The dashboard reads the REST API: import only libs/contracts/api-views.',
+              regex: '^\\.\\./.*(services|agents|cli|libs/(?!contracts/(api-views|drift-view)))',
+              message:
+                'The dashboard reads the REST API: import only libs/contracts/api-views or drift-view.',
             },
           ],
         },

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { apiClientFor, globalOptions, type CliContext } from '../context.js';
 import { applyLabelChanges, parseLabelArgs } from '../labels.js';
 import { parseDuration } from '../../libs/config/duration.js';
+import { driftOf, formatDrift } from '../../libs/contracts/drift-view.js';
 import {
   formatAge,
   formatLabels,
@@ -20,63 +21,6 @@ import {
   type Cluster,
   type Deployment,
 } from '../resources.js';
-
-/** A drifted object of one deployment, with the fields its agent reported. */
-export interface DriftedObject {
-  bundle: string;
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-  message: string;
-  fields: { path: string; desired: string; live?: string }[];
-}
-
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
-
-/** The `Modified` objects of a cluster's deployments (of `bundle` only, when given). */
-export function driftOf(deployments: readonly Deployment[], bundle?: string): DriftedObject[] {
-  const out: DriftedObject[] = [];
-  for (const d of deployments) {
-    if (bundle !== undefined && d.bundle !== bundle) continue;
-    const resources = Array.isArray(d.resources) ? (d.resources as Record<string, unknown>[]) : [];
-    for (const r of resources) {
-      if (r.state !== 'Modified') continue;
-      const fields = Array.isArray(r.drift) ? (r.drift as DriftedObject['fields']) : [];
-      out.push({
-        bundle: d.bundle,
-        apiVersion: text(r.apiVersion),
-        kind: text(r.kind),
-        ...(typeof r.namespace === 'string' ? { namespace: r.namespace } : {}),
-        name: text(r.name),
-        message: typeof r.message === 'string' ? r.message : '',
-        fields,
-      });
-    }
-  }
-  return out;
-}
-
-/** Drifted objects as a YAML diff: `-` what the agent applied, `+` what runs. */
-export function formatDrift(cluster: string, drifted: DriftedObject[], bundle?: string): string {
-  if (drifted.length === 0) {
-    return `No drift on cluster ${cluster}${bundle === undefined ? '' : ` for ${bundle}`}.\n`;
-  }
-  const lines: string[] = [];
-  for (const o of drifted) {
-    const ref = `${o.apiVersion} ${o.kind} ${o.namespace === undefined ? '' : `${o.namespace}/`}${o.name}`;
-    lines.push(`--- ${o.bundle}: ${ref} (applied)`, `+++ ${o.bundle}: ${ref} (live)`);
-    if (o.fields.length === 0)
-      lines.push(`# ${o.message || 'modified'} (the agent sent no field list)`);
-    for (const f of o.fields) {
-      lines.push(`${f.path}:`, `-  ${f.desired}`, `+  ${f.live ?? '(missing)'}`);
-    }
-    lines.push('');
-  }
-  return `${lines.join('\n')}`;
-}
 
 /** Column titles of a cluster row. */
 export const clusterColumns = ['NAME', 'STATE', 'LABELS', 'LAST SEEN', 'KUBERNETES', 'AGENT'];

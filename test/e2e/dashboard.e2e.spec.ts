@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
 import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
 import { projectRoot } from '../../libs/contracts/index.js';
+import type { KubeObject } from '../../libs/manifests/index.js';
 import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { type RunningHub, runHub } from '../../services/hub/hub.js';
@@ -42,6 +43,8 @@ let userDataDir: string;
 let operatorToken: string;
 let viewerToken: string;
 const agents: RunningAgent[] = [];
+/** Each cluster's simulated driver, for edits made behind the agent's back. */
+const drivers = new Map<string, SimulatedCluster>();
 
 async function latestRollout(): Promise<any> {
   const { body } = await hub
@@ -101,11 +104,13 @@ beforeAll(async () => {
   for (const name of ringClusters) {
     const labels = name === 'c1' ? { ring: 'canary' } : { ring: 'main' };
     const { body } = await hub.api().post('/api/v1/clusters').send({ name, labels }).expect(201);
+    const driver = new SimulatedCluster();
+    drivers.set(name, driver);
     agents.push(
       await startAgent({
         hubUrl: hub.httpUrl,
         token: body.token,
-        driver: new SimulatedCluster(),
+        driver,
         stateDir: mkdtempSync(join(tmpdir(), `flotilla-${name}-`)),
         heartbeatIntervalMs: 300,
         logger: pino({ level: 'silent' }),
@@ -268,6 +273,34 @@ describe('the web dashboard, in a browser', () => {
     await viewer.getByRole('cell', { name: 'ring/app' }).first().waitFor();
     await shot(viewer, 'cluster');
     await viewer.close();
+  });
+
+  it('shows an out-of-band edit as drift on the cluster page, and drops it once put back', async () => {
+    const driver = drivers.get('c2')!;
+    const key = driver.liveKeys().find((k) => /\/Deployment\/[^/]+\/app$/.test(k))!;
+    expect(key).toBeDefined();
+    const replicas = (n: number) => (o: KubeObject) => {
+      (o.spec as { replicas: number }).replicas = n;
+    };
+    await page.goto(`${hub.httpUrl}/clusters/c2`);
+    await page.getByRole('heading', { name: 'Cluster c2' }).waitFor();
+    await page.getByRole('cell', { name: 'ring/app' }).first().waitFor();
+    expect(await page.getByTestId('drift').count()).toBe(0);
+
+    driver.editLiveObject(key, replicas(3));
+    const diff = page.getByRole('figure').filter({ hasText: 'Deployment' });
+    await sees(page.getByTestId('drift'), 'Deployment');
+    const pre = page.getByLabel(/Deployment .*app/);
+    await sees(pre, '- spec.replicas: 1');
+    await sees(pre, '+ spec.replicas: 3');
+    await sees(diff, 'ring/app');
+    await page.getByRole('heading', { name: 'Drift' }).waitFor();
+    await page.getByRole('heading', { name: 'Drift' }).scrollIntoViewIfNeeded();
+    await shot(page, 'cluster-drift');
+
+    driver.editLiveObject(key, replicas(1));
+    await expect.poll(() => page.getByTestId('drift').count(), { timeout: 60_000 }).toBe(0);
+    await expect.poll(() => page.getByRole('heading', { name: 'Drift' }).count()).toBe(0);
   });
 
   it('filters 1,000 clusters by a label selector, on the clusters page and in the matrix', async () => {

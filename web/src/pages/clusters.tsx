@@ -7,6 +7,7 @@ import type {
   ClusterView,
   PageView,
 } from '../../../libs/contracts/api-views.js';
+import { type DriftedObject, driftOf, driftedRef } from '../../../libs/contracts/drift-view.js';
 import { api, seg } from '../api.js';
 import { Ago, ErrorNote, Labels, Loadable, Short, StateBadge } from '../components.js';
 
@@ -120,6 +121,39 @@ export function ClustersPage() {
   );
 }
 
+/** A drifted object's fields as a small diff: `-` the value the agent applied, `+` the live one. */
+function DriftDiff({ object }: { object: DriftedObject }) {
+  const ref = `${object.kind} ${object.namespace === undefined ? '' : `${object.namespace}/`}${object.name}`;
+  const id = `drift-${object.bundle}-${object.apiVersion}-${ref}`.replace(/[^A-Za-z0-9_-]/g, '-');
+  return (
+    <figure className="drift" data-testid="drift">
+      <figcaption id={id}>
+        <strong>{ref}</strong>{' '}
+        <span className="muted">
+          ({object.bundle}, {object.apiVersion})
+        </span>
+      </figcaption>
+      <pre aria-labelledby={id} className="diff">
+        {object.fields.length === 0 && (
+          <span className="muted">
+            # {object.message || 'modified'} (the agent sent no field list)
+          </span>
+        )}
+        {object.fields.map((f) => (
+          <span key={f.path}>
+            <del>
+              - {f.path}: {f.desired}
+            </del>
+            <ins>
+              + {f.path}: {f.live ?? '(missing)'}
+            </ins>
+          </span>
+        ))}
+      </pre>
+    </figure>
+  );
+}
+
 /** One cluster: its facts and every deployment on it. */
 export function ClusterPage() {
   const { name = '' } = useParams();
@@ -133,6 +167,7 @@ export function ClusterPage() {
       <Loadable query={cluster}>
         {() => {
           const c = cluster.data!;
+          const drifted = driftOf(c.deployments);
           return (
             <>
               <dl className="facts">
@@ -195,6 +230,18 @@ export function ClusterPage() {
                   )}
                 </tbody>
               </table>
+              {drifted.length > 0 && (
+                <section aria-labelledby="drift-heading">
+                  <h2 id="drift-heading">Drift</h2>
+                  <p className="muted">
+                    Fields changed out of band: <code>-</code> the value the agent applied,{' '}
+                    <code>+</code> the live one.
+                  </p>
+                  {drifted.map((o) => (
+                    <DriftDiff key={`${o.bundle} ${driftedRef(o)}`} object={o} />
+                  ))}
+                </section>
+              )}
             </>
           );
         }}
