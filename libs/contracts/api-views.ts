@@ -121,6 +121,7 @@ export interface BundleDetailView extends BundleListItemView {
     commit: string | null;
     desiredRevision: string | null;
     appliedRevision: string | null;
+    reportedAt: string | null;
   }[];
 }
 
