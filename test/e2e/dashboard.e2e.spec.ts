@@ -1,13 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { type BrowserContext, type Locator, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
-import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
+import type { RunningAgent } from '../../agents/agent/agent.js';
 import { projectRoot } from '../../libs/contracts/index.js';
 import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
+import { startSimulatedAgent } from '../support/agents.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { type RunningHub, runHub } from '../../services/hub/hub.js';
 import { loadHubConfig } from '../../libs/config/config.js';
@@ -100,17 +99,7 @@ beforeAll(async () => {
   git = await startGitServer();
   for (const name of ringClusters) {
     const labels = name === 'c1' ? { ring: 'canary' } : { ring: 'main' };
-    const { body } = await hub.api().post('/api/v1/clusters').send({ name, labels }).expect(201);
-    agents.push(
-      await startAgent({
-        hubUrl: hub.httpUrl,
-        token: body.token,
-        driver: new SimulatedCluster(),
-        stateDir: mkdtempSync(join(tmpdir(), `flotilla-${name}-`)),
-        heartbeatIntervalMs: 300,
-        logger: pino({ level: 'silent' }),
-      }),
-    );
+    agents.push(await startSimulatedAgent(hub, name, labels));
   }
   userDataDir = mkdtempSync(join(tmpdir(), 'flotilla-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {

@@ -15,6 +15,7 @@ import {
   testNatsUrl,
 } from '../../libs/testing/index.js';
 import { type RunningHub, runHub } from '../../services/hub/hub.js';
+import { startSimulatedAgent } from '../support/agents.js';
 import { fleetClient } from '../support/grpc.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { connect } from '@nats-io/transport-node';
@@ -90,17 +91,7 @@ beforeAll(async () => {
   git = await startGitServer();
   for (const name of clusters) {
     const labels = name === 'c1' ? { ring: 'canary' } : { ring: 'main' };
-    const { body } = await api().post('/api/v1/clusters').send({ name, labels }).expect(201);
-    agents.push(
-      await startAgent({
-        hubUrl: hub.httpUrl,
-        token: body.token,
-        driver: new SimulatedCluster(),
-        stateDir: mkdtempSync(join(tmpdir(), `flotilla-${name}-`)),
-        heartbeatIntervalMs: 300,
-        logger: pino({ level: 'silent' }),
-      }),
-    );
+    agents.push(await startSimulatedAgent(hub, name, labels));
   }
 });
 afterAll(async () => {
