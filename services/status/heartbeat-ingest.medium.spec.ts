@@ -14,7 +14,7 @@ import {
 import { ClusterRepository } from '../../libs/db/index.js';
 import { eventually, testNatsUrl, testSubjectPrefix } from '../../libs/testing/index.js';
 import { HeartbeatIngestService } from './heartbeat-ingest.service.js';
-import { useStatusTestbed } from './testing.js';
+import { useStatusTestbed } from './testbed.testing.js';
 
 const bed = useStatusTestbed();
 let clusters: ClusterRepository;

@@ -15,7 +15,7 @@ import { eventually, testSubjectPrefix } from '../../libs/testing/index.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { ReadinessService } from '../shared/readiness.service.js';
 import { StatusIngestService } from './status-ingest.service.js';
-import { useStatusTestbed } from './testing.js';
+import { useStatusTestbed } from './testbed.testing.js';
 
 // Agents' status reports from the JetStream stream into PostgreSQL: a backlog of reports,
 // stale and new mixed, written in batches (several at once), leaves every deployment at its

@@ -10,7 +10,7 @@ import { eventually, testSubjectPrefix } from '../../libs/testing/index.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { ReadinessService } from '../shared/readiness.service.js';
 import { StatusIngestService } from './status-ingest.service.js';
-import { useStatusTestbed } from './testing.js';
+import { useStatusTestbed } from './testbed.testing.js';
 
 // The status stream and its consumer going away (deleted by hand, a NATS server that lost its
 // store) or JetStream not answering under load: status reports keep being written.
