@@ -9,7 +9,12 @@ import { connect } from '@nats-io/transport-node';
 import { loadHubConfig } from '../../libs/config/config.js';
 import type { TimerClock } from '../../libs/liveness/lease.js';
 import { statusStreamName } from '../../libs/nats/index.js';
-import { createTestDatabase, testNatsUrl, testSubjectPrefix } from '../../libs/testing/index.js';
+import {
+  createTestDatabase,
+  eventually,
+  testNatsUrl,
+  testSubjectPrefix,
+} from '../../libs/testing/index.js';
 import type { HubServiceName } from '../../services/hub/service-names.js';
 import { type RunningHub, runHub } from '../../services/hub/hub.js';
 
@@ -89,4 +94,19 @@ async function deleteStream(name: string): Promise<void> {
   } finally {
     await nc.close();
   }
+}
+
+/** Waits until `bundle` has a deployment on `clusters` clusters, every one Ready. */
+export async function waitForBundleReady(
+  api: request.Agent,
+  bundle: string,
+  clusters: number,
+): Promise<void> {
+  await eventually(
+    `${bundle} Ready on ${clusters} clusters`,
+    async () => (await api.get(`/api/v1/bundles/${encodeURIComponent(bundle)}`)).body,
+    (b) =>
+      b.deployments?.length === clusters &&
+      b.deployments.every((d: { state: string }) => d.state === 'Ready'),
+  );
 }
