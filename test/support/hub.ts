@@ -110,3 +110,26 @@ export async function waitForBundleReady(
       b.deployments.every((d: { state: string }) => d.state === 'Ready'),
   );
 }
+
+/**
+ * Registers the GitRepo `fleet` from the local bare repository `bareDir` (branch main, path
+ * `apps`, never polled), targeting the clusters `clusterSelector` selects.
+ */
+export async function addFleetRepo(
+  hub: TestHub,
+  bareDir: string,
+  clusterSelector: string,
+): Promise<void> {
+  await hub
+    .api()
+    .post('/api/v1/gitrepos')
+    .send({
+      name: 'fleet',
+      url: `file://${bareDir}`,
+      branch: 'main',
+      paths: ['apps'],
+      pollingInterval: '0',
+      targets: [{ clusterSelector }],
+    })
+    .expect(201);
+}
