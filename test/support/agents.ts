@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
 import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
+import { runCli } from './cli.js';
 import type { TestHub } from './hub.js';
 
 /**
@@ -22,6 +23,29 @@ export async function startSimulatedAgent(
     driver: new SimulatedCluster(),
     stateDir: mkdtempSync(join(tmpdir(), `flotilla-${name}-`)),
     heartbeatIntervalMs: 300,
+    logger: pino({ level: 'silent' }),
+  });
+}
+
+/**
+ * Registers `name` with `label` (`key=value`) through the CLI (`flotilla cluster register`, as an
+ * admin) and starts an in-process agent for it on a simulated cluster (its own state directory,
+ * the default heartbeat, no log). The caller stops it.
+ */
+export async function startCliRegisteredAgent(
+  hub: TestHub,
+  name: string,
+  label: string,
+): Promise<RunningAgent> {
+  const registered = await runCli(
+    ['cluster', 'register', name, '--label', label, '-o', 'json', '--server', hub.httpUrl],
+    { FLOTILLA_TOKEN: hub.adminToken },
+  );
+  return startAgent({
+    hubUrl: hub.httpUrl,
+    token: (JSON.parse(registered.stdout) as { token: string }).token,
+    driver: new SimulatedCluster(),
+    stateDir: mkdtempSync(join(tmpdir(), `flotilla-${name}-`)),
     logger: pino({ level: 'silent' }),
   });
 }
