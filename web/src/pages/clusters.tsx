@@ -8,7 +8,16 @@ import type {
   PageView,
 } from '../../../libs/contracts/api-views.js';
 import { api, seg } from '../api.js';
-import { Ago, ErrorNote, Labels, Loadable, Short, StateBadge } from '../components.js';
+import {
+  Ago,
+  ErrorNote,
+  Labels,
+  Loadable,
+  Short,
+  StateBadge,
+  Table,
+  virtualRowStyle,
+} from '../components.js';
 
 /** Every cluster matching a selector, page after page. */
 async function allClusters(selector: string, signal: AbortSignal): Promise<ClusterView[]> {
@@ -87,14 +96,7 @@ export function ClustersPage() {
                   key={c.name}
                   className="matrix-row"
                   data-testid="cluster-row"
-                  style={{
-                    gridTemplateColumns: columns,
-                    position: 'absolute',
-                    top: 0,
-                    left: 0,
-                    right: 0,
-                    transform: `translateY(${v.start}px)`,
-                  }}
+                  style={virtualRowStyle(columns, v.start)}
                 >
                   <span role="cell">
                     <Link to={`/clusters/${seg(c.name)}`}>{c.name}</Link>
@@ -154,47 +156,44 @@ export function ClusterPage() {
                 <dd>{c.kubernetesVersion ?? '—'}</dd>
               </dl>
               <h2>Deployments</h2>
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">bundle</th>
-                    <th scope="col">state</th>
-                    <th scope="col">commit</th>
-                    <th scope="col">desired revision</th>
-                    <th scope="col">applied revision</th>
-                    <th scope="col">reason</th>
+              <Table
+                columns={[
+                  'bundle',
+                  'state',
+                  'commit',
+                  'desired revision',
+                  'applied revision',
+                  'reason',
+                ]}
+              >
+                {c.deployments.map((d) => (
+                  <tr key={d.bundle}>
+                    <td>
+                      <Link to={`/bundles/${seg(d.bundle)}`}>{d.bundle}</Link>
+                    </td>
+                    <td>
+                      <StateBadge state={d.state} />
+                    </td>
+                    <td>
+                      <Short id={d.commit} />
+                    </td>
+                    <td>
+                      <Short id={d.desiredRevision} />
+                    </td>
+                    <td>
+                      <Short id={d.appliedRevision} />
+                    </td>
+                    <td className="reason">{d.message}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {c.deployments.map((d) => (
-                    <tr key={d.bundle}>
-                      <td>
-                        <Link to={`/bundles/${seg(d.bundle)}`}>{d.bundle}</Link>
-                      </td>
-                      <td>
-                        <StateBadge state={d.state} />
-                      </td>
-                      <td>
-                        <Short id={d.commit} />
-                      </td>
-                      <td>
-                        <Short id={d.desiredRevision} />
-                      </td>
-                      <td>
-                        <Short id={d.appliedRevision} />
-                      </td>
-                      <td className="reason">{d.message}</td>
-                    </tr>
-                  ))}
-                  {c.deployments.length === 0 && (
-                    <tr>
-                      <td colSpan={6} className="muted">
-                        no deployments
-                      </td>
-                    </tr>
-                  )}
-                </tbody>
-              </table>
+                ))}
+                {c.deployments.length === 0 && (
+                  <tr>
+                    <td colSpan={6} className="muted">
+                      no deployments
+                    </td>
+                  </tr>
+                )}
+              </Table>
             </>
           );
         }}

@@ -10,7 +10,15 @@ import type {
   RolloutView,
 } from '../../../libs/contracts/api-views.js';
 import { api, seg } from '../api.js';
-import { Ago, Counts, ErrorNote, Loadable, Short, stateTone } from '../components.js';
+import {
+  Ago,
+  Counts,
+  ErrorNote,
+  Loadable,
+  Short,
+  stateTone,
+  virtualRowStyle,
+} from '../components.js';
 
 const ACTIVE_ROLLOUT_STATES = ['Pending', 'Progressing', 'Paused'];
 
@@ -217,14 +225,7 @@ function MatrixTable({ data }: { data: FleetMatrixView }) {
                   aria-rowindex={v.index + 2}
                   key={row.key}
                   className="matrix-row"
-                  style={{
-                    gridTemplateColumns: columns,
-                    position: 'absolute',
-                    top: 0,
-                    left: 0,
-                    right: 0,
-                    transform: `translateY(${v.start}px)`,
-                  }}
+                  style={virtualRowStyle(columns, v.start)}
                 >
                   <span role="rowheader">
                     {data.groupBy ? (
