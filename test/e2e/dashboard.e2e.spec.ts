@@ -10,7 +10,7 @@ import { startSimulatedAgent } from '../support/agents.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { type RunningHub, runHub } from '../../services/hub/hub.js';
 import { loadHubConfig } from '../../libs/config/config.js';
-import { appDeployment, ringClusters } from '../support/rollout-fixtures.js';
+import { appDeployment, ringClusters, ringGitRepo } from '../support/rollout-fixtures.js';
 
 // The web dashboard in Debian's Chromium, driven by Playwright, against a real hub (PostgreSQL,
 // NATS) with simulated clusters. Screenshots of the main pages go to docs/screenshots/.
@@ -147,16 +147,7 @@ describe('the web dashboard, in a browser', () => {
       'app/fleet.yaml': strategy,
       'app/app.yaml': app('1'),
     });
-    await hub
-      .api()
-      .post('/api/v1/gitrepos')
-      .send({
-        name: 'ring',
-        url: repo.url,
-        pollingInterval: '0',
-        targets: [{ clusterSelector: '' }],
-      })
-      .expect(201);
+    await hub.api().post('/api/v1/gitrepos').send(ringGitRepo(repo.url)).expect(201);
 
     const wrong = await context.newPage();
     await wrong.goto(hub.httpUrl);

@@ -19,7 +19,12 @@ import { startSimulatedAgent } from '../support/agents.js';
 import { fleetClient } from '../support/grpc.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { connect } from '@nats-io/transport-node';
-import { appDeployment, ringClusters, ringStrategy } from '../support/rollout-fixtures.js';
+import {
+  appDeployment,
+  ringClusters,
+  ringGitRepo,
+  ringStrategy,
+} from '../support/rollout-fixtures.js';
 
 const strategy = ringStrategy({ canaryBake: '4s' });
 /** The hub's clock (kept across its restart): the pause test skips the bake time. */
@@ -110,15 +115,7 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
       'app/fleet.yaml': strategy,
       'app/app.yaml': app('1'),
     });
-    await api()
-      .post('/api/v1/gitrepos')
-      .send({
-        name: 'ring',
-        url: repo.url,
-        pollingInterval: '0',
-        targets: [{ clusterSelector: '' }],
-      })
-      .expect(201);
+    await api().post('/api/v1/gitrepos').send(ringGitRepo(repo.url)).expect(201);
     const watch = watchReleases((d) => d.desiredRevision !== null);
     const rollout = await eventually(
       'rollout Succeeded',
