@@ -9,7 +9,7 @@ import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
 import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
 import { runCli } from '../support/cli.js';
 import { fleetClient } from '../support/grpc.js';
-import { startTestHub, type TestHub, waitForBundleReady } from '../support/hub.js';
+import { issueRoleTokens, startTestHub, type TestHub, waitForBundleReady } from '../support/hub.js';
 
 // Plans: what a commit would change on which clusters, computed exactly as a sync renders,
 // deploying nothing (REST, CLI, gRPC).
@@ -80,13 +80,7 @@ beforeAll(async () => {
   git = await startGitServer();
   db = new pg.Client({ connectionString: hub.config.databaseUrl });
   await db.connect();
-  for (const role of ['viewer', 'operator'] as const) {
-    const { body } = await api
-      .post('/api/v1/api-tokens')
-      .send({ name: `t-${role}`, role })
-      .expect(201);
-    tokens[role] = body.token;
-  }
+  await issueRoleTokens(api, tokens);
   const clusters = {
     'c-eu': { region: 'eu', ring: 'canary' },
     'c-us': { region: 'us' },

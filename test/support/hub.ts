@@ -133,3 +133,17 @@ export async function addFleetRepo(
     })
     .expect(201);
 }
+
+/** Creates through the API (`POST /api/v1/api-tokens`) a viewer and an operator token into `tokens`. */
+export async function issueRoleTokens(
+  api: request.Agent,
+  tokens: Record<string, string>,
+): Promise<void> {
+  for (const role of ['viewer', 'operator'] as const) {
+    const { body } = await api
+      .post('/api/v1/api-tokens')
+      .send({ name: `t-${role}`, role })
+      .expect(201);
+    tokens[role] = (body as { token: string }).token;
+  }
+}
