@@ -175,3 +175,29 @@ export function virtualRowStyle(columns: string, start: number): CSSProperties {
     transform: `translateY(${start}px)`,
   };
 }
+
+/** The "Label selector" filter field; `describedBy` names the element that explains the syntax. */
+export function SelectorField({
+  value,
+  onChange,
+  placeholder,
+  describedBy,
+}: {
+  value: string;
+  onChange: (value: string) => void;
+  placeholder: string;
+  describedBy?: string;
+}) {
+  return (
+    <label>
+      Label selector
+      <input
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        placeholder={placeholder}
+        spellCheck={false}
+        aria-describedby={describedBy}
+      />
+    </label>
+  );
+}

@@ -13,6 +13,7 @@ import {
   ErrorNote,
   Labels,
   Loadable,
+  SelectorField,
   Short,
   StateBadge,
   Table,
@@ -57,16 +58,12 @@ export function ClustersPage() {
     <>
       <h1>Clusters</h1>
       <div className="filters">
-        <label>
-          Label selector
-          <input
-            value={selector}
-            onChange={(e) => setSelector(e.target.value)}
-            placeholder="env=prod,region in (eu,us),!canary"
-            spellCheck={false}
-            aria-describedby="selector-help"
-          />
-        </label>
+        <SelectorField
+          value={selector}
+          onChange={setSelector}
+          placeholder="env=prod,region in (eu,us),!canary"
+          describedBy="selector-help"
+        />
         <span id="selector-help" className="muted">
           The CLI's syntax: <code>k=v</code>, <code>k!=v</code>, <code>k in (a,b)</code>,{' '}
           <code>k notin (a)</code>, <code>k</code>, <code>!k</code>

@@ -15,6 +15,7 @@ import {
   Counts,
   ErrorNote,
   Loadable,
+  SelectorField,
   Short,
   stateTone,
   virtualRowStyle,
@@ -152,15 +153,11 @@ function FleetMatrix() {
     <section aria-labelledby="matrix-h" className="matrix-section">
       <h2 id="matrix-h">Clusters × bundles</h2>
       <div className="filters">
-        <label>
-          Label selector
-          <input
-            value={selector}
-            onChange={(e) => setSelector(e.target.value)}
-            placeholder="env=prod,region in (eu,us)"
-            spellCheck={false}
-          />
-        </label>
+        <SelectorField
+          value={selector}
+          onChange={setSelector}
+          placeholder="env=prod,region in (eu,us)"
+        />
         <label>
           Search
           <input
