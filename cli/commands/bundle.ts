@@ -1,32 +1,7 @@
 import { Command } from 'commander';
+import type { BundleDetailView, BundleListItemView } from '../../libs/contracts/api-views.js';
 import { apiClientFor, globalOptions, type CliContext } from '../context.js';
 import { formatAge, formatTable, printResult, isHumanOutput, toYaml } from '../output.js';
-
-/** A bundle as `GET /bundles` lists it. */
-interface BundleItem {
-  name: string;
-  gitrepo: string;
-  kind: string;
-  commit: string | null;
-  error: string | null;
-  summary: { desired: number; ready: number; byState: Record<string, number> };
-}
-
-/** A bundle as `GET /bundles/{name}` returns it (the fields the CLI prints). */
-interface BundleDetail extends BundleItem {
-  dir: string;
-  errorCommit: string | null;
-  variants?: { key: string; revision: string; clusters: string[] }[];
-  deployments: {
-    cluster: string;
-    state: string;
-    message: string;
-    commit: string | null;
-    desiredRevision: string | null;
-    appliedRevision: string | null;
-    reportedAt: string | null;
-  }[];
-}
 
 /** `GET /bundles/{name}/manifests` */
 interface Manifests {
@@ -45,7 +20,7 @@ function bundlePath(name: string): string {
   return `/bundles/${encodeURIComponent(name)}`;
 }
 
-function listRow(b: BundleItem): string[] {
+function listRow(b: BundleListItemView): string[] {
   return [
     b.name,
     b.gitrepo,
@@ -77,7 +52,7 @@ export function bundleCommand(ctx: CliContext): Command {
     .option('--gitrepo <name>', 'only the bundles of this GitRepo')
     .action(async (opts: { gitrepo?: string }, cmd: Command) => {
       const { output } = globalOptions(cmd);
-      const items = await apiClientFor(cmd, ctx).list<BundleItem>('/bundles', {
+      const items = await apiClientFor(cmd, ctx).list<BundleListItemView>('/bundles', {
         gitrepo: opts.gitrepo,
       });
       printResult(
@@ -99,7 +74,7 @@ export function bundleCommand(ctx: CliContext): Command {
     .argument('<bundle>', 'bundle name, e.g. demo/web')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { output } = globalOptions(cmd);
-      const b = await apiClientFor(cmd, ctx).get<BundleDetail>(bundlePath(name));
+      const b = await apiClientFor(cmd, ctx).get<BundleDetailView>(bundlePath(name));
       const lines = [
         `Name:     ${b.name}`,
         `GitRepo:  ${b.gitrepo}`,

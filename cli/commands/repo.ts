@@ -1,37 +1,17 @@
 import { Command, Option } from 'commander';
+import type { GitRepoView } from '../../libs/contracts/api-views.js';
 import { apiClientFor, globalOptions, type CliContext } from '../context.js';
 import { formatAge, formatResult, printResult, isHumanOutput } from '../output.js';
 import { watchOutput } from '../watch.js';
 import { parseInterval } from './cluster.js';
 
-/** A GitRepo as the hub returns it (the fields the CLI prints). */
-interface GitRepo {
-  name: string;
-  url: string;
-  branch: string | null;
-  revision: string | null;
-  paths: string[];
-  pollingInterval: string;
-  generation?: number;
-  status: {
-    commit: string | null;
-    lastSyncedAt: string | null;
-    lastChangedAt?: string | null;
-    error: string | null;
-    warnings?: { reason: string; message: string }[];
-    bundles: string[];
-    bundleErrors: { bundle: string; commit: string | null; message: string }[];
-    summary: { desired: number; ready: number; byState: Record<string, number> };
-  };
-}
-
 const columns = ['NAME', 'URL', 'REF', 'COMMIT', 'BUNDLES', 'READY', 'SYNCED', 'ERRORS'];
 
-function errorCount(r: GitRepo): number {
+function errorCount(r: GitRepoView): number {
   return (r.status.error === null ? 0 : 1) + r.status.bundleErrors.length;
 }
 
-function row(r: GitRepo, now: number): string[] {
+function row(r: GitRepoView, now: number): string[] {
   const errors = errorCount(r);
   return [
     r.name,
@@ -55,14 +35,14 @@ function block(head: string, text: string): string {
  * Every error and warning of the GitRepos, in full (a table cell would cut them): the sync
  * error, each bundle's error with its commit, and warnings such as "deploys nowhere".
  */
-export function formatProblems(repos: readonly GitRepo[]): string {
+export function formatProblems(repos: readonly GitRepoView[]): string {
   const errors: string[] = [];
   const warnings: string[] = [];
   for (const r of repos) {
     if (r.status.error !== null) errors.push(block(`  ${r.name}: `, r.status.error));
     for (const e of r.status.bundleErrors) {
       const at = e.commit ? ` (at ${e.commit.slice(0, 8)})` : '';
-      errors.push(block(`  ${r.name}: bundle ${e.bundle}${at}: `, e.message));
+      errors.push(block(`  ${r.name}: bundle ${e.bundle}${at}: `, e.message ?? ''));
     }
     for (const w of r.status.warnings ?? []) warnings.push(block(`  ${r.name}: `, w.message));
   }
@@ -146,7 +126,7 @@ export function repoCommand(ctx: CliContext): Command {
         } else if (process.env.FLOTILLA_GIT_TOKEN) {
           auth = { token: process.env.FLOTILLA_GIT_TOKEN };
         }
-        const created = await apiClientFor(cmd, ctx).post<GitRepo>('/gitrepos', {
+        const created = await apiClientFor(cmd, ctx).post<GitRepoView>('/gitrepos', {
           name,
           url: opts.url,
           branch: opts.branch,
@@ -171,7 +151,7 @@ export function repoCommand(ctx: CliContext): Command {
     .description('list GitRepos with their commit, bundles and readiness')
     .action(async (_opts: unknown, cmd: Command) => {
       const { output } = globalOptions(cmd);
-      const items = await apiClientFor(cmd, ctx).list<GitRepo>('/gitrepos');
+      const items = await apiClientFor(cmd, ctx).list<GitRepoView>('/gitrepos');
       printResult(
         output,
         { items },
@@ -188,7 +168,7 @@ export function repoCommand(ctx: CliContext): Command {
 
   repo
     .command('get')
-    .description('show a GitRepo with its bundles and errors')
+    .description('show a GitRepoView with its bundles and errors')
     .argument('<name>', 'GitRepo name')
     .option('-w, --watch', 'keep showing it until Ctrl-C (on a pipe: only when something changed)')
     .option('--interval <duration>', 'refresh interval with --watch', parseInterval, 2_000)
@@ -196,7 +176,7 @@ export function repoCommand(ctx: CliContext): Command {
       const { output } = globalOptions(cmd);
       const client = apiClientFor(cmd, ctx);
       const render = async (): Promise<string> => {
-        const r = await client.get<GitRepo>(repoPath(name));
+        const r = await client.get<GitRepoView>(repoPath(name));
         let text = formatResult(output, r, { columns, rows: [row(r, ctx.now())], kind: 'gitrepo' });
         if (isHumanOutput(output)) {
           const byState = Object.entries(r.status.summary.byState)
@@ -216,7 +196,7 @@ export function repoCommand(ctx: CliContext): Command {
 
   repo
     .command('update')
-    .description('change some fields of a GitRepo; the others stay (PATCH)')
+    .description('change some fields of a GitRepoView; the others stay (PATCH)')
     .argument('<name>', 'GitRepo name')
     .option('--url <url>', 'https://, http:// or file:// URL (admin only)')
     .option('--branch <branch>', 'branch to follow')
@@ -235,9 +215,9 @@ export function repoCommand(ctx: CliContext): Command {
         .argParser(collect)
         .default(undefined),
     )
-    .option('--no-targets', 'remove every target (the GitRepo then deploys nowhere)')
+    .option('--no-targets', 'remove every target (the GitRepoView then deploys nowhere)')
     .option('--polling-interval <duration>', 'how often to poll, e.g. 15s; 0 turns polling off')
-    .option('--generation <n>', 'apply only if the GitRepo is still at this generation')
+    .option('--generation <n>', 'apply only if the GitRepoView is still at this generation')
     .action(
       async (
         name: string,
@@ -283,7 +263,7 @@ export function repoCommand(ctx: CliContext): Command {
             'nothing to change: give --branch, --revision, --follow-branch, --path, --target, --no-targets, --polling-interval or --url',
           );
         }
-        const updated = await apiClientFor(cmd, ctx).patch<GitRepo>(repoPath(name), body);
+        const updated = await apiClientFor(cmd, ctx).patch<GitRepoView>(repoPath(name), body);
         printResult(output, updated, { columns, rows: [row(updated, ctx.now())] }, ctx.stdout);
       },
     );
@@ -307,7 +287,7 @@ export function repoCommand(ctx: CliContext): Command {
 
   repo
     .command('delete')
-    .description('delete a GitRepo; its bundles are removed from every cluster')
+    .description('delete a GitRepoView; its bundles are removed from every cluster')
     .argument('<name>', 'GitRepo name')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { output } = globalOptions(cmd);

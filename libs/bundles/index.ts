@@ -96,9 +96,9 @@ export type { Variant } from './variants.js';
 export { findReferences, substituteValues } from './substitution.js';
 
 /** Which bundles that left Git a sync may remove (never by accident). */
-export { removableBundles } from './removal.js';
+export { foundInDiscovery, removableBundles } from './removal.js';
 /** Inputs of `removableBundles`. */
-export type { KnownBundle, RemovalInput } from './removal.js';
+export type { FoundBundles, KnownBundle, RemovalInput } from './removal.js';
 
 /** Rendering a variant, and its building blocks. */
 export {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type KnownBundle, removableBundles } from './removal.js';
+import type { BundleSource } from './bundle-source.js';
+import { BundleError } from './errors.js';
+import { foundInDiscovery, type KnownBundle, removableBundles } from './removal.js';
 
 const COMMIT = 'abcdef1234567890';
 const web: KnownBundle = { name: 'demo/web', dir: 'apps/web', commit: 'c1' };
@@ -124,5 +126,74 @@ describe('removableBundles', () => {
     });
     expect(result.remove.sort()).toEqual([...row.remove].sort());
     expect(result.problems).toEqual(row.problems.map((p) => expect.stringMatching(p) as unknown));
+  });
+});
+
+const source = (name: string, dir: string) => ({ name, dir }) as BundleSource;
+
+const discoveries: [
+  string,
+  {
+    bundles: BundleSource[];
+    errors: BundleError[];
+    found: string[];
+    foundDirs: string[];
+    pathErrors: string[];
+    broken: string[];
+  },
+][] = [
+  [
+    'clean bundles only',
+    {
+      bundles: [source('demo/web', 'apps/web')],
+      errors: [],
+      found: ['demo/web'],
+      foundDirs: ['apps/web'],
+      pathErrors: [],
+      broken: [],
+    },
+  ],
+  [
+    'a broken fleet.yaml counts as found, with its directory',
+    {
+      bundles: [source('demo/web', 'apps/web')],
+      errors: [new BundleError('bad fleet.yaml', { bundle: 'demo/db', dir: 'apps/db' })],
+      found: ['demo/web', 'demo/db'],
+      foundDirs: ['apps/web', 'apps/db'],
+      pathErrors: [],
+      broken: ['demo/db'],
+    },
+  ],
+  [
+    'a broken bundle without a known directory adds no directory',
+    {
+      bundles: [],
+      errors: [new BundleError('duplicate name', { bundle: 'demo/x' })],
+      found: ['demo/x'],
+      foundDirs: [],
+      pathErrors: [],
+      broken: ['demo/x'],
+    },
+  ],
+  [
+    'an error naming no bundle is a path problem',
+    {
+      bundles: [source('demo/web', 'apps/web')],
+      errors: [new BundleError('path "nope" does not exist', { path: 'nope' })],
+      found: ['demo/web'],
+      foundDirs: ['apps/web'],
+      pathErrors: ['path "nope" does not exist'],
+      broken: [],
+    },
+  ],
+];
+
+describe('foundInDiscovery', () => {
+  it.each(discoveries)('%s', (_name, row) => {
+    const result = foundInDiscovery({ bundles: row.bundles, errors: row.errors });
+    expect([...result.found]).toEqual(row.found);
+    expect(result.foundDirs).toEqual(row.foundDirs);
+    expect(result.pathErrors).toEqual(row.pathErrors);
+    expect(result.broken.map((e) => e.bundle)).toEqual(row.broken);
   });
 });

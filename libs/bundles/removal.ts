@@ -1,5 +1,7 @@
 // Which bundles a sync may take away: bundles that left Git are removed from every cluster,
 // unless their leaving looks like an accident.
+import type { Discovery } from './discover.js';
+import type { BundleError } from './errors.js';
 import { normalizeTreePath } from './file-tree.js';
 
 /** A bundle as the hub knows it, before this sync. */
@@ -24,6 +26,36 @@ export interface RemovalInput {
   /** Problems with the paths themselves (missing, leaving the repository, ...). */
   pathErrors: readonly string[];
   commit: string;
+}
+
+/** What a discovery found, broken bundles included, sorted for {@link removableBundles}. */
+export interface FoundBundles {
+  /** Names of the bundles found, broken ones included. */
+  found: Set<string>;
+  /** Directories of the bundles found, broken ones included. */
+  foundDirs: string[];
+  /** Problems with the paths themselves (no bundle named). */
+  pathErrors: string[];
+  /** Bundles whose fleet.yaml is broken: each keeps its last good revision everywhere. */
+  broken: (BundleError & { bundle: string })[];
+}
+
+/** Sorts a discovery's errors into path problems and broken bundles (which count as found). */
+export function foundInDiscovery(discovery: Discovery): FoundBundles {
+  const found = new Set(discovery.bundles.map((b) => b.name));
+  const foundDirs = discovery.bundles.map((b) => b.dir);
+  const pathErrors: string[] = [];
+  const broken: (BundleError & { bundle: string })[] = [];
+  for (const error of discovery.errors) {
+    if (error.bundle === undefined) {
+      pathErrors.push(error.message);
+      continue;
+    }
+    found.add(error.bundle);
+    if (error.dir !== undefined) foundDirs.push(error.dir);
+    broken.push(error as BundleError & { bundle: string });
+  }
+  return { found, foundDirs, pathErrors, broken };
 }
 
 /** Bundles named in one problem, at most; the rest are elided. */

@@ -125,6 +125,7 @@ export interface BundleDetailView extends BundleListItemView {
     commit: string | null;
     desiredRevision: string | null;
     appliedRevision: string | null;
+    reportedAt: string | null;
   }[];
 }
 

@@ -353,45 +353,60 @@ export function parsePullRequestWebhook(
     const attrs = obj(body.object_attributes);
     const action = str(attrs.action) ?? '';
     if (!PLANNED_ACTIONS.gitlab.includes(action)) return undefined;
-    const number = attrs.iid;
-    const baseBranch = str(attrs.target_branch);
-    const headCommit = str(obj(attrs.last_commit).id);
-    const repoUrls = urlsOf(obj(body.project), obj(body.repository));
-    if (typeof number !== 'number' || baseBranch === undefined || headCommit === undefined) {
-      throw new WebhookError(
-        400,
-        'gitlab merge request payload without iid, target branch or last commit',
-      );
-    }
-    if (repoUrls.length === 0)
-      throw new WebhookError(400, 'gitlab merge request payload names no project URL');
-    const headBranch = str(attrs.source_branch);
-    return {
+    return pullRequestEvent(
       provider,
-      repoUrls,
-      number,
       action,
-      baseBranch,
-      ...(headBranch === undefined ? {} : { headBranch }),
-      headCommit,
-    };
+      {
+        number: attrs.iid,
+        baseBranch: str(attrs.target_branch),
+        headBranch: str(attrs.source_branch),
+        headCommit: str(obj(attrs.last_commit).id),
+        repoUrls: urlsOf(obj(body.project), obj(body.repository)),
+      },
+      {
+        incomplete: 'gitlab merge request payload without iid, target branch or last commit',
+        noUrl: 'gitlab merge request payload names no project URL',
+      },
+    );
   }
   const action = str(body.action) ?? '';
   if (!PLANNED_ACTIONS[provider].includes(action)) return undefined;
   const pr = obj(body.pull_request);
-  const number = typeof body.number === 'number' ? body.number : pr.number;
-  const baseBranch = str(obj(pr.base).ref);
-  const headCommit = str(obj(pr.head).sha);
-  const repoUrls = urlsOf(obj(body.repository));
+  return pullRequestEvent(
+    provider,
+    action,
+    {
+      number: typeof body.number === 'number' ? body.number : pr.number,
+      baseBranch: str(obj(pr.base).ref),
+      headBranch: str(obj(pr.head).ref),
+      headCommit: str(obj(pr.head).sha),
+      repoUrls: urlsOf(obj(body.repository)),
+    },
+    {
+      incomplete: `${provider} pull_request payload without number, base ref or head sha`,
+      noUrl: `${provider} pull_request payload names no repository URL`,
+    },
+  );
+}
+
+/** The event from the fields a provider's payload gave, or a 400 naming what it lacks. */
+function pullRequestEvent(
+  provider: WebhookProvider,
+  action: string,
+  fields: {
+    number: unknown;
+    baseBranch: string | undefined;
+    headBranch: string | undefined;
+    headCommit: string | undefined;
+    repoUrls: string[];
+  },
+  messages: { incomplete: string; noUrl: string },
+): PullRequestEvent {
+  const { number, baseBranch, headBranch, headCommit, repoUrls } = fields;
   if (typeof number !== 'number' || baseBranch === undefined || headCommit === undefined) {
-    throw new WebhookError(
-      400,
-      `${provider} pull_request payload without number, base ref or head sha`,
-    );
+    throw new WebhookError(400, messages.incomplete);
   }
-  if (repoUrls.length === 0)
-    throw new WebhookError(400, `${provider} pull_request payload names no repository URL`);
-  const headBranch = str(obj(pr.head).ref);
+  if (repoUrls.length === 0) throw new WebhookError(400, messages.noUrl);
   return {
     provider,
     repoUrls,

@@ -16,6 +16,7 @@ import {
   type Discovery,
   type TargetRef,
   discoverBundles,
+  foundInDiscovery,
   removableBundles,
   usesValuesFrom,
 } from '../../libs/bundles/index.js';
@@ -418,7 +419,6 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     } else {
       this.followsCharts.delete(repo.name);
     }
-    const found = new Set<string>();
     // Bundles are announced to delivery in groups, so that a commit's bundles reach each agent
     // together (one desired-state message instead of one per bundle), at most
     // ANNOUNCE_GROUP_MS after the first of a group was resolved.
@@ -435,7 +435,6 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     const queue = [...discovery.bundles];
     const worker = async (): Promise<void> => {
       for (let bundle = queue.shift(); bundle !== undefined; bundle = queue.shift()) {
-        found.add(bundle.name);
         if (await this.resolveBundle(repo, commit, bundle, ctx)) {
           group.push(bundle.name);
           groupTimer ??= setTimeout(announceGroup, ANNOUNCE_GROUP_MS);
@@ -449,16 +448,9 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     } finally {
       announceGroup();
     }
-    const pathErrors: string[] = [];
-    const foundDirs = discovery.bundles.map((b) => b.dir);
-    for (const error of discovery.errors) {
+    const { found, foundDirs, pathErrors, broken } = foundInDiscovery(discovery);
+    for (const error of broken) {
       // A bundle whose fleet.yaml is broken keeps its last good revision everywhere.
-      if (error.bundle === undefined) {
-        pathErrors.push(error.message);
-        continue;
-      }
-      found.add(error.bundle);
-      if (error.dir !== undefined) foundDirs.push(error.dir);
       await this.bundles.recordError(
         error.bundle,
         repo.name,

@@ -11,6 +11,7 @@ import {
   type KubeObject,
   type RolloutStrategy,
   RolloutStrategySchema,
+  foundInDiscovery,
   removableBundles,
 } from '../../libs/bundles/index.js';
 import {
@@ -236,17 +237,9 @@ export class PlanService implements OnApplicationBootstrap, OnModuleDestroy {
         });
       }
     }
-    const found = new Set(discovery.bundles.map((b) => b.name));
-    const foundDirs = discovery.bundles.map((b) => b.dir);
-    const problems: string[] = [];
-    for (const error of discovery.errors) {
-      if (error.bundle === undefined) {
-        problems.push(error.message);
-        continue;
-      }
+    const { found, foundDirs, pathErrors: problems, broken } = foundInDiscovery(discovery);
+    for (const error of broken) {
       // A bundle whose fleet.yaml is broken keeps its last good revision everywhere.
-      found.add(error.bundle);
-      if (error.dir !== undefined) foundDirs.push(error.dir);
       inputs.push({
         ...(await base(error.bundle)),
         removed: false,

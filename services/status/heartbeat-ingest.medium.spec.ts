@@ -2,47 +2,25 @@ import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import type { DataSource } from 'typeorm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ClusterEventSchema,
   createSubjects,
   type ClusterEvent,
   type Subjects,
 } from '../../libs/contracts/index.js';
-import { openDatabase } from '../../libs/db/data-source.js';
 import { ClusterRepository } from '../../libs/db/index.js';
-import {
-  createTestDatabase,
-  eventually,
-  testNatsUrl,
-  testSubjectPrefix,
-  type TestDatabase,
-} from '../../libs/testing/index.js';
+import { eventually, testNatsUrl, testSubjectPrefix } from '../../libs/testing/index.js';
 import { HeartbeatIngestService } from './heartbeat-ingest.service.js';
+import { useStatusTestbed } from './testbed.testing.js';
 
-let db: TestDatabase;
-let ds: DataSource;
-let nc: NatsConnection;
+const bed = useStatusTestbed();
 let clusters: ClusterRepository;
-const cleanups: (() => Promise<unknown>)[] = [];
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await openDatabase(db.url);
-  clusters = new ClusterRepository(ds);
-  nc = await connect({ servers: testNatsUrl() });
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await nc?.close();
-  await ds?.destroy();
-  await db?.drop();
+beforeAll(() => {
+  clusters = new ClusterRepository(bed.ds);
 });
 
 /** The status service's liveness part, with the hub's heartbeat interval `intervalMs`. */
@@ -51,17 +29,17 @@ async function startLiveness(
 ): Promise<{ subjects: Subjects; events: ClusterEvent[] }> {
   const subjects = createSubjects(testSubjectPrefix());
   const events: ClusterEvent[] = [];
-  const sub = nc.subscribe(subjects.allEvents('cluster'), {
+  const sub = bed.nc.subscribe(subjects.allEvents('cluster'), {
     callback: (err, msg) => {
       if (!err) events.push(ClusterEventSchema.parse(msg.json()));
     },
   });
-  const service = new HeartbeatIngestService(nc, subjects, new Registry(), clusters, {
+  const service = new HeartbeatIngestService(bed.nc, subjects, new Registry(), clusters, {
     heartbeatIntervalMs: intervalMs,
   });
   await service.onApplicationBootstrap();
-  await nc.flush();
-  cleanups.push(async () => {
+  await bed.nc.flush();
+  bed.cleanups.push(async () => {
     sub.unsubscribe();
     await service.onModuleDestroy();
   });
@@ -115,7 +93,7 @@ function heartbeatsFromAnotherProcess(subject: string, cluster: string, everyMs:
     },
     stdio: 'ignore',
   });
-  cleanups.push(async () => {
+  bed.cleanups.push(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
     child.kill('SIGKILL');
@@ -127,7 +105,7 @@ describe('cluster liveness', () => {
   it('times a lease with the hub interval, not the one the agent names: an agent claiming 1 h goes Offline three hub intervals after its last heartbeat', async () => {
     const { subjects, events } = await startLiveness(200);
     await clusters.create('claims-an-hour', {});
-    nc.publish(subjects.heartbeat('claims-an-hour'), heartbeat('claims-an-hour', 3_600_000));
+    bed.nc.publish(subjects.heartbeat('claims-an-hour'), heartbeat('claims-an-hour', 3_600_000));
     const online = await eventually(
       'Online',
       () => clusterRow('claims-an-hour'),
@@ -156,10 +134,10 @@ describe('cluster liveness', () => {
     const { subjects, events } = await startLiveness(intervalMs);
     await clusters.create('steady', {});
     const beats = setInterval(
-      () => nc.publish(subjects.heartbeat('steady'), heartbeat('steady', intervalMs)),
+      () => bed.nc.publish(subjects.heartbeat('steady'), heartbeat('steady', intervalMs)),
       100,
     );
-    cleanups.push(() => Promise.resolve(clearInterval(beats)));
+    bed.cleanups.push(() => Promise.resolve(clearInterval(beats)));
     await eventually(
       'Online',
       () => clusterRow('steady'),
@@ -167,9 +145,9 @@ describe('cluster liveness', () => {
     );
 
     // The database stalls for ten hub intervals (three make a lease): no write gets through.
-    const blocker = new pg.Client({ connectionString: db.url });
+    const blocker = new pg.Client({ connectionString: bed.url });
     await blocker.connect();
-    cleanups.push(() => blocker.end());
+    bed.cleanups.push(() => blocker.end());
     await blocker.query('BEGIN');
     await blocker.query('LOCK TABLE clusters IN ACCESS EXCLUSIVE MODE');
     const pausedAt = Date.now();
@@ -219,7 +197,7 @@ describe('cluster liveness', () => {
     const intervalMs = 300;
     const { subjects } = await startLiveness(intervalMs);
     await clusters.create('gone', {});
-    nc.publish(subjects.heartbeat('gone'), heartbeat('gone', intervalMs));
+    bed.nc.publish(subjects.heartbeat('gone'), heartbeat('gone', intervalMs));
     await eventually(
       'Online',
       () => clusterRow('gone'),

@@ -1,9 +1,7 @@
 import 'reflect-metadata';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
-import type { DataSource } from 'typeorm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createSubjects,
   deploymentChangesOf,
@@ -11,54 +9,34 @@ import {
   type StatusReport,
   type Subjects,
 } from '../../libs/contracts/index.js';
-import { openDatabase } from '../../libs/db/data-source.js';
 import { BundleRepository, ClusterRepository, DeploymentRepository } from '../../libs/db/index.js';
 import { ensureStatusStream, STATUS_CONSUMER, statusStreamName } from '../../libs/nats/index.js';
-import {
-  createTestDatabase,
-  eventually,
-  testNatsUrl,
-  testSubjectPrefix,
-  type TestDatabase,
-} from '../../libs/testing/index.js';
+import { eventually, testSubjectPrefix } from '../../libs/testing/index.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { ReadinessService } from '../shared/readiness.service.js';
 import { StatusIngestService } from './status-ingest.service.js';
+import { useStatusTestbed } from './testbed.testing.js';
 
 // Agents' status reports from the JetStream stream into PostgreSQL: a backlog of reports,
 // stale and new mixed, written in batches (several at once), leaves every deployment at its
 // newest report, and the DeploymentsChanged events end at the state written.
-let db: TestDatabase;
-let ds: DataSource;
-let nc: NatsConnection;
+const bed = useStatusTestbed();
 const rev = '5'.repeat(64);
 const CLUSTERS = ['c0', 'c1', 'c2', 'c3'];
 const BUNDLES = ['app/a', 'app/b'];
 /** When every deployment's stored report was observed. */
 const STORED_AT = Date.parse('2026-01-01T00:00:00Z');
-const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await openDatabase(db.url);
-  nc = await connect({ servers: testNatsUrl() });
-  const clusters = new ClusterRepository(ds);
+  const clusters = new ClusterRepository(bed.ds);
   for (const c of CLUSTERS) await clusters.create(c, {});
-  await new BundleRepository(ds).storeRevision(rev, Buffer.from('[]'));
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await nc?.close();
-  await ds?.destroy();
-  await db?.drop();
+  await new BundleRepository(bed.ds).storeRevision(rev, Buffer.from('[]'));
 });
 
 /** Every deployment Ready with message `stored`, reported at STORED_AT. */
 async function resetDeployments(): Promise<void> {
-  await ds.query('DELETE FROM deployments');
-  await ds.query(
+  await bed.ds.query('DELETE FROM deployments');
+  await bed.ds.query(
     `INSERT INTO deployments (bundle, cluster, desired_revision, desired_commit, applied_revision,
                               state, message, reported_at)
      SELECT b, c, $1, 'c1', $1, 'Ready', 'stored', $2
@@ -69,7 +47,7 @@ async function resetDeployments(): Promise<void> {
 
 async function stored(): Promise<Map<string, { state: string; message: string; at: number }>> {
   const rows: { bundle: string; cluster: string; state: string; message: string; at: Date }[] =
-    await ds.query(
+    await bed.ds.query(
       'SELECT bundle, cluster, state, message, reported_at AS at FROM deployments ORDER BY 1, 2',
     );
   return new Map(
@@ -107,15 +85,15 @@ async function ingest(messages: StatusBatch[]): Promise<{
 }> {
   const prefix = testSubjectPrefix();
   const subjects: Subjects = createSubjects(prefix);
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(bed.nc);
   const stream = statusStreamName(prefix);
   await ensureStatusStream(jsm, stream, subjects.allStatus());
-  cleanups.push(() => jsm.streams.delete(stream));
-  const js = jetstream(nc);
+  bed.cleanups.push(() => jsm.streams.delete(stream));
+  const js = jetstream(bed.nc);
   for (const m of messages) await js.publish(subjects.status(m.cluster), JSON.stringify(m));
 
   const lastEvent = new Map<string, string>();
-  const sub = nc.subscribe(subjects.allEvents('deployment'), {
+  const sub = bed.nc.subscribe(subjects.allEvents('deployment'), {
     callback: (err, msg) => {
       if (err) return;
       for (const c of deploymentChangesOf(msg.json())) {
@@ -123,17 +101,17 @@ async function ingest(messages: StatusBatch[]): Promise<{
       }
     },
   });
-  cleanups.push(() => Promise.resolve(sub.unsubscribe()));
+  bed.cleanups.push(() => Promise.resolve(sub.unsubscribe()));
   const service = new StatusIngestService(
-    nc,
+    bed.nc,
     subjects,
     { subjectPrefix: prefix, natsReplicas: 1 } as ResolvedHubConfig,
     new Registry(),
-    new DeploymentRepository(ds),
-    new ReadinessService(nc, ds),
+    new DeploymentRepository(bed.ds),
+    new ReadinessService(bed.nc, bed.ds),
   );
   await service.onApplicationBootstrap();
-  cleanups.push(() => service.onModuleDestroy());
+  bed.cleanups.push(() => service.onModuleDestroy());
   const drained = async () => {
     await eventually(
       'the backlog written and acked',
@@ -143,7 +121,7 @@ async function ingest(messages: StatusBatch[]): Promise<{
       },
       (n) => n === 0,
     );
-    await nc.flush();
+    await bed.nc.flush();
   };
   return { lastEvent, drained };
 }

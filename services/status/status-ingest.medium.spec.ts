@@ -1,47 +1,26 @@
 import 'reflect-metadata';
 import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
+import { errors } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
-import type { DataSource } from 'typeorm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createSubjects, type Subjects } from '../../libs/contracts/index.js';
-import { openDatabase } from '../../libs/db/data-source.js';
 import { BundleRepository, ClusterRepository, DeploymentRepository } from '../../libs/db/index.js';
 import { STATUS_CONSUMER, ensureStatusStream, statusStreamName } from '../../libs/nats/index.js';
-import {
-  createTestDatabase,
-  eventually,
-  testNatsUrl,
-  testSubjectPrefix,
-  type TestDatabase,
-} from '../../libs/testing/index.js';
+import { eventually, testSubjectPrefix } from '../../libs/testing/index.js';
 import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { ReadinessService } from '../shared/readiness.service.js';
 import { StatusIngestService } from './status-ingest.service.js';
+import { useStatusTestbed } from './testbed.testing.js';
 
 // The status stream and its consumer going away (deleted by hand, a NATS server that lost its
 // store) or JetStream not answering under load: status reports keep being written.
-let db: TestDatabase;
-let ds: DataSource;
-let nc: NatsConnection;
+const bed = useStatusTestbed();
 let jsm: JetStreamManager;
 const rev = '4'.repeat(64);
-const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await openDatabase(db.url);
-  nc = await connect({ servers: testNatsUrl() });
-  jsm = await jetstreamManager(nc);
-  await new BundleRepository(ds).storeRevision(rev, Buffer.from('[]'));
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await nc?.close();
-  await ds?.destroy();
-  await db?.drop();
+  jsm = await jetstreamManager(bed.nc);
+  await new BundleRepository(bed.ds).storeRevision(rev, Buffer.from('[]'));
 });
 
 /** The status service; `timeouts` lists JetStream API requests its next checks see time out. */
@@ -71,23 +50,23 @@ async function startHub(): Promise<Hub> {
   const stream = statusStreamName(prefix);
   const registry = new Registry();
   const service = new IngestWithFlakyJetStream(
-    nc,
+    bed.nc,
     subjects,
     { subjectPrefix: prefix, natsReplicas: 1 } as ResolvedHubConfig,
     registry,
-    new DeploymentRepository(ds),
-    new ReadinessService(nc, ds),
+    new DeploymentRepository(bed.ds),
+    new ReadinessService(bed.nc, bed.ds),
   );
-  cleanups.push(() => jsm.streams.delete(stream).catch(() => undefined));
+  bed.cleanups.push(() => jsm.streams.delete(stream).catch(() => undefined));
   await service.onApplicationBootstrap();
-  cleanups.push(() => service.onModuleDestroy());
+  bed.cleanups.push(() => service.onModuleDestroy());
   return { subjects, stream, service, registry };
 }
 
 /** A cluster with `bundle` desired on it, nothing reported yet. */
 async function deployment(cluster: string, bundle: string): Promise<void> {
-  await new ClusterRepository(ds).create(cluster, {});
-  await ds.query(
+  await new ClusterRepository(bed.ds).create(cluster, {});
+  await bed.ds.query(
     `INSERT INTO deployments (bundle, cluster, desired_revision, desired_commit)
      VALUES ($1, $2, $3, 'c1')`,
     [bundle, cluster, rev],
@@ -96,7 +75,7 @@ async function deployment(cluster: string, bundle: string): Promise<void> {
 
 /** What the agent of `cluster` does: a report through JetStream (acked by the stream). */
 async function report(hub: Hub, cluster: string, bundle: string, state: string): Promise<void> {
-  await jetstream(nc).publish(
+  await jetstream(bed.nc).publish(
     hub.subjects.status(cluster),
     JSON.stringify({
       cluster,
@@ -111,7 +90,7 @@ async function report(hub: Hub, cluster: string, bundle: string, state: string):
 }
 
 async function stateOf(cluster: string, bundle: string): Promise<string | undefined> {
-  const rows: { state: string }[] = await ds.query(
+  const rows: { state: string }[] = await bed.ds.query(
     'SELECT state FROM deployments WHERE cluster = $1 AND bundle = $2',
     [cluster, bundle],
   );

@@ -15,7 +15,7 @@ import {
   type Subjects,
 } from '../../libs/contracts/index.js';
 import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
-import { startTestHub, type TestHub } from '../support/hub.js';
+import { addFleetRepo, startTestHub, type TestHub } from '../support/hub.js';
 
 // The hub's side of the agent messages, without an agent: desired state as it leaves the hub
 // (several bundles' changes in one signed message, small content inline), and status reports
@@ -88,18 +88,7 @@ beforeAll(async () => {
       .expect(201);
     tokens.set(name, res.body.token as string);
   }
-  await hub
-    .api()
-    .post('/api/v1/gitrepos')
-    .send({
-      name: 'fleet',
-      url: `file://${repo.bareDir}`,
-      branch: 'main',
-      paths: ['apps'],
-      pollingInterval: '0',
-      targets: [{ clusterSelector: 'ingest=yes' }],
-    })
-    .expect(201);
+  await addFleetRepo(hub, repo.bareDir, 'ingest=yes');
   for (const name of ['a', 'b']) {
     await eventually(
       `${name} has both bundles desired`,

@@ -1,18 +1,18 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { type BrowserContext, type Locator, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
+import type { RunningAgent } from '../../agents/agent/agent.js';
 import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
 import { projectRoot } from '../../libs/contracts/index.js';
 import type { KubeObject } from '../../libs/manifests/index.js';
 import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
+import { startSimulatedAgent } from '../support/agents.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { type RunningHub, runHub } from '../../services/hub/hub.js';
 import { loadHubConfig } from '../../libs/config/config.js';
-import { appDeployment, ringClusters } from '../support/rollout-fixtures.js';
+import { appDeployment, ringClusters, ringGitRepo } from '../support/rollout-fixtures.js';
 
 // The web dashboard in Debian's Chromium, driven by Playwright, against a real hub (PostgreSQL,
 // NATS) with simulated clusters. Screenshots of the main pages go to docs/screenshots/.
@@ -103,19 +103,9 @@ beforeAll(async () => {
   git = await startGitServer();
   for (const name of ringClusters) {
     const labels = name === 'c1' ? { ring: 'canary' } : { ring: 'main' };
-    const { body } = await hub.api().post('/api/v1/clusters').send({ name, labels }).expect(201);
     const driver = new SimulatedCluster();
     drivers.set(name, driver);
-    agents.push(
-      await startAgent({
-        hubUrl: hub.httpUrl,
-        token: body.token,
-        driver,
-        stateDir: mkdtempSync(join(tmpdir(), `flotilla-${name}-`)),
-        heartbeatIntervalMs: 300,
-        logger: pino({ level: 'silent' }),
-      }),
-    );
+    agents.push(await startSimulatedAgent(hub, name, labels, driver));
   }
   userDataDir = mkdtempSync(join(tmpdir(), 'flotilla-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {
@@ -163,16 +153,7 @@ describe('the web dashboard, in a browser', () => {
       'app/fleet.yaml': strategy,
       'app/app.yaml': app('1'),
     });
-    await hub
-      .api()
-      .post('/api/v1/gitrepos')
-      .send({
-        name: 'ring',
-        url: repo.url,
-        pollingInterval: '0',
-        targets: [{ clusterSelector: '' }],
-      })
-      .expect(201);
+    await hub.api().post('/api/v1/gitrepos').send(ringGitRepo(repo.url)).expect(201);
 
     const wrong = await context.newPage();
     await wrong.goto(hub.httpUrl);

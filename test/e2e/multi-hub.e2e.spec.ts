@@ -23,7 +23,12 @@ import {
   testSubjectPrefix,
 } from '../../libs/testing/index.js';
 import { spawnCli } from '../support/cli.js';
-import { appDeployment, ringClusters, ringStrategy } from '../support/rollout-fixtures.js';
+import {
+  appDeployment,
+  ringClusters,
+  ringStrategy,
+  ringGitRepo,
+} from '../support/rollout-fixtures.js';
 
 /**
  * Several hub replicas (issue 16, "More than one hub"): two `flotilla hub` processes on one
@@ -330,12 +335,7 @@ describe('two hub replicas on one database and a three-node NATS cluster', () =>
       'app/fleet.yaml': strategy,
       'app/app.yaml': app('1'),
     });
-    await post(frontUrl, 'gitrepos', {
-      name: 'ring',
-      url: repo.url,
-      pollingInterval: '0',
-      targets: [{ clusterSelector: '' }],
-    });
+    await post(frontUrl, 'gitrepos', ringGitRepo(repo.url));
     const done = await eventually(
       'the first rollout Succeeded',
       () => rolloutsOf(),

@@ -144,6 +144,42 @@ afterAll(async () => {
   for (const d of databases.splice(0)) await d.drop();
 });
 
+/**
+ * Registers at `hub` the GitRepo `repo.name` (at git.example.test/acme, never polled) and stores one bundle
+ * of it at `bundle.commit` directly in the database, as a sync would have.
+ */
+async function gitRepoWithBundle(
+  hub: TestHub,
+  repo: { name: string; auth?: { token: string } },
+  bundle: { name: string; dir: string; commit: string },
+): Promise<void> {
+  await hub
+    .api()
+    .post('/api/v1/gitrepos')
+    .send({
+      name: repo.name,
+      url: `https://git.example.test/acme/${repo.name}.git`,
+      pollingInterval: '0',
+      ...(repo.auth === undefined ? {} : { auth: repo.auth }),
+    })
+    .expect(201);
+  const ds = await openDatabase(db.url);
+  try {
+    await new BundleRepository(ds).save({
+      ...bundle,
+      gitrepo: repo.name,
+      kind: 'yaml',
+      options: {},
+      rolloutStrategy: null,
+      dependsOn: [],
+      error: null,
+      errorCommit: null,
+    });
+  } finally {
+    await ds.destroy();
+  }
+}
+
 describe('notifications', () => {
   let hub: TestHub;
   beforeAll(async () => {
@@ -259,33 +295,11 @@ describe('notifications', () => {
 
   it('sets GitHub commit statuses per bundle with the GitRepo credentials: pending, then success', async () => {
     const forge = await startReceiver(0, 201);
-    await hub
-      .api()
-      .post('/api/v1/gitrepos')
-      .send({
-        name: 'shop',
-        url: 'https://git.example.test/acme/shop.git',
-        pollingInterval: '0',
-        auth: { token: 'ghp_repotoken' },
-      })
-      .expect(201);
-    const ds = await openDatabase(db.url);
-    try {
-      await new BundleRepository(ds).save({
-        name: 'shop-web',
-        gitrepo: 'shop',
-        dir: 'web',
-        kind: 'yaml',
-        commit: 'c0ffee0000000000000000000000000000000001',
-        options: {},
-        rolloutStrategy: null,
-        dependsOn: [],
-        error: null,
-        errorCommit: null,
-      });
-    } finally {
-      await ds.destroy();
-    }
+    await gitRepoWithBundle(
+      hub,
+      { name: 'shop', auth: { token: 'ghp_repotoken' } },
+      { name: 'shop-web', dir: 'web', commit: 'c0ffee0000000000000000000000000000000001' },
+    );
     await hub
       .api()
       .post('/api/v1/notifications/targets')
@@ -428,32 +442,11 @@ describe('notifications', () => {
 
   it('tells of drift a cluster reports, filtered by the cluster selector', async () => {
     const receiver = await startReceiver();
-    await hub
-      .api()
-      .post('/api/v1/gitrepos')
-      .send({
-        name: 'drifty',
-        url: 'https://git.example.test/acme/drifty.git',
-        pollingInterval: '0',
-      })
-      .expect(201);
-    const ds = await openDatabase(db.url);
-    try {
-      await new BundleRepository(ds).save({
-        name: 'drifty-app',
-        gitrepo: 'drifty',
-        dir: 'app',
-        kind: 'yaml',
-        commit: 'd1',
-        options: {},
-        rolloutStrategy: null,
-        dependsOn: [],
-        error: null,
-        errorCommit: null,
-      });
-    } finally {
-      await ds.destroy();
-    }
+    await gitRepoWithBundle(
+      hub,
+      { name: 'drifty' },
+      { name: 'drifty-app', dir: 'app', commit: 'd1' },
+    );
     for (const [name, env] of [
       ['drift-prod', 'prod'],
       ['drift-dev', 'dev'],

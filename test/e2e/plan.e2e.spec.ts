@@ -9,7 +9,7 @@ import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
 import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
 import { runCli } from '../support/cli.js';
 import { fleetClient } from '../support/grpc.js';
-import { startTestHub, type TestHub } from '../support/hub.js';
+import { issueRoleTokens, startTestHub, type TestHub, waitForBundleReady } from '../support/hub.js';
 
 // Plans: what a commit would change on which clusters, computed exactly as a sync renders,
 // deploying nothing (REST, CLI, gRPC).
@@ -80,13 +80,7 @@ beforeAll(async () => {
   git = await startGitServer();
   db = new pg.Client({ connectionString: hub.config.databaseUrl });
   await db.connect();
-  for (const role of ['viewer', 'operator'] as const) {
-    const { body } = await api
-      .post('/api/v1/api-tokens')
-      .send({ name: `t-${role}`, role })
-      .expect(201);
-    tokens[role] = body.token;
-  }
+  await issueRoleTokens(api, tokens);
   const clusters = {
     'c-eu': { region: 'eu', ring: 'canary' },
     'c-us': { region: 'us' },
@@ -123,13 +117,7 @@ beforeAll(async () => {
       targets: [{ clusterName: 'c-eu' }, { clusterName: 'c-us' }, { clusterName: 'c-ap' }],
     })
     .expect(201);
-  await eventually(
-    'shop/shop Ready on the three clusters',
-    async () => (await api.get(`/api/v1/bundles/${encodeURIComponent('shop/shop')}`)).body,
-    (b) =>
-      b.deployments?.length === 3 &&
-      b.deployments.every((d: { state: string }) => d.state === 'Ready'),
-  );
+  await waitForBundleReady(api, 'shop/shop', 3);
   deployed = (await api.get('/api/v1/gitrepos/shop').expect(200)).body.status.commit;
   // The candidate: only the eu variant changes (its region value), and the Secret's password.
   changeOneVariant = await git.commit(

@@ -1,12 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAgent, startAgent } from '../../agents/agent/agent.js';
-import { SimulatedCluster } from '../../agents/agent/simulated-cluster.js';
+import type { RunningAgent } from '../../agents/agent/agent.js';
 import { type GitServer, eventually, startGitServer } from '../../libs/testing/index.js';
+import { startCliRegisteredAgent } from '../support/agents.js';
 import { runCli } from '../support/cli.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
@@ -24,16 +20,7 @@ beforeAll(async () => {
   hub = await startTestHub({ heartbeatInterval: '300ms' });
   git = await startGitServer();
   locked = await startGitServer({ auth: { username: 'fleet', password: 'correct-horse' } });
-  const reg = JSON.parse(
-    (await flotilla('cluster', 'register', 'edge-1', '--label', 'env=prod', '-o', 'json')).stdout,
-  );
-  agent = await startAgent({
-    hubUrl: hub.httpUrl,
-    token: reg.token,
-    driver: new SimulatedCluster(),
-    stateDir: mkdtempSync(join(tmpdir(), 'flotilla-edge-')),
-    logger: pino({ level: 'silent' }),
-  });
+  agent = await startCliRegisteredAgent(hub, 'edge-1', 'env=prod');
 });
 afterAll(async () => {
   await agent?.stop();

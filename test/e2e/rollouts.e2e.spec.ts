@@ -15,10 +15,16 @@ import {
   testNatsUrl,
 } from '../../libs/testing/index.js';
 import { type RunningHub, runHub } from '../../services/hub/hub.js';
+import { startSimulatedAgent } from '../support/agents.js';
 import { fleetClient } from '../support/grpc.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { connect } from '@nats-io/transport-node';
-import { appDeployment, ringClusters, ringStrategy } from '../support/rollout-fixtures.js';
+import {
+  appDeployment,
+  ringClusters,
+  ringGitRepo,
+  ringStrategy,
+} from '../support/rollout-fixtures.js';
 
 const strategy = ringStrategy({ canaryBake: '4s' });
 /** The hub's clock (kept across its restart): the pause test skips the bake time. */
@@ -90,17 +96,7 @@ beforeAll(async () => {
   git = await startGitServer();
   for (const name of clusters) {
     const labels = name === 'c1' ? { ring: 'canary' } : { ring: 'main' };
-    const { body } = await api().post('/api/v1/clusters').send({ name, labels }).expect(201);
-    agents.push(
-      await startAgent({
-        hubUrl: hub.httpUrl,
-        token: body.token,
-        driver: new SimulatedCluster(),
-        stateDir: mkdtempSync(join(tmpdir(), `flotilla-${name}-`)),
-        heartbeatIntervalMs: 300,
-        logger: pino({ level: 'silent' }),
-      }),
-    );
+    agents.push(await startSimulatedAgent(hub, name, labels));
   }
 });
 afterAll(async () => {
@@ -119,15 +115,7 @@ describe('staged rollouts: canary (bake 4 s) → rest (maxUnavailable 2), onFail
       'app/fleet.yaml': strategy,
       'app/app.yaml': app('1'),
     });
-    await api()
-      .post('/api/v1/gitrepos')
-      .send({
-        name: 'ring',
-        url: repo.url,
-        pollingInterval: '0',
-        targets: [{ clusterSelector: '' }],
-      })
-      .expect(201);
+    await api().post('/api/v1/gitrepos').send(ringGitRepo(repo.url)).expect(201);
     const watch = watchReleases((d) => d.desiredRevision !== null);
     const rollout = await eventually(
       'rollout Succeeded',

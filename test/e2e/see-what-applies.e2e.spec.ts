@@ -5,7 +5,7 @@ import { type GitServer, eventually, startGitServer } from '../../libs/testing/i
 import { startSimulatedAgent } from '../support/agents.js';
 import { runCli } from '../support/cli.js';
 import { fleetClient } from '../support/grpc.js';
-import { startTestHub, type TestHub } from '../support/hub.js';
+import { issueRoleTokens, startTestHub, type TestHub, waitForBundleReady } from '../support/hub.js';
 
 // See what will be applied: the rendered objects per cluster and variant (REST, CLI, gRPC),
 // and GitRepos changed in place (PATCH, `repo update`, UpdateGitRepo).
@@ -40,13 +40,7 @@ beforeAll(async () => {
   hub = await startTestHub({ heartbeatInterval: '300ms' });
   api = hub.api();
   git = await startGitServer();
-  for (const role of ['viewer', 'operator'] as const) {
-    const { body } = await api
-      .post('/api/v1/api-tokens')
-      .send({ name: `t-${role}`, role })
-      .expect(201);
-    tokens[role] = body.token;
-  }
+  await issueRoleTokens(api, tokens);
   await api
     .post('/api/v1/clusters')
     .send({ name: 'c-dev', labels: { env: 'dev' } }) // never targeted, never connected
@@ -72,13 +66,7 @@ beforeAll(async () => {
       targets: [{ clusterSelector: 'env=prod' }],
     })
     .expect(201);
-  await eventually(
-    'shop/shop Ready on both clusters',
-    async () => (await api.get(`/api/v1/bundles/${encodeURIComponent('shop/shop')}`)).body,
-    (b) =>
-      b.deployments?.length === 2 &&
-      b.deployments.every((d: { state: string }) => d.state === 'Ready'),
-  );
+  await waitForBundleReady(api, 'shop/shop', 2);
 });
 
 afterAll(async () => {

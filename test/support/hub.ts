@@ -9,7 +9,12 @@ import { connect } from '@nats-io/transport-node';
 import { loadHubConfig } from '../../libs/config/config.js';
 import type { TimerClock } from '../../libs/liveness/lease.js';
 import { statusStreamName } from '../../libs/nats/index.js';
-import { createTestDatabase, testNatsUrl, testSubjectPrefix } from '../../libs/testing/index.js';
+import {
+  createTestDatabase,
+  eventually,
+  testNatsUrl,
+  testSubjectPrefix,
+} from '../../libs/testing/index.js';
 import type { HubServiceName } from '../../services/hub/service-names.js';
 import { type RunningHub, runHub } from '../../services/hub/hub.js';
 
@@ -88,5 +93,57 @@ async function deleteStream(name: string): Promise<void> {
     await jsm.streams.delete(name).catch(() => undefined);
   } finally {
     await nc.close();
+  }
+}
+
+/** Waits until `bundle` has a deployment on `clusters` clusters, every one Ready. */
+export async function waitForBundleReady(
+  api: request.Agent,
+  bundle: string,
+  clusters: number,
+): Promise<void> {
+  await eventually(
+    `${bundle} Ready on ${clusters} clusters`,
+    async () => (await api.get(`/api/v1/bundles/${encodeURIComponent(bundle)}`)).body,
+    (b) =>
+      b.deployments?.length === clusters &&
+      b.deployments.every((d: { state: string }) => d.state === 'Ready'),
+  );
+}
+
+/**
+ * Registers the GitRepo `fleet` from the local bare repository `bareDir` (branch main, path
+ * `apps`, never polled), targeting the clusters `clusterSelector` selects.
+ */
+export async function addFleetRepo(
+  hub: TestHub,
+  bareDir: string,
+  clusterSelector: string,
+): Promise<void> {
+  await hub
+    .api()
+    .post('/api/v1/gitrepos')
+    .send({
+      name: 'fleet',
+      url: `file://${bareDir}`,
+      branch: 'main',
+      paths: ['apps'],
+      pollingInterval: '0',
+      targets: [{ clusterSelector }],
+    })
+    .expect(201);
+}
+
+/** Creates through the API (`POST /api/v1/api-tokens`) a viewer and an operator token into `tokens`. */
+export async function issueRoleTokens(
+  api: request.Agent,
+  tokens: Record<string, string>,
+): Promise<void> {
+  for (const role of ['viewer', 'operator'] as const) {
+    const { body } = await api
+      .post('/api/v1/api-tokens')
+      .send({ name: `t-${role}`, role })
+      .expect(201);
+    tokens[role] = (body as { token: string }).token;
   }
 }

@@ -8,7 +8,7 @@ import { createSubjects, type Subjects } from '../../libs/contracts/index.js';
 import { NatsAuthority, type NatsAuthKeys } from '../../libs/nats-auth/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../libs/runtime/index.js';
 import { type GitServer, startGitServer } from '../../libs/testing/index.js';
-import { startTestHub, type TestHub } from './hub.js';
+import { addFleetRepo, startTestHub, type TestHub } from './hub.js';
 
 /** A NATS authenticator from the text of a `.creds` file. */
 export const creds = (text: string) => credsAuthenticator(new TextEncoder().encode(text));
@@ -88,18 +88,7 @@ export async function startJwtFleet(options: {
     const res = await hub.api().post('/api/v1/clusters').send({ name, labels }).expect(201);
     tokens.set(name, (res.body as { token: string }).token);
   }
-  await hub
-    .api()
-    .post('/api/v1/gitrepos')
-    .send({
-      name: 'fleet',
-      url: `file://${repo.bareDir}`,
-      branch: 'main',
-      paths: ['apps'],
-      pollingInterval: '0',
-      targets: [{ clusterSelector: options.target }],
-    })
-    .expect(201);
+  await addFleetRepo(hub, repo.bareDir, options.target);
   const agents: RunningAgent[] = [];
   const connections: NatsConnection[] = [];
   const keep = (nc: NatsConnection) => {

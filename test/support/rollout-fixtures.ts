@@ -41,3 +41,8 @@ spec:
 
 /** Five clusters; c1 is the canary. */
 export const ringClusters = ['c1', 'c2', 'c3', 'c4', 'c5'];
+
+/** The body registering the GitRepo `ring` at `url`: every cluster, never polled. */
+export function ringGitRepo(url: string) {
+  return { name: 'ring', url, pollingInterval: '0', targets: [{ clusterSelector: '' }] };
+}

@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useState, type CSSProperties, type ReactNode } from 'react';
 import { ApiError } from './api.js';
 
 /** Severity class of a state, for its colour (worst first in the status model). */
@@ -133,4 +133,71 @@ export function useNow(on: boolean, everyMs = 1_000): number {
     return () => clearInterval(t);
   }, [on, everyMs]);
   return now;
+}
+
+/**
+ * A table with a header row of `columns` (plain text) and `children` as its body rows;
+ * `testId` becomes its `data-testid`.
+ */
+export function Table({
+  columns,
+  testId,
+  children,
+}: {
+  columns: string[];
+  testId?: string;
+  children: ReactNode;
+}) {
+  return (
+    <table data-testid={testId}>
+      <thead>
+        <tr>
+          {columns.map((c) => (
+            <th scope="col" key={c}>
+              {c}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}
+
+/** The style of a virtualized grid row: the grid's `columns`, placed `start` px down. */
+export function virtualRowStyle(columns: string, start: number): CSSProperties {
+  return {
+    gridTemplateColumns: columns,
+    position: 'absolute',
+    top: 0,
+    left: 0,
+    right: 0,
+    transform: `translateY(${start}px)`,
+  };
+}
+
+/** The "Label selector" filter field; `describedBy` names the element that explains the syntax. */
+export function SelectorField({
+  value,
+  onChange,
+  placeholder,
+  describedBy,
+}: {
+  value: string;
+  onChange: (value: string) => void;
+  placeholder: string;
+  describedBy?: string;
+}) {
+  return (
+    <label>
+      Label selector
+      <input
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        placeholder={placeholder}
+        spellCheck={false}
+        aria-describedby={describedBy}
+      />
+    </label>
+  );
 }

@@ -8,7 +8,7 @@ import type {
   RolloutView,
 } from '../../../libs/contracts/api-views.js';
 import { api, seg } from '../api.js';
-import { Counts, ErrorNote, Loadable, Short, StateBadge } from '../components.js';
+import { Counts, ErrorNote, Loadable, Short, StateBadge, Table } from '../components.js';
 
 /** Bundles with their commit and deployment summary. */
 export function BundlesPage() {
@@ -21,39 +21,27 @@ export function BundlesPage() {
       <h1>Bundles</h1>
       <Loadable query={bundles}>
         {() => (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">bundle</th>
-                <th scope="col">GitRepo</th>
-                <th scope="col">kind</th>
-                <th scope="col">commit</th>
-                <th scope="col">ready</th>
-                <th scope="col">deployments</th>
+          <Table columns={['bundle', 'GitRepo', 'kind', 'commit', 'ready', 'deployments']}>
+            {bundles.data!.items.map((b) => (
+              <tr key={b.name}>
+                <td>
+                  <Link to={`/bundles/${seg(b.name)}`}>{b.name}</Link>
+                  {b.error && <div className="error">{b.error}</div>}
+                </td>
+                <td>{b.gitrepo}</td>
+                <td>{b.kind}</td>
+                <td>
+                  <Short id={b.commit} />
+                </td>
+                <td>
+                  {b.summary.ready}/{b.summary.desired}
+                </td>
+                <td>
+                  <Counts byState={b.summary.byState} />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {bundles.data!.items.map((b) => (
-                <tr key={b.name}>
-                  <td>
-                    <Link to={`/bundles/${seg(b.name)}`}>{b.name}</Link>
-                    {b.error && <div className="error">{b.error}</div>}
-                  </td>
-                  <td>{b.gitrepo}</td>
-                  <td>{b.kind}</td>
-                  <td>
-                    <Short id={b.commit} />
-                  </td>
-                  <td>
-                    {b.summary.ready}/{b.summary.desired}
-                  </td>
-                  <td>
-                    <Counts byState={b.summary.byState} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Loadable>
     </>
@@ -100,76 +88,55 @@ export function BundlePage() {
                 </pre>
               )}
               <h2>Variants</h2>
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">variant</th>
-                    <th scope="col">revision</th>
-                    <th scope="col">clusters</th>
-                    <th scope="col">manifests</th>
+              <Table columns={['variant', 'revision', 'clusters', 'manifests']}>
+                {b.variants.map((v) => (
+                  <tr key={v.key}>
+                    <td>
+                      <code>{v.key || '(default)'}</code>
+                    </td>
+                    <td>
+                      <Short id={v.revision} />
+                    </td>
+                    <td>
+                      {v.clusters.map((c) => (
+                        <Link key={c} to={`/clusters/${seg(c)}`} className="chip">
+                          {c}
+                        </Link>
+                      ))}
+                    </td>
+                    <td>
+                      <button
+                        type="button"
+                        onClick={() => setVariant(variant === v.key ? null : v.key)}
+                        aria-expanded={variant === v.key}
+                      >
+                        {variant === v.key ? 'Hide' : 'Show'} manifests
+                      </button>
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {b.variants.map((v) => (
-                    <tr key={v.key}>
-                      <td>
-                        <code>{v.key || '(default)'}</code>
-                      </td>
-                      <td>
-                        <Short id={v.revision} />
-                      </td>
-                      <td>
-                        {v.clusters.map((c) => (
-                          <Link key={c} to={`/clusters/${seg(c)}`} className="chip">
-                            {c}
-                          </Link>
-                        ))}
-                      </td>
-                      <td>
-                        <button
-                          type="button"
-                          onClick={() => setVariant(variant === v.key ? null : v.key)}
-                          aria-expanded={variant === v.key}
-                        >
-                          {variant === v.key ? 'Hide' : 'Show'} manifests
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
               {variant !== null && <Manifests bundle={name} variant={variant} />}
               <h2>Deployments</h2>
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">cluster</th>
-                    <th scope="col">state</th>
-                    <th scope="col">commit</th>
-                    <th scope="col">applied revision</th>
-                    <th scope="col">reason</th>
+              <Table columns={['cluster', 'state', 'commit', 'applied revision', 'reason']}>
+                {b.deployments.map((d) => (
+                  <tr key={d.cluster}>
+                    <td>
+                      <Link to={`/clusters/${seg(d.cluster)}`}>{d.cluster}</Link>
+                    </td>
+                    <td>
+                      <StateBadge state={d.state} />
+                    </td>
+                    <td>
+                      <Short id={d.commit} />
+                    </td>
+                    <td>
+                      <Short id={d.appliedRevision} />
+                    </td>
+                    <td className="reason">{d.message}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {b.deployments.map((d) => (
-                    <tr key={d.cluster}>
-                      <td>
-                        <Link to={`/clusters/${seg(d.cluster)}`}>{d.cluster}</Link>
-                      </td>
-                      <td>
-                        <StateBadge state={d.state} />
-                      </td>
-                      <td>
-                        <Short id={d.commit} />
-                      </td>
-                      <td>
-                        <Short id={d.appliedRevision} />
-                      </td>
-                      <td className="reason">{d.message}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             </>
           );
         }}

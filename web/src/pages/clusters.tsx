@@ -9,7 +9,17 @@ import type {
 } from '../../../libs/contracts/api-views.js';
 import { type DriftedObject, driftOf, driftedRef } from '../../../libs/contracts/drift-view.js';
 import { api, seg } from '../api.js';
-import { Ago, ErrorNote, Labels, Loadable, Short, StateBadge } from '../components.js';
+import {
+  Ago,
+  ErrorNote,
+  Labels,
+  Loadable,
+  SelectorField,
+  Short,
+  StateBadge,
+  Table,
+  virtualRowStyle,
+} from '../components.js';
 
 /** Every cluster matching a selector, page after page. */
 async function allClusters(selector: string, signal: AbortSignal): Promise<ClusterView[]> {
@@ -49,16 +59,12 @@ export function ClustersPage() {
     <>
       <h1>Clusters</h1>
       <div className="filters">
-        <label>
-          Label selector
-          <input
-            value={selector}
-            onChange={(e) => setSelector(e.target.value)}
-            placeholder="env=prod,region in (eu,us),!canary"
-            spellCheck={false}
-            aria-describedby="selector-help"
-          />
-        </label>
+        <SelectorField
+          value={selector}
+          onChange={setSelector}
+          placeholder="env=prod,region in (eu,us),!canary"
+          describedBy="selector-help"
+        />
         <span id="selector-help" className="muted">
           The CLI's syntax: <code>k=v</code>, <code>k!=v</code>, <code>k in (a,b)</code>,{' '}
           <code>k notin (a)</code>, <code>k</code>, <code>!k</code>
@@ -88,14 +94,7 @@ export function ClustersPage() {
                   key={c.name}
                   className="matrix-row"
                   data-testid="cluster-row"
-                  style={{
-                    gridTemplateColumns: columns,
-                    position: 'absolute',
-                    top: 0,
-                    left: 0,
-                    right: 0,
-                    transform: `translateY(${v.start}px)`,
-                  }}
+                  style={virtualRowStyle(columns, v.start)}
                 >
                   <span role="cell">
                     <Link to={`/clusters/${seg(c.name)}`}>{c.name}</Link>
@@ -189,47 +188,44 @@ export function ClusterPage() {
                 <dd>{c.kubernetesVersion ?? '—'}</dd>
               </dl>
               <h2>Deployments</h2>
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">bundle</th>
-                    <th scope="col">state</th>
-                    <th scope="col">commit</th>
-                    <th scope="col">desired revision</th>
-                    <th scope="col">applied revision</th>
-                    <th scope="col">reason</th>
+              <Table
+                columns={[
+                  'bundle',
+                  'state',
+                  'commit',
+                  'desired revision',
+                  'applied revision',
+                  'reason',
+                ]}
+              >
+                {c.deployments.map((d) => (
+                  <tr key={d.bundle}>
+                    <td>
+                      <Link to={`/bundles/${seg(d.bundle)}`}>{d.bundle}</Link>
+                    </td>
+                    <td>
+                      <StateBadge state={d.state} />
+                    </td>
+                    <td>
+                      <Short id={d.commit} />
+                    </td>
+                    <td>
+                      <Short id={d.desiredRevision} />
+                    </td>
+                    <td>
+                      <Short id={d.appliedRevision} />
+                    </td>
+                    <td className="reason">{d.message}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {c.deployments.map((d) => (
-                    <tr key={d.bundle}>
-                      <td>
-                        <Link to={`/bundles/${seg(d.bundle)}`}>{d.bundle}</Link>
-                      </td>
-                      <td>
-                        <StateBadge state={d.state} />
-                      </td>
-                      <td>
-                        <Short id={d.commit} />
-                      </td>
-                      <td>
-                        <Short id={d.desiredRevision} />
-                      </td>
-                      <td>
-                        <Short id={d.appliedRevision} />
-                      </td>
-                      <td className="reason">{d.message}</td>
-                    </tr>
-                  ))}
-                  {c.deployments.length === 0 && (
-                    <tr>
-                      <td colSpan={6} className="muted">
-                        no deployments
-                      </td>
-                    </tr>
-                  )}
-                </tbody>
-              </table>
+                ))}
+                {c.deployments.length === 0 && (
+                  <tr>
+                    <td colSpan={6} className="muted">
+                      no deployments
+                    </td>
+                  </tr>
+                )}
+              </Table>
               {drifted.length > 0 && (
                 <section aria-labelledby="drift-heading">
                   <h2 id="drift-heading">Drift</h2>

@@ -10,7 +10,16 @@ import type {
   RolloutView,
 } from '../../../libs/contracts/api-views.js';
 import { api, seg } from '../api.js';
-import { Ago, Counts, ErrorNote, Loadable, Short, stateTone } from '../components.js';
+import {
+  Ago,
+  Counts,
+  ErrorNote,
+  Loadable,
+  SelectorField,
+  Short,
+  stateTone,
+  virtualRowStyle,
+} from '../components.js';
 
 const ACTIVE_ROLLOUT_STATES = ['Pending', 'Progressing', 'Paused'];
 
@@ -144,15 +153,11 @@ function FleetMatrix() {
     <section aria-labelledby="matrix-h" className="matrix-section">
       <h2 id="matrix-h">Clusters × bundles</h2>
       <div className="filters">
-        <label>
-          Label selector
-          <input
-            value={selector}
-            onChange={(e) => setSelector(e.target.value)}
-            placeholder="env=prod,region in (eu,us)"
-            spellCheck={false}
-          />
-        </label>
+        <SelectorField
+          value={selector}
+          onChange={setSelector}
+          placeholder="env=prod,region in (eu,us)"
+        />
         <label>
           Search
           <input
@@ -217,14 +222,7 @@ function MatrixTable({ data }: { data: FleetMatrixView }) {
                   aria-rowindex={v.index + 2}
                   key={row.key}
                   className="matrix-row"
-                  style={{
-                    gridTemplateColumns: columns,
-                    position: 'absolute',
-                    top: 0,
-                    left: 0,
-                    right: 0,
-                    transform: `translateY(${v.start}px)`,
-                  }}
+                  style={virtualRowStyle(columns, v.start)}
                 >
                   <span role="rowheader">
                     {data.groupBy ? (

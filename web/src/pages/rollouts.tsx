@@ -9,7 +9,7 @@ import type {
   RolloutView,
 } from '../../../libs/contracts/api-views.js';
 import { api, seg } from '../api.js';
-import { Ago, ErrorNote, Loadable, Short, StateBadge, useNow } from '../components.js';
+import { Ago, ErrorNote, Loadable, Short, StateBadge, Table, useNow } from '../components.js';
 import { canOperate, useSession } from '../session.js';
 
 const TERMINAL = ['Succeeded', 'Failed', 'Aborted', 'RolledBack', 'Superseded'];
@@ -25,43 +25,32 @@ export function RolloutsPage() {
       <h1>Rollouts</h1>
       <Loadable query={rollouts}>
         {() => (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">bundle</th>
-                <th scope="col">state</th>
-                <th scope="col">commits</th>
-                <th scope="col">stages</th>
-                <th scope="col">started</th>
+          <Table columns={['bundle', 'state', 'commits', 'stages', 'started']}>
+            {rollouts.data!.items.map((r) => (
+              <tr key={r.id}>
+                <td>
+                  <Link to={`/rollouts/${r.id}`}>{r.bundle}</Link>
+                </td>
+                <td>
+                  <StateBadge state={r.state} />
+                </td>
+                <td>
+                  <Short id={r.fromCommit} /> → <Short id={r.toCommit} />
+                </td>
+                <td>{r.stages.map((s) => `${s.name}: ${s.state}`).join(' → ')}</td>
+                <td>
+                  <Ago at={r.createdAt} />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {rollouts.data!.items.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <Link to={`/rollouts/${r.id}`}>{r.bundle}</Link>
-                  </td>
-                  <td>
-                    <StateBadge state={r.state} />
-                  </td>
-                  <td>
-                    <Short id={r.fromCommit} /> → <Short id={r.toCommit} />
-                  </td>
-                  <td>{r.stages.map((s) => `${s.name}: ${s.state}`).join(' → ')}</td>
-                  <td>
-                    <Ago at={r.createdAt} />
-                  </td>
-                </tr>
-              ))}
-              {rollouts.data!.items.length === 0 && (
-                <tr>
-                  <td colSpan={5} className="muted">
-                    no rollouts yet
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
+            ))}
+            {rollouts.data!.items.length === 0 && (
+              <tr>
+                <td colSpan={5} className="muted">
+                  no rollouts yet
+                </td>
+              </tr>
+            )}
+          </Table>
         )}
       </Loadable>
     </>
@@ -283,33 +272,22 @@ export function RolloutPage() {
                 </ul>
               )}
               <h2>Audit trail</h2>
-              <table data-testid="audit">
-                <thead>
-                  <tr>
-                    <th scope="col">when</th>
-                    <th scope="col">who</th>
-                    <th scope="col">what</th>
-                    <th scope="col">cluster</th>
-                    <th scope="col">reason</th>
+              <Table testId="audit" columns={['when', 'who', 'what', 'cluster', 'reason']}>
+                {r.audit.map((a, i) => (
+                  <tr key={i}>
+                    <td>
+                      <time dateTime={a.at}>{new Date(a.at).toLocaleTimeString()}</time>
+                    </td>
+                    <td>{a.actor}</td>
+                    <td>
+                      {a.action}
+                      {a.from !== a.to && a.to ? ` (${a.from ?? '—'} → ${a.to})` : ''}
+                    </td>
+                    <td>{a.cluster ?? ''}</td>
+                    <td className="reason">{a.reason ?? ''}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {r.audit.map((a, i) => (
-                    <tr key={i}>
-                      <td>
-                        <time dateTime={a.at}>{new Date(a.at).toLocaleTimeString()}</time>
-                      </td>
-                      <td>{a.actor}</td>
-                      <td>
-                        {a.action}
-                        {a.from !== a.to && a.to ? ` (${a.from ?? '—'} → ${a.to})` : ''}
-                      </td>
-                      <td>{a.cluster ?? ''}</td>
-                      <td className="reason">{a.reason ?? ''}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             </>
           );
         }}
