@@ -399,6 +399,34 @@ describe('wait', () => {
     expect(stdout).toMatch(/^commit abcdef12 is Ready on 2 cluster\(s\) after \d+s\n$/);
   });
 
+  it("waits for a GitRepo's first commit, then for that commit on the clusters", async () => {
+    let repoPolls = 0;
+    const { stdout, error } = await run(
+      ['wait', '--repo', 'shop', '--cluster', 'a', '--interval', '100ms'],
+      (req) => {
+        if (req.path === '/api/v1/gitrepos/shop') {
+          repoPolls += 1;
+          return { status: 200, body: { status: { commit: repoPolls < 3 ? null : sha } } };
+        }
+        if (req.path === '/api/v1/clusters/a') return { status: 200, body: cluster('a') };
+        if (req.path === '/api/v1/bundles')
+          return { status: 200, body: { items: [{ name: 'shop/web' }] } };
+        return { status: 200, body: { deployments: [d('a', sha, 'Ready')] } };
+      },
+    );
+    expect(error).toBeUndefined();
+    expect(repoPolls).toBe(3);
+    expect(stdout).toMatch(/^commit abcdef12 is Ready on 1 cluster\(s\) after \d+s\n$/);
+  });
+
+  it('gives up on a GitRepo that syncs no commit before the timeout', async () => {
+    const { error } = await run(
+      ['wait', '--repo', 'shop', '--cluster', 'a', '--timeout', '300ms', '--interval', '100ms'],
+      () => ({ status: 200, body: { status: { commit: null } } }),
+    );
+    expect(error?.message).toMatch(/^timed out: GitRepo "shop" synced no commit within \d+s$/);
+  });
+
   it('exits non-zero on timeout, naming the clusters left', async () => {
     const { stdout, error } = await run(
       [

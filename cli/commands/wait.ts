@@ -117,19 +117,28 @@ export function waitCommand(ctx: CliContext): Command {
         throw new InvalidArgumentError(`"${opts.commit}" is not a commit SHA (or a prefix of 4+)`);
       }
       const client = apiClientFor(cmd, ctx);
-      let commit = opts.commit;
-      if (commit === undefined) {
-        if (opts.repo === undefined) throw new InvalidArgumentError('give --commit with --bundle');
-        const repo = await client.get<{ status?: { commit?: string | null } }>(
-          `/gitrepos/${encodeURIComponent(opts.repo)}`,
-        );
-        commit = repo.status?.commit ?? undefined;
-        if (!commit) throw new Error(`GitRepo "${opts.repo}" has not synced a commit yet`);
-      }
       // Real elapsed time (ctx.now is the clock of what is displayed, which tests pin).
       const clock = () => performance.now();
       const deadline = clock() + opts.timeout;
       const started = clock();
+      let commit = opts.commit;
+      if (commit === undefined) {
+        if (opts.repo === undefined) throw new InvalidArgumentError('give --commit with --bundle');
+        // A GitRepo just added has not synced yet: its first commit is waited for too.
+        for (;;) {
+          const repo = await client.get<{ status?: { commit?: string | null } }>(
+            `/gitrepos/${encodeURIComponent(opts.repo)}`,
+          );
+          commit = repo.status?.commit ?? undefined;
+          if (commit) break;
+          if (clock() + opts.interval > deadline) {
+            throw new WaitTimeoutError(
+              `timed out: GitRepo "${opts.repo}" synced no commit within ${Math.round((clock() - started) / 1000)}s`,
+            );
+          }
+          await new Promise((r) => setTimeout(r, opts.interval));
+        }
+      }
       let progress: WaitProgress;
       let lastReport = '';
       for (;;) {
