@@ -62,7 +62,7 @@ export async function createBenchDatabase(): Promise<BenchDatabase> {
 
 /** Removes the hub's JetStream status stream of this run from the shared NATS server. */
 export async function deleteStatusStream(natsUrl: string, prefix: string): Promise<void> {
-  const nc = await connect({ servers: natsUrl });
+  const nc = await connect({ servers: natsUrl.split(',') });
   try {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete(statusStreamName(prefix)).catch(() => undefined);

@@ -108,7 +108,7 @@ async function prepare(req: Extract<PublisherRequest, { op: 'prepare' }>): Promi
       }
     }
   }
-  const nc = await connect({ servers: req.natsUrl, name: 'flotilla-bench-ingest' });
+  const nc = await connect({ servers: req.natsUrl.split(','), name: 'flotilla-bench-ingest' });
   return { nc, messages, reports, lastRoundAt: start + req.rounds - 1 };
 }
 

@@ -38,6 +38,8 @@ export async function measureIngest(opts: {
   timeoutMs: number;
   /** flotilla_status_reports_total of the hub. */
   reportsWritten: () => Promise<number>;
+  /** CPU time (seconds) the hubs have used so far. */
+  hubCpuSeconds: () => number;
 }): Promise<IngestBurst> {
   const rows = await opts.db.query<{
     cluster: string;
@@ -85,7 +87,7 @@ export async function measureIngest(opts: {
     });
     const { reports, lastRoundAt } = await next('prepared');
     const writtenBefore = await opts.reportsWritten();
-    const cpu = process.cpuUsage();
+    const cpu = opts.hubCpuSeconds();
     const started = now();
     request({ op: 'publish' });
     const published = next('published');
@@ -95,7 +97,7 @@ export async function measureIngest(opts: {
     );
     const deadline = started + opts.timeoutMs;
     let done = 0;
-    let used = { user: 0, system: 0 };
+    let used = 0;
     for (;;) {
       await sleep(POLL_MS);
       if (failed !== undefined) throw failed;
@@ -107,7 +109,7 @@ export async function measureIngest(opts: {
       );
       if (Number(r.rows[0]?.n ?? 0) >= deployments.length) {
         done = now();
-        used = process.cpuUsage(cpu);
+        used = opts.hubCpuSeconds() - cpu;
         break;
       }
       if (now() > deadline) throw new Error(`ingest: not written after ${opts.timeoutMs} ms`);
@@ -120,7 +122,7 @@ export async function measureIngest(opts: {
       rounds,
       seconds: (done - started) / 1000,
       publishSeconds: (p.lastAckAt - started) / 1000,
-      hubCpuSeconds: (used.user + used.system) / 1e6,
+      hubCpuSeconds: used,
     };
   } finally {
     if (child.connected) child.disconnect();

@@ -20,6 +20,8 @@ import { formatTable } from '../cli/output.js';
 import { loadHubConfig } from '../libs/config/config.js';
 import { parseDuration } from '../libs/config/duration.js';
 import { runHub, type RunningHub } from '../services/hub/hub.js';
+import { startNatsCluster } from '../libs/testing/nats-cluster.js';
+import { startChildHub, type ChildHub } from './hubs.js';
 import { ChildAgentPool, InlineAgents, rssMiB, type AgentHost } from './agent-host.js';
 import { Probe } from './probe-host.js';
 import { clusterName, registerClusters } from './fleet.js';
@@ -46,9 +48,13 @@ export interface Latency {
 export interface BenchResult {
   clusters: number;
   bundles: number;
+  /** Hubs on the same database and NATS: the bench's process, then `flotilla hub` children. */
+  hubs: number;
+  /** nats-servers the run used: 1 (NATS_URL), or a loopback cluster started by the bench. */
+  natsCluster: number;
   registerSeconds: number;
   convergeSeconds: { p50: number; p99: number; max: number; total: number };
-  /** CPU time (user + system) of the hub's process from the sync until convergence. */
+  /** CPU time (user + system) of the hubs' processes (summed) from the sync until convergence. */
   hubCpuSeconds: number;
   /**
    * Sync → the hub has published the commit's desired state for every (cluster, bundle) (seen
@@ -79,12 +85,13 @@ export interface BenchResult {
     reports: number;
     seconds: number;
     publishSeconds: number;
-    /** CPU time of the hub's process during the burst. */
+    /** CPU time of the hubs' processes (summed) during the burst. */
     hubCpuSeconds: number;
     arrivalPerSecond: number;
     convergeReports: number;
   };
   fanout: { ours: number; raw: number; ratio: number; messages: number };
+  /** The largest hub process's RSS. */
   hubRssMiB: number;
   agentRssMiB: number;
   /** Where the agents ran: `inline` (the hub's process) or `child` (child processes). */
@@ -148,6 +155,9 @@ interface Options {
   agentProcesses: number;
   /** Steady-state run: each phase lasts this long (ms). */
   steady?: number;
+  hubs: number;
+  /** Start a loopback NATS cluster of this many nodes instead of using NATS_URL. */
+  natsCluster?: number;
 }
 
 /** The API calls timed while a commit converges. */
@@ -271,10 +281,14 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
     throw new Error('--agent-processes needs --agents child');
   if (opts.agents === 'inline' && opts.steady !== undefined)
     throw new Error("--steady measures the hub's process alone: it needs --agents child");
+  if (opts.hubs > 1 && opts.agents === 'inline')
+    throw new Error("--hubs above 1 measures the hubs' processes: it needs --agents child");
+  if (opts.hubs > 1 && opts.steady !== undefined)
+    throw new Error('--steady measures one hub: it takes no --hubs');
   const { clusters: n, bundles: b } = opts;
   const expected = n * b;
   const timeoutMs = opts.timeout * 1000;
-  const natsUrl = benchNatsUrl();
+  let natsUrl = benchNatsUrl();
   const prefix = benchSubjectPrefix();
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async (): Promise<void> => {
@@ -283,6 +297,12 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
     }
   };
   try {
+    if (opts.natsCluster !== undefined) {
+      const cluster = await startNatsCluster(opts.natsCluster);
+      // Pushed first: stopped last, after the hubs and agents have gone.
+      cleanups.push(() => cluster.stop());
+      natsUrl = cluster.url;
+    }
     const db: BenchDatabase = await createBenchDatabase();
     cleanups.push(() => db.drop());
     // One connection for every poll of the bench, opened once.
@@ -295,25 +315,53 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
 
     // --- hub --------------------------------------------------------------------------------
     cleanups.push(() => deleteStatusStream(natsUrl, prefix));
+    const hubEnv: Record<string, string> = {
+      DATABASE_URL: db.url,
+      NATS_URL: natsUrl,
+      HOST: '127.0.0.1',
+      FLOTILLA_SUBJECT_PREFIX: prefix,
+      FLOTILLA_HEARTBEAT_INTERVAL: '5s',
+      FLOTILLA_ADMIN_TOKEN: ADMIN_TOKEN,
+      // The benchmark's Git repository is on this machine.
+      FLOTILLA_FILE_URL_ROOT: tmpdir(),
+      // Replicas share the key secrets are encrypted with.
+      ...(opts.hubs > 1 ? { FLOTILLA_SECRET_KEY: randomBytes(32).toString('hex') } : {}),
+      ...(opts.natsCluster === undefined
+        ? {}
+        : { FLOTILLA_NATS_REPLICAS: String(opts.natsCluster) }),
+    };
     const hub: RunningHub = await runHub({
       config: loadHubConfig({
-        DATABASE_URL: db.url,
-        NATS_URL: natsUrl,
+        ...hubEnv,
         PORT: '0',
         GRPC_PORT: '0',
-        HOST: '127.0.0.1',
         FLOTILLA_DATA_DIR: dataDir,
-        FLOTILLA_SUBJECT_PREFIX: prefix,
-        FLOTILLA_HEARTBEAT_INTERVAL: '5s',
-        FLOTILLA_ADMIN_TOKEN: ADMIN_TOKEN,
-        // The benchmark's Git repository is on this machine.
-        FLOTILLA_FILE_URL_ROOT: tmpdir(),
       }),
       logLevels: ['fatal', 'error'],
     });
     cleanups.push(() => hub.close());
     const hubUrl = hub.httpUrl;
     log(`hub at ${hubUrl}`);
+    // The other hubs, once the first has migrated the database; agents register through the first.
+    const children: ChildHub[] = [];
+    for (let i = 2; i <= opts.hubs; i++) {
+      const child = await startChildHub(String(i), hubEnv, timeoutMs);
+      cleanups.push(() => child.stop());
+      children.push(child);
+      log(`hub ${i} at ${child.url} (pid ${child.pid})`);
+    }
+    const hubUrls = [hubUrl, ...children.map((c) => c.url)];
+    /** A Prometheus metric summed over every hub. */
+    const hubMetric = async (name: string): Promise<number> => {
+      let sum = 0;
+      for (const url of hubUrls) sum += await metric(url, name);
+      return sum;
+    };
+    /** CPU time (seconds) of every hub's process so far. */
+    const hubCpu = (): number => {
+      const own = process.cpuUsage();
+      return (own.user + own.system) / 1e6 + children.reduce((s, c) => s + c.cpuSeconds(), 0);
+    };
 
     // --- registration: REST in parallel batches, then the agents, until all Online ----------
     let registerMs = 0;
@@ -391,14 +439,14 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
 
     // --- the measured commit ----------------------------------------------------------------
     const second = await repo.commit('v2');
-    const rendersBefore = await metric(hubUrl, 'flotilla_bundle_renders_total');
-    const reportsBefore = await metric(hubUrl, 'flotilla_status_reports_total');
+    const rendersBefore = await hubMetric('flotilla_bundle_renders_total');
+    const reportsBefore = await hubMetric('flotilla_status_reports_total');
     const stopProfile =
       opts.cpuProfile === undefined ? undefined : await startProfile(opts.cpuProfile);
     await agentHost.record();
     const root = prefix === '' ? 'flotilla' : `${prefix}.flotilla`;
     await probe.watch(natsUrl, `${root}.agent.*.desired`, second, expected);
-    const cpuAtSync = process.cpuUsage();
+    const cpuAtSync = hubCpu();
     const syncAt = now();
     await api(hubUrl, 'POST', `/gitrepos/${GITREPO}/sync`);
     // Reports start being written some time after the sync; /metrics is polled (every 100 ms,
@@ -412,7 +460,7 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
     for (;;) {
       if (firstReportsAt === undefined && now() - lastMetricsPoll >= 100) {
         const polledAt = now();
-        const reports = await metric(hubUrl, 'flotilla_status_reports_total');
+        const reports = await hubMetric('flotilla_status_reports_total');
         if (reports > reportsBefore) firstReportsAt = lastPollBeforeReports;
         else lastPollBeforeReports = polledAt;
         lastMetricsPoll = polledAt;
@@ -428,8 +476,7 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
       }
       await sleep(POLL_MS);
     }
-    const cpuUsed = process.cpuUsage(cpuAtSync);
-    const hubCpuSeconds = (cpuUsed.user + cpuUsed.system) / 1e6;
+    const hubCpuSeconds = hubCpu() - cpuAtSync;
     // Read at once: a desired state sent again after convergence (the hub re-sends what is not
     // acknowledged in time) is applied and reported again, and moves reported_at.
     const readyRows = await poller.query<{ at: string }>(
@@ -462,10 +509,10 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
     );
 
     // The last Ready reports are written by the time the poll sees them; read the final count.
-    const reportsAfter = await metric(hubUrl, 'flotilla_status_reports_total');
+    const reportsAfter = await hubMetric('flotilla_status_reports_total');
     const convergeReports = reportsAfter - reportsBefore;
     const ingestWindow = (convergedAt - (firstReportsAt ?? syncAt)) / 1000;
-    const renders = (await metric(hubUrl, 'flotilla_bundle_renders_total')) - rendersBefore;
+    const renders = (await hubMetric('flotilla_bundle_renders_total')) - rendersBefore;
     const variantRows = await poller.query<{ n: string }>(
       'SELECT count(*) AS n FROM variant_renders WHERE commit = $1',
       [second],
@@ -487,7 +534,10 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
 
     // --- memory, then the agents go: the baselines run without them ---------------------
     const agentRss = (agentsRssAfter - agentsRssBefore) / n;
-    const hubRss = opts.agents === 'child' ? await rssMiB() : hubRssRegistered;
+    const hubRss = Math.max(
+      opts.agents === 'child' ? await rssMiB() : hubRssRegistered,
+      ...children.map((c) => c.rssMiB()),
+    );
     await agentHost.stop();
 
     // --- hub ingest capacity ----------------------------------------------------------------
@@ -504,7 +554,8 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
       prefix,
       db: poller,
       timeoutMs,
-      reportsWritten: () => metric(hubUrl, 'flotilla_status_reports_total'),
+      reportsWritten: () => hubMetric('flotilla_status_reports_total'),
+      hubCpuSeconds: hubCpu,
     });
     if (stopIngestProfile !== undefined) {
       await stopIngestProfile();
@@ -532,6 +583,8 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
     return {
       clusters: n,
       bundles: b,
+      hubs: opts.hubs,
+      natsCluster: opts.natsCluster ?? 1,
       registerSeconds: round(registerMs / 1000),
       convergeSeconds: {
         p50: round(percentile(latencies, 50)),
@@ -733,12 +786,18 @@ function table(r: BenchResult): string {
         `${r.clusters} × ${r.bundles}`,
         `${r.clusters * r.bundles} deployments`,
       ],
+      ['hubs', r.hubs, r.hubs > 1 ? 'the first in this process, the others `flotilla hub`' : ''],
+      [
+        'natsCluster',
+        r.natsCluster,
+        r.natsCluster > 1 ? 'loopback nats-servers, streams with as many replicas' : 'NATS_URL',
+      ],
       ['registerSeconds', s(r.registerSeconds), 'POST /clusters + agents until all Online'],
       ['convergeSeconds.total', s(r.convergeSeconds.total), 'sync → every deployment Ready in DB'],
       ['convergeSeconds.p50', s(r.convergeSeconds.p50), 'sync → agent reported Ready'],
       ['convergeSeconds.p99', s(r.convergeSeconds.p99), ''],
       ['convergeSeconds.max', s(r.convergeSeconds.max), ''],
-      ['hubCpuSeconds', s(r.hubCpuSeconds), 'hub process CPU, sync → converged'],
+      ['hubCpuSeconds', s(r.hubCpuSeconds), "hub processes' CPU (sum), sync → converged"],
       ['fanoutSeconds', s(r.fanoutSeconds), 'sync → desired state published to every cluster'],
       ['ingestSeconds', s(r.ingestSeconds), 'last Ready report sent → in PostgreSQL'],
       [
@@ -771,7 +830,7 @@ function table(r: BenchResult): string {
         'hubRssMiB',
         r.hubRssMiB,
         r.agents === 'child'
-          ? 'hub process after the measured commit'
+          ? `${r.hubs > 1 ? 'largest ' : ''}hub process after the measured commit`
           : 'hub with clusters registered, before agents',
       ],
       ['agentRssMiB', r.agentRssMiB, 'per agent, after the first deployment'],
@@ -827,6 +886,12 @@ const program = new Command('bench')
   .option('--bundles <n>', 'plain-YAML bundles in the Git repository', positiveInt, 5)
   .option('--json <file>', 'write the figures to this JSON file')
   .option('--concurrency <n>', 'registrations and agent starts at a time', positiveInt, 50)
+  .option('--hubs <n>', 'hubs on the same database and NATS', positiveInt, 1)
+  .option(
+    '--nats-cluster <nodes>',
+    'start a NATS cluster of this many nodes on loopback (streams with as many replicas)',
+    positiveInt,
+  )
   .option('--timeout <seconds>', 'give up waiting for a phase after this long', positiveInt, 120)
   .addOption(
     new Option(

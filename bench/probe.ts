@@ -38,7 +38,7 @@ let apiRunning: Promise<ApiResult> | undefined;
 let apiStopping = false;
 
 async function watch(req: Extract<ProbeRequest, { op: 'watch' }>): Promise<void> {
-  nc = await connect({ servers: req.natsUrl, name: 'flotilla-bench-probe' });
+  nc = await connect({ servers: req.natsUrl.split(','), name: 'flotilla-bench-probe' });
   const prefixDepth = req.subject.split('.').indexOf('*');
   nc.subscribe(req.subject, {
     callback: (err, msg) => {

@@ -94,7 +94,7 @@ export async function rawFanoutPerSecond(
       Array.from({ length: subscribers }, (_, i) => i),
       50,
       async (i) => {
-        const nc = await connect({ servers: natsUrl, name: `flotilla-bench-raw/${i}` });
+        const nc = await connect({ servers: natsUrl.split(','), name: `flotilla-bench-raw/${i}` });
         connections.push(nc);
         nc.subscribe(`${prefix}.raw.${i}`, {
           callback: () => {
@@ -105,7 +105,7 @@ export async function rawFanoutPerSecond(
         await nc.flush();
       },
     );
-    const pub = await connect({ servers: natsUrl, name: 'flotilla-bench-raw/pub' });
+    const pub = await connect({ servers: natsUrl.split(','), name: 'flotilla-bench-raw/pub' });
     connections.push(pub);
     const payload = new Uint8Array(size).fill(0x61);
     const started = performance.now();
