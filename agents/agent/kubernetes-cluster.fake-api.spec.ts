@@ -7,6 +7,20 @@ import { eventually } from '../../libs/testing/eventually.js';
 import { FakeKubeApi } from '../../libs/testing/fake-kube-api.js';
 import { kubernetesScenarios, type KubeScenarioTarget } from './kubernetes-scenarios.js';
 
+/** The fake API's URL of a namespaced object, written as `manager` (a field manager). */
+function objectUrl(
+  server: string,
+  ref: { apiVersion: string; kind: string; namespace?: string; name: string },
+  manager: string,
+): string {
+  const [group, version] = ref.apiVersion.includes('/')
+    ? ref.apiVersion.split('/')
+    : ['', ref.apiVersion];
+  const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
+  const plural = `${ref.kind.toLowerCase()}s`;
+  return `${server}${base}/namespaces/${ref.namespace}/${plural}/${ref.name}?fieldManager=${manager}`;
+}
+
 describe('KubernetesCluster against the wire-level fake API server', () => {
   let api: FakeKubeApi;
   let dir: string;
@@ -20,38 +34,22 @@ describe('KubernetesCluster against the wire-level fake API server', () => {
       kubeconfigPath,
       get: (ref) => Promise.resolve(api.get(ref)),
       patchAs: async (manager, ref, patch) => {
-        const [group, version] = ref.apiVersion.includes('/')
-          ? ref.apiVersion.split('/')
-          : ['', ref.apiVersion];
-        const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
-        const plural = `${ref.kind.toLowerCase()}s`;
-        const res = await fetch(
-          `${api.url}${base}/namespaces/${ref.namespace}/${plural}/${ref.name}?fieldManager=${manager}`,
-          {
-            method: 'PATCH',
-            headers: { 'content-type': 'application/merge-patch+json' },
-            body: JSON.stringify(patch),
-          },
-        );
+        const res = await fetch(objectUrl(api.url, ref, manager), {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/merge-patch+json' },
+          body: JSON.stringify(patch),
+        });
         if (!res.ok) throw new Error(`patch failed: HTTP ${res.status}: ${await res.text()}`);
       },
       replaceAs: async (manager, ref, edit) => {
         const object = api.get(ref);
         if (object === undefined) throw new Error(`no object ${ref.kind} ${ref.name}`);
         edit(object);
-        const [group, version] = ref.apiVersion.includes('/')
-          ? ref.apiVersion.split('/')
-          : ['', ref.apiVersion];
-        const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
-        const plural = `${ref.kind.toLowerCase()}s`;
-        const res = await fetch(
-          `${api.url}${base}/namespaces/${ref.namespace}/${plural}/${ref.name}?fieldManager=${manager}`,
-          {
-            method: 'PUT',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(object),
-          },
-        );
+        const res = await fetch(objectUrl(api.url, ref, manager), {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(object),
+        });
         if (!res.ok) throw new Error(`replace failed: HTTP ${res.status}: ${await res.text()}`);
       },
       makeAvailable: async (ref) => {

@@ -129,6 +129,21 @@ function publishClusterOffline(name: string, labels: Record<string, string>): vo
   );
 }
 
+/** The rollout event of `rollout` reaching Succeeded, as the rollout controller publishes it. */
+function publishSucceeded(
+  conn: NatsConnection,
+  subject: string,
+  rollout: Parameters<typeof rolloutChangeEvent>[1],
+): void {
+  publishJson(
+    conn,
+    subject,
+    rolloutChangeEvent(RolloutChangeType.RolloutChanged, { ...rollout, state: 'Succeeded' }, [
+      { type: 'RolloutStateChanged', from: 'Progressing', to: 'Succeeded', reason: 'done' },
+    ]),
+  );
+}
+
 beforeAll(async () => {
   nc = await connect({ servers: testNatsUrl() });
 });
@@ -324,13 +339,7 @@ describe('notifications', () => {
       () => forge.requests,
       (r) => r.length >= 1,
     );
-    publishJson(
-      nc,
-      subject,
-      rolloutChangeEvent(RolloutChangeType.RolloutChanged, { ...rollout, state: 'Succeeded' }, [
-        { type: 'RolloutStateChanged', from: 'Progressing', to: 'Succeeded', reason: 'done' },
-      ]),
-    );
+    publishSucceeded(nc, subject, rollout);
     const requests = await eventually(
       'the success status',
       () => forge.requests,
@@ -407,13 +416,7 @@ describe('notifications', () => {
       () => forge.requests,
       (r) => r.length >= 1,
     );
-    publishJson(
-      nc,
-      subject,
-      rolloutChangeEvent(RolloutChangeType.RolloutChanged, { ...rollout, state: 'Succeeded' }, [
-        { type: 'RolloutStateChanged', from: 'Progressing', to: 'Succeeded', reason: 'done' },
-      ]),
-    );
+    publishSucceeded(nc, subject, rollout);
     type Delivery = { event: { kind: string }; state: string; lastError: string | null };
     // The pending comes due again after its back-off, and is superseded instead of sent.
     const deliveries = await eventually(
