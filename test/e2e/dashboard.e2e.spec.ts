@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type BrowserContext, type Locator, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAgent } from '../../agents/agent/agent.js';
@@ -15,10 +15,15 @@ import { loadHubConfig } from '../../libs/config/config.js';
 import { appDeployment, ringClusters, ringGitRepo } from '../support/rollout-fixtures.js';
 
 // The web dashboard in Debian's Chromium, driven by Playwright, against a real hub (PostgreSQL,
-// NATS) with simulated clusters. Screenshots of the main pages go to docs/screenshots/.
+// NATS) with simulated clusters. Screenshots of the main pages go to a temporary directory, or to
+// FLOTILLA_SCREENSHOTS_DIR when set (`npm run screenshots` refreshes the README's docs/screenshots/).
 
 const CHROMIUM = '/usr/bin/chromium';
-const screenshots = join(projectRoot(), 'docs', 'screenshots');
+const screenshotsDir = process.env.FLOTILLA_SCREENSHOTS_DIR;
+const screenshots =
+  screenshotsDir === undefined
+    ? mkdtempSync(join(tmpdir(), 'flotilla-screenshots-'))
+    : resolve(projectRoot(), screenshotsDir);
 /** The canary waits for a promote after it baked; a failure rolls back. */
 const strategy = `rolloutStrategy:
   stages:
@@ -129,6 +134,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await context?.close();
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  if (screenshotsDir === undefined) rmSync(screenshots, { recursive: true, force: true });
   await Promise.all(agents.map((a) => a.stop()));
   await git?.stop();
   await restarted?.close();
