@@ -1,0 +1,75 @@
+/**
+ * A value computed at most once per `maxAgeMs`, shared by every caller: the fleet's deployment
+ * counts (one GROUP BY over every deployment) feed `GET /api/v1/status`, every GitRepo and
+ * bundle summary and the gRPC watch, so under load they cost one query per second however many
+ * callers ask, and callers never queue behind the query once a first result exists.
+ *
+ * - The first call waits for the first result (so does every call while no result exists yet).
+ * - Later calls get the last result at once; when it is older than `maxAgeMs`, a refresh starts
+ *   in the background (at most one in flight), and callers keep getting the last result until it
+ *   lands.
+ * - A failed refresh keeps the last result (callers without one get the error), and the next
+ *   call may try again.
+ *
+ * Framework-free; the clock is injected so tests move time by hand.
+ */
+export interface Cached<T> {
+  value: T;
+  /** When the computation that produced `value` started (epoch ms): the counts are this fresh. */
+  computedAt: number;
+}
+
+export interface SummaryCacheOptions {
+  /** The longest a result is served before a refresh is started (ms). */
+  maxAgeMs: number;
+  /** Epoch ms now. */
+  now: () => number;
+}
+
+export class SummaryCache<T> {
+  private last: Cached<T> | undefined;
+  private inFlight: Promise<Cached<T>> | undefined;
+  private refreshes = 0;
+
+  constructor(
+    private readonly compute: () => Promise<T>,
+    private readonly options: SummaryCacheOptions,
+  ) {}
+
+  /** The last result, refreshed as described above. */
+  async get(): Promise<Cached<T>> {
+    const last = this.last;
+    if (last === undefined) return this.refresh();
+    if (this.options.now() - last.computedAt >= this.options.maxAgeMs) {
+      // In the background: its failure is kept for nobody (the last result stays).
+      this.refresh().catch(() => undefined);
+    }
+    return last;
+  }
+
+  /** How many computations have started (for tests and metrics). */
+  get computations(): number {
+    return this.refreshes;
+  }
+
+  /** Starts a computation unless one is in flight; resolves with its result. */
+  private refresh(): Promise<Cached<T>> {
+    if (this.inFlight !== undefined) return this.inFlight;
+    const startedAt = this.options.now();
+    this.refreshes++;
+    const run = (async () => {
+      try {
+        const value = await this.compute();
+        // A result never replaces a newer one (cannot happen with one in flight, but is cheap).
+        if (this.last === undefined || this.last.computedAt <= startedAt) {
+          this.last = { value, computedAt: startedAt };
+        }
+        return this.last;
+      } finally {
+        this.inFlight = undefined;
+      }
+    })();
+    this.inFlight = run;
+    return run;
+  }
+}
