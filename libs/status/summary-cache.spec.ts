@@ -114,3 +114,66 @@ describe('SummaryCache', () => {
     expect((await second).value).toBe(5);
   });
 });
+
+describe('SummaryCache.fresh', () => {
+  /** A clock whose sleep moves time ahead at once, noting each wait. */
+  function sleepyClock(start: number) {
+    const clock = {
+      t: start,
+      waits: [] as number[],
+      now: () => clock.t,
+      sleep: async (ms: number) => {
+        clock.waits.push(ms);
+        clock.t += ms;
+      },
+    };
+    return clock;
+  }
+
+  it.each([
+    { what: 'the last result is new enough: no computation', since: 0, at: 100, computes: 1, waits: [] },
+    {
+      what: 'older, and maxAge since the last one started: computes at once',
+      since: 50,
+      at: 1_000,
+      computes: 2,
+      waits: [],
+    },
+    {
+      what: 'older, and too soon after the last one: waits out maxAge, then computes',
+      since: 50,
+      at: 300,
+      computes: 2,
+      waits: [700],
+    },
+  ])('$what', async ({ since, at, computes, waits }) => {
+    const clock = sleepyClock(0);
+    let n = 0;
+    const cache = new SummaryCache(async () => ++n, { maxAgeMs: 1000, ...clock });
+    await cache.get();
+    clock.t = at;
+    const got = await cache.fresh(since);
+    expect(got.computedAt).toBeGreaterThanOrEqual(since);
+    expect(n).toBe(computes);
+    expect(clock.waits).toEqual(waits);
+  });
+
+  it('shares a computation in flight that started late enough, and waits out one that did not', async () => {
+    const clock = sleepyClock(0);
+    const c = controlled();
+    const cache = new SummaryCache(c.compute, { maxAgeMs: 1000, ...clock });
+    const first = cache.get(); // started at 0
+    clock.t = 10;
+    const early = cache.fresh(0); // the one in flight will do
+    const late = cache.fresh(10); // needs one started at 10 or later
+    c.finish(1);
+    expect((await early).value).toBe(1);
+    await first;
+    await settle();
+    // The second computation waited until maxAge after the first had started.
+    expect(clock.waits).toEqual([990]);
+    expect(c.calls).toBe(2);
+    c.finish(2);
+    expect(await late).toEqual({ value: 2, computedAt: 1_000 });
+  });
+});

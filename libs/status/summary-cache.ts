@@ -24,12 +24,16 @@ export interface SummaryCacheOptions {
   maxAgeMs: number;
   /** Epoch ms now. */
   now: () => number;
+  /** Resolves after `ms` (for `fresh`, which waits out `maxAgeMs` between computations). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export class SummaryCache<T> {
   private last: Cached<T> | undefined;
   private inFlight: Promise<Cached<T>> | undefined;
   private refreshes = 0;
+  private inFlightStartedAt = Number.NEGATIVE_INFINITY;
+  private lastStartedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly compute: () => Promise<T>,
@@ -47,6 +51,28 @@ export class SummaryCache<T> {
     return last;
   }
 
+  /**
+   * A result computed no earlier than `since` (epoch ms): what a watcher needs to show the counts
+   * after a change it saw at `since`. Still at most one computation per `maxAgeMs`: it waits for
+   * the one in flight, or until the next may start.
+   */
+  async fresh(since: number): Promise<Cached<T>> {
+    for (;;) {
+      if (this.last !== undefined && this.last.computedAt >= since) return this.last;
+      if (this.inFlight !== undefined) {
+        if (this.inFlightStartedAt >= since) return this.inFlight;
+        await this.inFlight.catch(() => undefined);
+        continue;
+      }
+      const wait = this.lastStartedAt + this.options.maxAgeMs - this.options.now();
+      if (wait > 0 && this.options.sleep !== undefined) {
+        await this.options.sleep(wait);
+        continue;
+      }
+      return this.refresh();
+    }
+  }
+
   /** How many computations have started (for tests and metrics). */
   get computations(): number {
     return this.refreshes;
@@ -57,6 +83,8 @@ export class SummaryCache<T> {
     if (this.inFlight !== undefined) return this.inFlight;
     const startedAt = this.options.now();
     this.refreshes++;
+    this.inFlightStartedAt = startedAt;
+    this.lastStartedAt = startedAt;
     const run = (async () => {
       try {
         const value = await this.compute();

@@ -1,0 +1,131 @@
+import { Injectable } from '@nestjs/common';
+import { ClusterRepository, DEFAULT_PAGE_SIZE, DeploymentRepository } from '../../libs/db/index.js';
+import { type Cached, SummaryCache } from '../../libs/status/summary-cache.js';
+import { driftSummary } from '../../libs/status/drift-summary.js';
+import type { FleetStatusView } from '../../libs/contracts/api-views.js';
+import { deploymentView, summaryOf, totalOf } from './fleet-summary.js';
+import { countsView } from './views.js';
+
+/** The longest the API serves the same counts (ms): they are computed at most once a second. */
+export const SUMMARY_MAX_AGE_MS = 1000;
+
+/** How many non-ready deployments (worst first) the cache keeps: one default page of /status. */
+export const NON_READY_HEAD = DEFAULT_PAGE_SIZE;
+
+/** The fleet's counts, as one refresh computed them. */
+export interface FleetCounts {
+  clusters: Record<string, number>;
+  /** Deployments by state, per bundle (a bundle with none is absent). */
+  byBundle: Map<string, Record<string, number>>;
+  /** Deployments by state, over the fleet (the sum of `byBundle`). */
+  byState: Record<string, number>;
+}
+
+type NonReadyItem = FleetStatusView['nonReady'][number];
+
+/**
+ * What the API's summaries read: the fleet's deployment counts by (bundle, state) from one
+ * GROUP BY, and the cluster counts, computed at most once a second however many callers ask
+ * (`SummaryCache`: callers get the last result at once, only the first one waits); and the first
+ * page of non-ready deployments (worst first), likewise. `/api/v1/status`, every GitRepo and
+ * bundle summary and the gRPC watch read them; each answer carries `computedAt`.
+ */
+@Injectable()
+export class FleetSummaryCache {
+  private readonly counts: SummaryCache<FleetCounts>;
+  private readonly head: SummaryCache<NonReadyItem[]>;
+
+  constructor(
+    private readonly clusters: ClusterRepository,
+    private readonly deployments: DeploymentRepository,
+  ) {
+    // Wall-clock time, not the services' CLOCK (which tests move by hand): it bounds how often
+    // PostgreSQL is asked.
+    const options = { maxAgeMs: SUMMARY_MAX_AGE_MS, now: () => Date.now() };
+    this.counts = new SummaryCache(() => this.computeCounts(), options);
+    this.head = new SummaryCache(() => this.nonReadyPage(0, NON_READY_HEAD), options);
+  }
+
+  /** The fleet's counts (at most a second old once warm). */
+  fleetCounts(): Promise<Cached<FleetCounts>> {
+    return this.counts.get();
+  }
+
+  /** The summary of a set of bundles (a GitRepo's), with when its counts were computed. */
+  async summaryOf(bundles: readonly string[]) {
+    const { value, computedAt } = await this.counts.get();
+    return summaryFrom(value, bundles, computedAt);
+  }
+
+  /**
+   * Non-ready deployments worst first, `offset`/`limit`: from the cached first page when it holds
+   * them, from PostgreSQL otherwise (a later page); with when they were read.
+   */
+  async nonReady(offset: number, limit: number): Promise<Cached<NonReadyItem[]>> {
+    if (offset + limit <= NON_READY_HEAD) {
+      const { value, computedAt } = await this.head.get();
+      return { value: value.slice(offset, offset + limit), computedAt };
+    }
+    const computedAt = Date.now();
+    return { value: await this.nonReadyPage(offset, limit), computedAt };
+  }
+
+  /** Every non-ready deployment (not cached: GetFleetStatus and the watch's snapshot). */
+  allNonReady(): Promise<NonReadyItem[]> {
+    return this.nonReadyPage(0, undefined);
+  }
+
+  private async computeCounts(): Promise<FleetCounts> {
+    const [clusters, byBundle] = await Promise.all([
+      this.clusters.countByState(),
+      this.deployments.countByBundleAndState(),
+    ]);
+    const byState: Record<string, number> = {};
+    for (const counts of byBundle.values()) {
+      for (const [state, n] of Object.entries(counts)) byState[state] = (byState[state] ?? 0) + n;
+    }
+    return { clusters, byBundle, byState: sortedByKey(byState) };
+  }
+
+  private async nonReadyPage(offset: number, limit: number | undefined): Promise<NonReadyItem[]> {
+    const rows = await this.deployments.nonReady(offset, limit);
+    return rows.map(deploymentView).map((d) => {
+      const drift = d.state === 'Modified' ? driftSummary(d.resources) : '';
+      return {
+        cluster: d.cluster,
+        bundle: d.bundle,
+        state: d.state,
+        message: d.message,
+        ...(drift === '' ? {} : { drift }),
+      };
+    });
+  }
+}
+
+/** Counts by state of `bundles` from the fleet's counts, as a summary with `computedAt`. */
+export function summaryFrom(counts: FleetCounts, bundles: readonly string[], computedAt: number) {
+  const byState: Record<string, number> = {};
+  for (const b of bundles) {
+    for (const [state, n] of Object.entries(counts.byBundle.get(b) ?? {})) {
+      byState[state] = (byState[state] ?? 0) + n;
+    }
+  }
+  return { ...summaryOf(sortedByKey(byState)), computedAt: new Date(computedAt).toISOString() };
+}
+
+/** The fleet status without its non-ready list, from the fleet's counts. */
+export function fleetStatusFrom({ value, computedAt }: Cached<FleetCounts>): FleetStatusView {
+  return {
+    clusters: countsView(value.clusters),
+    deployments: { total: totalOf(value.byState), byState: value.byState },
+    nonReady: [],
+    computedAt: new Date(computedAt).toISOString(),
+  };
+}
+
+/** The same counts with their states in code-point order (as the SQL counts come). */
+function sortedByKey(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+}
