@@ -58,7 +58,9 @@ export class FleetStatusService implements OnModuleDestroy {
       filter((batch) => batch.length > 0),
       concatMap((batch) =>
         from(
-          this.summaries.fleetCounts().then((counts) => {
+          // Counts computed after the batch's changes were seen, so each event shows the fleet
+          // after it; shared with the REST summaries (one count query a second at most).
+          this.summaries.fleetCountsSince(Date.now()).then((counts) => {
             const status = fleetStatusFrom(counts);
             return batch.map((e): FleetStatusChange =>
               e.type === 'DeploymentChanged'

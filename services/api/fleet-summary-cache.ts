@@ -41,7 +41,11 @@ export class FleetSummaryCache {
   ) {
     // Wall-clock time, not the services' CLOCK (which tests move by hand): it bounds how often
     // PostgreSQL is asked.
-    const options = { maxAgeMs: SUMMARY_MAX_AGE_MS, now: () => Date.now() };
+    const options = {
+      maxAgeMs: SUMMARY_MAX_AGE_MS,
+      now: () => Date.now(),
+      sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    };
     this.counts = new SummaryCache(() => this.computeCounts(), options);
     this.head = new SummaryCache(() => this.nonReadyPage(0, NON_READY_HEAD), options);
   }
@@ -49,6 +53,14 @@ export class FleetSummaryCache {
   /** The fleet's counts (at most a second old once warm). */
   fleetCounts(): Promise<Cached<FleetCounts>> {
     return this.counts.get();
+  }
+
+  /**
+   * The fleet's counts computed at `since` (epoch ms) or later: what the watch sends after a
+   * batch of changes it saw by then (still at most one count query a second).
+   */
+  fleetCountsSince(since: number): Promise<Cached<FleetCounts>> {
+    return this.counts.fresh(since);
   }
 
   /** The summary of a set of bundles (a GitRepo's), with when its counts were computed. */
