@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ClusterRepository, DEFAULT_PAGE_SIZE, DeploymentRepository } from '../../libs/db/index.js';
 import { type Cached, SummaryCache } from '../../libs/status/summary-cache.js';
 import { driftSummary } from '../../libs/status/drift-summary.js';
@@ -11,6 +11,9 @@ export const SUMMARY_MAX_AGE_MS = 1000;
 
 /** How many non-ready deployments (worst first) the cache keeps: one default page of /status. */
 export const NON_READY_HEAD = DEFAULT_PAGE_SIZE;
+
+/** Injection token of another head size (tests). */
+export const NON_READY_HEAD_SIZE = 'FLOTILLA_NON_READY_HEAD_SIZE';
 
 /** The fleet's counts, as one refresh computed them. */
 export interface FleetCounts {
@@ -38,6 +41,8 @@ export class FleetSummaryCache {
   constructor(
     private readonly clusters: ClusterRepository,
     private readonly deployments: DeploymentRepository,
+    /** How many non-ready deployments the cache keeps (tests make it small). */
+    @Optional() @Inject(NON_READY_HEAD_SIZE) private readonly headSize: number = NON_READY_HEAD,
   ) {
     // Wall-clock time, not the services' CLOCK (which tests move by hand): it bounds how often
     // PostgreSQL is asked.
@@ -47,7 +52,7 @@ export class FleetSummaryCache {
       sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
     };
     this.counts = new SummaryCache(() => this.computeCounts(), options);
-    this.head = new SummaryCache(() => this.nonReadyPage(0, NON_READY_HEAD), options);
+    this.head = new SummaryCache(() => this.nonReadyPage(0, this.headSize), options);
   }
 
   /** The fleet's counts (at most a second old once warm). */
@@ -63,6 +68,11 @@ export class FleetSummaryCache {
     return this.counts.fresh(since);
   }
 
+  /** How many times the counts were computed (each one GROUP BY over the fleet). */
+  get countComputations(): number {
+    return this.counts.computations;
+  }
+
   /** The summary of a set of bundles (a GitRepo's), with when its counts were computed. */
   async summaryOf(bundles: readonly string[]) {
     const { value, computedAt } = await this.counts.get();
@@ -74,7 +84,7 @@ export class FleetSummaryCache {
    * them, from PostgreSQL otherwise (a later page); with when they were read.
    */
   async nonReady(offset: number, limit: number): Promise<Cached<NonReadyItem[]>> {
-    if (offset + limit <= NON_READY_HEAD) {
+    if (offset + limit <= this.headSize) {
       const { value, computedAt } = await this.head.get();
       return { value: value.slice(offset, offset + limit), computedAt };
     }
