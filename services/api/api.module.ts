@@ -96,7 +96,10 @@ const apiRepositories = [
       provide: API_DATA_SOURCE,
       inject: [MAIN_DATA_SOURCE, HUB_CONFIG],
       useFactory: async (_migrated: DataSource, config: ResolvedHubConfig) => {
-        const ds = createDataSource(config.databaseUrl, { poolSize: config.apiDbPoolSize });
+        const ds = createDataSource(config.databaseUrl, {
+          poolSize: config.apiDbPoolSize,
+          applicationName: 'flotilla-hub-api',
+        });
         await ds.initialize();
         return ds;
       },
