@@ -122,16 +122,23 @@ describe('SummaryCache.fresh', () => {
       t: start,
       waits: [] as number[],
       now: () => clock.t,
-      sleep: async (ms: number) => {
+      sleep: (ms: number) => {
         clock.waits.push(ms);
         clock.t += ms;
+        return Promise.resolve();
       },
     };
     return clock;
   }
 
   it.each([
-    { what: 'the last result is new enough: no computation', since: 0, at: 100, computes: 1, waits: [] },
+    {
+      what: 'the last result is new enough: no computation',
+      since: 0,
+      at: 100,
+      computes: 1,
+      waits: [],
+    },
     {
       what: 'older, and maxAge since the last one started: computes at once',
       since: 50,
@@ -149,7 +156,7 @@ describe('SummaryCache.fresh', () => {
   ])('$what', async ({ since, at, computes, waits }) => {
     const clock = sleepyClock(0);
     let n = 0;
-    const cache = new SummaryCache(async () => ++n, { maxAgeMs: 1000, ...clock });
+    const cache = new SummaryCache(() => Promise.resolve(++n), { maxAgeMs: 1000, ...clock });
     await cache.get();
     clock.t = at;
     const got = await cache.fresh(since);
