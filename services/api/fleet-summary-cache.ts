@@ -32,6 +32,12 @@ type NonReadyItem = FleetStatusView['nonReady'][number];
  * (`SummaryCache`: callers get the last result at once, only the first one waits); and the first
  * page of non-ready deployments (worst first), likewise. `/api/v1/status`, every GitRepo and
  * bundle summary and the gRPC watch read them; each answer carries `computedAt`.
+ *
+ * Why the non-ready page is cached rather than indexed: its order (worst state first) is by the
+ * state users see, computed from a deployment, its target and its cluster's connection state
+ * (`effectiveStateSql`), so no index matches it; EXPLAIN ANALYZE at 10,000 × 10 (100,000 rows)
+ * shows a full join of deployments and targets and a top-N sort, 241 ms for the first 500 rows,
+ * as long as the GROUP BY of the counts (244 ms).
  */
 @Injectable()
 export class FleetSummaryCache {
