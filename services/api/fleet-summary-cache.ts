@@ -79,12 +79,6 @@ export class FleetSummaryCache {
     return this.counts.computations;
   }
 
-  /** The summary of a set of bundles (a GitRepo's), with when its counts were computed. */
-  async summaryOf(bundles: readonly string[]) {
-    const { value, computedAt } = await this.counts.get();
-    return summaryFrom(value, bundles, computedAt);
-  }
-
   /**
    * Non-ready deployments worst first, `offset`/`limit`: from the cached first page when it holds
    * them, from PostgreSQL otherwise (a later page); with when they were read.
