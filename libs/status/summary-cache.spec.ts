@@ -184,3 +184,24 @@ describe('SummaryCache.fresh', () => {
     expect(await late).toEqual({ value: 2, computedAt: 1_000 });
   });
 });
+
+describe('SummaryCache.offer', () => {
+  it.each([
+    { what: 'no result yet: taken, nothing computed', first: false, offeredAt: 500, value: 9 },
+    { what: 'newer than the last: taken', first: true, offeredAt: 500, value: 9 },
+    { what: 'older than the last: ignored', first: true, offeredAt: -1, value: 1 },
+  ])('an offered result, $what', async ({ first, offeredAt, value }) => {
+    const t = 600;
+    let n = 0;
+    const cache = new SummaryCache(() => Promise.resolve(++n), { maxAgeMs: 1000, now: () => t });
+    if (first) {
+      // Computed at 0 (now is 600 but the clock is read once per computation).
+      const early = new SummaryCache(() => Promise.resolve(1), { maxAgeMs: 1000, now: () => 0 });
+      const got = await early.get();
+      cache.offer(got.value, got.computedAt);
+    }
+    cache.offer(9, offeredAt);
+    expect((await cache.get()).value).toBe(value);
+    expect(n).toBe(0);
+  });
+});

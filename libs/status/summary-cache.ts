@@ -73,6 +73,17 @@ export class SummaryCache<T> {
     }
   }
 
+  /**
+   * A result computed elsewhere at `computedAt` (another cache's computation that read the same
+   * thing): kept when it is newer than the last, so the next callers get it and no computation of
+   * this cache's own is needed while it is fresh.
+   */
+  offer(value: T, computedAt: number): void {
+    if (this.last === undefined || this.last.computedAt < computedAt) {
+      this.last = { value, computedAt };
+    }
+  }
+
   /** How many computations have started (for tests and metrics). */
   get computations(): number {
     return this.refreshes;

@@ -93,29 +93,32 @@ export class FleetStatusService implements OnModuleDestroy {
    * Cluster and deployment counts (SQL aggregates from the summary cache: no deployment row is
    * read into the hub, and at most one count query a second), and the non-ready deployments
    * worst first: every one, the page `offset`/`limit`, or none (`withNonReady: false`). A
-   * Modified one carries its drift in one line (`driftSummary`). `computedAt` is the older of
-   * when the counts and when the non-ready page were read.
+   * Modified one carries its drift in one line (`driftSummary`). `computedAt` is when the counts
+   * were computed; a page within the cached first page was read with them.
    */
   async status({
     withNonReady = true,
     offset = 0,
     limit,
   }: { withNonReady?: boolean; offset?: number; limit?: number } = {}): Promise<FleetStatus> {
+    // A page within the cached first one comes with the counts read at the same moment.
+    const head =
+      withNonReady && limit !== undefined
+        ? await this.summaries.statusHead(offset, limit)
+        : undefined;
+    if (head !== undefined) {
+      const status = fleetStatusFrom({ value: head.value.counts, computedAt: head.computedAt });
+      return { ...status, nonReady: head.value.nonReady };
+    }
     const [counts, nonReady] = await Promise.all([
       this.summaries.fleetCounts(),
       !withNonReady
-        ? undefined
+        ? []
         : limit === undefined
-          ? this.summaries
-              .allNonReady()
-              .then((value) => ({ value, computedAt: Number.POSITIVE_INFINITY }))
+          ? this.summaries.allNonReady()
           : this.summaries.nonReady(offset, limit),
     ]);
-    const status = fleetStatusFrom({
-      value: counts.value,
-      computedAt: Math.min(counts.computedAt, nonReady?.computedAt ?? Number.POSITIVE_INFINITY),
-    });
-    return { ...status, nonReady: nonReady?.value ?? [] };
+    return { ...fleetStatusFrom(counts), nonReady };
   }
 
   /**

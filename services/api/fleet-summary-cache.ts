@@ -42,7 +42,7 @@ type NonReadyItem = FleetStatusView['nonReady'][number];
 @Injectable()
 export class FleetSummaryCache {
   private readonly counts: SummaryCache<FleetCounts>;
-  private readonly head: SummaryCache<NonReadyItem[]>;
+  private readonly head: SummaryCache<{ counts: FleetCounts; nonReady: NonReadyItem[] }>;
 
   constructor(
     private readonly clusters: ClusterRepository,
@@ -58,7 +58,17 @@ export class FleetSummaryCache {
       sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
     };
     this.counts = new SummaryCache(() => this.computeCounts(), options);
-    this.head = new SummaryCache(() => this.nonReadyPage(0, this.headSize), options);
+    // The first page comes with the counts of the same moment (a /status page agrees with
+    // itself), and those counts serve the other summaries too.
+    this.head = new SummaryCache(async () => {
+      const at = Date.now();
+      const [counts, nonReady] = await Promise.all([
+        this.computeCounts(),
+        this.nonReadyPage(0, this.headSize),
+      ]);
+      this.counts.offer(counts, at);
+      return { counts, nonReady };
+    }, options);
   }
 
   /** The fleet's counts (at most a second old once warm). */
@@ -80,16 +90,25 @@ export class FleetSummaryCache {
   }
 
   /**
-   * Non-ready deployments worst first, `offset`/`limit`: from the cached first page when it holds
-   * them, from PostgreSQL otherwise (a later page); with when they were read.
+   * The fleet's counts with the non-ready deployments `offset`/`limit` (worst first) read at the
+   * same moment, from the cached first page; undefined when the page goes past it (a later page:
+   * `nonReadyPage`).
    */
-  async nonReady(offset: number, limit: number): Promise<Cached<NonReadyItem[]>> {
-    if (offset + limit <= this.headSize) {
-      const { value, computedAt } = await this.head.get();
-      return { value: value.slice(offset, offset + limit), computedAt };
-    }
-    const computedAt = Date.now();
-    return { value: await this.nonReadyPage(offset, limit), computedAt };
+  async statusHead(
+    offset: number,
+    limit: number,
+  ): Promise<Cached<{ counts: FleetCounts; nonReady: NonReadyItem[] }> | undefined> {
+    if (offset + limit > this.headSize) return undefined;
+    const { value, computedAt } = await this.head.get();
+    return {
+      value: { counts: value.counts, nonReady: value.nonReady.slice(offset, offset + limit) },
+      computedAt,
+    };
+  }
+
+  /** A page of the non-ready deployments, worst first, read now (not cached). */
+  nonReady(offset: number, limit: number): Promise<NonReadyItem[]> {
+    return this.nonReadyPage(offset, limit);
   }
 
   /** Every non-ready deployment (not cached: GetFleetStatus and the watch's snapshot). */

@@ -153,8 +153,10 @@ describe('the API summaries from the summary cache', () => {
     const after = await eventually(
       'the status counts the ErrApplied deployment',
       () => s.status.statusPage({ limit: 500 }),
-      (st) => st.deployments.byState.ErrApplied === 1 && st.nonReady.length === 3,
+      (st) => st.deployments.byState.ErrApplied === 1,
     );
+    // The page was read with the counts: it agrees with them.
+    expect(after.nonReady).toHaveLength(after.nonReadyTotal);
     expect(Date.parse(after.computedAt)).toBeGreaterThan(Date.parse(before.computedAt));
     expect(after.deployments).toEqual({
       total: (await counted()).desired,
