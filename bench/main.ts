@@ -11,6 +11,7 @@ import { Session } from 'node:inspector/promises';
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -72,6 +73,11 @@ export interface BenchResult {
   convergeVsFloor: number;
   /** Latency of API calls (one at a time, from another process) while the first commit converged. */
   apiLatencyMs: Record<string, Latency>;
+  /**
+   * The (first) hub's event-loop delay over the same window (p50, p99, max in ms; 10 ms
+   * resolution): what any API call may wait before the hub even reads it.
+   */
+  hubEventLoopDelayMs: { p50: number; p99: number; max: number };
   /**
    * Hub ingest capacity: a burst of `reports` status reports published after convergence,
    * written per second (first publish → last report in PostgreSQL), against a raw batched `pg`
@@ -404,11 +410,19 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
     });
     t = now();
     // API latency under load: while this commit converges, another process calls the API.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     await probe.api(hubUrl, ADMIN_TOKEN, API_PATHS);
     await until(`${expected} deployments Ready at ${first.slice(0, 8)}`, timeoutMs, async () => {
       return (await readyCount(poller, first)) >= expected;
     });
     const probed = await probe.apiStop();
+    loopDelay.disable();
+    const hubEventLoopDelayMs = {
+      p50: round(loopDelay.percentile(50) / 1e6, 1),
+      p99: round(loopDelay.percentile(99) / 1e6, 1),
+      max: round(loopDelay.max / 1e6, 1),
+    };
     log(`first commit deployed everywhere in ${((now() - t) / 1000).toFixed(2)} s`);
     const apiLatencyMs = Object.fromEntries(
       API_PATHS.map((p) => [`GET /api/v1${p}`, latency(probed.latencies[p] ?? [])]),
@@ -417,7 +431,8 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
       `API while it converged (${probed.errors} errors): ` +
         Object.entries(apiLatencyMs)
           .map(([p, l]) => `${p} p50 ${l.p50} ms p99 ${l.p99} ms (${l.calls})`)
-          .join('; '),
+          .join('; ') +
+        `; hub event-loop delay p99 ${hubEventLoopDelayMs.p99} ms, max ${hubEventLoopDelayMs.max} ms`,
     );
     const agentsRssAfter = await agentHost.rssMiB();
 
@@ -598,6 +613,7 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
       convergeFloorSeconds: round(convergeFloorSeconds),
       convergeVsFloor: round(totalSeconds / convergeFloorSeconds, 2),
       apiLatencyMs,
+      hubEventLoopDelayMs,
       ingest: {
         reportsPerSecond: round(reportsPerSecond, 0),
         rawUpsertPerSecond: round(rawUpsert, 0),
@@ -811,6 +827,11 @@ function table(r: BenchResult): string {
         `${l.p50} / ${l.p99} ms`,
         `${l.calls} calls while the first commit converged`,
       ]),
+      [
+        'hubEventLoopDelayMs p99 / max',
+        `${r.hubEventLoopDelayMs.p99} / ${r.hubEventLoopDelayMs.max} ms`,
+        "the hub's event loop over the same window",
+      ],
       [
         'ingest.reportsPerSecond',
         r.ingest.reportsPerSecond,

@@ -7,6 +7,8 @@ interface FleetStatus {
   deployments: { total: number; byState: Record<string, number> };
   nonReady: { cluster: string; bundle: string; state: string; message: string; drift?: string }[];
   nonReadyTotal?: number;
+  /** When the hub computed the counts (it does at most once a second). */
+  computedAt?: string;
   continue?: string;
 }
 
@@ -22,6 +24,7 @@ export function formatStatus(s: FleetStatus): string {
   const lines = [
     `Clusters:    ${s.clusters.total} (online ${s.clusters.online}, offline ${s.clusters.offline}, pending ${s.clusters.pending})`,
     `Deployments: ${s.deployments.total}${states ? ` (${states})` : ''}`,
+    ...(s.computedAt ? [`Counted at:  ${s.computedAt}`] : []),
   ];
   const table =
     s.nonReady.length === 0

@@ -22,6 +22,17 @@ export interface HubConfig {
    * creates (default 1; 3 on a three-node NATS cluster). At most 5, as JetStream allows.
    */
   natsReplicas: number;
+  /**
+   * FLOTILLA_DB_POOL: PostgreSQL connections of the hub's main pool (status ingest, delivery,
+   * rollouts, the resolver); default 10.
+   */
+  dbPoolSize: number;
+  /**
+   * FLOTILLA_API_DB_POOL: PostgreSQL connections of the api service's own pool (REST and gRPC
+   * reads and writes), apart from the main pool so that API calls never queue behind ingest and
+   * delivery writes; default 4.
+   */
+  apiDbPoolSize: number;
   port: number;
   grpcPort: number;
   /** Bind address for HTTP and gRPC. */
@@ -87,6 +98,17 @@ export function parseByteSize(text: string): number {
   return Number(m[1]) * factor;
 }
 
+/** A pool size: a whole number from 1 to 100, `fallback` when unset or empty. */
+const poolSize = (fallback: string) =>
+  z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^([1-9][0-9]?|100)$/, 'must be a whole number of connections from 1 to 100')
+      .default(fallback)
+      .transform(Number),
+  );
+
 const EnvSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   NATS_URL: z.string().min(1).optional(),
@@ -100,6 +122,8 @@ const EnvSchema = z.object({
       .default('1')
       .transform(Number),
   ),
+  FLOTILLA_DB_POOL: poolSize('10'),
+  FLOTILLA_API_DB_POOL: poolSize('4'),
   PORT: port.default(8080),
   GRPC_PORT: port.default(9090),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -186,6 +210,8 @@ export function loadHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     agentNatsUrl: e.FLOTILLA_AGENT_NATS_URL ?? e.NATS_URL,
     natsAuthDir: e.FLOTILLA_NATS_AUTH_DIR,
     natsReplicas: e.FLOTILLA_NATS_REPLICAS,
+    dbPoolSize: e.FLOTILLA_DB_POOL,
+    apiDbPoolSize: e.FLOTILLA_API_DB_POOL,
     port: e.PORT,
     grpcPort: e.GRPC_PORT,
     host: e.HOST,

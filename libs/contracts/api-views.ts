@@ -54,6 +54,11 @@ export interface FleetStatusView {
    * libs/status), on Modified deployments only.
    */
   nonReady: { cluster: string; bundle: string; state: string; message: string; drift?: string }[];
+  /**
+   * When the counts were computed (ISO 8601): the hub computes them at most once a second and
+   * serves the last result, so they may be up to about a second (more under load) old.
+   */
+  computedAt: string;
 }
 
 /** Deployments counted by state. */
@@ -61,6 +66,8 @@ export interface SummaryView {
   desired: number;
   ready: number;
   byState: Record<string, number>;
+  /** When the counts were computed (ISO 8601; see `FleetStatusView.computedAt`). */
+  computedAt?: string;
 }
 
 /** A GitRepo with its sync status (`GET /api/v1/gitrepos`). */

@@ -3,7 +3,10 @@ import { entities } from './entities/index.js';
 import { migrations } from './migrations/index.js';
 
 /** A TypeORM data source for the hub's schema. Never `synchronize`: the schema is migrations. */
-export function createDataSource(url: string, options: { poolSize?: number } = {}): DataSource {
+export function createDataSource(
+  url: string,
+  options: { poolSize?: number; applicationName?: string } = {},
+): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
@@ -13,6 +16,8 @@ export function createDataSource(url: string, options: { poolSize?: number } = {
     migrationsRun: false,
     migrationsTransactionMode: 'all',
     poolSize: options.poolSize ?? 10,
+    // What pg_stat_activity shows for its connections (the api service's pool is told apart).
+    applicationName: options.applicationName ?? 'flotilla-hub',
     logging: false,
   });
 }
@@ -37,7 +42,7 @@ export async function migrate(dataSource: DataSource): Promise<string[]> {
 /** Creates, connects and migrates a data source. */
 export async function openDatabase(
   url: string,
-  options: { poolSize?: number } = {},
+  options: { poolSize?: number; applicationName?: string } = {},
 ): Promise<DataSource> {
   const ds = createDataSource(url, options);
   await ds.initialize();

@@ -1,14 +1,24 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { DataSource } from 'typeorm';
 import {
   ApiTokenRepository,
+  BundleRepository,
+  ClusterGroupRepository,
+  ClusterRepository,
+  DeploymentRepository,
+  GitRepoRepository,
   NatsRevocationRepository,
   NotificationRepository,
+  PlanRepository,
+  RolloutRepository,
+  TokenRepository,
   WebhookDeliveryRepository,
+  createDataSource,
 } from '../../libs/db/index.js';
 import type { SecretBox } from '../../libs/secrets/index.js';
-import { DATA_SOURCE, SECRET_BOX } from '../shared/tokens.js';
+import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
+import { DATA_SOURCE, HUB_CONFIG, MAIN_DATA_SOURCE, SECRET_BOX } from '../shared/tokens.js';
 import { AgentRateLimiter } from './auth/agent-rate-limit.js';
 import { ApiTokensController } from './auth/api-tokens.controller.js';
 import { ApiTokensService } from './auth/api-tokens.service.js';
@@ -23,6 +33,7 @@ import { ClusterGroupsService } from './cluster-groups.service.js';
 import { ClustersController } from './clusters.controller.js';
 import { ClustersService } from './clusters.service.js';
 import { FleetStatusService } from './fleet-status.service.js';
+import { FleetSummaryCache } from './fleet-summary-cache.js';
 import { FleetGrpcController } from './fleet.grpc.controller.js';
 import { GitReposController } from './gitrepos.controller.js';
 import { GitReposService } from './gitrepos.service.js';
@@ -40,9 +51,28 @@ import { WebhooksService } from './webhooks.service.js';
 
 import { DashboardController } from './dashboard.controller.js';
 import { LiveEventsService } from './live-events.service.js';
+/** The api service's own pool: DATA_SOURCE inside this module. */
+const API_DATA_SOURCE = Symbol('API_DATA_SOURCE');
+
+/** Repositories of the shared infrastructure, bound here to the api service's own pool. */
+const apiRepositories = [
+  ClusterRepository,
+  ClusterGroupRepository,
+  TokenRepository,
+  BundleRepository,
+  DeploymentRepository,
+  RolloutRepository,
+  PlanRepository,
+] as const;
+
 /**
  * The api service: REST under /api/v1 and gRPC `flotilla.v1.FleetService`, behind API-token
  * authentication with roles (see AuthGuard).
+ *
+ * Its PostgreSQL connections are its own (FLOTILLA_API_DB_POOL, default 4; opened once the main
+ * data source has migrated the schema): inside this module DATA_SOURCE and the repositories are
+ * bound to that pool, so a status burst or a delivery pass holding the main pool's connections
+ * never makes an API call wait for one.
  */
 @Module({
   controllers: [
@@ -62,6 +92,29 @@ import { LiveEventsService } from './live-events.service.js';
     NotificationsController,
   ],
   providers: [
+    {
+      provide: API_DATA_SOURCE,
+      inject: [MAIN_DATA_SOURCE, HUB_CONFIG],
+      useFactory: async (_migrated: DataSource, config: ResolvedHubConfig) => {
+        const ds = createDataSource(config.databaseUrl, {
+          poolSize: config.apiDbPoolSize,
+          applicationName: 'flotilla-hub-api',
+        });
+        await ds.initialize();
+        return ds;
+      },
+    },
+    { provide: DATA_SOURCE, useExisting: API_DATA_SOURCE },
+    ...apiRepositories.map((Repo) => ({
+      provide: Repo,
+      inject: [DATA_SOURCE],
+      useFactory: (ds: DataSource) => new Repo(ds),
+    })),
+    {
+      provide: GitRepoRepository,
+      inject: [DATA_SOURCE, SECRET_BOX],
+      useFactory: (ds: DataSource, box: SecretBox) => new GitRepoRepository(ds, box),
+    },
     {
       provide: ApiTokenRepository,
       inject: [DATA_SOURCE],
@@ -88,6 +141,7 @@ import { LiveEventsService } from './live-events.service.js';
     RegistrationTokensService,
     ClusterEventsPublisher,
     FleetStatusService,
+    FleetSummaryCache,
     GitReposService,
     RolloutsService,
     WebhooksService,
@@ -101,4 +155,10 @@ import { LiveEventsService } from './live-events.service.js';
     NotificationsService,
   ],
 })
-export class ApiModule {}
+export class ApiModule implements OnApplicationShutdown {
+  constructor(@Inject(API_DATA_SOURCE) private readonly ds: DataSource) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.ds.isInitialized) await this.ds.destroy();
+  }
+}

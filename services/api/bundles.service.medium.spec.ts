@@ -9,6 +9,7 @@ import {
 import { SecretBox } from '../../libs/secrets/index.js';
 import { gitRepoSpec, useMigratedDatabase } from '../../libs/testing/index.js';
 import { BundlesService } from './bundles.service.js';
+import { FleetSummaryCache } from './fleet-summary-cache.js';
 
 const db = useMigratedDatabase();
 let service: BundlesService;
@@ -19,7 +20,12 @@ beforeAll(async () => {
   const bundles = new BundleRepository(db.ds);
   const deployments = new DeploymentRepository(db.ds);
   const clusters = new ClusterRepository(db.ds);
-  service = new BundlesService(bundles, deployments, clusters);
+  service = new BundlesService(
+    bundles,
+    deployments,
+    clusters,
+    new FleetSummaryCache(clusters, deployments),
+  );
   for (const name of ['a', 'b', 'c', 'd']) await clusters.create(name, {});
   await new GitRepoRepository(db.ds, new SecretBox(randomBytes(32))).create('shop', gitRepoSpec());
   await bundles.save({

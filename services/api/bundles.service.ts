@@ -7,7 +7,8 @@ import {
   NotFoundError,
   type PageRequest,
 } from '../../libs/db/index.js';
-import { deploymentView, summarize, summaryOf } from './fleet-summary.js';
+import { deploymentView, summarize } from './fleet-summary.js';
+import { FleetSummaryCache, summaryFrom } from './fleet-summary-cache.js';
 
 /** A bundle's variants at its commit: the revision each renders and the clusters asked to run it. */
 export interface VariantView {
@@ -44,12 +45,18 @@ export class BundlesService {
     private readonly bundles: BundleRepository,
     private readonly deployments: DeploymentRepository,
     private readonly clusters: ClusterRepository,
+    private readonly summaries: FleetSummaryCache,
   ) {}
 
-  /** One page of bundles (of one GitRepo), each with its deployments counted by state. */
+  /**
+   * One page of bundles (of one GitRepo), each with its deployments counted by state (from the
+   * summary cache: the fleet's counts, at most a second old; `summary.computedAt` says when).
+   */
   async list(page: PageRequest, gitrepo?: string) {
-    const found = await this.bundles.list(page, gitrepo);
-    const counts = await this.deployments.countByBundleAndState(found.items.map((b) => b.name));
+    const [found, counts] = await Promise.all([
+      this.bundles.list(page, gitrepo),
+      this.summaries.fleetCounts(),
+    ]);
     return {
       ...found,
       items: found.items.map((b) => ({
@@ -58,7 +65,7 @@ export class BundlesService {
         kind: b.kind,
         commit: b.commit,
         error: b.error,
-        summary: summaryOf(counts.get(b.name) ?? {}),
+        summary: summaryFrom(counts.value, [b.name], counts.computedAt),
       })),
     };
   }

@@ -7,18 +7,10 @@ import {
   deploymentChangesOf,
   type Subjects,
 } from '../../libs/contracts/index.js';
-import {
-  ClusterRepository,
-  DeploymentRepository,
-  InvalidInputError,
-  type PageRequest,
-  encodeContinue,
-} from '../../libs/db/index.js';
+import { InvalidInputError, type PageRequest, encodeContinue } from '../../libs/db/index.js';
 import { parseJson } from '../../libs/nats/index.js';
 import { NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
-import { driftSummary } from '../../libs/status/drift-summary.js';
-import { deploymentView, totalOf } from './fleet-summary.js';
-import { countsView } from './views.js';
+import { FleetSummaryCache, fleetStatusFrom } from './fleet-summary-cache.js';
 import type { FleetStatusView } from '../../libs/contracts/api-views.js';
 
 /** Fleet-wide status: clusters by connection state, deployments by state. */
@@ -45,8 +37,9 @@ export interface FleetStatusChange {
 
 /**
  * Fleet status and a live stream of its changes. One NATS subscription per process feeds every
- * watcher; events are batched (100 ms) so a burst costs one count query (a GROUP BY in
- * PostgreSQL), not one per event.
+ * watcher; events are batched (100 ms), and each batch carries the fleet's counts from the
+ * summary cache (`FleetSummaryCache`: one GROUP BY a second at most, shared with the REST
+ * summaries), not a count query of its own.
  */
 @Injectable()
 export class FleetStatusService implements OnModuleDestroy {
@@ -58,16 +51,18 @@ export class FleetStatusService implements OnModuleDestroy {
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SUBJECTS) private readonly subjects: Subjects,
-    private readonly clusters: ClusterRepository,
-    private readonly deployments: DeploymentRepository,
+    private readonly summaries: FleetSummaryCache,
   ) {
     this.changes = this.events.pipe(
       bufferTime(100),
       filter((batch) => batch.length > 0),
       concatMap((batch) =>
         from(
-          this.status({ withNonReady: false }).then((status) =>
-            batch.map((e): FleetStatusChange =>
+          // Counts computed after the batch's changes were seen, so each event shows the fleet
+          // after it; shared with the REST summaries (one count query a second at most).
+          this.summaries.fleetCountsSince(Date.now()).then((counts) => {
+            const status = fleetStatusFrom(counts);
+            return batch.map((e): FleetStatusChange =>
               e.type === 'DeploymentChanged'
                 ? {
                     type: e.type,
@@ -85,8 +80,8 @@ export class FleetStatusService implements OnModuleDestroy {
                     status,
                     at: e.at,
                   },
-            ),
-          ),
+            );
+          }),
         ),
       ),
       concatMap((changes) => from(changes)),
@@ -95,34 +90,35 @@ export class FleetStatusService implements OnModuleDestroy {
   }
 
   /**
-   * Cluster and deployment counts (SQL aggregates: no deployment row is read into the hub), and
-   * the non-ready deployments worst first: every one, the page `offset`/`limit`, or none
-   * (`withNonReady: false`). A Modified one carries its drift in one line (`driftSummary`).
+   * Cluster and deployment counts (SQL aggregates from the summary cache: no deployment row is
+   * read into the hub, and at most one count query a second), and the non-ready deployments
+   * worst first: every one, the page `offset`/`limit`, or none (`withNonReady: false`). A
+   * Modified one carries its drift in one line (`driftSummary`). `computedAt` is when the counts
+   * were computed; a page within the cached first page was read with them.
    */
   async status({
     withNonReady = true,
     offset = 0,
     limit,
   }: { withNonReady?: boolean; offset?: number; limit?: number } = {}): Promise<FleetStatus> {
-    const [counts, byState, nonReady] = await Promise.all([
-      this.clusters.countByState(),
-      this.deployments.countByState(),
-      withNonReady ? this.deployments.nonReady(offset, limit) : Promise.resolve([]),
+    // A page within the cached first one comes with the counts read at the same moment.
+    const head =
+      withNonReady && limit !== undefined
+        ? await this.summaries.statusHead(offset, limit)
+        : undefined;
+    if (head !== undefined) {
+      const status = fleetStatusFrom({ value: head.value.counts, computedAt: head.computedAt });
+      return { ...status, nonReady: head.value.nonReady };
+    }
+    const [counts, nonReady] = await Promise.all([
+      this.summaries.fleetCounts(),
+      !withNonReady
+        ? []
+        : limit === undefined
+          ? this.summaries.allNonReady()
+          : this.summaries.nonReady(offset, limit),
     ]);
-    return {
-      clusters: countsView(counts),
-      deployments: { total: totalOf(byState), byState },
-      nonReady: nonReady.map(deploymentView).map((d) => {
-        const drift = d.state === 'Modified' ? driftSummary(d.resources) : '';
-        return {
-          cluster: d.cluster,
-          bundle: d.bundle,
-          state: d.state,
-          message: d.message,
-          ...(drift === '' ? {} : { drift }),
-        };
-      }),
-    };
+    return { ...fleetStatusFrom(counts), nonReady };
   }
 
   /**
@@ -142,6 +138,7 @@ export class FleetStatusService implements OnModuleDestroy {
       deployments: fleet.deployments,
       nonReady: fleet.nonReady,
       nonReadyTotal,
+      computedAt: fleet.computedAt,
       ...(next ? { continue: next } : {}),
     };
   }

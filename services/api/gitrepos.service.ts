@@ -6,8 +6,8 @@ import type { z } from 'zod';
 import { parseDuration } from '../../libs/config/config.js';
 import { GitRepoEventType, type Subjects, gitRepoEvent } from '../../libs/contracts/index.js';
 import {
+  type Bundle,
   BundleRepository,
-  DeploymentRepository,
   type GitRepo,
   GitRepoRepository,
   type GitRepoSpec,
@@ -25,12 +25,14 @@ import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
 import { HUB_CONFIG, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 import { readSelector } from './cluster-groups.service.js';
 import type { GitRepoBody, PatchGitRepoBody, ValuesSourceBody } from './dto.js';
-import { summaryOf } from './fleet-summary.js';
+import { FleetSummaryCache, summaryFrom } from './fleet-summary-cache.js';
 
 const MIN_POLL_MS = 1000;
 const MAX_POLL_MS = 24 * 3_600_000;
 
 import type { GitRepoView } from '../../libs/contracts/api-views.js';
+import type { Cached } from '../../libs/status/summary-cache.js';
+import type { FleetCounts } from './fleet-summary-cache.js';
 /** Formats milliseconds back as a duration string (15000 → "15s"). */
 export function formatDuration(ms: number): string {
   if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
@@ -172,7 +174,7 @@ export class GitReposService {
     @Inject(HUB_CONFIG) private readonly config: ResolvedHubConfig,
     private readonly repos: GitRepoRepository,
     private readonly bundles: BundleRepository,
-    private readonly deployments: DeploymentRepository,
+    private readonly summaries: FleetSummaryCache,
   ) {}
 
   async create(body: z.infer<typeof GitRepoBody>) {
@@ -239,9 +241,20 @@ export class GitReposService {
     return this.view(repo);
   }
 
+  /**
+   * One page of GitRepos with their summaries: one query for the page's bundles and the fleet's
+   * counts from the summary cache, however many GitRepos the page holds.
+   */
   async list(page: PageRequest) {
     const result = await this.repos.list(page);
-    return { ...result, items: await Promise.all(result.items.map((r) => this.view(r))) };
+    const [bundles, counts] = await Promise.all([
+      this.bundles.ofRepos(result.items.map((r) => r.name)),
+      this.summaries.fleetCounts(),
+    ]);
+    return {
+      ...result,
+      items: result.items.map((r) => gitRepoView(r, bundles.get(r.name) ?? [], counts)),
+    };
   }
 
   async get(name: string) {
@@ -296,39 +309,50 @@ export class GitReposService {
   }
 
   private async view(r: GitRepo): Promise<GitRepoView> {
-    const bundles = await this.bundles.ofRepo(r.name);
-    const byState = await this.deployments.countByState(bundles.map((b) => b.name));
-    const broken = bundles.filter((b) => b.error !== null);
-    return {
-      name: r.name,
-      url: redactUrl(r.url),
-      branch: r.branch,
-      revision: r.revision,
-      paths: r.paths,
-      pollingInterval: formatDuration(r.pollingIntervalMs),
-      targets: r.targets,
-      auth: r.credentials ? ('token' in r.credentials.reveal() ? 'token' : 'basic') : null,
-      webhookSecret: r.webhookSecret ? 'set' : null,
-      helmRepoCredentials: helmCredentialsView(r),
-      helmAllowHttp: r.helmAllowHttp,
-      createdAt: r.createdAt.toISOString(),
-      generation: r.generation,
-      status: {
-        commit: r.commit,
-        lastSyncedAt: r.lastSyncedAt?.toISOString() ?? null,
-        lastChangedAt: r.lastChangedAt?.toISOString() ?? null,
-        error: r.error,
-        warnings: gitRepoWarnings(r),
-        bundles: bundles.map((b) => b.name),
-        bundleErrors: broken.map((b) => ({
-          bundle: b.name,
-          commit: b.errorCommit,
-          message: b.error,
-        })),
-        summary: summaryOf(byState),
-      },
-    };
+    const [bundles, counts] = await Promise.all([
+      this.bundles.ofRepo(r.name),
+      this.summaries.fleetCounts(),
+    ]);
+    return gitRepoView(r, bundles, counts);
   }
+}
+
+/** A GitRepo as the API shows it, its summary from the fleet's counts (`FleetSummaryCache`). */
+function gitRepoView(r: GitRepo, bundles: Bundle[], counts: Cached<FleetCounts>): GitRepoView {
+  const broken = bundles.filter((b) => b.error !== null);
+  return {
+    name: r.name,
+    url: redactUrl(r.url),
+    branch: r.branch,
+    revision: r.revision,
+    paths: r.paths,
+    pollingInterval: formatDuration(r.pollingIntervalMs),
+    targets: r.targets,
+    auth: r.credentials ? ('token' in r.credentials.reveal() ? 'token' : 'basic') : null,
+    webhookSecret: r.webhookSecret ? 'set' : null,
+    helmRepoCredentials: helmCredentialsView(r),
+    helmAllowHttp: r.helmAllowHttp,
+    createdAt: r.createdAt.toISOString(),
+    generation: r.generation,
+    status: {
+      commit: r.commit,
+      lastSyncedAt: r.lastSyncedAt?.toISOString() ?? null,
+      lastChangedAt: r.lastChangedAt?.toISOString() ?? null,
+      error: r.error,
+      warnings: gitRepoWarnings(r),
+      bundles: bundles.map((b) => b.name),
+      bundleErrors: broken.map((b) => ({
+        bundle: b.name,
+        commit: b.errorCommit,
+        message: b.error,
+      })),
+      summary: summaryFrom(
+        counts.value,
+        bundles.map((b) => b.name),
+        counts.computedAt,
+      ),
+    },
+  };
 }
 
 /** The path parameters naming a values source: `secrets|configmaps`, namespace, name. */

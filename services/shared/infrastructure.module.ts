@@ -48,6 +48,7 @@ import {
   CLOCK,
   DATA_SOURCE,
   HUB_CONFIG,
+  MAIN_DATA_SOURCE,
   METRICS_REGISTRY,
   NATS_AUTH,
   NATS_CONNECTION,
@@ -83,7 +84,11 @@ export class InfrastructureModule implements OnApplicationShutdown {
       providers: [
         { provide: HUB_CONFIG, useValue: config },
         { provide: SUBJECTS, useValue: createSubjects(config.subjectPrefix) },
-        { provide: DATA_SOURCE, useFactory: () => openDatabase(config.databaseUrl) },
+        {
+          provide: DATA_SOURCE,
+          useFactory: () => openDatabase(config.databaseUrl, { poolSize: config.dbPoolSize }),
+        },
+        { provide: MAIN_DATA_SOURCE, useExisting: DATA_SOURCE },
         { provide: NATS_AUTH, useFactory: () => loadNatsAuth(config) },
         {
           // As a hub user of the Flotilla account (full access in it) when NATS authenticates.
@@ -173,6 +178,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         HUB_CONFIG,
         SUBJECTS,
         DATA_SOURCE,
+        MAIN_DATA_SOURCE,
         NATS_AUTH,
         NATS_CONNECTION,
         METRICS_REGISTRY,

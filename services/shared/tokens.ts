@@ -1,6 +1,12 @@
 /** Injection tokens of the providers every hub service shares. */
 export const HUB_CONFIG = Symbol('HUB_CONFIG');
+/**
+ * The hub's PostgreSQL data source (migrated). Inside the api service's module it is the api's
+ * own smaller pool (FLOTILLA_API_DB_POOL), so API calls never queue behind ingest and delivery.
+ */
 export const DATA_SOURCE = Symbol('DATA_SOURCE');
+/** The hub's main data source (FLOTILLA_DB_POOL), by a name no module overrides. */
+export const MAIN_DATA_SOURCE = Symbol('MAIN_DATA_SOURCE');
 export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
 export const SUBJECTS = Symbol('SUBJECTS');
 export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');

@@ -103,6 +103,8 @@ describe('FleetService over gRPC', () => {
   it('GetFleetStatus counts clusters by state', async () => {
     const res = await fleet.call<any>('GetFleetStatus', {});
     expect(res.clusters).toEqual({ total: 5, online: 0, offline: 0, pending: 5 });
+    // When the (cached) counts were computed.
+    expect(Date.parse(res.computedAt)).not.toBeNaN();
   });
 
   it('WatchFleetStatus streams a snapshot, then each change with the counts after it', async () => {
@@ -125,6 +127,10 @@ describe('FleetService over gRPC', () => {
       ['Deleted', 'w-1'],
     ]);
     expect(events[2].status.clusters.total).toBe(5);
+    // Counts computed after the change, not before it.
+    expect(Date.parse(events[2].status.computedAt)).toBeGreaterThanOrEqual(
+      Date.parse(events[2].at),
+    );
     stream.cancel();
   });
 

@@ -124,16 +124,29 @@ describe('the GitOps pipeline: Git → hub → NATS → agents → status', () =
     await readyAt('demo/web', head, ['eu-1', 'eu-2', 'us-1']);
     await readyAt('demo/cache', head, ['eu-1', 'eu-2']);
 
-    const summary = (await gitrepo()).status.summary;
-    expect(summary).toEqual({ desired: 5, ready: 5, byState: { Ready: 5 } });
+    // Summaries come from counts computed at most once a second: poll until they catch up.
+    const { summary } = (
+      await eventually('demo summary counts 5 Ready', gitrepo, (r) => r.status.summary.ready === 5)
+    ).status;
+    expect(summary).toEqual({
+      desired: 5,
+      ready: 5,
+      byState: { Ready: 5 },
+      computedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+    });
     const cluster = (await api.get('/api/v1/clusters/eu-1').expect(200)).body;
     expect(cluster.deployments.map((d: any) => [d.bundle, d.state, d.commit])).toEqual([
       ['demo/cache', 'Ready', head],
       ['demo/web', 'Ready', head],
     ]);
-    const status = (await api.get('/api/v1/status').expect(200)).body;
+    const status = await eventually(
+      'status counts 5 Ready',
+      async () => (await api.get('/api/v1/status').expect(200)).body,
+      (s) => s.deployments.byState.Ready === 5 && s.nonReady.length === 0,
+    );
     expect(status.deployments).toEqual({ total: 5, byState: { Ready: 5 } });
     expect(status.nonReady).toEqual([]);
+    expect(Date.parse(status.computedAt)).not.toBeNaN();
   });
 
   it('gRPC carries deployment counts, and WatchFleetStatus streams deployment changes', async () => {
@@ -409,9 +422,11 @@ describe('dependsOn', () => {
       ['eu-2', 'OutOfSync', 'waiting for deps/base to be Ready on this cluster'],
       ['us-1', 'OutOfSync', 'waiting for deps/base to be Ready on this cluster'],
     ]);
-    expect((await gitrepo('deps')).status.summary.byState).toMatchObject({
-      OutOfSync: 2,
-      NotReady: 2,
-    });
+    const deps = await eventually(
+      'deps summary counts the held deployments',
+      () => gitrepo('deps'),
+      (r) => r.status.summary.byState.OutOfSync === 2,
+    );
+    expect(deps.status.summary.byState).toMatchObject({ OutOfSync: 2, NotReady: 2 });
   });
 });

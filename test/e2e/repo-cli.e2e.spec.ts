@@ -69,6 +69,7 @@ describe('flotilla repo and status', () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/Clusters:\s+1 \(online 1, offline 0, pending 0\)/);
     expect(status.stdout).toMatch(/Deployments: 1 \(Ready 1\)/);
+    expect(status.stdout).toMatch(/Counted at: +\d{4}-\d\d-\d\dT/);
     expect(status.stdout).toMatch(/Every deployment is Ready/);
     const yaml = parseYaml((await flotilla('status', '-o', 'yaml')).stdout);
     expect(yaml.deployments).toEqual({ total: 1, byState: { Ready: 1 } });

@@ -66,6 +66,18 @@ export class BundleRepository {
     return (await this.repo.find({ where: { gitrepo }, order: { name: 'ASC' } })).map(toBundle);
   }
 
+  /** The bundles of each of `gitrepos` (one query for a page of GitRepos), by name. */
+  async ofRepos(gitrepos: readonly string[]): Promise<Map<string, Bundle[]>> {
+    const found = new Map<string, Bundle[]>(gitrepos.map((g) => [g, []]));
+    if (gitrepos.length === 0) return found;
+    const rows = await this.repo.find({
+      where: { gitrepo: In([...gitrepos]) },
+      order: { name: 'ASC' },
+    });
+    for (const row of rows) found.get(row.gitrepo)?.push(toBundle(row));
+    return found;
+  }
+
   /** Records the charts from repositories a bundle's last good revision was rendered from. */
   async recordCharts(name: string, charts: BundleEntity['charts']): Promise<void> {
     await this.ds.query('UPDATE bundles SET charts = $2 WHERE name = $1', [

@@ -252,6 +252,12 @@ describe('deployment counts and the non-ready list in SQL', () => {
       'x/one': expectedCounts(['x/one']),
       'x/two': expectedCounts(['x/two']),
     });
+    // Every bundle at once (one GROUP BY: what the API's summary cache reads).
+    expect(Object.fromEntries(await deployments.countByBundleAndState())).toEqual({
+      'x/one': expectedCounts(['x/one']),
+      'x/two': expectedCounts(['x/two']),
+      'y/three': expectedCounts(['y/three']),
+    });
   });
 
   it('lists the non-ready deployments worst first, then by cluster and bundle, in pages', async () => {

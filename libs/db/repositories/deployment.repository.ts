@@ -507,16 +507,19 @@ export class DeploymentRepository {
     return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
   }
 
-  /** The same counts per bundle, for each of `bundles` (a bundle with none is absent). */
+  /**
+   * The same counts per bundle, for each of `bundles`, or of every bundle when undefined (one
+   * GROUP BY over the fleet: what the API's summary cache reads); a bundle with none is absent.
+   */
   async countByBundleAndState(
-    bundles: readonly string[],
+    bundles?: readonly string[],
   ): Promise<Map<string, Record<string, number>>> {
     const counts = new Map<string, Record<string, number>>();
-    if (bundles.length === 0) return counts;
+    if (bundles !== undefined && bundles.length === 0) return counts;
     const rows: { bundle: string; state: string; n: string }[] = await this.ds.query(
       `SELECT bundle, state, count(*) AS n FROM (${effectiveStateSql('$2::text[]')}) v
         GROUP BY bundle, state ORDER BY state COLLATE "C"`,
-      [knownStates, bundles],
+      [knownStates, bundles ?? null],
     );
     for (const r of rows) {
       const byState = counts.get(r.bundle) ?? {};

@@ -59,10 +59,18 @@ export function OverviewPage() {
           <h2 id="deployments-h">Deployments</h2>
           <Loadable query={status}>
             {() => (
-              <p className="big">
-                <span>{status.data!.deployments.total} total</span>{' '}
-                <Counts byState={status.data!.deployments.byState} />
-              </p>
+              <>
+                <p className="big">
+                  <span>{status.data!.deployments.total} total</span>{' '}
+                  <Counts byState={status.data!.deployments.byState} />
+                </p>
+                {status.data!.computedAt ? (
+                  // The hub counts at most once a second: say how fresh the counts are.
+                  <p className="muted" data-testid="counted-at" title={status.data!.computedAt}>
+                    counted at {new Date(status.data!.computedAt).toLocaleTimeString()}
+                  </p>
+                ) : null}
+              </>
             )}
           </Loadable>
         </section>
