@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -19,6 +19,11 @@ import pg from 'pg';
 import { formatTable } from '../cli/output.js';
 import { loadHubConfig } from '../libs/config/config.js';
 import { parseDuration } from '../libs/config/duration.js';
+import {
+  formatSelfTime,
+  selfTimeByFunction,
+  type CpuProfile,
+} from '../libs/profiling/self-time.js';
 import { runHub, type RunningHub } from '../services/hub/hub.js';
 import { startNatsCluster } from '../libs/testing/nats-cluster.js';
 import { startChildHub, type ChildHub } from './hubs.js';
@@ -111,6 +116,12 @@ interface Machine {
   loadAverage: { start: number; end: number };
 }
 
+/** `steady.cpuprofile` → `steady.idle.cpuprofile` (the phase before the extension). */
+function phaseProfileFile(file: string, phase: string): string {
+  const ext = extname(file);
+  return `${file.slice(0, file.length - ext.length)}.${phase}${ext === '' ? '.cpuprofile' : ext}`;
+}
+
 /** One phase of a steady-state run. */
 export interface SteadyPhase {
   seconds: number;
@@ -151,6 +162,8 @@ interface Options {
   timeout: number;
   cpuProfile?: string;
   ingestCpuProfile?: string;
+  /** Steady-state run: CPU profile of each phase, `.idle`/`.flapping` put before the extension. */
+  steadyCpuProfile?: string;
   agents: 'inline' | 'child';
   agentProcesses: number;
   /** Steady-state run: each phase lasts this long (ms). */
@@ -434,6 +447,7 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
         agents: opts.agents,
         agentProcesses: opts.agentProcesses,
         loadAtStart,
+        cpuProfile: opts.steadyCpuProfile,
       });
     }
 
@@ -677,8 +691,12 @@ async function steadyPhase(opts: {
   db: BenchDatabase;
   poller: pg.Client;
   agentHost: AgentHost;
+  /** Write a CPU profile of the hub's process over the phase to this file. */
+  cpuProfile?: string;
 }): Promise<SteadyPhase> {
   const { n, phaseMs, hubUrl, poller, agentHost } = opts;
+  const stopProfile =
+    opts.cpuProfile === undefined ? undefined : await startProfile(opts.cpuProfile);
   // The bench's own queries on the hub's database, subtracted from its commits.
   const counter = { queries: 0 };
   const stats = async () => {
@@ -723,6 +741,14 @@ async function steadyPhase(opts: {
   const seconds = (now() - started) / 1000;
   const statsAfter = await stats();
   const after = await counters();
+  if (stopProfile !== undefined) {
+    await stopProfile();
+    const profile = JSON.parse(await readFile(opts.cpuProfile!, 'utf8')) as CpuProfile;
+    log(
+      `CPU profile of the ${opts.flapping ? 'flapping' : 'idle'} phase in ${opts.cpuProfile}; ` +
+        `self time by function, top 25:\n${formatSelfTime(selfTimeByFunction(profile), 25)}`,
+    );
+  }
   // Flaps still under way finish outside the measured window.
   await Promise.all(flaps);
   return {
@@ -753,14 +779,21 @@ async function steadyState(opts: {
   agents: 'inline' | 'child';
   agentProcesses: number;
   loadAtStart: number;
+  cpuProfile?: string;
 }): Promise<SteadyResult> {
+  const profileOf = (phase: string) =>
+    opts.cpuProfile === undefined ? undefined : phaseProfileFile(opts.cpuProfile, phase);
   // Let the first commit's reports and re-sends settle, and PostgreSQL's statistics catch up.
   await sleep(5_000);
   log(`steady: ${opts.n} clusters Online, nothing changing, for ${opts.phaseMs / 1000} s`);
-  const idle = await steadyPhase({ ...opts, flapping: false });
+  const idle = await steadyPhase({ ...opts, flapping: false, cpuProfile: profileOf('idle') });
   log(`steady: idle ${JSON.stringify(idle)}`);
   log(`steady: 1 % of the clusters a minute flap Offline/Online, for ${opts.phaseMs / 1000} s`);
-  const flapping = await steadyPhase({ ...opts, flapping: true });
+  const flapping = await steadyPhase({
+    ...opts,
+    flapping: true,
+    cpuProfile: profileOf('flapping'),
+  });
   log(`steady: flapping ${JSON.stringify(flapping)}`);
   return {
     mode: 'steady',
@@ -914,6 +947,10 @@ const program = new Command('bench')
   )
   .option('--cpu-profile <file>', 'write a CPU profile of the measured commit (.cpuprofile)')
   .option('--ingest-cpu-profile <file>', 'write a CPU profile of the ingest burst (.cpuprofile)')
+  .option(
+    '--steady-cpu-profile <file>',
+    'with --steady: a CPU profile of each phase (<file> with .idle/.flapping before the extension)',
+  )
   .action(async (opts: Options) => {
     const result = await runBench(opts);
     process.stdout.write('mode' in result ? steadyTable(result) : table(result));
