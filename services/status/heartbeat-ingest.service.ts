@@ -8,7 +8,9 @@ import {
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
 import {
+  ClusterEventSchema,
   ClusterEventType,
+  ClusterState,
   type Subjects,
   clusterEvent,
   readHeartbeat,
@@ -21,6 +23,7 @@ import {
 import { FlushScheduler } from '../../libs/batching/flush-scheduler.js';
 import type { HubConfig } from '../../libs/config/config.js';
 import { LeaseTimers, leaseExpiry } from '../../libs/liveness/lease.js';
+import { LeaseRenewals } from '../../libs/liveness/renewals.js';
 import {
   OBSERVATION_TICK_MS,
   ObservationWindow,
@@ -28,6 +31,9 @@ import {
 } from '../../libs/liveness/observation.js';
 import { parseJson, publishJson } from '../../libs/nats/index.js';
 import { HUB_CONFIG, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
+
+/** A heartbeat waiting to be written (`leaseMs`: its lease expiry, epoch ms). */
+type PendingHeartbeat = HeartbeatRecord & { leaseMs: number };
 
 /** Queue group: each heartbeat is handled by one status replica. */
 const QUEUE = 'flotilla-status';
@@ -38,12 +44,20 @@ const QUEUE = 'flotilla-status';
 const FLUSH_MS = 250;
 /** ...or as soon as this many are waiting. */
 const FLUSH_SIZE = 2000;
+/**
+ * A heartbeat that only renews a lease this replica stored with more than half an interval (and
+ * at least this) left is held back, and written when that much is left (see LeaseRenewals):
+ * about every other heartbeat is written.
+ */
+const MIN_RENEWAL_MARGIN_MS = 1000;
 /** Fallback sweep for leases whose timer lived in a replica that died. */
 const SWEEP_MS = 5000;
 
 /**
  * Cluster liveness. Heartbeats are batched into PostgreSQL (Online, lastSeen, versions, lease);
- * each lease has a timer at its exact expiry that marks the cluster Offline unless it was
+ * one that only renews a lease stored with long enough left waits for a newer one or for the
+ * stored lease to run low (so PostgreSQL always holds the newest lease before the stored one
+ * ends, for every replica to judge by). Each lease has a timer at its exact expiry that marks the cluster Offline unless it was
  * renewed meanwhile (by any replica). State changes go out as `flotilla.events.cluster.<name>`.
  *
  * A lease is three of the hub's heartbeat intervals (FLOTILLA_HEARTBEAT_INTERVAL), whatever the
@@ -55,7 +69,11 @@ const SWEEP_MS = 5000;
 export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Liveness');
   private subscription: Subscription | undefined;
-  private pending = new Map<string, HeartbeatRecord>();
+  private pending = new Map<string, PendingHeartbeat>();
+  /** Which heartbeats to write now, and the ones held back until their stored lease runs low. */
+  private readonly renewals: LeaseRenewals<PendingHeartbeat>;
+  private renewalTimer: NodeJS.Timeout | undefined;
+  private clusterEvents: Subscription | undefined;
   private readonly flusher = new FlushScheduler(() => this.flush(), FLUSH_MS);
   private sweepTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -65,6 +83,7 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
   private observation: ObservationWindow;
   private readonly intervalMs: number;
   private readonly heartbeats: Counter;
+  private readonly held: Counter;
   private readonly rejected: Counter;
   private readonly transitions: Counter;
   private stopped = false;
@@ -78,10 +97,18 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
   ) {
     this.intervalMs = config.heartbeatIntervalMs;
     this.leases = new LeaseTimers((names) => void this.expire(names));
+    this.renewals = new LeaseRenewals(
+      Math.max(MIN_RENEWAL_MARGIN_MS, Math.round(this.intervalMs / 2)),
+    );
     this.observation = this.observeFromNow();
     this.heartbeats = new Counter({
       name: 'flotilla_heartbeats_total',
       help: 'Heartbeats received',
+      registers: [registry],
+    });
+    this.held = new Counter({
+      name: 'flotilla_heartbeats_held_total',
+      help: 'Heartbeats that only renewed a lease stored with long enough left: written later (the newest of a cluster), not at once',
       registers: [registry],
     });
     this.rejected = new Counter({
@@ -123,6 +150,29 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
         this.accept(msg.subject, msg.data);
       },
     });
+    // Every replica: a cluster deleted, registered again, or taken Offline (by any replica) has
+    // its next heartbeat written at once, whatever lease this replica stored for it (and the one
+    // held back, if any, is dropped).
+    this.clusterEvents = this.nc.subscribe(this.subjects.allEvents('cluster'), {
+      callback: (err, msg) => {
+        if (err) return;
+        const event = ClusterEventSchema.safeParse(parseJson(msg.data));
+        if (!event.success) return;
+        const { type, cluster } = event.data;
+        if (
+          type === ClusterEventType.Registered ||
+          type === ClusterEventType.Deleted ||
+          (type === ClusterEventType.StateChanged && cluster.state !== ClusterState.Online)
+        )
+          this.renewals.forget([cluster.name]);
+      },
+    });
+    this.renewalTimer = setInterval(
+      // Taken one flush early, so the write is stored by the time the margin is reached.
+      () => this.writeNow(this.renewals.takeDue(Date.now() + FLUSH_MS)),
+      FLUSH_MS,
+    );
+    this.renewalTimer.unref();
     this.sweepTimer = setInterval(() => void this.expire(undefined), SWEEP_MS);
     this.sweepTimer.unref();
     this.tickTimer = setInterval(() => this.observation.tick(), OBSERVATION_TICK_MS);
@@ -141,14 +191,29 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     const seenAt = new Date();
     // The hub's interval, not the one the agent names: an agent cannot lengthen its own lease.
     const leaseExpiresAt = leaseExpiry(seenAt, this.intervalMs);
-    this.received.set(cluster, leaseExpiresAt.getTime());
-    this.pending.set(cluster, {
+    const leaseMs = leaseExpiresAt.getTime();
+    this.received.set(cluster, leaseMs);
+    const record: PendingHeartbeat = {
       name: cluster,
       seenAt,
       leaseExpiresAt,
+      leaseMs,
       agentVersion: heartbeat.agentVersion,
       kubernetesVersion: heartbeat.kubernetesVersion,
-    });
+    };
+    if (!this.renewals.offer(record, seenAt.getTime())) {
+      this.held.inc();
+      return;
+    }
+    this.pending.set(cluster, record);
+    this.flusher.request(this.pending.size >= FLUSH_SIZE);
+  }
+
+  /** Heartbeats no longer held back: written with the next flush. */
+  private writeNow(records: PendingHeartbeat[]): void {
+    if (records.length === 0 || this.stopped) return;
+    for (const record of records)
+      if (!this.pending.has(record.name)) this.pending.set(record.name, record);
     this.flusher.request(this.pending.size >= FLUSH_SIZE);
   }
 
@@ -158,6 +223,7 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     this.pending = new Map();
     try {
       const changed = await this.clusters.recordHeartbeats(batch);
+      this.renewals.wrote(batch);
       for (const record of batch) this.leases.schedule(record.name, record.leaseExpiresAt);
       this.announce(changed);
     } catch (err) {
@@ -210,7 +276,9 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     this.subscription?.unsubscribe();
+    this.clusterEvents?.unsubscribe();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.renewalTimer) clearInterval(this.renewalTimer);
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.leases.clear();
     await this.flusher.stop();
