@@ -56,7 +56,11 @@ export class LeaseTimers {
 
   /** (Re)arms the lease of `name` to expire at `at`. */
   schedule(name: string, at: Date): void {
-    const time = at.getTime();
+    this.scheduleAt(name, at.getTime());
+  }
+
+  /** (Re)arms the lease of `name` to expire at `time` (epoch ms). */
+  scheduleAt(name: string, time: number): void {
     const existing = this.leases.get(name);
     if (existing) {
       if (existing.at === time) return;

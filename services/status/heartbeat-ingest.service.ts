@@ -33,7 +33,14 @@ import { parseJson, publishJson } from '../../libs/nats/index.js';
 import { HUB_CONFIG, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 
 /** A heartbeat waiting to be written (`leaseMs`: its lease expiry, epoch ms). */
-type PendingHeartbeat = HeartbeatRecord & { leaseMs: number };
+interface PendingHeartbeat {
+  name: string;
+  /** When this hub received it (epoch ms). */
+  seenMs: number;
+  leaseMs: number;
+  agentVersion: string;
+  kubernetesVersion: string;
+}
 
 /** Queue group: each heartbeat is handled by one status replica. */
 const QUEUE = 'flotilla-status';
@@ -82,6 +89,8 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
   private readonly received = new Map<string, number>();
   private observation: ObservationWindow;
   private readonly intervalMs: number;
+  /** How long a lease lasts (ms). */
+  private readonly leaseMs: number;
   private readonly heartbeats: Counter;
   private readonly held: Counter;
   private readonly rejected: Counter;
@@ -96,6 +105,7 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     @Inject(HUB_CONFIG) config: Pick<HubConfig, 'heartbeatIntervalMs'>,
   ) {
     this.intervalMs = config.heartbeatIntervalMs;
+    this.leaseMs = leaseExpiry(new Date(0), this.intervalMs).getTime();
     this.leases = new LeaseTimers((names) => void this.expire(names));
     this.renewals = new LeaseRenewals(
       Math.max(MIN_RENEWAL_MARGIN_MS, Math.round(this.intervalMs / 2)),
@@ -188,20 +198,19 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
       return;
     }
     this.heartbeats.inc();
-    const seenAt = new Date();
+    const seenMs = Date.now();
     // The hub's interval, not the one the agent names: an agent cannot lengthen its own lease.
-    const leaseExpiresAt = leaseExpiry(seenAt, this.intervalMs);
-    const leaseMs = leaseExpiresAt.getTime();
+    const leaseMs = seenMs + this.leaseMs;
     this.received.set(cluster, leaseMs);
+    // Numbers, no Dates: about half are held back and never written.
     const record: PendingHeartbeat = {
       name: cluster,
-      seenAt,
-      leaseExpiresAt,
+      seenMs,
       leaseMs,
       agentVersion: heartbeat.agentVersion,
       kubernetesVersion: heartbeat.kubernetesVersion,
     };
-    if (!this.renewals.offer(record, seenAt.getTime())) {
+    if (!this.renewals.offer(record, seenMs)) {
       this.held.inc();
       return;
     }
@@ -222,9 +231,9 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     const batch = [...this.pending.values()];
     this.pending = new Map();
     try {
-      const changed = await this.clusters.recordHeartbeats(batch);
+      const changed = await this.clusters.recordHeartbeats(batch.map(heartbeatRecord));
       this.renewals.wrote(batch);
-      for (const record of batch) this.leases.schedule(record.name, record.leaseExpiresAt);
+      for (const record of batch) this.leases.scheduleAt(record.name, record.leaseMs);
       this.announce(changed);
     } catch (err) {
       if (this.stopped) return;
@@ -283,4 +292,14 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     this.leases.clear();
     await this.flusher.stop();
   }
+}
+
+function heartbeatRecord(p: PendingHeartbeat): HeartbeatRecord {
+  return {
+    name: p.name,
+    seenAt: new Date(p.seenMs),
+    leaseExpiresAt: new Date(p.leaseMs),
+    agentVersion: p.agentVersion,
+    kubernetesVersion: p.kubernetesVersion,
+  };
 }
