@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
@@ -20,6 +20,11 @@ import pg from 'pg';
 import { formatTable } from '../cli/output.js';
 import { loadHubConfig } from '../libs/config/config.js';
 import { parseDuration } from '../libs/config/duration.js';
+import {
+  formatSelfTime,
+  selfTimeByFunction,
+  type CpuProfile,
+} from '../libs/profiling/self-time.js';
 import { runHub, type RunningHub } from '../services/hub/hub.js';
 import { startNatsCluster } from '../libs/testing/nats-cluster.js';
 import { startChildHub, type ChildHub } from './hubs.js';
@@ -117,6 +122,12 @@ interface Machine {
   loadAverage: { start: number; end: number };
 }
 
+/** `steady.cpuprofile` → `steady.idle.cpuprofile` (the phase before the extension). */
+function phaseProfileFile(file: string, phase: string): string {
+  const ext = extname(file);
+  return `${file.slice(0, file.length - ext.length)}.${phase}${ext === '' ? '.cpuprofile' : ext}`;
+}
+
 /** One phase of a steady-state run. */
 export interface SteadyPhase {
   seconds: number;
@@ -157,6 +168,8 @@ interface Options {
   timeout: number;
   cpuProfile?: string;
   ingestCpuProfile?: string;
+  /** Steady-state run: CPU profile of each phase, `.idle`/`.flapping` put before the extension. */
+  steadyCpuProfile?: string;
   agents: 'inline' | 'child';
   agentProcesses: number;
   /** Steady-state run: each phase lasts this long (ms). */
@@ -449,6 +462,7 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
         agents: opts.agents,
         agentProcesses: opts.agentProcesses,
         loadAtStart,
+        cpuProfile: opts.steadyCpuProfile,
       });
     }
 
@@ -661,23 +675,58 @@ async function pgStats(client: pg.Client, database: string): Promise<PgStats> {
   return { commits: Number(r.rows[0]?.commits ?? 0), rows: Number(r.rows[0]?.rows ?? 0) };
 }
 
-/** Polls (every 500 ms) until the cluster is in `state`; false after FLAP_WAIT_MS. */
-async function clusterReaches(
-  client: pg.Client,
-  name: string,
-  state: string,
-  counter: { queries: number },
-): Promise<boolean> {
-  const deadline = Date.now() + FLAP_WAIT_MS;
-  while (Date.now() < deadline) {
-    counter.queries++;
-    const r = await client.query<{ state: string }>('SELECT state FROM clusters WHERE name = $1', [
-      name,
-    ]);
-    if (r.rows[0]?.state === state) return true;
-    await sleep(500);
+/**
+ * Tells when clusters reach a state: one query every 500 ms for every cluster waited on (not
+ * one per cluster: the bench's process is the hub's, and its queries count in the hub's CPU).
+ */
+class ClusterStates {
+  private readonly waiting = new Map<
+    string,
+    { state: string; deadline: number; done: (reached: boolean) => void }
+  >();
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+
+  constructor(
+    private readonly client: pg.Client,
+    private readonly counter: { queries: number },
+  ) {}
+
+  /** Resolves true once the cluster is in `state`; false after FLAP_WAIT_MS. */
+  reaches(name: string, state: string): Promise<boolean> {
+    return new Promise((done) => {
+      this.waiting.set(name, { state, deadline: Date.now() + FLAP_WAIT_MS, done });
+      this.timer ??= setInterval(() => void this.poll(), 500);
+    });
   }
-  return false;
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      this.counter.queries++;
+      const r = await this.client.query<{ name: string; state: string }>(
+        'SELECT name, state FROM clusters WHERE name = ANY($1::text[])',
+        [[...this.waiting.keys()]],
+      );
+      const states = new Map(r.rows.map((row) => [row.name, row.state]));
+      const at = Date.now();
+      for (const [name, w] of this.waiting) {
+        if (states.get(name) === w.state) w.done(true);
+        else if (at >= w.deadline) w.done(false);
+        else continue;
+        this.waiting.delete(name);
+      }
+    } catch (err) {
+      log(`polling cluster states: ${String(err)}`);
+    } finally {
+      this.polling = false;
+      if (this.waiting.size === 0 && this.timer !== undefined) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    }
+  }
 }
 
 /**
@@ -693,8 +742,12 @@ async function steadyPhase(opts: {
   db: BenchDatabase;
   poller: pg.Client;
   agentHost: AgentHost;
+  /** Write a CPU profile of the hub's process over the phase to this file. */
+  cpuProfile?: string;
 }): Promise<SteadyPhase> {
   const { n, phaseMs, hubUrl, poller, agentHost } = opts;
+  const stopProfile =
+    opts.cpuProfile === undefined ? undefined : await startProfile(opts.cpuProfile);
   // The bench's own queries on the hub's database, subtracted from its commits.
   const counter = { queries: 0 };
   const stats = async () => {
@@ -711,6 +764,7 @@ async function steadyPhase(opts: {
   const cpu = process.cpuUsage();
   const started = now();
   const flaps: Promise<void>[] = [];
+  const states = new ClusterStates(poller, counter);
   if (opts.flapping) {
     const perMinute = Math.max(1, Math.round(n / 100));
     const total = Math.max(1, Math.floor((perMinute * phaseMs) / 60_000));
@@ -722,10 +776,10 @@ async function steadyPhase(opts: {
       flaps.push(
         (async () => {
           await agentHost.stopAgent(i);
-          if (!(await clusterReaches(poller, name, 'Offline', counter)))
+          if (!(await states.reaches(name, 'Offline')))
             log(`flap: ${name} did not go Offline within ${FLAP_WAIT_MS} ms`);
           await agentHost.restartAgent(i);
-          if (!(await clusterReaches(poller, name, 'Online', counter)))
+          if (!(await states.reaches(name, 'Online')))
             log(`flap: ${name} did not come back Online within ${FLAP_WAIT_MS} ms`);
         })(),
       );
@@ -739,6 +793,14 @@ async function steadyPhase(opts: {
   const seconds = (now() - started) / 1000;
   const statsAfter = await stats();
   const after = await counters();
+  if (stopProfile !== undefined) {
+    await stopProfile();
+    const profile = JSON.parse(await readFile(opts.cpuProfile!, 'utf8')) as CpuProfile;
+    log(
+      `CPU profile of the ${opts.flapping ? 'flapping' : 'idle'} phase in ${opts.cpuProfile}; ` +
+        `self time by function, top 25:\n${formatSelfTime(selfTimeByFunction(profile), 25)}`,
+    );
+  }
   // Flaps still under way finish outside the measured window.
   await Promise.all(flaps);
   return {
@@ -769,14 +831,21 @@ async function steadyState(opts: {
   agents: 'inline' | 'child';
   agentProcesses: number;
   loadAtStart: number;
+  cpuProfile?: string;
 }): Promise<SteadyResult> {
+  const profileOf = (phase: string) =>
+    opts.cpuProfile === undefined ? undefined : phaseProfileFile(opts.cpuProfile, phase);
   // Let the first commit's reports and re-sends settle, and PostgreSQL's statistics catch up.
   await sleep(5_000);
   log(`steady: ${opts.n} clusters Online, nothing changing, for ${opts.phaseMs / 1000} s`);
-  const idle = await steadyPhase({ ...opts, flapping: false });
+  const idle = await steadyPhase({ ...opts, flapping: false, cpuProfile: profileOf('idle') });
   log(`steady: idle ${JSON.stringify(idle)}`);
   log(`steady: 1 % of the clusters a minute flap Offline/Online, for ${opts.phaseMs / 1000} s`);
-  const flapping = await steadyPhase({ ...opts, flapping: true });
+  const flapping = await steadyPhase({
+    ...opts,
+    flapping: true,
+    cpuProfile: profileOf('flapping'),
+  });
   log(`steady: flapping ${JSON.stringify(flapping)}`);
   return {
     mode: 'steady',
@@ -935,6 +1004,10 @@ const program = new Command('bench')
   )
   .option('--cpu-profile <file>', 'write a CPU profile of the measured commit (.cpuprofile)')
   .option('--ingest-cpu-profile <file>', 'write a CPU profile of the ingest burst (.cpuprofile)')
+  .option(
+    '--steady-cpu-profile <file>',
+    'with --steady: a CPU profile of each phase (<file> with .idle/.flapping before the extension)',
+  )
   .action(async (opts: Options) => {
     const result = await runBench(opts);
     process.stdout.write('mode' in result ? steadyTable(result) : table(result));

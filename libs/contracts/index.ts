@@ -1,6 +1,7 @@
 export * from './states.js';
 export * from './subjects.js';
 export * from './messages.js';
+export * from './heartbeat.js';
 export * from './events.js';
 export * from './rollouts.js';
 export * from './tokens.js';

@@ -26,7 +26,7 @@ beforeAll(() => {
 /** The status service's liveness part, with the hub's heartbeat interval `intervalMs`. */
 async function startLiveness(
   intervalMs: number,
-): Promise<{ subjects: Subjects; events: ClusterEvent[] }> {
+): Promise<{ subjects: Subjects; events: ClusterEvent[]; registry: Registry }> {
   const subjects = createSubjects(testSubjectPrefix());
   const events: ClusterEvent[] = [];
   const sub = bed.nc.subscribe(subjects.allEvents('cluster'), {
@@ -34,7 +34,8 @@ async function startLiveness(
       if (!err) events.push(ClusterEventSchema.parse(msg.json()));
     },
   });
-  const service = new HeartbeatIngestService(bed.nc, subjects, new Registry(), clusters, {
+  const registry = new Registry();
+  const service = new HeartbeatIngestService(bed.nc, subjects, registry, clusters, {
     heartbeatIntervalMs: intervalMs,
   });
   await service.onApplicationBootstrap();
@@ -43,7 +44,7 @@ async function startLiveness(
     sub.unsubscribe();
     await service.onModuleDestroy();
   });
-  return { subjects, events };
+  return { subjects, events, registry };
 }
 
 function heartbeat(cluster: string, intervalMs: number): string {
@@ -127,6 +128,41 @@ describe('cluster liveness', () => {
       'claims-an-hour:Online',
       'claims-an-hour:Offline',
     ]);
+  });
+
+  it('writes about every other renewal, and the last heartbeat before an agent stops always: Offline three intervals after it', async () => {
+    const intervalMs = 1000;
+    const { subjects, events, registry } = await startLiveness(intervalMs);
+    await clusters.create('renews', {});
+    let lastSentAt = 0;
+    // Written: the first (Pending → Online), then those renewing a lease with one interval (the
+    // margin) left: the 3rd and the 5th. The 2nd, 4th and 6th are held back; the 6th, the last,
+    // is written only as the lease the 5th stored runs low.
+    for (let i = 0; i < 6; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      lastSentAt = Date.now();
+      bed.nc.publish(subjects.heartbeat('renews'), heartbeat('renews', intervalMs));
+    }
+    const offline = await eventually(
+      'Offline after the last heartbeat',
+      () => clusterRow('renews'),
+      (c) => c.state === 'Offline',
+    );
+    const offlineSeenAt = Date.now();
+    // The last heartbeat was stored (it renewed a lease stored with more than the margin left,
+    // so it had been held back), with the lease it granted.
+    expect(offline.lastSeen!.getTime()).toBeGreaterThanOrEqual(lastSentAt);
+    expect(offline.leaseExpiresAt!.getTime() - offline.lastSeen!.getTime()).toBe(3 * intervalMs);
+    expect(offlineSeenAt).toBeGreaterThanOrEqual(offline.leaseExpiresAt!.getTime());
+    const held = (await registry.getSingleMetric('flotilla_heartbeats_held_total')!.get())
+      .values[0]!.value;
+    expect(held).toBeGreaterThan(0);
+    await eventually(
+      'the Offline event',
+      () => transitionsOf(events, 'renews'),
+      (t) => t.length >= 2,
+    );
+    expect(transitionsOf(events, 'renews')).toEqual(['renews:Online', 'renews:Offline']);
   });
 
   it('a paused database does not make the hub mark Offline a cluster whose heartbeats it received meanwhile', async () => {

@@ -8,10 +8,12 @@ import {
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
 import {
+  ClusterEventSchema,
   ClusterEventType,
-  HeartbeatSchema,
+  ClusterState,
   type Subjects,
   clusterEvent,
+  readHeartbeat,
 } from '../../libs/contracts/index.js';
 import {
   ClusterRepository,
@@ -21,6 +23,7 @@ import {
 import { FlushScheduler } from '../../libs/batching/flush-scheduler.js';
 import type { HubConfig } from '../../libs/config/config.js';
 import { LeaseTimers, leaseExpiry } from '../../libs/liveness/lease.js';
+import { LeaseRenewals } from '../../libs/liveness/renewals.js';
 import {
   OBSERVATION_TICK_MS,
   ObservationWindow,
@@ -29,18 +32,39 @@ import {
 import { parseJson, publishJson } from '../../libs/nats/index.js';
 import { HUB_CONFIG, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shared/tokens.js';
 
+/** A heartbeat waiting to be written (`leaseMs`: its lease expiry, epoch ms). */
+interface PendingHeartbeat {
+  name: string;
+  /** When this hub received it (epoch ms). */
+  seenMs: number;
+  leaseMs: number;
+  agentVersion: string;
+  kubernetesVersion: string;
+}
+
 /** Queue group: each heartbeat is handled by one status replica. */
 const QUEUE = 'flotilla-status';
-/** Heartbeats are written in batches at most this far apart... */
-const FLUSH_MS = 50;
+/**
+ * Heartbeats are written in batches at most this far apart (a few statements a second with
+ * thousands of clusters; a first heartbeat's Online is this much later)...
+ */
+const FLUSH_MS = 250;
 /** ...or as soon as this many are waiting. */
 const FLUSH_SIZE = 2000;
+/**
+ * A heartbeat that only renews a lease this replica stored with more than half an interval (and
+ * at least this) left is held back, and written when that much is left (see LeaseRenewals):
+ * about every other heartbeat is written.
+ */
+const MIN_RENEWAL_MARGIN_MS = 1000;
 /** Fallback sweep for leases whose timer lived in a replica that died. */
 const SWEEP_MS = 5000;
 
 /**
  * Cluster liveness. Heartbeats are batched into PostgreSQL (Online, lastSeen, versions, lease);
- * each lease has a timer at its exact expiry that marks the cluster Offline unless it was
+ * one that only renews a lease stored with long enough left waits for a newer one or for the
+ * stored lease to run low (so PostgreSQL always holds the newest lease before the stored one
+ * ends, for every replica to judge by). Each lease has a timer at its exact expiry that marks the cluster Offline unless it was
  * renewed meanwhile (by any replica). State changes go out as `flotilla.events.cluster.<name>`.
  *
  * A lease is three of the hub's heartbeat intervals (FLOTILLA_HEARTBEAT_INTERVAL), whatever the
@@ -52,7 +76,11 @@ const SWEEP_MS = 5000;
 export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Liveness');
   private subscription: Subscription | undefined;
-  private pending = new Map<string, HeartbeatRecord>();
+  private pending = new Map<string, PendingHeartbeat>();
+  /** Which heartbeats to write now, and the ones held back until their stored lease runs low. */
+  private readonly renewals: LeaseRenewals<PendingHeartbeat>;
+  private renewalTimer: NodeJS.Timeout | undefined;
+  private clusterEvents: Subscription | undefined;
   private readonly flusher = new FlushScheduler(() => this.flush(), FLUSH_MS);
   private sweepTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -61,7 +89,10 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
   private readonly received = new Map<string, number>();
   private observation: ObservationWindow;
   private readonly intervalMs: number;
+  /** How long a lease lasts (ms). */
+  private readonly leaseMs: number;
   private readonly heartbeats: Counter;
+  private readonly held: Counter;
   private readonly rejected: Counter;
   private readonly transitions: Counter;
   private stopped = false;
@@ -74,11 +105,20 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     @Inject(HUB_CONFIG) config: Pick<HubConfig, 'heartbeatIntervalMs'>,
   ) {
     this.intervalMs = config.heartbeatIntervalMs;
+    this.leaseMs = leaseExpiry(new Date(0), this.intervalMs).getTime();
     this.leases = new LeaseTimers((names) => void this.expire(names));
+    this.renewals = new LeaseRenewals(
+      Math.max(MIN_RENEWAL_MARGIN_MS, Math.round(this.intervalMs / 2)),
+    );
     this.observation = this.observeFromNow();
     this.heartbeats = new Counter({
       name: 'flotilla_heartbeats_total',
       help: 'Heartbeats received',
+      registers: [registry],
+    });
+    this.held = new Counter({
+      name: 'flotilla_heartbeats_held_total',
+      help: 'Heartbeats that only renewed a lease stored with long enough left: written later (the newest of a cluster), not at once',
       registers: [registry],
     });
     this.rejected = new Counter({
@@ -120,6 +160,29 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
         this.accept(msg.subject, msg.data);
       },
     });
+    // Every replica: a cluster deleted, registered again, or taken Offline (by any replica) has
+    // its next heartbeat written at once, whatever lease this replica stored for it (and the one
+    // held back, if any, is dropped).
+    this.clusterEvents = this.nc.subscribe(this.subjects.allEvents('cluster'), {
+      callback: (err, msg) => {
+        if (err) return;
+        const event = ClusterEventSchema.safeParse(parseJson(msg.data));
+        if (!event.success) return;
+        const { type, cluster } = event.data;
+        if (
+          type === ClusterEventType.Registered ||
+          type === ClusterEventType.Deleted ||
+          (type === ClusterEventType.StateChanged && cluster.state !== ClusterState.Online)
+        )
+          this.renewals.forget([cluster.name]);
+      },
+    });
+    this.renewalTimer = setInterval(
+      // Taken one flush early, so the write is stored by the time the margin is reached.
+      () => this.writeNow(this.renewals.takeDue(Date.now() + FLUSH_MS)),
+      FLUSH_MS,
+    );
+    this.renewalTimer.unref();
     this.sweepTimer = setInterval(() => void this.expire(undefined), SWEEP_MS);
     this.sweepTimer.unref();
     this.tickTimer = setInterval(() => this.observation.tick(), OBSERVATION_TICK_MS);
@@ -128,24 +191,38 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
 
   private accept(subject: string, data: Uint8Array): void {
     const cluster = this.subjects.clusterOf(subject);
-    const parsed = HeartbeatSchema.safeParse(parseJson(data));
+    const heartbeat = readHeartbeat(parseJson(data));
     // The subject names the sender (NATS permissions bind agents to their own subjects).
-    if (!parsed.success || cluster === undefined || parsed.data.cluster !== cluster) {
+    if (heartbeat === undefined || cluster === undefined || heartbeat.cluster !== cluster) {
       this.rejected.inc();
       return;
     }
     this.heartbeats.inc();
-    const seenAt = new Date();
+    const seenMs = Date.now();
     // The hub's interval, not the one the agent names: an agent cannot lengthen its own lease.
-    const leaseExpiresAt = leaseExpiry(seenAt, this.intervalMs);
-    this.received.set(cluster, leaseExpiresAt.getTime());
-    this.pending.set(cluster, {
+    const leaseMs = seenMs + this.leaseMs;
+    this.received.set(cluster, leaseMs);
+    // Numbers, no Dates: about half are held back and never written.
+    const record: PendingHeartbeat = {
       name: cluster,
-      seenAt,
-      leaseExpiresAt,
-      agentVersion: parsed.data.agentVersion,
-      kubernetesVersion: parsed.data.kubernetesVersion,
-    });
+      seenMs,
+      leaseMs,
+      agentVersion: heartbeat.agentVersion,
+      kubernetesVersion: heartbeat.kubernetesVersion,
+    };
+    if (!this.renewals.offer(record, seenMs)) {
+      this.held.inc();
+      return;
+    }
+    this.pending.set(cluster, record);
+    this.flusher.request(this.pending.size >= FLUSH_SIZE);
+  }
+
+  /** Heartbeats no longer held back: written with the next flush. */
+  private writeNow(records: PendingHeartbeat[]): void {
+    if (records.length === 0 || this.stopped) return;
+    for (const record of records)
+      if (!this.pending.has(record.name)) this.pending.set(record.name, record);
     this.flusher.request(this.pending.size >= FLUSH_SIZE);
   }
 
@@ -154,8 +231,9 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     const batch = [...this.pending.values()];
     this.pending = new Map();
     try {
-      const changed = await this.clusters.recordHeartbeats(batch);
-      for (const record of batch) this.leases.schedule(record.name, record.leaseExpiresAt);
+      const changed = await this.clusters.recordHeartbeats(batch.map(heartbeatRecord));
+      this.renewals.wrote(batch);
+      for (const record of batch) this.leases.scheduleAt(record.name, record.leaseMs);
       this.announce(changed);
     } catch (err) {
       if (this.stopped) return;
@@ -207,9 +285,21 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     this.subscription?.unsubscribe();
+    this.clusterEvents?.unsubscribe();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.renewalTimer) clearInterval(this.renewalTimer);
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.leases.clear();
     await this.flusher.stop();
   }
+}
+
+function heartbeatRecord(p: PendingHeartbeat): HeartbeatRecord {
+  return {
+    name: p.name,
+    seenAt: new Date(p.seenMs),
+    leaseExpiresAt: new Date(p.leaseMs),
+    agentVersion: p.agentVersion,
+    kubernetesVersion: p.kubernetesVersion,
+  };
 }

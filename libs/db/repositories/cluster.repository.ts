@@ -140,36 +140,44 @@ export class ClusterRepository {
 
   /**
    * Records a batch of heartbeats in one statement: every cluster becomes Online with its new
-   * lease. Returns the clusters whose state changed (were Pending or Offline). Unknown cluster
-   * names (deleted clusters whose agents still run) are ignored.
+   * lease. Returns the clusters whose state changed (were Pending or Offline): only those rows
+   * come back from PostgreSQL (a renewal, nearly every heartbeat, returns nothing to read).
+   * Unknown cluster names (deleted clusters whose agents still run) are ignored.
    */
   async recordHeartbeats(batch: HeartbeatRecord[]): Promise<StateTransition[]> {
     if (batch.length === 0) return [];
-    const rows = await queryReturning<Record<string, unknown> & { previous_state: string }>(
-      this.ds,
+    const n = batch.length;
+    const names = new Array<string>(n);
+    const seen = new Array<string>(n);
+    const leases = new Array<string>(n);
+    const agentVersions = new Array<string>(n);
+    const kubernetesVersions = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const b = batch[i]!;
+      names[i] = b.name;
+      seen[i] = b.seenAt.toISOString();
+      leases[i] = b.leaseExpiresAt.toISOString();
+      agentVersions[i] = b.agentVersion;
+      kubernetesVersions[i] = b.kubernetesVersion;
+    }
+    const rows: (Record<string, unknown> & { previous_state: string })[] = await this.ds.query(
       `WITH v AS (
          SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[])
            AS v(name, seen, lease, av, kv)
        ), old AS (
          SELECT c.name, c.state FROM clusters c JOIN v ON v.name = c.name
+       ), changed AS (
+         UPDATE clusters c
+            SET state = 'Online', last_seen = v.seen, lease_expires_at = v.lease,
+                agent_version = v.av, kubernetes_version = v.kv, updated_at = now()
+           FROM v JOIN old ON old.name = v.name
+          WHERE c.name = v.name AND (c.last_seen IS NULL OR c.last_seen <= v.seen)
+        RETURNING c.*, old.state AS previous_state
        )
-       UPDATE clusters c
-          SET state = 'Online', last_seen = v.seen, lease_expires_at = v.lease,
-              agent_version = v.av, kubernetes_version = v.kv, updated_at = now()
-         FROM v JOIN old ON old.name = v.name
-        WHERE c.name = v.name AND (c.last_seen IS NULL OR c.last_seen <= v.seen)
-      RETURNING c.*, old.state AS previous_state`,
-      [
-        batch.map((b) => b.name),
-        batch.map((b) => b.seenAt.toISOString()),
-        batch.map((b) => b.leaseExpiresAt.toISOString()),
-        batch.map((b) => b.agentVersion),
-        batch.map((b) => b.kubernetesVersion),
-      ],
+       SELECT * FROM changed WHERE previous_state <> 'Online'`,
+      [names, seen, leases, agentVersions, kubernetesVersions],
     );
-    return rows
-      .filter((r) => r.previous_state !== ClusterState.Online)
-      .map((r) => ({ cluster: fromRow(r), previousState: r.previous_state }));
+    return rows.map((r) => ({ cluster: fromRow(r), previousState: r.previous_state }));
   }
 
   /**
