@@ -207,8 +207,9 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
 
   /**
    * Queues committed changes for their clusters: sent when no delivery pass runs any more, or
-   * after COALESCE_MS at the latest, once no sync holds them ({@link hold}). `since` (`performance.now()` ms) is when the delivery pass
-   * that made them was asked for: the fan-out latency is measured from it (re-sends give none).
+   * after COALESCE_MS at the latest, once no sync holds them ({@link hold}). `since`
+   * (`performance.now()` ms) is when the delivery pass that made them was asked for: the fan-out
+   * latency is measured from it (re-sends give none).
    */
   async publish(changes: DesiredChange[], since?: number): Promise<void> {
     if (changes.length === 0) return;
