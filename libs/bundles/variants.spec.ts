@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseSelector } from '../selectors/index.js';
 import type { BundleSource } from './bundle-source.js';
@@ -131,6 +132,19 @@ customizations:
       groups,
     );
     expect(withUnmatched?.key).toBe(before?.key);
+  });
+
+  it('keys are those stored before (sha256 of the customizations and values), however many clusters share them', () => {
+    const keyOf = (parts: unknown[]) =>
+      createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+    const many = Array.from({ length: 50 }, (_, i): ClusterRef => ({
+      name: `m${String(i).padStart(2, '0')}`,
+      labels: { size: i % 2 === 0 ? 'l' : 's' },
+    }));
+    const variants = planVariants(bundle(CUSTOMIZED), many, groups);
+    expect(variants.map((v) => [v.key, v.clusters.length])).toEqual(
+      variants.map((v) => [keyOf([v.customizations, []]), 25]),
+    );
   });
 });
 

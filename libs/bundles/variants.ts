@@ -38,6 +38,8 @@ export function planVariants(
 ): Variant[] {
   const refs = bundle.fleet.substitute ? bundle.references.filter(isKnownReference) : [];
   const byKey = new Map<string, Variant>();
+  // Most clusters share a few keys: each distinct one is hashed once.
+  const hashed = new Map<string, string>();
   for (const cluster of clusters) {
     const targetCustomization = firstTargetCustomization(bundle.fleet, cluster, groups);
     if (
@@ -54,7 +56,12 @@ export function planVariants(
       const value = referenceValue(ref, cluster);
       if (value !== undefined) substitution[ref] = value;
     }
-    const key = variantKey(customizations, substitution, targetCustomization);
+    const text = variantKeyText(customizations, substitution, targetCustomization);
+    let key = hashed.get(text);
+    if (key === undefined) {
+      key = createHash('sha256').update(text).digest('hex').slice(0, 16);
+      hashed.set(text, key);
+    }
     const variant = byKey.get(key);
     if (variant === undefined) {
       byKey.set(key, {
@@ -74,7 +81,8 @@ export function planVariants(
   return variants.sort((a, b) => (first(a) < first(b) ? -1 : first(a) > first(b) ? 1 : 0));
 }
 
-function variantKey(
+/** What a variant's key is the hash of (its first 16 hex digits of sha256). */
+function variantKeyText(
   customizations: string[],
   substitution: Record<string, string>,
   targetCustomization: number | undefined,
@@ -83,7 +91,7 @@ function variantKey(
   // Without a targetCustomization the key is what it was before they existed.
   const parts: unknown[] = [customizations, entries];
   if (targetCustomization !== undefined) parts.push(targetCustomization);
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+  return JSON.stringify(parts);
 }
 
 /** Clusters named in a variant's error, at most; the rest are counted. */

@@ -6,6 +6,7 @@ import {
   GitRepoEventSchema,
   GroupEventSchema,
   RolloutChangeEventSchema,
+  SyncAnnouncedEventSchema,
   changesTargeting,
   gitRepoEvent,
   rolloutChangeEvent,
@@ -59,6 +60,30 @@ describe('event schemas: what subscribers accept', () => {
       true,
     ],
     ['a bundle event without its bundle', BundleEventSchema, { type: 'TargetsChanged' }, false],
+    [
+      'targets of a bundle changed by a sync',
+      BundleEventSchema,
+      { type: 'TargetsChanged', bundle: 'demo/web', sync: 's-1' },
+      true,
+    ],
+    [
+      'a sync announced its bundles',
+      SyncAnnouncedEventSchema,
+      { type: 'SyncAnnounced', sync: 's-1', gitrepo: 'demo', bundles: ['demo/web', 'demo/db'] },
+      true,
+    ],
+    [
+      'a sync announcement without its id',
+      SyncAnnouncedEventSchema,
+      { type: 'SyncAnnounced', gitrepo: 'demo', bundles: [] },
+      false,
+    ],
+    [
+      'a sync announcement is no bundle event',
+      BundleEventSchema,
+      { type: 'SyncAnnounced', sync: 's-1', gitrepo: 'demo', bundles: ['demo/web'] },
+      false,
+    ],
     ['a group changed', GroupEventSchema, { type: 'Changed', group: 'eu', at }, true],
     [
       'a group event of an unknown kind',

@@ -151,8 +151,33 @@ export type BundleEventType = (typeof BundleEventType)[keyof typeof BundleEventT
 export const BundleEventSchema = z.object({
   type: z.literal(BundleEventType.TargetsChanged),
   bundle: z.string().min(1),
+  /**
+   * The sync that resolved the bundle, when one did: delivery keeps what the sync's bundles
+   * change for each cluster until the sync has announced its last bundle
+   * ({@link SyncAnnouncedEvent}), so that an agent gets the whole commit in one message.
+   */
+  sync: z.string().min(1).optional(),
 });
 export type BundleEvent = z.infer<typeof BundleEventSchema>;
+
+/** Kinds of `flotilla.events.sync.<gitrepo>` events. */
+export const SyncEventType = {
+  /** A sync announced every bundle it changed (TargetsChanged events carrying its id). */
+  SyncAnnounced: 'SyncAnnounced',
+} as const;
+
+/**
+ * Published on `flotilla.events.sync.<gitrepo token>` after the last TargetsChanged event of a
+ * sync: `bundles` are those it announced. Delivery sends the desired state their passes wrote
+ * once those passes have run.
+ */
+export const SyncAnnouncedEventSchema = z.object({
+  type: z.literal(SyncEventType.SyncAnnounced),
+  sync: z.string().min(1),
+  gitrepo: z.string(),
+  bundles: z.array(z.string()),
+});
+export type SyncAnnouncedEvent = z.infer<typeof SyncAnnouncedEventSchema>;
 
 /** Kinds of `flotilla.events.deployment.<cluster>` events. */
 export const DeploymentEventType = {

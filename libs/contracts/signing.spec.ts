@@ -44,6 +44,12 @@ describe('signed desired state', () => {
     expect(verifier.verify(data, sig)).toBe(ok);
   });
 
+  it('signing off the event loop makes the same signature, which verifies', async () => {
+    const signed = await signer.signAsync(payload);
+    expect(signed).toBe(signature);
+    expect(verifier.verify(payload, signed)).toBe(true);
+  });
+
   it('the signer derives the public key the agent pins', () => {
     expect(signer.publicKeyPem).toBe(keys.publicKeyPem);
   });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import {
   Inject,
@@ -23,6 +23,8 @@ import {
 import {
   type BundleEvent,
   BundleEventType,
+  type SyncAnnouncedEvent,
+  SyncEventType,
   ClusterEventSchema,
   type GitRepoEvent,
   GitRepoEventSchema,
@@ -52,8 +54,6 @@ import { HUB_CONFIG, METRICS_REGISTRY, NATS_CONNECTION, SUBJECTS } from '../shar
 const QUEUE = 'flotilla-resolver';
 /** Cluster and group changes within this window cause one re-resolution. */
 const RETARGET_DEBOUNCE_MS = 150;
-/** Longest the first bundle of a commit waits for the next ones before delivery hears of it. */
-const ANNOUNCE_GROUP_MS = 1000;
 /** A failed clearing of deleted bundles' targets is tried again after this long. */
 const ORPHANS_RETRY_MS = 1000;
 /** How soon a sync is tried again when another replica held the GitRepo's sync lock. */
@@ -419,35 +419,42 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     } else {
       this.followsCharts.delete(repo.name);
     }
-    // Bundles are announced to delivery in groups, so that a commit's bundles reach each agent
-    // together (one desired-state message instead of one per bundle), at most
-    // ANNOUNCE_GROUP_MS after the first of a group was resolved.
-    let group: string[] = [];
-    let groupTimer: NodeJS.Timeout | undefined;
-    const announceGroup = () => {
-      clearTimeout(groupTimer);
-      groupTimer = undefined;
-      for (const name of group) this.announceTargets(name);
-      group = [];
+    // Each bundle is announced to delivery as soon as its targets are written, so its delivery
+    // pass runs while the next bundles resolve; the announcements carry the sync's id, and the
+    // last event of the sync lists them (SyncAnnounced): delivery sends what the passes wrote
+    // then, so a commit's bundles reach each agent in one desired-state message.
+    const sync = randomUUID();
+    const announced: string[] = [];
+    const announce = (name: string) => {
+      announced.push(name);
+      this.announceTargets(name, sync);
     };
+    try {
+      return await this.resolveBundles(repo, commit, discovery, ctx, announce);
+    } finally {
+      if (announced.length > 0) this.announceSync(repo.name, sync, announced);
+    }
+  }
+
+  /** Resolves the bundles found at `commit` and removes those that left; `announce` tells delivery. */
+  private async resolveBundles(
+    repo: GitRepo,
+    commit: string,
+    discovery: Discovery,
+    ctx: Omit<RenderContext, 'rendered'>,
+    announce: (bundle: string) => void,
+  ): Promise<string[]> {
     // A few bundles at a time: rendering runs kustomize and helm, and PostgreSQL works on
     // several bundles' targets at once.
     const queue = [...discovery.bundles];
     const worker = async (): Promise<void> => {
       for (let bundle = queue.shift(); bundle !== undefined; bundle = queue.shift()) {
-        if (await this.resolveBundle(repo, commit, bundle, ctx)) {
-          group.push(bundle.name);
-          groupTimer ??= setTimeout(announceGroup, ANNOUNCE_GROUP_MS);
-        }
+        if (await this.resolveBundle(repo, commit, bundle, ctx)) announce(bundle.name);
       }
     };
-    try {
-      const workers = Array.from({ length: RESOLVE_CONCURRENCY }, () => worker());
-      const failed = (await Promise.allSettled(workers)).find((r) => r.status === 'rejected');
-      if (failed !== undefined) throw failed.reason;
-    } finally {
-      announceGroup();
-    }
+    const workers = Array.from({ length: RESOLVE_CONCURRENCY }, () => worker());
+    const failed = (await Promise.allSettled(workers)).find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     const { found, foundDirs, pathErrors, broken } = foundInDiscovery(discovery);
     for (const error of broken) {
       // A bundle whose fleet.yaml is broken keeps its last good revision everywhere.
@@ -472,7 +479,7 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     if (remove.length > 0) {
       await this.deployments.clearTargets(remove);
       await this.bundles.deleteMany(remove);
-      for (const bundle of remove) this.announceTargets(bundle);
+      for (const bundle of remove) announce(bundle);
     }
     return problems;
   }
@@ -551,11 +558,25 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     }
   }
 
-  private announceTargets(bundle: string): void {
+  private announceTargets(bundle: string, sync?: string): void {
     // Bundle names may hold characters a subject token may not; the payload has the real name.
-    const token = bundle.replace(/[.*>\s]/g, '_');
-    const event: BundleEvent = { type: BundleEventType.TargetsChanged, bundle };
-    publishJson(this.nc, this.subjects.event('bundle', token), event);
+    const event: BundleEvent = {
+      type: BundleEventType.TargetsChanged,
+      bundle,
+      ...(sync === undefined ? {} : { sync }),
+    };
+    publishJson(this.nc, this.subjects.event('bundle', subjectToken(bundle)), event);
+  }
+
+  /** The sync `sync` announced every bundle it changed (after their TargetsChanged events). */
+  private announceSync(gitrepo: string, sync: string, bundles: string[]): void {
+    const event: SyncAnnouncedEvent = {
+      type: SyncEventType.SyncAnnounced,
+      sync,
+      gitrepo,
+      bundles,
+    };
+    publishJson(this.nc, this.subjects.event('sync', subjectToken(gitrepo)), event);
   }
 
   private async clusterRefs(): Promise<ClusterRef[]> {
@@ -617,4 +638,9 @@ export class GitRepoSyncService implements OnApplicationBootstrap, OnModuleDestr
     if (this.orphansTimer) clearTimeout(this.orphansTimer);
     await this.idle();
   }
+}
+
+/** A name as a subject token: the characters a token may not hold replaced. */
+function subjectToken(name: string): string {
+  return name.replace(/[.*>\s]/g, '_');
 }

@@ -15,6 +15,7 @@ import {
   deploymentChangesOf,
   RolloutChangeEventSchema,
   type Subjects,
+  SyncAnnouncedEventSchema,
 } from '../../libs/contracts/index.js';
 import {
   BundleRepository,
@@ -95,19 +96,27 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnModuleDestroy {
           const event = BundleEventSchema.safeParse(parseJson(msg.data));
           if (event.success) {
             this.dependentsCache = undefined;
+            if (event.data.sync !== undefined) this.publisher.hold(event.data.sync);
             this.deliver(event.data.bundle);
           }
+        },
+      }),
+      // A sync announced its last bundle: once the passes asked for its bundles have run, what
+      // they wrote goes to the agents together (every replica, like the bundle events).
+      this.nc.subscribe(this.subjects.allEvents('sync'), {
+        callback: (_err, msg) => {
+          const event = SyncAnnouncedEventSchema.safeParse(parseJson(msg.data));
+          if (!event.success) return;
+          const passes = event.data.bundles.flatMap((b) => this.queue.get(b) ?? []);
+          void Promise.all(passes).then(() => this.publisher.release(event.data.sync));
         },
       }),
       this.nc.subscribe(this.subjects.allEvents('deployment'), {
         queue: ROLLOUTS_QUEUE,
         callback: (_err, msg) => {
-          const bundles = new Set(deploymentChangesOf(parseJson(msg.data)).map((c) => c.bundle));
-          for (const bundle of bundles) {
-            this.onDeploymentChanged(bundle).catch((err: unknown) =>
-              this.logger.error(`dependents of ${bundle}: ${String(err)}`),
-            );
-          }
+          this.onDeploymentsChanged(msg.data).catch((err: unknown) =>
+            this.logger.error(`dependents of changed deployments: ${String(err)}`),
+          );
         },
       }),
       // Running rollouts are re-planned when a deployment of their bundle reports, or a cluster
@@ -115,6 +124,8 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnModuleDestroy {
       // lease plans, the others only check that it still holds it.
       this.nc.subscribe(this.subjects.allEvents('deployment'), {
         callback: (_err, msg) => {
+          // Without a rollout running (the common case) the event need not even be read.
+          if (this.rolling.size === 0) return;
           for (const change of deploymentChangesOf(parseJson(msg.data))) {
             if (this.rolling.has(change.bundle)) this.deliver(change.bundle);
           }
@@ -122,6 +133,7 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnModuleDestroy {
       }),
       this.nc.subscribe(this.subjects.allEvents('cluster'), {
         callback: (_err, msg) => {
+          if (this.rolling.size === 0) return;
           const event = ClusterEventSchema.safeParse(parseJson(msg.data));
           if (!event.success || event.data.type !== 'StateChanged') return;
           for (const bundle of this.rolling) this.deliver(bundle);
@@ -317,10 +329,16 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnModuleDestroy {
     return new Map(clusters.map((c) => [c, reason]));
   }
 
-  /** A deployment changed: the bundle's dependents may go on. */
-  private async onDeploymentChanged(bundle: string): Promise<void> {
-    for (const d of await this.dependents()) {
-      if (d.dependsOn.includes(bundle)) this.deliver(d.name);
+  /**
+   * Deployments changed (`data`, a deployment event): the dependents of their bundles may go
+   * on. Without any bundle that depends on another, the event is not read.
+   */
+  private async onDeploymentsChanged(data: Uint8Array): Promise<void> {
+    const dependents = await this.dependents();
+    if (dependents.length === 0) return;
+    const bundles = new Set(deploymentChangesOf(parseJson(data)).map((c) => c.bundle));
+    for (const d of dependents) {
+      if (d.dependsOn.some((b) => bundles.has(b))) this.deliver(d.name);
     }
   }
 

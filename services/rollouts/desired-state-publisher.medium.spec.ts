@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DesiredMessageSchema,
   PayloadSigner,
+  PayloadVerifier,
+  SIGNATURE_HEADER,
   changesOf,
   createSubjects,
   generateSigningKeyPair,
@@ -22,7 +24,7 @@ import {
   useMigratedDatabase,
 } from '../../libs/testing/index.js';
 import { FakeClock } from '../../libs/testing/fake-clock.js';
-import { DesiredStatePublisher, RESEND_POLICY } from './desired-state-publisher.js';
+import { DesiredStatePublisher, RESEND_POLICY, SYNC_HOLD } from './desired-state-publisher.js';
 
 // Re-sends of desired state agents do not acknowledge, on the real PostgreSQL and NATS, with the
 // publisher's ticks driven by hand on a fake clock (a tick every 5 s of it, as the timer does).
@@ -37,11 +39,47 @@ let registry: Registry;
 let clock: FakeClock;
 let deployments: DeploymentRepository;
 let publisher: DesiredStatePublisher;
+const keys = generateSigningKeyPair();
 
 async function metric(name: string): Promise<number> {
   const text = await registry.metrics();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1] ?? 0);
+}
+/** Desired-state changes the publisher queued into flushes so far (counted as a flush starts). */
+async function flushed(): Promise<number> {
+  const text = await registry.metrics();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('flotilla_desired_state_messages_total{'))
+    .reduce((sum, l) => sum + Number(l.split(' ')[1]), 0);
+}
+const upsert = (cluster: string, bundle: string) => ({
+  kind: 'Upsert' as const,
+  cluster,
+  bundle,
+  revision: r1,
+  commit: 'c1',
+});
+
+/** What an agent sees on the desired subjects of `clusters`: each message, checked as an agent does. */
+function watchDesired(clusters: string[]) {
+  const verifier = new PayloadVerifier(keys.publicKeyPem);
+  const got: { cluster: string; seq: number; verified: boolean; bundles: string[] }[] = [];
+  const subs = clusters.map((cluster) =>
+    observer.subscribe(subjects.desired(cluster), {
+      callback: (_err, msg) => {
+        const message = DesiredMessageSchema.parse(msg.json());
+        got.push({
+          cluster: message.cluster === cluster ? cluster : `wrong: ${message.cluster}`,
+          seq: message.seq,
+          verified: verifier.verify(msg.data, msg.headers?.get(SIGNATURE_HEADER)),
+          bundles: changesOf(message).map((c) => c.bundle),
+        });
+      },
+    }),
+  );
+  return { got, stop: () => subs.forEach((s) => s.unsubscribe()) };
 }
 const resentMetric = () => metric('flotilla_desired_state_resent_total');
 
@@ -76,7 +114,7 @@ beforeAll(async () => {
     hubNc,
     subjects,
     registry,
-    new PayloadSigner(generateSigningKeyPair().privateKeyPem),
+    new PayloadSigner(keys.privateKeyPem),
     deployments,
     bundles,
     new AgentSequenceRepository(db.ds),
@@ -243,6 +281,98 @@ describe('re-sending desired state an agent does not acknowledge', () => {
       expect(await metric('flotilla_desired_state_fanout_seconds_sum')).toBeGreaterThan(0);
     } finally {
       for (const sub of subs) sub.unsubscribe();
+    }
+  });
+});
+
+describe("a sync's bundles reach each agent in one message", () => {
+  it('what the passes of a held sync write is sent when it is released: one signed message per cluster, each bundle in it', async () => {
+    // More clusters than one chunk of signatures and publishes.
+    const clusters = Array.from({ length: 300 }, (_, i) => `sync-${String(i).padStart(3, '0')}`);
+    const seen = watchDesired(clusters);
+    await observer.flush();
+    try {
+      const before = await flushed();
+      publisher.hold('sync-1');
+      for (const bundle of ['sync/a', 'sync/b', 'sync/c']) {
+        await publisher.during(() =>
+          publisher.publish(
+            clusters.map((c) => upsert(c, bundle)),
+            performance.now(),
+          ),
+        );
+      }
+      // Every pass ended, but the sync has not announced its end: nothing went out.
+      expect(await flushed()).toBe(before);
+      publisher.release('sync-1');
+      await publisher.flush();
+      await hubNc.flush();
+      await eventually(
+        'a message for every cluster',
+        () => Promise.resolve(seen.got.length),
+        (n) => n >= clusters.length,
+      );
+      expect(await flushed()).toBe(before + 3 * clusters.length);
+      expect(seen.got.length).toBe(clusters.length);
+      expect(new Set(seen.got.map((m) => m.cluster))).toEqual(new Set(clusters));
+      expect(seen.got.every((m) => m.verified)).toBe(true);
+      expect(seen.got.every((m) => m.bundles.join() === 'sync/a,sync/b,sync/c')).toBe(true);
+
+      // The next message of a cluster is numbered above the last one.
+      const last = new Map(seen.got.map((m) => [m.cluster, m.seq]));
+      await publisher.publish([upsert('sync-000', 'sync/d')], performance.now());
+      await publisher.flush();
+      await hubNc.flush();
+      await eventually(
+        'the next message',
+        () => Promise.resolve(seen.got.length),
+        (n) => n === clusters.length + 1,
+      );
+      expect(seen.got.at(-1)!.seq).toBeGreaterThan(last.get('sync-000')!);
+    } finally {
+      seen.stop();
+    }
+  });
+
+  it('a sync that goes quiet, or holds too long, stops holding; an ended sync does not hold again', async () => {
+    const seen = watchDesired(['quiet-1']);
+    await observer.flush();
+    try {
+      const before = await flushed();
+      publisher.hold('quiet');
+      await publisher.during(() => publisher.publish([upsert('quiet-1', 'quiet/a')]));
+      await clock.advance(SYNC_HOLD.quietMs - 1);
+      expect(await flushed()).toBe(before);
+      await clock.advance(1);
+      await publisher.flush();
+      expect(await flushed()).toBe(before + 1);
+
+      // Announced again after it stopped holding: sent as soon as the pass ends.
+      publisher.hold('quiet');
+      await publisher.during(() => publisher.publish([upsert('quiet-1', 'quiet/b')]));
+      await publisher.flush();
+      expect(await flushed()).toBe(before + 2);
+
+      // Announcements that keep coming hold at most SYNC_HOLD.maxMs.
+      publisher.hold('long');
+      await publisher.during(() => publisher.publish([upsert('quiet-1', 'quiet/c')]));
+      for (let t = 0; t + SYNC_HOLD.quietMs / 2 < SYNC_HOLD.maxMs; t += SYNC_HOLD.quietMs / 2) {
+        expect(await flushed()).toBe(before + 2);
+        await clock.advance(SYNC_HOLD.quietMs / 2);
+        publisher.hold('long');
+      }
+      await clock.advance(SYNC_HOLD.quietMs / 2);
+      await publisher.flush();
+      expect(await flushed()).toBe(before + 3);
+      await hubNc.flush();
+      await eventually(
+        'three messages',
+        () => Promise.resolve(seen.got.length),
+        (n) => n === 3,
+      );
+      expect(seen.got.map((m) => m.bundles.join())).toEqual(['quiet/a', 'quiet/b', 'quiet/c']);
+    } finally {
+      seen.stop();
     }
   });
 });

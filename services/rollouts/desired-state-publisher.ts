@@ -19,9 +19,12 @@ import {
   DeploymentRepository,
 } from '../../libs/db/index.js';
 import {
+  MAX_DESIRED_MESSAGE_BYTES,
+  MessageTails,
   type ResendPolicy,
   ResendSchedule,
-  desiredMessageText,
+  desiredMessageBytes,
+  memoizedParts,
   splitMessages,
 } from '../../libs/delivery/index.js';
 import type { TimerClock } from '../../libs/liveness/lease.js';
@@ -47,6 +50,18 @@ const CONTENT_CACHE = 64;
 const ENTITLED_MAX = 500_000;
 /** Longest a desired-state change waits for the delivery passes running beside it. */
 const COALESCE_MS = 250;
+/**
+ * Messages signed (on the thread pool) and published together: while one chunk is published the
+ * next is being signed, and between chunks the event loop serves heartbeats, reports and the API.
+ */
+const PUBLISH_CHUNK = 128;
+/**
+ * How long what a sync's delivery passes wrote waits for the sync's next bundle, and at most in
+ * all, before it is sent without the rest (a sync whose end is never announced, a slow render).
+ */
+export const SYNC_HOLD = { quietMs: 2000, maxMs: 10_000 };
+/** Ended syncs remembered, so a late announcement of one does not hold the outbox again. */
+const SYNCS_ENDED_KEPT = 1000;
 
 /**
  * Publishes desired state to the agents: changes the delivery passes committed go to an outbox,
@@ -63,8 +78,9 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
   private readonly content = new Map<string, Buffer>();
   private readonly loading = new Map<string, Promise<Buffer | undefined>>();
   private readonly digests = new Map<string, string>();
-  /** (cluster, revision) pairs this replica sent, so content requests need no query. */
-  private readonly entitled = new Set<string>();
+  /** Clusters this replica sent each revision to, so content requests need no query. */
+  private readonly entitled = new Map<string, Set<string>>();
+  private entitledCount = 0;
   private resendTimer: unknown;
   private resending = true;
   private readonly schedule = new ResendSchedule(RESEND_POLICY);
@@ -86,6 +102,9 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
   private flushing: Promise<void> = Promise.resolve();
   /** Delivery passes running now (see {@link during}). */
   private passes = 0;
+  /** Syncs whose bundles are being announced (see {@link hold}): when each stops waiting. */
+  private readonly holds = new Map<string, { latest: number; timer: unknown }>();
+  private readonly syncsEnded = new Set<string>();
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -140,14 +159,57 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
     try {
       return await pass();
     } finally {
-      if (--this.passes === 0) void this.flush();
+      if (--this.passes === 0 && this.holds.size === 0) void this.flush();
     }
   }
 
   /**
+   * A sync announced one of its bundles: nothing is sent until it has announced the last one
+   * and the passes of its bundles have run ({@link release}), so that an agent gets the whole
+   * commit in one message. Without news of the sync for SYNC_HOLD.quietMs, or after
+   * SYNC_HOLD.maxMs in all, the outbox is sent anyway.
+   */
+  hold(sync: string): void {
+    if (this.syncsEnded.has(sync)) return;
+    const now = this.clock.now();
+    const hold = this.holds.get(sync);
+    if (hold !== undefined) this.clock.clearTimeout(hold.timer);
+    const latest = hold?.latest ?? now + SYNC_HOLD.maxMs;
+    const timer = this.clock.setTimeout(
+      () => this.release(sync),
+      Math.max(0, Math.min(SYNC_HOLD.quietMs, latest - now)),
+    );
+    this.holds.set(sync, { latest, timer });
+  }
+
+  /** The sync's passes have run (or it waited long enough): its changes may go. */
+  release(sync: string): void {
+    this.syncsEnded.add(sync);
+    if (this.syncsEnded.size > SYNCS_ENDED_KEPT)
+      this.syncsEnded.delete(this.syncsEnded.values().next().value!);
+    const hold = this.holds.get(sync);
+    if (hold === undefined) return;
+    this.clock.clearTimeout(hold.timer);
+    this.holds.delete(sync);
+    this.sendWhenIdle();
+  }
+
+  /** Sends the outbox now if no pass runs and no sync holds it, or after COALESCE_MS. */
+  private sendWhenIdle(): void {
+    if (this.holds.size > 0 || this.outbox.size === 0) return;
+    if (this.passes === 0) void this.flush();
+    else
+      this.outboxTimer ??= setTimeout(() => {
+        this.outboxTimer = undefined;
+        if (this.holds.size === 0) void this.flush();
+      }, COALESCE_MS);
+  }
+
+  /**
    * Queues committed changes for their clusters: sent when no delivery pass runs any more, or
-   * after COALESCE_MS at the latest. `since` (`performance.now()` ms) is when the delivery pass
-   * that made them was asked for: the fan-out latency is measured from it (re-sends give none).
+   * after COALESCE_MS at the latest, once no sync holds them ({@link hold}). `since`
+   * (`performance.now()` ms) is when the delivery pass that made them was asked for: the fan-out
+   * latency is measured from it (re-sends give none).
    */
   async publish(changes: DesiredChange[], since?: number): Promise<void> {
     if (changes.length === 0) return;
@@ -163,8 +225,7 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
       if (queued === undefined) this.outbox.set(cluster, [message]);
       else queued.push(message);
     }
-    if (this.passes === 0) void this.flush();
-    else this.outboxTimer ??= setTimeout(() => void this.flush(), COALESCE_MS);
+    this.sendWhenIdle();
   }
 
   /**
@@ -181,11 +242,15 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
     const fanoutSince = this.fanoutSince;
     this.fanoutSince = new Map();
     if (outbox.size === 0) return this.flushing;
+    // A change queued for many clusters is one object (see toMessages), serialized once here.
+    const partOf = memoizedParts();
     const messages = new Map<string, string[][]>();
+    const kinds = { Upsert: 0, Remove: 0 };
     for (const [cluster, changes] of outbox) {
-      for (const change of changes) this.published.inc({ kind: change.kind });
-      messages.set(cluster, splitMessages(changes));
+      for (const change of changes) kinds[change.kind]++;
+      messages.set(cluster, splitMessages(changes, MAX_DESIRED_MESSAGE_BYTES, partOf));
     }
+    for (const [kind, n] of Object.entries(kinds)) if (n > 0) this.published.inc({ kind }, n);
     // Flushes publish in the order they were made: a later one's numbers are higher.
     const flush = this.flushing
       .then(async () => {
@@ -198,21 +263,55 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
           this.logger.error(`numbering desired state (re-sent later): ${String(err)}`);
           return;
         }
-        const issuedAt = new Date().toISOString();
-        for (const [cluster, split] of messages) {
-          const subject = this.subjects.desired(cluster);
-          let seq = newest.get(cluster)! - split.length;
-          for (const parts of split) {
-            const text = desiredMessageText({ cluster, seq: ++seq, issuedAt }, parts);
-            this.nc.publish(subject, ...this.signedText(text));
-          }
-        }
+        await this.send(messages, newest, new Date().toISOString());
         const sent = performance.now();
         for (const since of fanoutSince.values()) this.fanout.observe((sent - since) / 1000);
       })
       .catch((err: unknown) => this.logger.error(`publishing desired state: ${String(err)}`));
     this.flushing = flush;
     return flush;
+  }
+
+  /**
+   * Signs and publishes the messages of a flush, numbered from `newest` (each cluster's newest
+   * number taken), in order, PUBLISH_CHUNK at a time: a chunk is signed on the thread pool while
+   * the one before is published. Messages only differ in their envelope where clusters get the
+   * same changes, so the rest of their bytes is encoded once ({@link MessageTails}).
+   */
+  private async send(
+    messages: Map<string, string[][]>,
+    newest: Map<string, number>,
+    issuedAt: string,
+  ): Promise<void> {
+    const tails = new MessageTails();
+    let chunk: { subject: string; data: Uint8Array }[] = [];
+    let publishing: Promise<void> = Promise.resolve();
+    const emit = async (): Promise<void> => {
+      const ready = chunk;
+      chunk = [];
+      const signing = Promise.all(ready.map((m) => this.signer.signAsync(m.data)));
+      // Awaited below; this keeps a failure of the chunk before from leaving it unhandled.
+      signing.catch(() => undefined);
+      await publishing;
+      publishing = signing.then((signatures) => {
+        ready.forEach((m, i) => {
+          const h = headers();
+          h.set(SIGNATURE_HEADER, signatures[i]!);
+          this.nc.publish(m.subject, m.data, { headers: h });
+        });
+      });
+    };
+    for (const [cluster, split] of messages) {
+      const subject = this.subjects.desired(cluster);
+      let seq = newest.get(cluster)! - split.length;
+      for (const parts of split) {
+        const data = desiredMessageBytes({ cluster, seq: ++seq, issuedAt }, tails.of(parts));
+        chunk.push({ subject, data });
+        if (chunk.length >= PUBLISH_CHUNK) await emit();
+      }
+    }
+    if (chunk.length > 0) await emit();
+    await publishing;
   }
 
   /**
@@ -269,16 +368,28 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
       const bundle = await this.bundles.get(name).catch(() => undefined);
       options.set(name, DeploymentOptionsSchema.parse(bundle?.options ?? {}));
     }
+    // Equal changes are one object, whichever clusters they go to: the outbox holds it once
+    // and a flush serializes it once.
+    const shared = new Map<string, DesiredState>();
     return changes.map((c): [string, DesiredState] => {
-      if (c.kind === 'Remove') return [c.cluster, { kind: 'Remove', bundle: c.bundle }];
+      if (c.kind === 'Remove') {
+        const key = `R\u0000${c.bundle}`;
+        let state = shared.get(key);
+        if (state === undefined) {
+          state = { kind: 'Remove', bundle: c.bundle };
+          shared.set(key, state);
+        }
+        return [c.cluster, state];
+      }
       this.entitle(c.cluster, c.revision);
       const size = sizes.get(c.revision) ?? 0;
       let content = inline.get(c.revision);
       if (content !== undefined && budget >= size) budget -= size;
       else content = undefined;
-      return [
-        c.cluster,
-        {
+      const key = `${content === undefined ? 'U' : 'I'}\u0000${c.bundle}\u0000${c.revision}\u0000${c.commit}`;
+      let state = shared.get(key);
+      if (state === undefined) {
+        state = {
           kind: 'Upsert',
           bundle: c.bundle,
           revision: c.revision,
@@ -288,8 +399,10 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
           chunks: Math.max(1, Math.ceil(size / CONTENT_CHUNK_BYTES)),
           contentSha256: digests.get(c.revision) ?? '0'.repeat(64),
           ...(content === undefined ? {} : { content }),
-        },
-      ];
+        };
+        shared.set(key, state);
+      }
+      return [c.cluster, state];
     });
   }
 
@@ -308,13 +421,23 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
    * one PostgreSQL says is desired there (after a restart, or sent by another replica).
    */
   async isEntitled(cluster: string, revision: string): Promise<boolean> {
-    if (this.entitled.has(`${cluster}\u0000${revision}`)) return true;
+    if (this.entitled.get(revision)?.has(cluster) === true) return true;
     return this.deployments.isDesiredOn(cluster, revision);
   }
 
   private entitle(cluster: string, revision: string): void {
-    if (this.entitled.size >= ENTITLED_MAX) this.entitled.clear();
-    this.entitled.add(`${cluster}\u0000${revision}`);
+    if (this.entitledCount >= ENTITLED_MAX) {
+      this.entitled.clear();
+      this.entitledCount = 0;
+    }
+    let clusters = this.entitled.get(revision);
+    if (clusters === undefined) {
+      clusters = new Set();
+      this.entitled.set(revision, clusters);
+    }
+    if (clusters.has(cluster)) return;
+    clusters.add(cluster);
+    this.entitledCount++;
   }
 
   /** A revision's content; concurrent requests for one not cached share a single load. */
@@ -347,6 +470,8 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
     this.resending = false;
     if (this.resendTimer !== undefined) this.clock.clearTimeout(this.resendTimer);
     this.resendTimer = undefined;
+    for (const hold of this.holds.values()) this.clock.clearTimeout(hold.timer);
+    this.holds.clear();
     await this.flush();
   }
 }
