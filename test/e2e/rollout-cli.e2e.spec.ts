@@ -11,9 +11,11 @@ import { runCli } from '../support/cli.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { appDeployment, ringClusters, ringStrategy } from '../support/rollout-fixtures.js';
 
-// The canary bakes 3 s: long enough for a CLI process to find and pause the rollout before the
-// rest is released (each CLI run costs about half a second), short enough to keep this quick.
-const strategy = ringStrategy({ canaryBake: '3s', restBake: '1s' });
+// The canary bakes 60 s of the hub's clock: a CLI process finds and pauses the rollout long before
+// the rest is released, however slow the machine; the tests skip the bake (`clock.advance`) when
+// they want the rollout to go on rather than waiting it out.
+const CANARY_BAKE_MS = 60_000;
+const strategy = ringStrategy({ canaryBake: '60s', restBake: '1s' });
 /** The hub's clock: the test skips the canary's bake time rather than waiting it out. */
 const clock = new SkippableClock();
 const app = (version: string, outcome = 'ready') =>
@@ -45,6 +47,15 @@ async function rolloutFor(commit: string): Promise<RolloutJson> {
     items.some((r) => r.toCommit === commit),
   );
   return list.find((r) => r.toCommit === commit)!;
+}
+
+/** Waits until the rollout's canary is Ready (its bake has begun). */
+async function canaryReady(id: string, what = 'the canary Ready'): Promise<void> {
+  await eventually(
+    what,
+    async () => (await hub.api().get(`/api/v1/rollouts/${id}`).expect(200)).body,
+    (d) => d.stages[0].clusters[0].readySince != null,
+  );
 }
 
 /** Index of the first output line matching `pattern`; -1 when none does. */
@@ -118,7 +129,10 @@ describe('flotilla rollout', () => {
       ['rest', ['c2', 'c3', 'c4', 'c5']],
     ]);
 
-    const watch = await flotilla('rollout', 'watch', listed!.id.slice(0, 8), '--interval', '0.2');
+    const watching = flotilla('rollout', 'watch', listed!.id.slice(0, 8), '--interval', '0.2');
+    await canaryReady(listed!.id);
+    clock.advance(CANARY_BAKE_MS + 500);
+    const watch = await watching;
     expect(watch.stderr).toBe('');
     expect(watch.code).toBe(0);
     const lines = watch.stdout.trimEnd().split('\n');
@@ -205,12 +219,8 @@ describe('flotilla rollout', () => {
 
     // Once the canary is Ready (its bake begins), longer than its bake time passes: the rest is
     // still held back. (The refused pause plans the rollout again at that time.)
-    await eventually(
-      'the canary Ready while paused',
-      async () => (await hub.api().get(`/api/v1/rollouts/${r.id}`).expect(200)).body,
-      (d) => d.stages[0].clusters[0].readySince != null,
-    );
-    clock.advance(3500);
+    await canaryReady(r.id, 'the canary Ready while paused');
+    clock.advance(CANARY_BAKE_MS + 500);
     const again = await flotilla('rollout', 'pause', prefix);
     expect(again.code).toBe(1);
     expect(again.stdout).toBe('');
