@@ -814,7 +814,11 @@ function table(r: BenchResult): string {
         r.ingest.reportsPerSecond,
         `burst of ${r.ingest.reports} reports written in ${r.ingest.seconds} s`,
       ],
-      ['ingest.rawUpsertPerSecond', r.ingest.rawUpsertPerSecond, 'pg unnest upsert into a copy of deployments, 1000/batch'],
+      [
+        'ingest.rawUpsertPerSecond',
+        r.ingest.rawUpsertPerSecond,
+        'pg unnest upsert into a copy of deployments, 1000/batch',
+      ],
       ['ingest.ratio', r.ingest.ratio, 'target ≥ 0.5'],
       [
         'ingest.arrivalPerSecond',
