@@ -47,7 +47,8 @@ const DEPLOYMENT = 'deployment';
 /** A hub event received, waiting for a routing pass. */
 interface Pending {
   kind: string;
-  data: unknown;
+  /** The event's JSON. */
+  payload: Uint8Array;
   /** The notification events it makes. */
   handle: (data: unknown) => Promise<NotificationEvent[]>;
 }
@@ -82,7 +83,8 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
     const on = (kind: string, handle: (data: unknown) => Promise<NotificationEvent[]>) =>
       this.nc.subscribe(this.subjects.allEvents(kind), {
         queue: QUEUE,
-        callback: (_e, msg) => this.receive({ kind, data: parseJson(msg.data), handle }),
+        // Parsed only when routed: without rules, events are dropped unread.
+        callback: (_e, msg) => this.receive({ kind, payload: msg.data, handle }),
       });
     this.subs.push(
       on('rollout', async (data) => {
@@ -140,13 +142,14 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
     }
     if (rules.length === 0) return;
     for (let i = 0; i < events.length;) {
-      const { kind, data, handle } = events[i]!;
+      const { kind, payload, handle } = events[i]!;
       let n = 1;
-      let notifications: () => Promise<NotificationEvent[]> = () => handle(data);
+      let notifications: () => Promise<NotificationEvent[]> = () => handle(parseJson(payload));
       if (kind === DEPLOYMENT) {
         while (events[i + n]?.kind === DEPLOYMENT) n++;
         const run = events.slice(i, i + n);
-        notifications = () => this.bundleEvents(run.flatMap((e) => deploymentChangesOf(e.data)));
+        notifications = () =>
+          this.bundleEvents(run.flatMap((e) => deploymentChangesOf(parseJson(e.payload))));
       }
       i += n;
       try {
