@@ -17,7 +17,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import {
   DeploymentEventType,
   type DeploymentsChangedEvent,
-  StatusMessageSchema,
+  parseStatusMessage,
   reportsOf,
   type Subjects,
 } from '../../libs/contracts/index.js';
@@ -288,13 +288,13 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
       return;
     }
     const cluster = this.subjects.clusterOf(msg.subject);
-    const parsed = StatusMessageSchema.safeParse(parseJson(msg.data));
-    const reports = parsed.success ? reportsOf(parsed.data) : [];
+    const parsed = parseStatusMessage(parseJson(msg.data));
+    const reports = parsed === undefined ? [] : reportsOf(parsed);
     // The subject names the sender; a report about another cluster is refused.
     if (
-      !parsed.success ||
+      parsed === undefined ||
       cluster === undefined ||
-      parsed.data.cluster !== cluster ||
+      parsed.cluster !== cluster ||
       reports.some((r) => r.cluster !== cluster)
     ) {
       this.rejected.inc();
