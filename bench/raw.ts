@@ -14,28 +14,27 @@ const sampleResources = (bundle: string) =>
   ]);
 
 /**
- * Upserts `rows` rows into a scratch table shaped like `deployments` (seeded with `deployments`
- * rows, so they are updates as for the hub), `UPSERT_BATCH` rows per
+ * Upserts `rows` rows into a scratch copy of `deployments` (its columns, defaults, indexes and
+ * storage parameters such as fillfactor, and its rows: the same table shape and row count the
+ * hub writes to, so the reports are updates as for the hub), `UPSERT_BATCH` rows per
  * `INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE`, one statement at a time. Rows/second.
  */
-export async function rawUpsertPerSecond(
-  dbUrl: string,
-  clusters: readonly string[],
-  bundles: readonly string[],
-  rows: number,
-): Promise<number> {
+export async function rawUpsertPerSecond(dbUrl: string, rows: number): Promise<number> {
   return withClient(dbUrl, async (c) => {
-    await c.query(`CREATE TABLE bench_raw_upsert (
-      bundle text NOT NULL, cluster text NOT NULL, applied_revision text, state text NOT NULL,
-      message text NOT NULL DEFAULT '', resources jsonb NOT NULL DEFAULT '[]'::jsonb,
-      reported_at timestamptz, PRIMARY KEY (bundle, cluster))`);
-    const keys: [string, string][] = [];
-    for (const b of bundles) for (const cl of clusters) keys.push([b, cl]);
-    await c.query(
-      `INSERT INTO bench_raw_upsert (bundle, cluster, state)
-         SELECT b, c, 'Pending' FROM unnest($1::text[], $2::text[]) AS t(b, c)`,
-      [keys.map((k) => k[0]), keys.map((k) => k[1])],
+    const rel = await c.query<{ reloptions: string[] | null }>(
+      `SELECT reloptions FROM pg_class WHERE oid = 'deployments'::regclass`,
     );
+    const options = rel.rows[0]?.reloptions ?? [];
+    await c.query(
+      `CREATE TABLE bench_raw_upsert (LIKE deployments INCLUDING ALL)` +
+        (options.length > 0 ? ` WITH (${options.join(', ')})` : ''),
+    );
+    await c.query('INSERT INTO bench_raw_upsert SELECT * FROM deployments');
+    const keyRows = await c.query<{ bundle: string; cluster: string }>(
+      'SELECT bundle, cluster FROM bench_raw_upsert ORDER BY bundle, cluster',
+    );
+    const keys: [string, string][] = keyRows.rows.map((r) => [r.bundle, r.cluster]);
+    if (keys.length === 0) throw new Error('raw upsert: deployments is empty');
     const revision = randomBytes(32).toString('hex');
     const started = performance.now();
     // Like the hub's batches, one statement never names a deployment twice.

@@ -10,3 +10,4 @@ export * from './delivery.js';
 export * from './signing.js';
 export * from './desired-sequence.js';
 export * from './rollout-actions.js';
+export * from './status-message.js';

@@ -28,3 +28,14 @@ export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: unknown; driverError?: { code?: unknown } };
   return e.code === '23505' || e.driverError?.code === '23505';
 }
+
+/**
+ * True for PostgreSQL's data exceptions (SQLSTATE class 22): a value it cannot store, such as a
+ * NUL character in a string (`\u0000` in JSON) or a lone UTF-16 surrogate. Sending the same
+ * values again fails the same way.
+ */
+export function isDataException(err: unknown): boolean {
+  const e = err as { code?: unknown; driverError?: { code?: unknown } };
+  const code = typeof e.code === 'string' ? e.code : e.driverError?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}

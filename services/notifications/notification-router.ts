@@ -10,6 +10,7 @@ import {
   BundleEventSchema,
   ClusterEventSchema,
   GitRepoEventSchema,
+  type DeploymentChange,
   RolloutChangeEventSchema,
   deploymentChangesOf,
 } from '../../libs/contracts/events.js';
@@ -41,6 +42,16 @@ import { DeliveryWorker } from './delivery-worker.js';
 
 /** One replica of the queue group receives each hub event. */
 const QUEUE = 'flotilla-notifications';
+const DEPLOYMENT = 'deployment';
+
+/** A hub event received, waiting for a routing pass. */
+interface Pending {
+  kind: string;
+  /** The event's JSON. */
+  payload: Uint8Array;
+  /** The notification events it makes. */
+  handle: (data: unknown) => Promise<NotificationEvent[]>;
+}
 
 /**
  * Turns hub events (rollouts, clusters, GitRepos, deployments) into notification events, matches
@@ -51,7 +62,12 @@ const QUEUE = 'flotilla-notifications';
 export class NotificationRouter implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Notifications');
   private readonly subs: Subscription[] = [];
+  /** Events received and not routed yet, oldest first. */
+  private pending: Pending[] = [];
+  /** Routing passes, one after another: the outbox sees events as they came. */
   private chain: Promise<void> = Promise.resolve();
+  /** A pass is queued on `chain` that has not started yet (it takes what `pending` holds then). */
+  private passQueued = false;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -67,17 +83,8 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
     const on = (kind: string, handle: (data: unknown) => Promise<NotificationEvent[]>) =>
       this.nc.subscribe(this.subjects.allEvents(kind), {
         queue: QUEUE,
-        callback: (_e, msg) => {
-          const data = parseJson(msg.data);
-          // In order, one at a time: the outbox sees events as they came.
-          this.chain = this.chain
-            .then(async () => {
-              // Without rules nothing is sent: the events need not even be looked at.
-              const rules = await this.store.allRules();
-              if (rules.length > 0) await this.route(await handle(data), rules);
-            })
-            .catch((err: unknown) => this.logger.error(`routing a ${kind} event: ${String(err)}`));
-        },
+        // Parsed only when routed: without rules, events are dropped unread.
+        callback: (_e, msg) => this.receive({ kind, payload: msg.data, handle }),
       });
     this.subs.push(
       on('rollout', async (data) => {
@@ -92,7 +99,7 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
         const e = GitRepoEventSchema.safeParse(data);
         return Promise.resolve(e.success ? fromGitRepoEvent(e.data, new Date().toISOString()) : []);
       }),
-      on('deployment', (data) => this.bundleEvents(data)),
+      on(DEPLOYMENT, (data) => this.bundleEvents(deploymentChangesOf(data))),
       on('bundle', (data) => {
         const e = BundleEventSchema.safeParse(data);
         return e.success ? this.targetsWritten(e.data.bundle) : Promise.resolve([]);
@@ -103,6 +110,56 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
   onApplicationShutdown(): Promise<void> {
     for (const sub of this.subs) sub.unsubscribe();
     return this.chain;
+  }
+
+  /**
+   * Queues an event for the next routing pass. Events come in bursts (a status write announces
+   * every cluster it changed, one event each): a pass takes every event waiting, so the rules
+   * are read once per pass rather than once per event.
+   */
+  private receive(event: Pending): void {
+    this.pending.push(event);
+    if (this.passQueued) return;
+    this.passQueued = true;
+    this.chain = this.chain.then(() => this.pass());
+  }
+
+  /**
+   * Routes the events waiting, in the order they came. Without rules nothing is sent: the events
+   * need not even be looked at. Deployment events next to each other are looked at together:
+   * their bundles' progress is read once (it is read from PostgreSQL as it is now, so once
+   * answers for each of them), and each Modified deployment still tells of its drift.
+   */
+  private async pass(): Promise<void> {
+    this.passQueued = false;
+    const events = this.pending.splice(0);
+    let rules: NotificationRuleSpec[];
+    try {
+      rules = await this.store.allRules();
+    } catch (err) {
+      this.logger.error(`routing ${events.length} events: reading the rules: ${String(err)}`);
+      return;
+    }
+    if (rules.length === 0) return;
+    for (let i = 0; i < events.length;) {
+      const { kind, payload, handle } = events[i]!;
+      let n = 1;
+      let notifications: () => Promise<NotificationEvent[]> = () => handle(parseJson(payload));
+      if (kind === DEPLOYMENT) {
+        while (events[i + n]?.kind === DEPLOYMENT) n++;
+        const run = events.slice(i, i + n);
+        notifications = () =>
+          this.bundleEvents(run.flatMap((e) => deploymentChangesOf(parseJson(e.payload))));
+      }
+      i += n;
+      try {
+        await this.route(await notifications(), rules);
+      } catch (err) {
+        this.logger.error(
+          `routing ${n === 1 ? `a ${kind} event` : `${n} ${kind} events`}: ${String(err)}`,
+        );
+      }
+    }
   }
 
   /** Writes an outbox row for each target a rule sends the event to. */
@@ -133,11 +190,10 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
   }
 
   /**
-   * Bundle progress events for the bundles whose deployments a deployment event changed, and a
+   * Bundle progress events for the bundles whose deployments deployment events changed, and a
    * drift event for each deployment that turned Modified.
    */
-  private async bundleEvents(data: unknown): Promise<NotificationEvent[]> {
-    const changes = deploymentChangesOf(data);
+  private async bundleEvents(changes: DeploymentChange[]): Promise<NotificationEvent[]> {
     const bundles = [...new Set(changes.map((c) => c.bundle))];
     const drifted = changes.filter((c) => c.state === 'Modified');
     const labels =

@@ -82,6 +82,7 @@ const report = (
 async function ingest(messages: StatusBatch[]): Promise<{
   lastEvent: Map<string, string>;
   drained: () => Promise<void>;
+  registry: Registry;
 }> {
   const prefix = testSubjectPrefix();
   const subjects: Subjects = createSubjects(prefix);
@@ -102,11 +103,12 @@ async function ingest(messages: StatusBatch[]): Promise<{
     },
   });
   bed.cleanups.push(() => Promise.resolve(sub.unsubscribe()));
+  const registry = new Registry();
   const service = new StatusIngestService(
     bed.nc,
     subjects,
     { subjectPrefix: prefix, natsReplicas: 1 } as ResolvedHubConfig,
-    new Registry(),
+    registry,
     new DeploymentRepository(bed.ds),
     new ReadinessService(bed.nc, bed.ds),
   );
@@ -123,7 +125,7 @@ async function ingest(messages: StatusBatch[]): Promise<{
     );
     await bed.nc.flush();
   };
-  return { lastEvent, drained };
+  return { lastEvent, drained, registry };
 }
 
 describe('StatusIngestService', () => {
@@ -206,5 +208,47 @@ describe('StatusIngestService', () => {
         expect(lastEvent.get(`${bundle} ${cluster}`)).toBe('Ready');
       }
     }
+  });
+
+  it('a report PostgreSQL cannot store does not hold back the rest of its batch', async () => {
+    await resetDeployments();
+    const at = STORED_AT + 1000;
+    // Every deployment reports Modified in one write; two reports hold what PostgreSQL refuses:
+    // c1's app/a a NUL in its message (stored without message and resources), c2's app/b a lone
+    // surrogate in its revision (refused however written: dropped).
+    const messages: StatusBatch[] = CLUSTERS.map((cluster) => ({
+      cluster,
+      reports: BUNDLES.map((b) => ({
+        ...report(cluster, b, 'Modified', at, `fine ${cluster}`),
+        ...(cluster === 'c1' && b === 'app/a' ? { message: 'bad \u0000 message' } : {}),
+        ...(cluster === 'c2' && b === 'app/b' ? { revision: 'bad \ud800 revision' } : {}),
+      })),
+    }));
+    const { lastEvent, drained, registry } = await ingest(messages);
+    await drained();
+
+    const rows = await stored();
+    for (const bundle of BUNDLES) {
+      for (const cluster of CLUSTERS) {
+        const key = `${bundle} ${cluster}`;
+        if (key === 'app/a c1') {
+          expect(rows.get(key)).toMatchObject({ state: 'Modified', at });
+          expect(rows.get(key)?.message).toMatch(
+            /^PostgreSQL refused the report: .*unsupported Unicode escape sequence.*; stored without its message and resources$/,
+          );
+          expect(lastEvent.get(key)).toBe('Modified');
+        } else if (key === 'app/b c2') {
+          expect(rows.get(key)).toEqual({ state: 'Ready', message: 'stored', at: STORED_AT });
+          expect(lastEvent.has(key)).toBe(false);
+        } else {
+          expect(rows.get(key)).toEqual({ state: 'Modified', message: `fine ${cluster}`, at });
+          expect(lastEvent.get(key)).toBe('Modified');
+        }
+      }
+    }
+    const rejected = await registry
+      .getSingleMetric('flotilla_status_reports_rejected_total')
+      ?.get();
+    expect(rejected?.values[0]?.value).toBe(2);
   });
 });

@@ -17,13 +17,13 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import {
   DeploymentEventType,
   type DeploymentsChangedEvent,
-  StatusMessageSchema,
+  parseStatusMessage,
   reportsOf,
   type Subjects,
 } from '../../libs/contracts/index.js';
 import { FlushScheduler } from '../../libs/batching/flush-scheduler.js';
 import { deploymentKeyOf, messagesForNextWrite } from '../../libs/batching/report-batches.js';
-import { DeploymentRepository, type ReportRow } from '../../libs/db/index.js';
+import { DeploymentRepository, type ReportRow, isDataException } from '../../libs/db/index.js';
 import {
   STATUS_CONSUMER,
   ensureStatusStream,
@@ -126,7 +126,7 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
     });
     this.rejected = new Counter({
       name: 'flotilla_status_reports_rejected_total',
-      help: 'Malformed status reports dropped',
+      help: 'Malformed status reports dropped, and reports PostgreSQL refused to store (stored without their message and resources, or dropped)',
       registers: [registry],
     });
   }
@@ -288,13 +288,13 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
       return;
     }
     const cluster = this.subjects.clusterOf(msg.subject);
-    const parsed = StatusMessageSchema.safeParse(parseJson(msg.data));
-    const reports = parsed.success ? reportsOf(parsed.data) : [];
+    const parsed = parseStatusMessage(parseJson(msg.data));
+    const reports = parsed === undefined ? [] : reportsOf(parsed);
     // The subject names the sender; a report about another cluster is refused.
     if (
-      !parsed.success ||
+      parsed === undefined ||
       cluster === undefined ||
-      parsed.data.cluster !== cluster ||
+      parsed.cluster !== cluster ||
       reports.some((r) => r.cluster !== cluster)
     ) {
       this.rejected.inc();
@@ -349,7 +349,7 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
     const msgs = taken.map((t) => t.msg);
     const rows = taken.flatMap((t) => t.rows);
     try {
-      const changed = await this.deployments.recordReports(rows);
+      const changed = await this.record(rows);
       for (const msg of msgs) msg.ack();
       this.ingested.inc(rows.length);
       const written = Date.now();
@@ -387,6 +387,43 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
     }
   }
 
+  /**
+   * Writes `rows`. A report PostgreSQL cannot store (a data exception: a NUL character in a
+   * string, a lone UTF-16 surrogate) fails the statement it is in, and would fail it again on
+   * every redelivery, holding back the whole batch: the rows are then written in halves until
+   * each refused report stands alone. That one is written without its message and resources
+   * (its state and revision still count), with a message saying why; if even that is refused,
+   * it is dropped. Either way it is logged and counted as rejected, and the rest are written.
+   */
+  private async record(rows: ReportRow[]): Promise<Changed[]> {
+    try {
+      return await this.deployments.recordReports(rows);
+    } catch (err) {
+      if (!isDataException(err)) throw err;
+      if (rows.length > 1) {
+        const half = Math.ceil(rows.length / 2);
+        const first = await this.record(rows.slice(0, half));
+        return [...first, ...(await this.record(rows.slice(half)))];
+      }
+      const r = rows[0]!;
+      const why = `PostgreSQL refused the report: ${String(err)}`;
+      this.rejected.inc();
+      try {
+        const changed = await this.deployments.recordReports([
+          { ...r, message: `${why}; stored without its message and resources`, resources: [] },
+        ]);
+        this.logger.warn(
+          `status report of ${r.bundle} on ${r.cluster}: ${why}; stored without its message and resources`,
+        );
+        return changed;
+      } catch (again) {
+        if (!isDataException(again)) throw again;
+        this.logger.warn(`status report of ${r.bundle} on ${r.cluster}: ${why}; dropped`);
+        return [];
+      }
+    }
+  }
+
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.watchTimer);
@@ -400,6 +437,9 @@ export class StatusIngestService implements OnApplicationBootstrap, OnModuleDest
     }
   }
 }
+
+/** A deployment a write changed. */
+type Changed = Awaited<ReturnType<DeploymentRepository['recordReports']>>[number];
 
 /** A status message waiting to be written. */
 interface Waiting {

@@ -15,6 +15,7 @@ import { GitRepoValues1732870000000 } from './1732870000000-gitrepo-values.js';
 import { Plans1732890000000 } from './1732890000000-plans.js';
 import { Notifications1732900000000 } from './1732900000000-notifications.js';
 import { TargetVariants1732910000000 } from './1732910000000-target-variants.js';
+import { DeploymentsFillfactor1732925000000 } from './1732925000000-deployments-fillfactor.js';
 
 /** Every migration, oldest first. Add new ones at the end; never edit a released one. */
 export const migrations = [
@@ -35,4 +36,5 @@ export const migrations = [
   Plans1732890000000,
   Notifications1732900000000,
   TargetVariants1732910000000,
+  DeploymentsFillfactor1732925000000,
 ];

@@ -211,27 +211,29 @@ export class DeploymentRepository {
       const rows: { written: number[] }[] = await this.ds.query(
         `WITH written AS (
            UPDATE deployments d
-              SET applied_revision = r.revision, state = r.state, message = r.message,
-                  resources = r.resources::jsonb, reported_at = r.observed_at
-             FROM json_to_recordset($1::json) AS r(i int, bundle text, cluster text, revision text,
-                  state text, message text, resources text, observed_at timestamptz)
-            WHERE d.bundle = r.bundle AND d.cluster = r.cluster
-              AND (d.reported_at IS NULL OR d.reported_at <= r.observed_at)
+              SET applied_revision = r.v, state = r.s, message = r.m,
+                  resources = r.r::jsonb, reported_at = r.t
+             FROM json_to_recordset($1::json) AS r(i int, b text, c text, v text, s text, m text,
+                  r text, t timestamptz)
+            WHERE d.bundle = r.b AND d.cluster = r.c
+              AND (d.reported_at IS NULL OR d.reported_at <= r.t)
             RETURNING r.i)
          SELECT coalesce(array_agg(i), '{}') AS written FROM written`,
         [
           JSON.stringify(
+            // One-letter keys: the keys are repeated in every row (bundle, cluster, revision,
+            // state, message, resources, observed at).
             live.map((r, i) => ({
               i,
-              bundle: r.bundle,
-              cluster: r.cluster,
-              revision: r.revision,
-              state: r.state,
-              message: r.message,
+              b: r.bundle,
+              c: r.cluster,
+              v: r.revision,
+              s: r.state,
+              m: r.message,
               // As a JSON string: PostgreSQL reads it as jsonb about twice as fast as a nested
               // value of the record set (measured: 20,000 rows in 0.7 s instead of 1.1 s).
-              resources: JSON.stringify(r.resources),
-              observed_at: r.observedAt,
+              r: JSON.stringify(r.resources),
+              t: r.observedAt,
             })),
           ),
         ],
