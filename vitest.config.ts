@@ -10,6 +10,10 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     expect: { poll: { timeout: 60_000 } },
+    // Most test files wait on PostgreSQL, NATS and spawned processes rather than computing, and
+    // each uses its own database, subject prefix, ports and directories: two run at once even on
+    // 2 cores (vitest's default there is one).
+    maxWorkers: 2,
     projects: [
       {
         extends: true,
