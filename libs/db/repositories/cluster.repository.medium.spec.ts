@@ -99,6 +99,41 @@ describe('ClusterRepository', () => {
     expect(stored.lastSeen?.getTime()).toBe(seenAt.getTime() + 1);
   });
 
+  it('heartbeat batches and lease expiries over the same clusters, at once, wait for each other instead of deadlocking', async () => {
+    const names = Array.from({ length: 300 }, (_, i) => `lk-${String(i).padStart(3, '0')}`);
+    for (const name of names) await clusters.create(name, {});
+    const beat = (name: string, seenAt: Date, leaseMs: number) => ({
+      name,
+      seenAt,
+      leaseExpiresAt: new Date(seenAt.getTime() + leaseMs),
+      agentVersion: '1.0.0',
+      kubernetesVersion: 'v1.31.0',
+    });
+    for (let round = 0; round < 15; round++) {
+      const seenAt = new Date(Date.now() + round);
+      // Every cluster Online with a lease that has already ended...
+      await clusters.recordHeartbeats(names.map((n) => beat(n, seenAt, -1)));
+      const later = new Date(seenAt.getTime() + 1);
+      // ...then, at once: heartbeats in reverse and shuffled orders renewing them, and expiries
+      // of every lapsed one, in two batches each (four multi-row writes over the same rows).
+      const reversed = [...names].reverse();
+      const shuffled = [...names].sort((a, b) => (a.slice(-1) < b.slice(-1) ? -1 : 1));
+      const results = await Promise.allSettled([
+        clusters.recordHeartbeats(reversed.map((n) => beat(n, later, 60_000))),
+        clusters.expireLeases(new Date(seenAt.getTime() + 1)),
+        clusters.recordHeartbeats(shuffled.map((n) => beat(n, later, 60_000))),
+        clusters.expireLeases(new Date(seenAt.getTime() + 1), reversed),
+      ]);
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      // Whatever the order, the renewals are stored: every cluster ends Online or, if an expiry
+      // ran first, comes back with the next heartbeat.
+      await clusters.recordHeartbeats(
+        names.map((n) => beat(n, new Date(later.getTime() + 1), 60_000)),
+      );
+      expect((await clusters.countByState()).Online).toBeGreaterThanOrEqual(names.length);
+    }
+  });
+
   it('deleting a cluster revokes its agent token', async () => {
     await clusters.create('gone', {});
     const token = await tokens.createAgentToken('gone');

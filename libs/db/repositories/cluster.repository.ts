@@ -160,8 +160,11 @@ export class ClusterRepository {
       agentVersions[i] = b.agentVersion;
       kubernetesVersions[i] = b.kubernetesVersion;
     }
-    const rows: (Record<string, unknown> & { previous_state: string })[] = await this.ds.query(
-      `WITH v AS (
+    type Row = Record<string, unknown> & { previous_state: string };
+    const rows = await this.ds.transaction(async (m): Promise<Row[]> => {
+      await lockInNameOrder(m, names);
+      return m.query(
+        `WITH v AS (
          SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[])
            AS v(name, seen, lease, av, kv)
        ), old AS (
@@ -175,8 +178,9 @@ export class ClusterRepository {
         RETURNING c.*, old.state AS previous_state
        )
        SELECT * FROM changed WHERE previous_state <> 'Online'`,
-      [names, seen, leases, agentVersions, kubernetesVersions],
-    );
+        [names, seen, leases, agentVersions, kubernetesVersions],
+      );
+    });
     return rows.map((r) => ({ cluster: fromRow(r), previousState: r.previous_state }));
   }
 
@@ -186,14 +190,20 @@ export class ClusterRepository {
    */
   async expireLeases(now: Date, names?: string[]): Promise<StateTransition[]> {
     const params: unknown[] = [now.toISOString()];
-    let sql = `UPDATE clusters SET state = 'Offline', updated_at = now()
-                WHERE state = 'Online' AND lease_expires_at <= $1`;
+    let where = `state = 'Online' AND lease_expires_at <= $1`;
     if (names !== undefined) {
       params.push(names);
-      sql += ` AND name = ANY($2::text[])`;
+      where += ` AND name = ANY($2::text[])`;
     }
-    sql += ' RETURNING *';
-    const rows = await queryReturning<Record<string, unknown>>(this.ds, sql, params);
+    const sql = `UPDATE clusters SET state = 'Offline', updated_at = now() WHERE ${where} RETURNING *`;
+    const rows = await this.ds.transaction(async (m) => {
+      const lapsed: { name: string }[] = await m.query(
+        `SELECT name FROM clusters WHERE ${where} ORDER BY name FOR UPDATE`,
+        params,
+      );
+      if (lapsed.length === 0) return [];
+      return queryReturning<Record<string, unknown>>(m, sql, params);
+    });
     return rows.map((r) => ({ cluster: fromRow(r), previousState: ClusterState.Online }));
   }
 
@@ -227,4 +237,15 @@ function fromRow(r: Record<string, unknown>): ClusterEntity {
   c.createdAt = new Date(r.created_at as string);
   c.updatedAt = new Date(r.updated_at as string);
   return c;
+}
+
+/**
+ * Locks the named clusters' rows in one order (PostgreSQL's, by name) until `m`'s transaction
+ * ends. A heartbeat batch and a lease expiry touch many rows at once; taking their locks in the
+ * same order makes one wait for the other instead of deadlocking (seen at 10,000 clusters).
+ */
+async function lockInNameOrder(m: EntityManager, names: readonly string[]): Promise<void> {
+  await m.query('SELECT 1 FROM clusters WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE', [
+    names,
+  ]);
 }
