@@ -28,10 +28,12 @@ export async function startChildHub(
   name: string,
   env: Record<string, string>,
   timeoutMs: number,
+  /** Arguments after `flotilla hub`, e.g. `['--services', 'api']`. */
+  args: string[] = [],
 ): Promise<ChildHub> {
   const port = await findFreePort();
   const dataDir = mkdtempSync(join(tmpdir(), `flotilla-bench-hub-${name}-`));
-  const child: ChildProcess = spawn(process.execPath, [FLOTILLA_BIN, 'hub'], {
+  const child: ChildProcess = spawn(process.execPath, [FLOTILLA_BIN, 'hub', ...args], {
     env: {
       ...process.env,
       ...env,

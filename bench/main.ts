@@ -58,6 +58,11 @@ export interface BenchResult {
   hubs: number;
   /** nats-servers the run used: 1 (NATS_URL), or a loopback cluster started by the bench. */
   natsCluster: number;
+  /**
+   * The API calls went to a hub process of their own (`flotilla hub --services api`, counted in
+   * the hubs' CPU and RSS) rather than to the first hub.
+   */
+  apiHub: boolean;
   registerSeconds: number;
   convergeSeconds: { p50: number; p99: number; max: number; total: number };
   /** CPU time (user + system) of the hubs' processes (summed) from the sync until convergence. */
@@ -175,6 +180,8 @@ interface Options {
   /** Steady-state run: each phase lasts this long (ms). */
   steady?: number;
   hubs: number;
+  /** Time the API on an api-only hub process (`flotilla hub --services api`). */
+  apiHub: boolean;
   /** Start a loopback NATS cluster of this many nodes instead of using NATS_URL. */
   natsCluster?: number;
 }
@@ -304,6 +311,8 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
     throw new Error("--hubs above 1 measures the hubs' processes: it needs --agents child");
   if (opts.hubs > 1 && opts.steady !== undefined)
     throw new Error('--steady measures one hub: it takes no --hubs');
+  if (opts.apiHub && opts.steady !== undefined)
+    throw new Error('--steady measures one hub: it takes no --api-hub');
   const { clusters: n, bundles: b } = opts;
   const expected = n * b;
   const timeoutMs = opts.timeout * 1000;
@@ -344,7 +353,9 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
       // The benchmark's Git repository is on this machine.
       FLOTILLA_FILE_URL_ROOT: tmpdir(),
       // Replicas share the key secrets are encrypted with.
-      ...(opts.hubs > 1 ? { FLOTILLA_SECRET_KEY: randomBytes(32).toString('hex') } : {}),
+      ...(opts.hubs > 1 || opts.apiHub
+        ? { FLOTILLA_SECRET_KEY: randomBytes(32).toString('hex') }
+        : {}),
       ...(opts.natsCluster === undefined
         ? {}
         : { FLOTILLA_NATS_REPLICAS: String(opts.natsCluster) }),
@@ -368,6 +379,16 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
       cleanups.push(() => child.stop());
       children.push(child);
       log(`hub ${i} at ${child.url} (pid ${child.pid})`);
+    }
+    // The api service in a process of its own, as a deployment that splits the hub's services
+    // runs it: the API calls timed while the first commit converges go there.
+    let apiUrl = hubUrl;
+    if (opts.apiHub) {
+      const apiHub = await startChildHub('api', hubEnv, timeoutMs, ['--services', 'api']);
+      cleanups.push(() => apiHub.stop());
+      children.push(apiHub);
+      apiUrl = apiHub.url;
+      log(`api-only hub at ${apiHub.url} (pid ${apiHub.pid})`);
     }
     const hubUrls = [hubUrl, ...children.map((c) => c.url)];
     /** A Prometheus metric summed over every hub. */
@@ -425,7 +446,7 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
     // API latency under load: while this commit converges, another process calls the API.
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
-    await probe.api(hubUrl, ADMIN_TOKEN, API_PATHS);
+    await probe.api(apiUrl, ADMIN_TOKEN, API_PATHS);
     await until(`${expected} deployments Ready at ${first.slice(0, 8)}`, timeoutMs, async () => {
       return (await readyCount(poller, first)) >= expected;
     });
@@ -612,6 +633,7 @@ export async function runBench(opts: Options): Promise<BenchResult | SteadyResul
       bundles: b,
       hubs: opts.hubs,
       natsCluster: opts.natsCluster ?? 1,
+      apiHub: opts.apiHub,
       registerSeconds: round(registerMs / 1000),
       convergeSeconds: {
         p50: round(percentile(latencies, 50)),
@@ -875,6 +897,11 @@ function table(r: BenchResult): string {
         r.natsCluster,
         r.natsCluster > 1 ? 'loopback nats-servers, streams with as many replicas' : 'NATS_URL',
       ],
+      [
+        'apiHub',
+        r.apiHub ? 'yes' : 'no',
+        r.apiHub ? 'API timed on `flotilla hub --services api`' : 'API timed on the first hub',
+      ],
       ['registerSeconds', s(r.registerSeconds), 'POST /clusters + agents until all Online'],
       ['convergeSeconds.total', s(r.convergeSeconds.total), 'sync → every deployment Ready in DB'],
       ['convergeSeconds.p50', s(r.convergeSeconds.p50), 'sync → agent reported Ready'],
@@ -979,6 +1006,11 @@ const program = new Command('bench')
   .option('--json <file>', 'write the figures to this JSON file')
   .option('--concurrency <n>', 'registrations and agent starts at a time', positiveInt, 50)
   .option('--hubs <n>', 'hubs on the same database and NATS', positiveInt, 1)
+  .option(
+    '--api-hub',
+    'time the API on a hub process of its own (flotilla hub --services api)',
+    false,
+  )
   .option(
     '--nats-cluster <nodes>',
     'start a NATS cluster of this many nodes on loopback (streams with as many replicas)',
