@@ -3,21 +3,14 @@ import { APP_GUARD } from '@nestjs/core';
 import type { DataSource } from 'typeorm';
 import {
   ApiTokenRepository,
-  BundleRepository,
-  ClusterGroupRepository,
-  ClusterRepository,
-  DeploymentRepository,
   GitRepoRepository,
   NatsRevocationRepository,
   NotificationRepository,
-  PlanRepository,
-  RolloutRepository,
-  TokenRepository,
   WebhookDeliveryRepository,
   createDataSource,
 } from '../../libs/db/index.js';
 import type { SecretBox } from '../../libs/secrets/index.js';
-import type { ResolvedHubConfig } from '../shared/infrastructure.module.js';
+import { type ResolvedHubConfig, repositories } from '../shared/infrastructure.module.js';
 import { DATA_SOURCE, HUB_CONFIG, MAIN_DATA_SOURCE, SECRET_BOX } from '../shared/tokens.js';
 import { AgentRateLimiter } from './auth/agent-rate-limit.js';
 import { ApiTokensController } from './auth/api-tokens.controller.js';
@@ -55,15 +48,7 @@ import { LiveEventsService } from './live-events.service.js';
 const API_DATA_SOURCE = Symbol('API_DATA_SOURCE');
 
 /** Repositories of the shared infrastructure, bound here to the api service's own pool. */
-const apiRepositories = [
-  ClusterRepository,
-  ClusterGroupRepository,
-  TokenRepository,
-  BundleRepository,
-  DeploymentRepository,
-  RolloutRepository,
-  PlanRepository,
-] as const;
+const apiRepositories = repositories;
 
 /**
  * The api service: REST under /api/v1 and gRPC `flotilla.v1.FleetService`, behind API-token

@@ -30,8 +30,11 @@ import { systemClock, type TimerClock } from '../../libs/liveness/lease.js';
 import { NatsAuthority, readNatsAuthKeys } from '../../libs/nats-auth/index.js';
 import { SecretBox, loadSecretKey } from '../../libs/secrets/index.js';
 
-/** Repositories every service may use; each wraps the shared data source. */
-const repositories = [
+/**
+ * Repositories every service may use; each wraps the shared data source (the api service binds
+ * them to its own pool as well).
+ */
+export const repositories = [
   ClusterRepository,
   ClusterGroupRepository,
   TokenRepository,
