@@ -23,10 +23,19 @@ export class ForbiddenError extends Error {
   override name = 'ForbiddenError';
 }
 
+/**
+ * PostgreSQL's SQLSTATE of an error from `pg` or TypeORM (which keeps the driver's error as
+ * `driverError`), or undefined for other errors.
+ */
+export function postgresErrorCode(err: unknown): string | undefined {
+  const e = err as { code?: unknown; driverError?: { code?: unknown } } | null | undefined;
+  const code = e?.driverError?.code ?? e?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /** True for PostgreSQL's unique_violation. */
 export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: unknown; driverError?: { code?: unknown } };
-  return e.code === '23505' || e.driverError?.code === '23505';
+  return postgresErrorCode(err) === '23505';
 }
 
 /**
@@ -35,7 +44,5 @@ export function isUniqueViolation(err: unknown): boolean {
  * values again fails the same way.
  */
 export function isDataException(err: unknown): boolean {
-  const e = err as { code?: unknown; driverError?: { code?: unknown } };
-  const code = typeof e.code === 'string' ? e.code : e.driverError?.code;
-  return typeof code === 'string' && code.startsWith('22');
+  return postgresErrorCode(err)?.startsWith('22') ?? false;
 }

@@ -16,6 +16,7 @@ import {
   InvalidInputError,
   NotFoundError,
   UnauthorizedError,
+  postgresErrorCode,
 } from '../../libs/db/errors.js';
 import { SelectorError } from '../../libs/selectors/index.js';
 
@@ -48,8 +49,7 @@ export function classifyError(err: unknown): { status: number; message: string }
   }
   // PostgreSQL refusing text no request should carry (a NUL byte, bytes that are not UTF-8):
   // the input's fault, wherever it slipped past the checks in front.
-  const pg = err as { code?: unknown; driverError?: { code?: unknown } };
-  const pgCode = pg.driverError?.code ?? pg.code;
+  const pgCode = postgresErrorCode(err);
   if (pgCode === '22021' || pgCode === '22P05') {
     return { status: 400, message: 'input holds characters that cannot be stored (a NUL byte?)' };
   }
