@@ -95,6 +95,13 @@ export class LeaseRenewals<T extends Renewal> {
     }
   }
 
+  /** Every held heartbeat, due or not (at shutdown: they are written before the replica goes). */
+  takeAll(): T[] {
+    const out = [...this.held.values()];
+    this.held.clear();
+    return out;
+  }
+
   /** Entries in the due queue (for tests: it is compacted as it is read). */
   get pendingDue(): number {
     return this.due.length;

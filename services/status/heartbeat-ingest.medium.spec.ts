@@ -24,9 +24,12 @@ beforeAll(() => {
 });
 
 /** The status service's liveness part, with the hub's heartbeat interval `intervalMs`. */
-async function startLiveness(
-  intervalMs: number,
-): Promise<{ subjects: Subjects; events: ClusterEvent[]; registry: Registry }> {
+async function startLiveness(intervalMs: number): Promise<{
+  subjects: Subjects;
+  events: ClusterEvent[];
+  registry: Registry;
+  service: HeartbeatIngestService;
+}> {
   const subjects = createSubjects(testSubjectPrefix());
   const events: ClusterEvent[] = [];
   const sub = bed.nc.subscribe(subjects.allEvents('cluster'), {
@@ -44,7 +47,11 @@ async function startLiveness(
     sub.unsubscribe();
     await service.onModuleDestroy();
   });
-  return { subjects, events, registry };
+  return { subjects, events, registry, service };
+}
+
+async function heldSoFar(registry: Registry): Promise<number> {
+  return (await registry.getSingleMetric('flotilla_heartbeats_held_total')!.get()).values[0]!.value;
 }
 
 function heartbeat(cluster: string, intervalMs: number): string {
@@ -154,15 +161,40 @@ describe('cluster liveness', () => {
     expect(offline.lastSeen!.getTime()).toBeGreaterThanOrEqual(lastSentAt);
     expect(offline.leaseExpiresAt!.getTime() - offline.lastSeen!.getTime()).toBe(3 * intervalMs);
     expect(offlineSeenAt).toBeGreaterThanOrEqual(offline.leaseExpiresAt!.getTime());
-    const held = (await registry.getSingleMetric('flotilla_heartbeats_held_total')!.get())
-      .values[0]!.value;
-    expect(held).toBeGreaterThan(0);
+    expect(await heldSoFar(registry)).toBeGreaterThan(0);
     await eventually(
       'the Offline event',
       () => transitionsOf(events, 'renews'),
       (t) => t.length >= 2,
     );
     expect(transitionsOf(events, 'renews')).toEqual(['renews:Online', 'renews:Offline']);
+  });
+
+  it('a replica that stops stores the heartbeats it held back', async () => {
+    const intervalMs = 1000;
+    const { subjects, registry, service } = await startLiveness(intervalMs);
+    await clusters.create('leaves', {});
+    bed.nc.publish(subjects.heartbeat('leaves'), heartbeat('leaves', intervalMs));
+    const first = await eventually(
+      'Online',
+      () => clusterRow('leaves'),
+      (c) => c.state === 'Online',
+    );
+    // Renews a lease stored with three intervals left: held back, not written.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const sentAt = Date.now();
+    bed.nc.publish(subjects.heartbeat('leaves'), heartbeat('leaves', intervalMs));
+    await eventually(
+      'the renewal held back',
+      () => heldSoFar(registry),
+      (n) => n >= 1,
+    );
+    expect((await clusterRow('leaves')).lastSeen).toEqual(first.lastSeen);
+
+    await service.onModuleDestroy();
+    const stored = await clusterRow('leaves');
+    expect(stored.lastSeen!.getTime()).toBeGreaterThanOrEqual(sentAt);
+    expect(stored.leaseExpiresAt!.getTime()).toBeGreaterThan(first.leaseExpiresAt!.getTime());
   });
 
   it('a paused database does not make the hub mark Offline a cluster whose heartbeats it received meanwhile', async () => {

@@ -232,6 +232,8 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     this.pending = new Map();
     try {
       const changed = await this.clusters.recordHeartbeats(batch.map(heartbeatRecord));
+      // The renewals' due queue is read in time order: a retried batch mixes older records in.
+      batch.sort((a, b) => a.leaseMs - b.leaseMs);
       this.renewals.wrote(batch);
       for (const record of batch) this.leases.scheduleAt(record.name, record.leaseMs);
       this.announce(changed);
@@ -282,15 +284,23 @@ export class HeartbeatIngestService implements OnApplicationBootstrap, OnModuleD
     }
   }
 
+  /**
+   * Stops taking heartbeats and stores what this replica received and has not written yet (the
+   * waiting batch and the held renewals), so that no cluster's stored lease ends early because
+   * this replica went (PostgreSQL closes after this, at application shutdown).
+   */
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
     this.subscription?.unsubscribe();
     this.clusterEvents?.unsubscribe();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.renewalTimer) clearInterval(this.renewalTimer);
     if (this.tickTimer) clearInterval(this.tickTimer);
-    this.leases.clear();
+    for (const record of this.renewals.takeAll())
+      if (!this.pending.has(record.name)) this.pending.set(record.name, record);
     await this.flusher.stop();
+    this.stopped = true;
+    await this.flush();
+    this.leases.clear();
   }
 }
 
