@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { Observable, Subject, bufferTime, concatMap, filter, from, share } from 'rxjs';
+import { Observable, Subject, bufferTime, concatMap, filter, from, map, share } from 'rxjs';
 import {
   type ClusterEvent,
   ClusterEventSchema,
@@ -56,11 +56,14 @@ export class FleetStatusService implements OnModuleDestroy {
     this.changes = this.events.pipe(
       bufferTime(100),
       filter((batch) => batch.length > 0),
-      concatMap((batch) =>
+      // When the batch was collected, not when its turn comes: batches that queued behind one
+      // count are all served by the next, so the stream never falls further behind.
+      map((batch) => ({ batch, seen: Date.now() })),
+      concatMap(({ batch, seen }) =>
         from(
           // Counts computed after the batch's changes were seen, so each event shows the fleet
           // after it; shared with the REST summaries (one count query a second at most).
-          this.summaries.fleetCountsSince(Date.now()).then((counts) => {
+          this.summaries.fleetCountsSince(seen).then((counts) => {
             const status = fleetStatusFrom(counts);
             return batch.map((e): FleetStatusChange =>
               e.type === 'DeploymentChanged'
