@@ -334,6 +334,39 @@ describe("a sync's bundles reach each agent in one message", () => {
     }
   });
 
+  it('syncs that overlap one another (many GitRepos) hold a change SYNC_HOLD.maxMs at most in all', async () => {
+    const seen = watchDesired(['overlap-1']);
+    await observer.flush();
+    try {
+      const before = await flushed();
+      publisher.hold('overlap-0');
+      await publisher.during(() => publisher.publish([upsert('overlap-1', 'overlap/a')]));
+      // A new sync every SYNC_HOLD.quietMs / 2, each announced once: some sync always holds.
+      const step = SYNC_HOLD.quietMs / 2;
+      let elapsed = 0;
+      let n = 1;
+      while (elapsed + step < SYNC_HOLD.maxMs) {
+        publisher.hold(`overlap-${n++}`);
+        await clock.advance(step);
+        elapsed += step;
+        expect(await flushed()).toBe(before);
+      }
+      publisher.hold(`overlap-${n++}`);
+      await clock.advance(SYNC_HOLD.maxMs - elapsed);
+      // Sent by the publisher itself (publisher.flush() would send whatever holds it).
+      await eventually('the outbox sent', flushed, (count) => count === before + 1);
+      await hubNc.flush();
+      await eventually(
+        'the held change',
+        () => Promise.resolve(seen.got.length),
+        (count) => count === 1,
+      );
+      expect(seen.got[0]!.bundles).toEqual(['overlap/a']);
+    } finally {
+      seen.stop();
+    }
+  });
+
   it('a sync that goes quiet, or holds too long, stops holding; an ended sync does not hold again', async () => {
     const seen = watchDesired(['quiet-1']);
     await observer.flush();

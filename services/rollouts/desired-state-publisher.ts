@@ -104,6 +104,13 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
   private passes = 0;
   /** Syncs whose bundles are being announced (see {@link hold}): when each stops waiting. */
   private readonly holds = new Map<string, { latest: number; timer: unknown }>();
+  /**
+   * When the oldest change in the outbox was queued (clock ms; undefined while it is empty), and
+   * a timer at SYNC_HOLD.maxMs after it: syncs that overlap one another (many GitRepos, webhooks)
+   * hold no change longer than that in all, whatever each of them holds.
+   */
+  private outboxSince: number | undefined;
+  private outboxDeadline: unknown;
   private readonly syncsEnded = new Set<string>();
 
   constructor(
@@ -159,7 +166,7 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
     try {
       return await pass();
     } finally {
-      if (--this.passes === 0 && this.holds.size === 0) void this.flush();
+      if (--this.passes === 0 && !this.held()) void this.flush();
     }
   }
 
@@ -194,14 +201,23 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
     this.sendWhenIdle();
   }
 
+  /**
+   * True while a sync holds the outbox: some sync is not over, and the oldest queued change has
+   * waited less than SYNC_HOLD.maxMs.
+   */
+  private held(): boolean {
+    if (this.holds.size === 0) return false;
+    return this.outboxSince === undefined || this.clock.now() - this.outboxSince < SYNC_HOLD.maxMs;
+  }
+
   /** Sends the outbox now if no pass runs and no sync holds it, or after COALESCE_MS. */
   private sendWhenIdle(): void {
-    if (this.holds.size > 0 || this.outbox.size === 0) return;
+    if (this.held() || this.outbox.size === 0) return;
     if (this.passes === 0) void this.flush();
     else
       this.outboxTimer ??= setTimeout(() => {
         this.outboxTimer = undefined;
-        if (this.holds.size === 0) void this.flush();
+        if (!this.held()) void this.flush();
       }, COALESCE_MS);
   }
 
@@ -225,6 +241,13 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
       if (queued === undefined) this.outbox.set(cluster, [message]);
       else queued.push(message);
     }
+    if (this.outbox.size > 0 && this.outboxSince === undefined) {
+      this.outboxSince = this.clock.now();
+      this.outboxDeadline = this.clock.setTimeout(() => {
+        this.outboxDeadline = undefined;
+        this.sendWhenIdle();
+      }, SYNC_HOLD.maxMs);
+    }
     this.sendWhenIdle();
   }
 
@@ -237,6 +260,9 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
   flush(): Promise<void> {
     clearTimeout(this.outboxTimer);
     this.outboxTimer = undefined;
+    this.clock.clearTimeout(this.outboxDeadline);
+    this.outboxDeadline = undefined;
+    this.outboxSince = undefined;
     const outbox = this.outbox;
     this.outbox = new Map();
     const fanoutSince = this.fanoutSince;
@@ -472,6 +498,7 @@ export class DesiredStatePublisher implements OnApplicationBootstrap {
     this.resendTimer = undefined;
     for (const hold of this.holds.values()) this.clock.clearTimeout(hold.timer);
     this.holds.clear();
+    this.clock.clearTimeout(this.outboxDeadline);
     await this.flush();
   }
 }
