@@ -47,9 +47,6 @@ import { LiveEventsService } from './live-events.service.js';
 /** The api service's own pool: DATA_SOURCE inside this module. */
 const API_DATA_SOURCE = Symbol('API_DATA_SOURCE');
 
-/** Repositories of the shared infrastructure, bound here to the api service's own pool. */
-const apiRepositories = repositories;
-
 /**
  * The api service: REST under /api/v1 and gRPC `flotilla.v1.FleetService`, behind API-token
  * authentication with roles (see AuthGuard).
@@ -90,7 +87,8 @@ const apiRepositories = repositories;
       },
     },
     { provide: DATA_SOURCE, useExisting: API_DATA_SOURCE },
-    ...apiRepositories.map((Repo) => ({
+    // The shared infrastructure's repositories, bound here to the api service's own pool.
+    ...repositories.map((Repo) => ({
       provide: Repo,
       inject: [DATA_SOURCE],
       useFactory: (ds: DataSource) => new Repo(ds),

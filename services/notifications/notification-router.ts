@@ -99,7 +99,11 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
         const e = GitRepoEventSchema.safeParse(data);
         return Promise.resolve(e.success ? fromGitRepoEvent(e.data, new Date().toISOString()) : []);
       }),
-      on(DEPLOYMENT, (data) => this.bundleEvents(deploymentChangesOf(data))),
+      // Handed a run of adjacent deployment events together (see `pass`): each bundle's
+      // progress is read once for the run.
+      on(DEPLOYMENT, (run) =>
+        this.bundleEvents((run as unknown[]).flatMap((e) => deploymentChangesOf(e))),
+      ),
       on('bundle', (data) => {
         const e = BundleEventSchema.safeParse(data);
         return e.success ? this.targetsWritten(e.data.bundle) : Promise.resolve([]);
@@ -148,8 +152,7 @@ export class NotificationRouter implements OnApplicationBootstrap, OnApplication
       if (kind === DEPLOYMENT) {
         while (events[i + n]?.kind === DEPLOYMENT) n++;
         const run = events.slice(i, i + n);
-        notifications = () =>
-          this.bundleEvents(run.flatMap((e) => deploymentChangesOf(parseJson(e.payload))));
+        notifications = () => handle(run.map((e) => parseJson(e.payload)));
       }
       i += n;
       try {
